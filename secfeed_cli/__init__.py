@@ -1,0 +1,1 @@
+"""secfeed: watch SEC filings arrive in real time from the FinFeedAPI SEC WebSocket."""

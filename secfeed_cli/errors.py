@@ -1,0 +1,44 @@
+"""Exceptions and exit codes: one hierarchy, one enum, one place that maps them (``cli.main``)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit statuses of every ``secfeed`` command."""
+
+    OK = 0  #: done: --count, --duration, --backlog-only complete, snapshot written, pipe closed
+    ERROR = 1  #: internal error, or output cannot be written (e.g. disk full)
+    USAGE = 2  #: bad option, argument or config file
+    AUTH = 3  #: the API key was rejected
+    CONNECT = 4  #: could not connect, gave up reconnecting, or the connection ended (--no-reconnect)
+    SERVER_ERROR = 5  #: the server reported another error under --no-reconnect
+    INTERRUPTED = 130  #: Ctrl-C (SIGINT)
+    TERMINATED = 143  #: SIGTERM
+
+
+class SecfeedError(Exception):
+    """An expected failure: printed as one line on stderr, mapped to ``exit_code``."""
+
+    exit_code = ExitCode.ERROR
+
+
+class AuthRejected(SecfeedError):
+    exit_code = ExitCode.AUTH
+
+
+class ConnectFailed(SecfeedError):
+    exit_code = ExitCode.CONNECT
+
+
+class ServerReportedError(SecfeedError):
+    exit_code = ExitCode.SERVER_ERROR
+
+
+class OutputError(SecfeedError):
+    exit_code = ExitCode.ERROR
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by the SIGTERM handler (a BaseException, like KeyboardInterrupt)."""

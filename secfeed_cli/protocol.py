@@ -1,0 +1,327 @@
+"""The FinFeedAPI SEC WebSocket protocol: a received frame becomes a typed message.
+
+Pure: no I/O. Every way a frame can be wrong ends in :class:`ProtocolError`, never in any
+other exception, so callers can skip and count bad frames with one ``except`` clause.
+
+Wire spellings follow the public docs verbatim: the filing type tag is ``"fillings"`` and the
+filing date field is ``filling_date``. The heartbeat is accepted both as ``heartbeat`` (SEC docs)
+and ``hearbeat`` (the sibling APIs' spelling).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+__all__ = [
+    "Filing",
+    "Heartbeat",
+    "Message",
+    "ProtocolError",
+    "Reconnect",
+    "ServerError",
+    "UnknownMessage",
+    "hello_frame",
+    "parse_date",
+    "parse_frame",
+    "parse_time",
+]
+
+FILING_TYPE = "fillings"
+HEARTBEAT_TYPES = frozenset({"heartbeat", "hearbeat"})
+
+#: The wire fields of a filing, in the order the docs list them.
+FILING_FIELDS = (
+    "type",
+    "is_historical",
+    "discovered_time",
+    "form",
+    "description",
+    "filling_date",
+    "accepted_time",
+    "accession_no",
+    "cik",
+)
+
+
+class ProtocolError(ValueError):
+    """A frame that is not a valid protocol message.
+
+    ``kind`` is a short stable tag for counting and "warn once per kind" (``json``, ``utf8``,
+    ``binary``, ``not-object``, ``no-type``, ``field``); ``str(error)`` is a one-line reason.
+    """
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+_TIME_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))\Z"
+)
+_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
+_ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}\Z")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC 3339 time with 0 to 9 fraction digits and ``Z`` or an offset.
+
+    Returns an aware datetime in UTC. Digits past microseconds are truncated (Python's
+    datetime holds microseconds). Raises ``ValueError`` on anything else.
+    """
+    m = _TIME_RE.match(text)
+    if m is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    if zulu:
+        tz = timezone.utc
+    else:
+        offset = timedelta(hours=int(oh), minutes=int(om))
+        tz = timezone(-offset if sign == "-" else offset)
+    sec = int(second)
+    leap = sec == 60  # RFC 3339 allows a leap second; datetime does not.
+    value = datetime(
+        int(year), int(month), int(day), int(hour), int(minute), 59 if leap else sec, micro, tz
+    )
+    if leap:
+        value += timedelta(seconds=1)
+    return value.astimezone(timezone.utc)
+
+
+def parse_date(text: str) -> date:
+    """Parse a ``YYYY-MM-DD`` date. Raises ``ValueError`` on anything else."""
+    m = _DATE_RE.match(text)
+    if m is None:
+        raise ValueError(f"not a YYYY-MM-DD date: {text!r}")
+    return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+def format_time(value: datetime) -> str:
+    """Format an aware datetime as UTC RFC 3339 with 7 fraction digits and ``Z``.
+
+    Seven digits is the platform's documented output pattern (``yyyy-MM-ddTHH:mm:ss.fffffffZ``).
+    """
+    utc = value.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0Z"
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """One SEC filing as the stream announces it.
+
+    Time fields keep the exact strings received; :meth:`discovered` and :meth:`accepted` parse
+    them (they were validated when the frame was parsed). ``extra`` holds any fields the server
+    sent beyond the documented ones, in the order received.
+    """
+
+    accession_no: str
+    form: str
+    cik: int
+    description: str
+    filing_date: str
+    accepted_time: str
+    discovered_time: str
+    is_historical: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def discovered(self) -> datetime:
+        return parse_time(self.discovered_time)
+
+    def accepted(self) -> datetime | date:
+        return _time_or_date(self.accepted_time)
+
+    @property
+    def url(self) -> str:
+        """The EDGAR filing index page, built from ``cik`` and ``accession_no``."""
+        return edgar_url(self.cik, self.accession_no)
+
+
+def edgar_url(cik: int, accession_no: str) -> str:
+    folder = accession_no.replace("-", "")
+    return f"https://www.sec.gov/Archives/edgar/data/{cik}/{folder}/{accession_no}-index.htm"
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Sent by the server each second of silence, once ``hello`` asked for heartbeats."""
+
+    spelling: str = "heartbeat"
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnect:
+    """The server asks the client to reconnect within ``within_seconds`` / before ``before_time``."""
+
+    within_seconds: float
+    before_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError:
+    """An ``error`` message; the server closes the connection right after it."""
+
+    message: str
+
+    INVALID_KEY = "Invalid API key"
+    OVERFLOW = "Reached maximum allowed buffered messages for this connection."
+
+    @property
+    def is_invalid_key(self) -> bool:
+        return self.message.strip().rstrip(".").lower() == "invalid api key"
+
+    @property
+    def is_overflow(self) -> bool:
+        return self.message.lower().startswith("reached maximum allowed buffered messages")
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMessage:
+    """A well-formed object whose ``type`` this client does not know; callers skip it."""
+
+    type: str
+    data: dict[str, Any]
+
+
+Message = Filing | Heartbeat | Reconnect | ServerError | UnknownMessage
+
+
+def hello_frame(heartbeat: bool = True) -> str:
+    """The ``hello`` message; it is optional and only needed to turn heartbeats on."""
+    return json.dumps({"type": "hello", "heartbeat": heartbeat}, separators=(",", ":"))
+
+
+def decode_json(frame: str | bytes) -> Any:
+    """Decode a text frame's JSON, mapping every failure to :class:`ProtocolError`."""
+    if isinstance(frame, bytes | bytearray | memoryview):
+        try:
+            frame = bytes(frame).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError("utf8", f"frame is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        return json.loads(frame)
+    except RecursionError:
+        raise ProtocolError("json", "frame is nested too deeply") from None
+    except ValueError as exc:
+        raise ProtocolError("json", f"frame is not valid JSON ({_short(str(exc))})") from None
+
+
+def parse_frame(frame: str | bytes) -> Message:
+    """Turn one received text frame (``str``, or ``bytes`` holding UTF-8) into a message."""
+    return parse_object(decode_json(frame))
+
+
+def parse_object(data: Any) -> Message:
+    """Turn a decoded JSON value into a message (see :func:`parse_frame`)."""
+    if not isinstance(data, dict):
+        raise ProtocolError("not-object", f"frame is a JSON {_json_kind(data)}, not an object")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("no-type", "frame has no string 'type'")
+    if kind == FILING_TYPE:
+        return _filing(data)
+    if kind in HEARTBEAT_TYPES:
+        return Heartbeat(kind)
+    if kind == "reconnect":
+        return _reconnect(data)
+    if kind == "error":
+        message = data.get("message")
+        return ServerError(message if isinstance(message, str) else json.dumps(message))
+    return UnknownMessage(kind, data)
+
+
+def _filing(data: dict[str, Any]) -> Filing:
+    accession = _str(data, "accession_no")
+    if not _ACCESSION_RE.match(accession):
+        raise ProtocolError("field", f"'accession_no' is not NNNNNNNNNN-NN-NNNNNN: {accession!r}")
+    cik = data.get("cik")
+    if isinstance(cik, str) and cik.isascii() and cik.isdigit():
+        cik = int(cik)  # tolerated: the docs show an integer but do not promise it
+    if not isinstance(cik, int) or isinstance(cik, bool) or cik < 0:
+        raise ProtocolError("field", f"'cik' is not a non-negative integer: {_short(repr(cik))}")
+    historical = data.get("is_historical")
+    if not isinstance(historical, bool):
+        raise ProtocolError("field", "'is_historical' is not a boolean")
+    description = data.get("description")
+    if description is None:
+        description = ""
+    elif not isinstance(description, str):
+        raise ProtocolError("field", "'description' is not a string")
+    filing_date = _str(data, "filling_date")
+    _check(parse_date, filing_date, "filling_date")
+    accepted = _str(data, "accepted_time")
+    _check(_time_or_date, accepted, "accepted_time")
+    discovered = _str(data, "discovered_time")
+    _check(parse_time, discovered, "discovered_time")
+    extra = {k: v for k, v in data.items() if k not in _KNOWN}
+    return Filing(
+        accession_no=accession,
+        form=_str(data, "form"),
+        cik=cik,
+        description=description,
+        filing_date=filing_date,
+        accepted_time=accepted,
+        discovered_time=discovered,
+        is_historical=historical,
+        extra=extra,
+    )
+
+
+_KNOWN = frozenset(FILING_FIELDS)
+
+
+def _reconnect(data: dict[str, Any]) -> Reconnect:
+    within = data.get("within_seconds")
+    if not isinstance(within, int | float) or isinstance(within, bool) or within < 0:
+        raise ProtocolError("field", "reconnect 'within_seconds' is not a non-negative number")
+    before_raw = data.get("before_time")
+    before = None
+    if before_raw is not None:
+        if not isinstance(before_raw, str):
+            raise ProtocolError("field", "reconnect 'before_time' is not a string")
+        before = _check(parse_time, before_raw, "before_time")
+    return Reconnect(float(within), before)
+
+
+def _time_or_date(text: str) -> datetime | date:
+    if len(text) == 10:
+        return parse_date(text)
+    return parse_time(text)
+
+
+def _check(parse: Any, text: str, name: str) -> Any:
+    try:
+        return parse(text)
+    except ValueError:
+        raise ProtocolError("field", f"'{name}' is not a valid time: {_short(repr(text))}") from None
+
+
+def _str(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str):
+        what = "missing" if value is None else f"a {_json_kind(value)}, not a string"
+        raise ProtocolError("field", f"'{name}' is {what}")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int | float):
+        return "number"
+    return "null" if value is None else type(value).__name__
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
