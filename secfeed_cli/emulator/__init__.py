@@ -1,0 +1,1 @@
+"""The local emulator of the FinFeedAPI SEC WebSocket (``secfeed serve``)."""

@@ -1,0 +1,127 @@
+"""The emulator's one global feed: the bundled sample, published over time, shared by all clients.
+
+Pure data and encoding; the asyncio server in :mod:`secfeed_cli.emulator.server` drives it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import struct
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any
+
+from ..protocol import format_time
+
+Record = dict[str, Any]
+
+
+def load_sample() -> list[Record]:
+    """The bundled real EDGAR filings (see scripts/make_sample.py), oldest accepted first."""
+    data = resources.files(__package__).joinpath("sample.ndjson.gz").read_bytes()
+    return [json.loads(line) for line in gzip.decompress(data).decode("utf-8").splitlines()]
+
+
+def ws_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """One unmasked, unfragmented server-to-client WebSocket frame (RFC 6455 section 5.2)."""
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 1 << 16:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return header + payload
+
+
+def encode_filing(record: Record, discovered: str, historical: bool) -> bytes:
+    """A filing frame's JSON in the documented field order, with the docs' spellings."""
+    wire = {
+        "type": "fillings",
+        "is_historical": historical,
+        "discovered_time": discovered,
+        "form": record["form"],
+        "description": record["description"],
+        "filling_date": record["filling_date"],
+        "accepted_time": record["accepted_time"],
+        "accession_no": record["accession_no"],
+        "cik": record["cik"],
+    }
+    return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A filing as published: its record and both wire encodings, as ready-made WS frames."""
+
+    record: Record
+    discovered_time: str
+    historical_frame: bytes
+    live_frame: bytes
+
+    @property
+    def accession_no(self) -> str:
+        return str(self.record["accession_no"])
+
+
+def publish_record(record: Record, now: datetime | None = None) -> Published:
+    discovered = format_time(now or datetime.now(timezone.utc))
+    return Published(
+        record,
+        discovered,
+        ws_frame(encode_filing(record, discovered, True)),
+        ws_frame(encode_filing(record, discovered, False)),
+    )
+
+
+def with_accession_year(record: Record, bump: int) -> Record:
+    """The same filing under a new accession number, for replay loops past the sample's end."""
+    if bump == 0:
+        return record
+    acc = str(record["accession_no"])
+    year = (int(acc[11:13]) + bump) % 100
+    return {**record, "accession_no": f"{acc[:11]}{year:02d}{acc[13:]}"}
+
+
+def firehose_records(sample: list[Record], n: int) -> Iterator[Record]:
+    """N filings cycling over the sample, each with a unique accession number (filer 99xxxxxxxx)."""
+    for i in range(n):
+        base = sample[i % len(sample)]
+        yield {**base, "accession_no": f"{9900000000 + i // 1_000_000:010d}-26-{i % 1_000_000:06d}"}
+
+
+Subscriber = Callable[[Published], None]
+
+
+class Feed:
+    """Everything published so far (the last ``history`` filings) and who is listening."""
+
+    def __init__(self, sample: list[Record], history: int) -> None:
+        self.sample = sample
+        self.history: deque[Published] = deque(maxlen=max(history, 1))
+        self.subscribers: set[Subscriber] = set()
+        self.count = 0
+
+    def peek_next(self) -> Record:
+        """The record :meth:`publish_next` will publish; the sample loops with new accessions."""
+        loop, pos = divmod(self.count, len(self.sample))
+        return with_accession_year(self.sample[pos], loop)
+
+    def publish_next(self, now: datetime | None = None) -> Published:
+        item = publish_record(self.peek_next(), now)
+        self.history.append(item)
+        self.count += 1
+        for subscriber in list(self.subscribers):
+            subscriber(item)
+        return item
+
+    def backlog(self, n: int) -> list[Published]:
+        if n <= 0:
+            return []
+        items = list(self.history)
+        return items[-n:]
+
