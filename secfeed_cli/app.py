@@ -1,0 +1,187 @@
+"""One run of ``tail``: the stream's events through the filter into a sink, with limits.
+
+No click here: ``cli.py`` turns options into these objects and maps the outcome to an exit code.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+from .errors import ExitCode, OutputError
+from .filters import FilingFilter
+from .latency import LatencyStats
+from .protocol import Filing
+from .records import latency_ms
+from .sinks import Sink
+from .sinks.diagnostics import Diagnostics
+from .sinks.table import Status
+from .stream import (
+    BacklogComplete,
+    Connected,
+    Disconnected,
+    Idle,
+    Malformed,
+    NewFiling,
+    Notice,
+    Stream,
+)
+
+
+@dataclass
+class RunLimits:
+    backlog: bool = True  # False: --no-backlog
+    backlog_only: bool = False
+    count: int | None = None
+    duration: float | None = None
+
+
+@dataclass
+class Counters:
+    shown: int = 0
+    filtered: int = 0
+    skipped_backlog: int = 0
+
+
+class Run:
+    """Drives one stream into one sink; :meth:`status` feeds the table's status line."""
+
+    def __init__(self, stream: Stream, filt: FilingFilter, limits: RunLimits,
+                 diag: Diagnostics) -> None:
+        self.stream = stream
+        self.filt = filt
+        self.limits = limits
+        self.diag = diag
+        self.counters = Counters()
+        self.latency = LatencyStats()
+        self._warned_negative = False
+        self._warned_growing = False
+
+    def status(self) -> Status:
+        stats = self.stream.stats
+        age = None
+        if stats.last_heartbeat is not None:
+            age = time.monotonic() - stats.last_heartbeat
+        return Status(
+            state=stats.state,
+            host=stats.host,
+            shown=self.counters.shown,
+            filtered=self.counters.filtered,
+            malformed=stats.malformed,
+            backlog_complete=stats.backlog_complete,
+            heartbeat_age=age,
+            heartbeat_on=self.stream.opts.heartbeat,
+            latency=self.latency.summary(),
+        )
+
+    def run(self, sink: Sink) -> ExitCode:
+        """Run until a limit is reached; exceptions (errors, signals) propagate to the caller."""
+        limits = self.limits
+        deadline = None if limits.duration is None else time.monotonic() + limits.duration
+        if limits.count == 0:
+            return ExitCode.OK
+        try:
+            for event in self.stream.events():
+                if isinstance(event, NewFiling):
+                    if self._filing(sink, event):
+                        return ExitCode.OK
+                elif isinstance(event, BacklogComplete):
+                    if self._backlog(sink, event):
+                        return ExitCode.OK
+                elif isinstance(event, Idle):
+                    sink.flush()
+                elif isinstance(event, Malformed):
+                    self.diag.warn(
+                        f"skipped a malformed frame ({event.kind}): {event.reason}"
+                        " (further ones of this kind are counted silently)",
+                        once=f"malformed:{event.kind}",
+                    )
+                    self.diag.info(f"malformed frame ({event.kind}): {event.reason}",
+                                   verbose=True)
+                elif isinstance(event, Notice):
+                    say = self.diag.warn if event.level == "warning" else self.diag.info
+                    say(event.text, verbose=event.verbose, once=event.key)
+                elif isinstance(event, Connected):
+                    self.diag.info(f"connected to {event.host} (connection #{event.conn})")
+                elif isinstance(event, Disconnected):
+                    retry = ("" if event.retry_in is None
+                             else f"; reconnecting in {event.retry_in:.1f} s")
+                    self.diag.warn(f"connection #{event.conn} lost: {event.reason}{retry}")
+                if deadline is not None and time.monotonic() >= deadline:
+                    return ExitCode.OK
+            return ExitCode.CONNECT  # pragma: no cover - the stream ends only by raising
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+                raise
+            raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
+        finally:
+            self.stream.close()
+
+    def _filing(self, sink: Sink, event: NewFiling) -> bool:
+        filing = event.filing
+        if not self.limits.backlog and filing.is_historical and not self.stream.stats.backlog_complete:
+            self.counters.skipped_backlog += 1
+            return False
+        if not self.filt(filing.form, filing.cik):
+            self.counters.filtered += 1
+            return False
+        if not filing.is_historical:
+            self._measure(filing, event.received)
+        sink.filing(filing, event.raw, event.received)
+        self.counters.shown += 1
+        return self.limits.count is not None and self.counters.shown >= self.limits.count
+
+    def _measure(self, filing: Filing, received: float) -> None:
+        ms = latency_ms(filing, received)
+        self.latency.add(ms)
+        if ms < 0 and not self._warned_negative:
+            self._warned_negative = True
+            self.diag.warn(
+                f"negative latency ({ms:.0f} ms): this machine's clock is behind the server's;"
+                " consider syncing it with NTP")
+        if not self._warned_growing and self.latency.count % 64 == 0 and self.latency.growing():
+            self._warned_growing = True
+            self.diag.warn("latency keeps growing: this client is falling behind the feed")
+
+    def _backlog(self, sink: Sink, event: BacklogComplete) -> bool:
+        if event.initial:
+            self.diag.info(f"backlog complete: {event.new} filings")
+            if self.limits.backlog and not self.limits.backlog_only:
+                sink.backlog_complete()
+            return self.limits.backlog_only
+        self.diag.info(
+            f"reconnected: backlog replayed {event.overlap} filings already shown,"
+            f" {event.new} new", verbose=event.new == 0)
+        return False
+
+    def summary(self) -> str:
+        stats = self.stream.stats
+        c = self.counters
+        lat = self.latency.summary()
+        parts = [
+            f"{stats.received} filings received",
+            f"{c.shown} shown",
+            f"{c.filtered} filtered out",
+            f"{stats.malformed} malformed skipped",
+            f"{stats.duplicates} duplicates skipped",
+        ]
+        text = ", ".join(parts)
+        if lat.count and not math.isnan(lat.p50):
+            text += f"; live latency {lat}"
+        return text
+
+
+def silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush is quiet.
+
+    This follows the "Note on SIGPIPE" in the Python documentation of the signal module.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,73 @@
+"""Which filings to show: form patterns (globs, amendments) and CIKs. Pure."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+def split_patterns(values: Iterable[str]) -> list[str]:
+    """``--form`` values are repeatable and comma-separated: ``-F 8-K,10-K* -F 4``."""
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+def compile_forms(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive regex for a list of form globs (``*``, ``?``, ``[...]``)."""
+    pats = list(patterns)
+    if not pats:
+        return None
+    body = "|".join(f"(?:{fnmatch.translate(p.upper())})" for p in pats)
+    return re.compile(body, re.IGNORECASE)
+
+
+def base_form(form: str) -> str | None:
+    """The form an amendment amends (``8-K/A`` -> ``8-K``), else None."""
+    upper = form.rstrip()
+    if upper[-2:].upper() == "/A":
+        return upper[:-2]
+    return None
+
+
+def parse_cik(text: str) -> int:
+    """A CIK as typed by a person: digits, leading zeros allowed (``0000320193``)."""
+    t = text.strip()
+    if not t.isascii() or not t.isdigit() or len(t) > 10:
+        raise ValueError(f"not a CIK (up to 10 digits): {text!r}")
+    return int(t)
+
+
+@dataclass(frozen=True)
+class FilingFilter:
+    """``--form``, ``--exclude-form``, ``--no-amendments`` and ``--cik`` in one predicate."""
+
+    forms: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    ciks: frozenset[int] = frozenset()
+    amendments: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_include", compile_forms(self.forms))
+        object.__setattr__(self, "_exclude", compile_forms(self.exclude))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.forms or self.exclude or self.ciks)
+
+    def _matches(self, regex: re.Pattern[str], form: str) -> bool:
+        if regex.match(form):
+            return True
+        if self.amendments:
+            base = base_form(form)
+            return base is not None and regex.match(base) is not None
+        return False
+
+    def __call__(self, form: str, cik: int) -> bool:
+        if self.ciks and cik not in self.ciks:
+            return False
+        include: re.Pattern[str] | None = self._include  # type: ignore[attr-defined]
+        if include is not None and not self._matches(include, form):
+            return False
+        exclude: re.Pattern[str] | None = self._exclude  # type: ignore[attr-defined]
+        return exclude is None or not self._matches(exclude, form)

@@ -1,0 +1,30 @@
+"""Where filings go: NDJSON, CSV, JSON, the live table. Each sink consumes filings and events."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..protocol import Filing
+
+FORMATS = ("auto", "table", "ndjson", "csv")
+
+
+def resolve_format(requested: str, stdout_is_tty: bool) -> str:
+    """``auto`` is the table on a terminal and NDJSON anywhere else; the rest are as asked."""
+    if requested == "auto":
+        return "table" if stdout_is_tty else "ndjson"
+    return requested
+
+
+class Sink(Protocol):
+    def filing(self, filing: Filing, raw: bytes, received: float) -> None:
+        """Show one filing; ``raw`` is its frame as received, ``received`` the time.time()."""
+
+    def backlog_complete(self) -> None:
+        """The backlog ended here; live filings follow."""
+
+    def flush(self) -> None:
+        """Nothing more is waiting: push out whatever is buffered."""
+
+    def close(self) -> None:
+        """The run ends."""

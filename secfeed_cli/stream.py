@@ -1,0 +1,548 @@
+"""The connection to the feed: reader threads, watchdog, reconnects, dedupe. Yields events.
+
+Each connection has a reader thread that turns socket bytes into frames and hands them, in
+batches, to one bounded queue; :meth:`Stream.events` (the caller's thread) parses them, drops
+duplicates and decides when a backlog is complete. Reading therefore never waits for the output,
+except through that bounded queue: when it fills, reading stops, TCP pushes back, and a warning
+says the client is falling behind before the server's 131 072-message buffer overflows.
+
+No click, no rich: everything the user sees leaves as an event.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from .errors import AuthRejected, ConnectFailed, ServerReportedError
+from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, OVERSIZE, FrameError, FrameReader
+from .redact import redact
+from .protocol import (
+    Filing,
+    Heartbeat,
+    ProtocolError,
+    Reconnect,
+    ServerError,
+    UnknownMessage,
+    hello_frame,
+    parse_frame,
+)
+
+DEFAULT_URL = "wss://api.sec.finfeedapi.com"
+
+
+@dataclass
+class ConnectOptions:
+    url: str = DEFAULT_URL
+    api_key: str | None = None
+    key_in: str = "header"  # or "query"
+    heartbeat: bool = True
+    stall_timeout: float = 5.0
+    settle: float = 2.0
+    reconnect: bool = True
+    max_retries: int | None = None
+    connect_timeout: float = 10.0
+    ca_bundle: str | None = None
+    proxy: str | None = None
+    max_frame: int = 1 << 20
+    dedupe_size: int = 250_000
+    queue_batches: int = 64
+
+
+# ---- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewFiling:
+    filing: Filing
+    raw: bytes
+    received: float  # time.time() when its bytes were read
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogComplete:
+    initial: bool  # the first connection's backlog (what --backlog-only waits for)
+    new: int  # backlog filings not seen before
+    overlap: int  # backlog filings already printed (replayed after a reconnect)
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    conn: int
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    conn: int
+    reason: str
+    retry_in: float | None  # None when no reconnect follows
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A diagnostic for stderr. ``key`` set: show once per run. ``verbose``: only with -v."""
+
+    text: str
+    key: str | None = None
+    verbose: bool = False
+    level: str = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Idle:
+    """Nothing arrived for a while; lets the caller check its clock."""
+
+
+Event = NewFiling | BacklogComplete | Connected | Disconnected | Malformed | Notice | Idle
+
+
+@dataclass
+class Stats:
+    """Counters the status line and the exit summary read (written by the events thread)."""
+
+    host: str = ""
+    state: str = "connecting"
+    received: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    connections: int = 0
+    backlog_complete: bool = False
+    last_heartbeat: float | None = None  # time.monotonic()
+    lagging: bool = False
+    malformed_kinds: dict[str, int] = field(default_factory=dict)
+
+
+# ---- dedupe -------------------------------------------------------------------------------
+
+
+class SeenSet:
+    """Accession numbers already delivered: O(1) per filing, the oldest forgotten past ``size``."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._set: set[str] = set()
+        self._order: deque[str] = deque()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._set
+
+    def __len__(self) -> int:
+        return len(self._set)
+
+    def add(self, key: str) -> bool:
+        """Remember ``key``; False if it was already there."""
+        if key in self._set:
+            return False
+        self._set.add(key)
+        self._order.append(key)
+        if len(self._order) > self.size:
+            self._set.discard(self._order.popleft())
+        return True
+
+
+# ---- one connection -----------------------------------------------------------------------
+
+_DATA, _CLOSED = "data", "closed"
+
+
+class Connection:
+    """One WebSocket connection and its reader thread."""
+
+    def __init__(self, conn: int, ws: Any, out: queue.Queue[tuple[Connection, str, Any]],
+                 opts: ConnectOptions, stats: Stats) -> None:
+        self.conn = conn
+        self.ws = ws
+        self.sock: socket.socket = ws.sock
+        self.out = out
+        self.opts = opts
+        self.stats = stats
+        self.backlog_done = False
+        self.backlog_new = 0
+        self.backlog_overlap = 0
+        self.delivered = 0
+        self.last_frame = time.monotonic()
+        self.closing = False
+        self.reconnect_requested = False
+        self.error: ServerError | None = None
+        self._send_lock = threading.Lock()
+        self.thread = threading.Thread(target=self._read, name=f"secfeed-read-{conn}", daemon=True)
+
+    def start(self) -> None:
+        self.sock.settimeout(self.opts.stall_timeout if self.opts.heartbeat else None)
+        self.thread.start()
+
+    def send_text(self, text: str) -> None:
+        with self._send_lock:
+            self.ws.send(text)
+
+    def close(self, abort: bool = False) -> None:
+        """Ask for a clean close (the reader sees the server's close frame) or cut it now."""
+        self.closing = True
+        if not abort:
+            try:
+                with self._send_lock:
+                    self.ws.send_close()
+                return
+            except Exception:  # noqa: S110 - the socket is already gone; cut it below
+                pass
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _read(self) -> None:
+        reader = FrameReader(self.opts.max_frame)
+        out = self.out
+        reason = "closed by server"
+        try:
+            while True:
+                try:
+                    data = self.sock.recv(1 << 16)
+                except (socket.timeout, TimeoutError):
+                    reason = f"no data for {self.opts.stall_timeout:g} s (stalled)"
+                    break
+                if not data:
+                    reason = "connection dropped (no close frame)"
+                    break
+                now = time.time()
+                self.last_frame = time.monotonic()
+                batch: list[tuple[int, bytes]] = []
+                for opcode, payload in reader.feed(data):
+                    if opcode == OP_PING:
+                        with self._send_lock:
+                            self.ws.pong(payload)
+                    elif opcode == OP_CLOSE:
+                        code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                        text = payload[2:].decode("utf-8", "replace")
+                        reason = f"closed by server ({code}{' ' + text if text else ''})"
+                        if batch:
+                            self._put((_DATA, (batch, now)))
+                        self._put((_CLOSED, reason))
+                        if not self.closing:
+                            self.close()
+                        self._shutdown()
+                        return
+                    elif opcode in (OP_TEXT, OP_BINARY, OVERSIZE):
+                        batch.append((opcode, payload))
+                if batch:
+                    self._put((_DATA, (batch, now)))
+        except FrameError as exc:
+            reason = f"protocol error: {exc}"
+        except (OSError, ssl.SSLError) as exc:
+            reason = "closed" if self.closing else f"connection error: {exc}"
+        except Exception as exc:  # the websocket library failed while sending a pong
+            reason = f"connection error: {exc}"
+        self._shutdown()
+        self._put((_CLOSED, reason))
+
+    def _put(self, item: tuple[str, Any]) -> None:
+        try:
+            self.out.put_nowait((self, *item))
+        except queue.Full:
+            self.stats.lagging = True
+            self.out.put((self, *item))
+
+
+# ---- the stream ---------------------------------------------------------------------------
+
+
+class Stream:
+    """Connections to the feed over time, as one exactly-once sequence of events."""
+
+    def __init__(self, opts: ConnectOptions, tick: float = 0.2) -> None:
+        self.opts = opts
+        self.tick = tick
+        self.stats = Stats(host=urlsplit(opts.url).netloc)
+        self.seen = SeenSet(opts.dedupe_size)
+        self.queue: queue.Queue[tuple[Connection, str, Any]] = queue.Queue(opts.queue_batches)
+        self.active: list[Connection] = []
+        self._ids = 0
+        self._failures = 0
+        self._last_seen_time: str | None = None
+        self._lag_warned = False
+        self._gap_from: str | None = None  # last filing time before an outage
+
+    # -- connecting --
+
+    def _handshake(self) -> Any:
+        import websocket  # lazy: keeps `secfeed --version` fast
+
+        opts = self.opts
+        url, header = request_target(opts.url, opts.api_key, opts.key_in)
+        sslopt: dict[str, Any] = {}
+        if opts.ca_bundle:
+            sslopt["ca_certs"] = opts.ca_bundle
+        kwargs: dict[str, Any] = {}
+        if opts.proxy:
+            p = urlsplit(opts.proxy)
+            kwargs.update(http_proxy_host=p.hostname, http_proxy_port=p.port or 8080,
+                          proxy_type="http")
+        try:
+            return websocket.create_connection(
+                url, header=header, timeout=opts.connect_timeout, sslopt=sslopt,
+                skip_utf8_validation=True, enable_multithread=False, **kwargs,
+            )
+        except websocket.WebSocketBadStatusException as exc:
+            status = getattr(exc, "status_code", None)
+            if status in (401, 403):
+                raise AuthRejected(f"the server refused the API key (HTTP {status})") from None
+            raise ConnectionError(f"the server answered HTTP {status}") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise ConnectFailed(
+                f"TLS certificate of {self.stats.host} not trusted: {exc.verify_message}"
+                " (use --ca-bundle FILE for a private CA)"
+            ) from None
+
+    def _connect(self) -> Iterator[Event]:
+        """Connect, retrying with backoff (and saying so); yields ``Connected`` at the end.
+
+        Raises when the retries run out, or at once for a rejected key or an untrusted
+        certificate, which no retry can fix.
+        """
+        import websocket
+
+        while True:
+            self.stats.state = "connecting"
+            try:
+                ws = self._handshake()
+            except (OSError, websocket.WebSocketException, ConnectionError) as exc:
+                self._failures += 1
+                reason = redact(_describe(exc), self.opts.api_key)
+                if not self.opts.reconnect:
+                    raise ConnectFailed(f"could not connect to {self.stats.host}: {reason}") from None
+                limit = self.opts.max_retries
+                if limit is not None and self._failures > limit:
+                    raise ConnectFailed(
+                        f"could not connect to {self.stats.host} after {self._failures} attempts:"
+                        f" {reason}"
+                    ) from None
+                delay = self.backoff()
+                yield Notice(
+                    f"connect to {self.stats.host} failed ({reason}); retrying in {delay:.1f} s"
+                )
+                time.sleep(delay)
+                continue
+            self._ids += 1
+            conn = Connection(self._ids, ws, self.queue, self.opts, self.stats)
+            if self.opts.heartbeat:
+                conn.send_text(hello_frame(True))
+            conn.start()
+            self.active.append(conn)
+            self.stats.connections += 1
+            self.stats.state = "connected"
+            yield Connected(conn.conn, self.stats.host)
+            return
+
+    def backoff(self) -> float:
+        """Exponential backoff with full jitter: uniform(0, min(30, 0.5 * 2**(failures-1)))."""
+        cap = min(30.0, 0.5 * 2 ** min(self._failures - 1, 16))
+        return random.uniform(0.1 * cap, cap)
+
+    # -- the event sequence --
+
+    def events(self) -> Iterator[Event]:
+        yield from self._connect()
+        while self.active:
+            try:
+                owner, kind, payload = self.queue.get(timeout=self.tick)
+            except queue.Empty:
+                yield from self._on_idle()
+                continue
+            if kind == _DATA:
+                batch, received = payload
+                for opcode, frame in batch:
+                    yield from self._on_frame(owner, opcode, frame, received)
+            else:
+                yield from self._on_closed(owner, payload)
+            if self.stats.lagging and not self._lag_warned:
+                self._lag_warned = True
+                yield Notice(
+                    "output is slower than the feed: reading is paused until it catches up; "
+                    "the server drops clients that fall 131072 messages behind",
+                    key="lagging",
+                )
+
+    def close(self) -> None:
+        for conn in list(self.active):
+            conn.close()
+        for conn in list(self.active):
+            conn.thread.join(timeout=1.0)
+            if conn.thread.is_alive():
+                conn.close(abort=True)
+
+    def _on_idle(self) -> Iterator[Event]:
+        yield Idle()
+        if not self.opts.heartbeat:
+            now = time.monotonic()
+            for conn in self.active:
+                if not conn.backlog_done and now - conn.last_frame >= self.opts.settle:
+                    yield from self._backlog_done(conn)
+
+    def _on_frame(self, conn: Connection, opcode: int, frame: bytes, received: float
+                  ) -> Iterator[Event]:
+        stats = self.stats
+        if opcode == OP_TEXT:
+            try:
+                message = parse_frame(frame)
+            except ProtocolError as exc:
+                yield from self._malformed(exc.kind, exc.reason)
+                return
+        elif opcode == OP_BINARY:
+            yield from self._malformed("binary", f"binary frame of {len(frame)} bytes")
+            return
+        else:
+            yield from self._malformed("too-large", f"frame of {frame.decode()} bytes skipped")
+            return
+        if isinstance(message, Filing):
+            stats.received += 1
+            if not message.is_historical and not conn.backlog_done:
+                yield from self._backlog_done(conn)
+            fresh = self.seen.add(message.accession_no)
+            if message.is_historical and not conn.backlog_done:
+                if fresh:
+                    conn.backlog_new += 1
+                else:
+                    conn.backlog_overlap += 1
+            if not fresh:
+                stats.duplicates += 1
+                return
+            conn.delivered += 1
+            self._failures = 0
+            self._last_seen_time = message.discovered_time
+            yield NewFiling(message, frame, received)
+        elif isinstance(message, Heartbeat):
+            stats.last_heartbeat = time.monotonic()
+            if message.spelling != "heartbeat":
+                yield Notice(f"server spells heartbeat {message.spelling!r}", key="hearbeat",
+                             verbose=True, level="info")
+            if not conn.backlog_done:
+                yield from self._backlog_done(conn)
+        elif isinstance(message, Reconnect):
+            yield from self._on_reconnect(conn, message)
+        elif isinstance(message, ServerError):
+            yield from self._on_error(conn, message)
+        elif isinstance(message, UnknownMessage):
+            yield from self._malformed("unknown-type", f"unknown message type {message.type!r}")
+
+    def _malformed(self, kind: str, reason: str) -> Iterator[Event]:
+        self.stats.malformed += 1
+        self.stats.malformed_kinds[kind] = self.stats.malformed_kinds.get(kind, 0) + 1
+        yield Malformed(kind, reason)
+
+    def _backlog_done(self, conn: Connection) -> Iterator[Event]:
+        conn.backlog_done = True
+        initial = conn.conn == 1
+        if initial:
+            self.stats.backlog_complete = True
+        yield BacklogComplete(initial, conn.backlog_new, conn.backlog_overlap)
+        if not initial and conn.backlog_overlap == 0 and self._gap_from is not None:
+            yield Notice(
+                f"filings discovered between {self._gap_from} and the new connection's backlog"
+                f" may have been missed: its backlog does not reach back to the last filing seen",
+                level="warning",
+            )
+        # A make-before-break switch completes once the new backlog has been read.
+        for old in list(self.active):
+            if old is not conn and old.reconnect_requested and not old.closing:
+                old.close()
+
+    def _on_reconnect(self, conn: Connection, message: Reconnect) -> Iterator[Event]:
+        if conn.reconnect_requested:
+            return
+        conn.reconnect_requested = True
+        yield Notice(
+            f"server asked to reconnect within {message.within_seconds:g} s; "
+            "opening a new connection before closing this one", level="info")
+        self._gap_from = None  # the old connection stays open: nothing can be missed
+        yield from self._connect()
+
+    def _on_error(self, conn: Connection, error: ServerError) -> Iterator[Event]:
+        conn.error = error
+        if error.is_invalid_key:
+            self.close()
+            raise AuthRejected(f"the server rejected the API key: {error.message}")
+        if error.is_overflow:
+            yield Notice(
+                f"server error: {error.message} This client read too slowly and the server "
+                "dropped it; reconnecting", key=None)
+        else:
+            yield Notice(f"server error: {error.message}")
+        if not self.opts.reconnect:
+            self.close()
+            raise ServerReportedError(f"the server reported an error: {error.message}")
+
+    def _on_closed(self, conn: Connection, reason: str) -> Iterator[Event]:
+        if conn in self.active:
+            self.active.remove(conn)
+        if conn.closing and conn.reconnect_requested:
+            yield Notice(f"connection #{conn.conn} closed after the switch", verbose=True,
+                         level="info")
+            return
+        if conn.closing:
+            return
+        if self.active:  # another connection (make-before-break) carries on
+            return
+        self.stats.state = "disconnected"
+        if not self.opts.reconnect:
+            yield Disconnected(conn.conn, reason, None)
+            if conn.error is not None:
+                raise ServerReportedError(f"the server reported an error: {conn.error.message}")
+            raise ConnectFailed(f"connection to {self.stats.host} ended: {reason}")
+        if conn.delivered:
+            self._failures = 0
+        self._failures += 1
+        limit = self.opts.max_retries
+        if limit is not None and self._failures > limit:
+            raise ConnectFailed(f"gave up reconnecting to {self.stats.host}: {reason}")
+        delay = self.backoff() if (self._failures > 1 or conn.error) else 0.0
+        yield Disconnected(conn.conn, reason, delay)
+        self._gap_from = self._last_seen_time
+        if delay:
+            time.sleep(delay)
+        yield from self._connect()
+
+
+def request_target(url: str, api_key: str | None, key_in: str) -> tuple[str, list[str]]:
+    """The URL and headers of the upgrade request: the key as ``Authorization`` or ``?apikey=``."""
+    if not api_key:
+        return url, []
+    if key_in == "query":
+        parts = urlsplit(url)
+        query = "&".join(q for q in (parts.query, urlencode({"apikey": api_key})) if q)
+        return urlunsplit(parts._replace(query=query)), []
+    return url, [f"Authorization: {api_key}"]
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve host ({exc.strerror})"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timed out"
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def local_time(dt: datetime) -> str:
+    return dt.astimezone().strftime("%H:%M:%S")
