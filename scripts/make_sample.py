@@ -47,7 +47,9 @@ def main(src: str) -> None:
                 {
                     "type": "fillings",
                     "form": row["form_type"],
-                    "description": f"{row['form_type']} - {row['company_name']} ({cik10}) ({row['role']})",
+                    "description": (
+                        f"{row['form_type']} - {row['company_name']} ({cik10}) ({row['role']})"
+                    ),
                     "filling_date": row["filed_date"],
                     "accepted_time": accepted.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "accession_no": row["accession_number"],
@@ -64,4 +66,8 @@ def main(src: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/edgar-latest-filings-atom-2026-01-12.csv")
+    main(
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else "../shared/data/edgar-latest-filings-atom-2026-01-12.csv"
+    )

@@ -50,8 +50,9 @@ class Counters:
 class Run:
     """Drives one stream into one sink; :meth:`status` feeds the table's status line."""
 
-    def __init__(self, stream: Stream, filt: FilingFilter, limits: RunLimits,
-                 diag: Diagnostics) -> None:
+    def __init__(
+        self, stream: Stream, filt: FilingFilter, limits: RunLimits, diag: Diagnostics
+    ) -> None:
         self.stream = stream
         self.filt = filt
         self.limits = limits
@@ -100,16 +101,18 @@ class Run:
                         " (further ones of this kind are counted silently)",
                         once=f"malformed:{event.kind}",
                     )
-                    self.diag.info(f"malformed frame ({event.kind}): {event.reason}",
-                                   verbose=True)
+                    self.diag.info(f"malformed frame ({event.kind}): {event.reason}", verbose=True)
                 elif isinstance(event, Notice):
                     say = self.diag.warn if event.level == "warning" else self.diag.info
                     say(event.text, verbose=event.verbose, once=event.key)
                 elif isinstance(event, Connected):
                     self.diag.info(f"connected to {event.host} (connection #{event.conn})")
                 elif isinstance(event, Disconnected):
-                    retry = ("" if event.retry_in is None
-                             else f"; reconnecting in {event.retry_in:.1f} s")
+                    retry = (
+                        ""
+                        if event.retry_in is None
+                        else f"; reconnecting in {event.retry_in:.1f} s"
+                    )
                     self.diag.warn(f"connection #{event.conn} lost: {event.reason}{retry}")
                 if deadline is not None and time.monotonic() >= deadline:
                     return ExitCode.OK
@@ -123,7 +126,11 @@ class Run:
 
     def _filing(self, sink: Sink, event: NewFiling) -> bool:
         filing = event.filing
-        if not self.limits.backlog and filing.is_historical and not self.stream.stats.backlog_complete:
+        if (
+            not self.limits.backlog
+            and filing.is_historical
+            and not self.stream.stats.backlog_complete
+        ):
             self.counters.skipped_backlog += 1
             return False
         if not self.filt(filing.form, filing.cik):
@@ -142,7 +149,8 @@ class Run:
             self._warned_negative = True
             self.diag.warn(
                 f"negative latency ({ms:.0f} ms): this machine's clock is behind the server's;"
-                " consider syncing it with NTP")
+                " consider syncing it with NTP"
+            )
         if not self._warned_growing and self.latency.count % 64 == 0 and self.latency.growing():
             self._warned_growing = True
             self.diag.warn("latency keeps growing: this client is falling behind the feed")
@@ -154,8 +162,9 @@ class Run:
                 sink.backlog_complete()
             return self.limits.backlog_only
         self.diag.info(
-            f"reconnected: backlog replayed {event.overlap} filings already shown,"
-            f" {event.new} new", verbose=event.new == 0)
+            f"reconnected: backlog replayed {event.overlap} filings already shown, {event.new} new",
+            verbose=event.new == 0,
+        )
         return False
 
     def summary(self) -> str:

@@ -12,7 +12,9 @@ class ExitCode(IntEnum):
     ERROR = 1  #: internal error, or output cannot be written (e.g. disk full)
     USAGE = 2  #: bad option, argument or config file
     AUTH = 3  #: the API key was rejected
-    CONNECT = 4  #: could not connect, gave up reconnecting, or the connection ended (--no-reconnect)
+    CONNECT = (
+        4  #: could not connect, gave up reconnecting, or the connection ended (--no-reconnect)
+    )
     SERVER_ERROR = 5  #: the server reported another error under --no-reconnect
     INTERRUPTED = 130  #: Ctrl-C (SIGINT)
     TERMINATED = 143  #: SIGTERM
@@ -41,4 +43,4 @@ class OutputError(SecfeedError):
 
 
 class Terminated(BaseException):
-    """Raised in the main thread by the SIGTERM handler (a BaseException, like KeyboardInterrupt)."""
+    """Raised in the main thread on SIGTERM; like KeyboardInterrupt, not an Exception."""

@@ -99,7 +99,7 @@ class FrameReader:
         length: int,
         out: list[tuple[int, bytes]],
     ) -> int:
-        """Binary, oversize and fragmented frames. Returns the new position, or -1 for 'need more'."""
+        """Binary, oversize and fragmented frames: the new position, or -1 for 'need more'."""
         if opcode == OP_CONT:
             if self._frag_op is None:
                 raise FrameError("continuation frame without a message to continue")

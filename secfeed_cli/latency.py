@@ -1,4 +1,4 @@
-"""Latency of live filings (local receive time minus ``discovered_time``) and its statistics. Pure."""
+"""Latency of live filings (receive time minus ``discovered_time``) and its statistics. Pure."""
 
 from __future__ import annotations
 

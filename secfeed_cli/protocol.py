@@ -156,7 +156,7 @@ class Heartbeat:
 
 @dataclass(frozen=True, slots=True)
 class Reconnect:
-    """The server asks the client to reconnect within ``within_seconds`` / before ``before_time``."""
+    """The server asks the client to reconnect within ``within_seconds``, before ``before_time``."""
 
     within_seconds: float
     before_time: datetime | None
@@ -298,7 +298,9 @@ def _check(parse: Any, text: str, name: str) -> Any:
     try:
         return parse(text)
     except ValueError:
-        raise ProtocolError("field", f"'{name}' is not a valid time: {_short(repr(text))}") from None
+        raise ProtocolError(
+            "field", f"'{name}' is not a valid time: {_short(repr(text))}"
+        ) from None
 
 
 def _str(data: dict[str, Any], name: str) -> str:

@@ -26,7 +26,6 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .errors import AuthRejected, ConnectFailed, ServerReportedError
 from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, OVERSIZE, FrameError, FrameReader
-from .redact import redact
 from .protocol import (
     Filing,
     Heartbeat,
@@ -37,6 +36,7 @@ from .protocol import (
     hello_frame,
     parse_frame,
 )
+from .redact import redact
 
 DEFAULT_URL = "wss://api.sec.finfeedapi.com"
 
@@ -165,8 +165,14 @@ _DATA, _CLOSED = "data", "closed"
 class Connection:
     """One WebSocket connection and its reader thread."""
 
-    def __init__(self, conn: int, ws: Any, out: queue.Queue[tuple[Connection, str, Any]],
-                 opts: ConnectOptions, stats: Stats) -> None:
+    def __init__(
+        self,
+        conn: int,
+        ws: Any,
+        out: queue.Queue[tuple[Connection, str, Any]],
+        opts: ConnectOptions,
+        stats: Stats,
+    ) -> None:
         self.conn = conn
         self.ws = ws
         self.sock: socket.socket = ws.sock
@@ -212,13 +218,12 @@ class Connection:
 
     def _read(self) -> None:
         reader = FrameReader(self.opts.max_frame)
-        out = self.out
         reason = "closed by server"
         try:
             while True:
                 try:
                     data = self.sock.recv(1 << 16)
-                except (socket.timeout, TimeoutError):
+                except TimeoutError:
                     reason = f"no data for {self.opts.stall_timeout:g} s (stalled)"
                     break
                 if not data:
@@ -295,12 +300,18 @@ class Stream:
         kwargs: dict[str, Any] = {}
         if opts.proxy:
             p = urlsplit(opts.proxy)
-            kwargs.update(http_proxy_host=p.hostname, http_proxy_port=p.port or 8080,
-                          proxy_type="http")
+            kwargs.update(
+                http_proxy_host=p.hostname, http_proxy_port=p.port or 8080, proxy_type="http"
+            )
         try:
             return websocket.create_connection(
-                url, header=header, timeout=opts.connect_timeout, sslopt=sslopt,
-                skip_utf8_validation=True, enable_multithread=False, **kwargs,
+                url,
+                header=header,
+                timeout=opts.connect_timeout,
+                sslopt=sslopt,
+                skip_utf8_validation=True,
+                enable_multithread=False,
+                **kwargs,
             )
         except websocket.WebSocketBadStatusException as exc:
             status = getattr(exc, "status_code", None)
@@ -329,7 +340,9 @@ class Stream:
                 self._failures += 1
                 reason = redact(_describe(exc), self.opts.api_key)
                 if not self.opts.reconnect:
-                    raise ConnectFailed(f"could not connect to {self.stats.host}: {reason}") from None
+                    raise ConnectFailed(
+                        f"could not connect to {self.stats.host}: {reason}"
+                    ) from None
                 limit = self.opts.max_retries
                 if limit is not None and self._failures > limit:
                     raise ConnectFailed(
@@ -398,8 +411,9 @@ class Stream:
                 if not conn.backlog_done and now - conn.last_frame >= self.opts.settle:
                     yield from self._backlog_done(conn)
 
-    def _on_frame(self, conn: Connection, opcode: int, frame: bytes, received: float
-                  ) -> Iterator[Event]:
+    def _on_frame(
+        self, conn: Connection, opcode: int, frame: bytes, received: float
+    ) -> Iterator[Event]:
         stats = self.stats
         if opcode == OP_TEXT:
             try:
@@ -433,8 +447,12 @@ class Stream:
         elif isinstance(message, Heartbeat):
             stats.last_heartbeat = time.monotonic()
             if message.spelling != "heartbeat":
-                yield Notice(f"server spells heartbeat {message.spelling!r}", key="hearbeat",
-                             verbose=True, level="info")
+                yield Notice(
+                    f"server spells heartbeat {message.spelling!r}",
+                    key="hearbeat",
+                    verbose=True,
+                    level="info",
+                )
             if not conn.backlog_done:
                 yield from self._backlog_done(conn)
         elif isinstance(message, Reconnect):
@@ -472,7 +490,9 @@ class Stream:
         conn.reconnect_requested = True
         yield Notice(
             f"server asked to reconnect within {message.within_seconds:g} s; "
-            "opening a new connection before closing this one", level="info")
+            "opening a new connection before closing this one",
+            level="info",
+        )
         self._gap_from = None  # the old connection stays open: nothing can be missed
         yield from self._connect()
 
@@ -484,7 +504,9 @@ class Stream:
         if error.is_overflow:
             yield Notice(
                 f"server error: {error.message} This client read too slowly and the server "
-                "dropped it; reconnecting", key=None)
+                "dropped it; reconnecting",
+                key=None,
+            )
         else:
             yield Notice(f"server error: {error.message}")
         if not self.opts.reconnect:
@@ -495,8 +517,9 @@ class Stream:
         if conn in self.active:
             self.active.remove(conn)
         if conn.closing and conn.reconnect_requested:
-            yield Notice(f"connection #{conn.conn} closed after the switch", verbose=True,
-                         level="info")
+            yield Notice(
+                f"connection #{conn.conn} closed after the switch", verbose=True, level="info"
+            )
             return
         if conn.closing:
             return

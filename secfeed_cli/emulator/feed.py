@@ -124,4 +124,3 @@ class Feed:
             return []
         items = list(self.history)
         return items[-n:]
-

@@ -105,9 +105,7 @@ MALFORMED: list[tuple[str, bytes]] = [
 class Emulator:
     """The server: one feed, one publisher task, a session per connection."""
 
-    def __init__(
-        self, config: EmulatorConfig, log: Callable[[Event], None] | None = None
-    ) -> None:
+    def __init__(self, config: EmulatorConfig, log: Callable[[Event], None] | None = None) -> None:
         self.config = config
         self.feed = Feed(load_sample(), history=max(config.backlog, 1))
         self.log = log
@@ -216,9 +214,7 @@ class Emulator:
         conn = next(self._ids)
         self.record("connect", conn, str(ws.remote_address))
         try:
-            if self.config.api_key is not None and not _authorized(
-                ws.request, self.config.api_key
-            ):
+            if self.config.api_key is not None and not _authorized(ws.request, self.config.api_key):
                 self.record("auth-rejected", conn)
                 await ws.send(json.dumps({"type": "error", "message": ServerError.INVALID_KEY}))
                 await ws.close(1008, "invalid API key")
@@ -523,4 +519,3 @@ class EmulatorThread:
         self._ready.set()
         await self._stop.wait()
         await self.emulator.close()
-

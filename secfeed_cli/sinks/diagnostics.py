@@ -12,8 +12,9 @@ from .text import escape_control
 class Diagnostics:
     """``quiet`` keeps only errors; ``verbose`` adds detail. ``once`` keys show a line once."""
 
-    def __init__(self, quiet: bool = False, verbose: bool = False,
-                 secret: str | None = None) -> None:
+    def __init__(
+        self, quiet: bool = False, verbose: bool = False, secret: str | None = None
+    ) -> None:
         self.console = Console(stderr=True, highlight=False, soft_wrap=True)
         self.quiet = quiet
         self.verbose = verbose

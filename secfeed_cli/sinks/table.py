@@ -84,16 +84,20 @@ def status_text(status: Status) -> Text:
     text.append(f" · {status.filtered} filtered out")
     text.append(f" · {status.malformed} malformed", style="red" if status.malformed else "")
     text.append(" │ ", style="dim")
-    text.append("backlog complete" if status.backlog_complete else "backlog loading…",
-                style="" if status.backlog_complete else "yellow")
+    text.append(
+        "backlog complete" if status.backlog_complete else "backlog loading…",
+        style="" if status.backlog_complete else "yellow",
+    )
     text.append(" │ ", style="dim")
     if not status.heartbeat_on:
         text.append("heartbeat off", style="dim")
     elif status.heartbeat_age is None:
         text.append("no heartbeat yet", style="dim")
     else:
-        text.append(f"heartbeat {status.heartbeat_age:.1f}s ago",
-                    style="red" if status.heartbeat_age > 3 else "")
+        text.append(
+            f"heartbeat {status.heartbeat_age:.1f}s ago",
+            style="red" if status.heartbeat_age > 3 else "",
+        )
     text.append(" │ ", style="dim")
     text.append(f"live latency {status.latency}")
     return text
@@ -128,8 +132,11 @@ class _View:
         visible = [self.rows[i] for i in range(max(0, len(self.rows) - fit), len(self.rows))]
         for row in visible:
             if isinstance(row, _Marker):
-                cells = [Text("live", style="bold reverse"), Text(""),
-                         Text("── backlog above · live filings below ──", style="bold")]
+                cells = [
+                    Text("live", style="bold reverse"),
+                    Text(""),
+                    Text("── backlog above · live filings below ──", style="bold"),
+                ]
                 table.add_row(*cells, *([""] * (ncols - 3)))
                 continue
             filing, received = row
@@ -165,13 +172,24 @@ class _View:
 class TableSink:
     """The live table: newest at the bottom, repainted at most ``fps`` times a second."""
 
-    def __init__(self, console: Console, status: Callable[[], Status], latency: bool = False,
-                 fps: float = 10.0, keep: int = 1000) -> None:
+    def __init__(
+        self,
+        console: Console,
+        status: Callable[[], Status],
+        latency: bool = False,
+        fps: float = 10.0,
+        keep: int = 1000,
+    ) -> None:
         self.rows: deque[_Row] = deque(maxlen=keep)
         self.view = _View(self.rows, status, latency)
-        self.live = Live(self.view, console=console, refresh_per_second=fps,
-                         redirect_stdout=False, redirect_stderr=True,
-                         vertical_overflow="crop")
+        self.live = Live(
+            self.view,
+            console=console,
+            refresh_per_second=fps,
+            redirect_stdout=False,
+            redirect_stderr=True,
+            vertical_overflow="crop",
+        )
         self.live.start()
         self.painted = time.monotonic()
 
@@ -196,8 +214,9 @@ class PlainTableSink:
         self.out = out
         self.latency = latency
         head = f"{'TIME':8}  {'FORM':15}  {'CIK':>10}  {'ACCESSION':20}  {'FILED':10}  DESCRIPTION"
-        self._pending_header: bytes | None = (head + ("  LATENCY" if latency else "") + "\n"
-                                              ).encode()
+        self._pending_header: bytes | None = (
+            head + ("  LATENCY" if latency else "") + "\n"
+        ).encode()
 
     def filing(self, filing: Filing, raw: bytes, received: float) -> None:
         if self._pending_header:
@@ -207,9 +226,11 @@ class PlainTableSink:
             seen = _local(filing.discovered()).strftime("%H:%M:%S")
         except ValueError:
             seen = "?"
-        line = (f"{seen:8}  {escape_control(filing.form):15}  {filing.cik:>10}  "
-                f"{filing.accession_no:20}  {escape_control(filing.filing_date):10}  "
-                f"{escape_control(filing.description)}")
+        line = (
+            f"{seen:8}  {escape_control(filing.form):15}  {filing.cik:>10}  "
+            f"{filing.accession_no:20}  {escape_control(filing.filing_date):10}  "
+            f"{escape_control(filing.description)}"
+        )
         if self.latency:
             line += f"  {_latency(filing, received)}"
         self.out.write(line.encode("utf-8") + b"\n")
