@@ -525,12 +525,12 @@ def serve(**opts: Any) -> int:
             )
 
     try:
-        asyncio.run(serve_forever(config, ready, quiet=opts["quiet"]))
+        signum = asyncio.run(serve_forever(config, ready, quiet=opts["quiet"]))
     except OSError as exc:
         raise SecfeedError(
             f"cannot listen on {opts['host']}:{opts['port']}: {exc.strerror}"
         ) from None
-    return ExitCode.OK
+    return ExitCode.TERMINATED if signum == signal.SIGTERM else ExitCode.INTERRUPTED
 
 
 # ---- the tail run -------------------------------------------------------------------------

@@ -103,32 +103,29 @@ class FrameReader:
         if opcode == OP_CONT:
             if self._frag_op is None:
                 raise FrameError("continuation frame without a message to continue")
+            total = self._frag_len + length
         elif opcode in (OP_TEXT, OP_BINARY):
             if self._frag_op is not None:
                 raise FrameError("new message inside a fragmented one")
-            self._frag_op, self._frag, self._frag_len, self._frag_skip = opcode, [], 0, False
+            total = length
         else:
             raise FrameError(f"unknown opcode {opcode:#x}")
-        total = self._frag_len + length
-        if total > self.max_size and not self._frag_skip:
+        skipping = self._frag_skip or total > self.max_size
+        if not skipping and end > len(buf):
+            return -1  # wait for the whole frame; no state has changed
+        if opcode != OP_CONT:
+            self._frag_op, self._frag, self._frag_skip = opcode, [], False
+        self._frag_len = total
+        if skipping:
             self._frag_skip = True
             self._frag = []
-        if self._frag_skip:
-            self._frag_len = total
             available = len(buf) - start
             if length > available:
                 # Drop what is here and skip the rest of this frame as it arrives.
                 self._skip = length - available
-                if fin:
-                    self._finish(out)
-                return len(buf)
-            if fin:
-                self._finish(out)
-            return end
-        if end > len(buf):
-            return -1
-        self._frag.append(bytes(buf[start:end]))
-        self._frag_len = total
+                end = len(buf)
+        else:
+            self._frag.append(bytes(buf[start:end]))
         if fin:
             self._finish(out)
         return end

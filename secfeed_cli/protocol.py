@@ -62,10 +62,11 @@ class ProtocolError(ValueError):
 
 _TIME_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))\Z"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))\Z",
+    re.ASCII,
 )
-_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
-_ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}\Z")
+_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)
+_ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}\Z", re.ASCII)
 
 
 def parse_time(text: str) -> datetime:

@@ -18,6 +18,7 @@ import binascii
 import contextlib
 import hmac
 import json
+import signal
 import ssl
 import sys
 import threading
@@ -238,6 +239,7 @@ class Session:
         self.conn = conn
         self.outbox: deque[bytes] = deque()
         self.wake = asyncio.Event()
+        self.overflowed = asyncio.Event()
         self.overflow = False
         self.heartbeat = False
         self.sent = 0
@@ -251,6 +253,7 @@ class Session:
         if len(self.outbox) >= self.cfg.buffer:
             self.overflow = True
             self.outbox.clear()  # buffered messages are dropped, not resent
+            self.overflowed.set()
         else:
             self.outbox.append(item.live_frame)
         self.wake.set()
@@ -259,14 +262,19 @@ class Session:
         feed = self.em.feed
         backlog = [] if self.cfg.firehose else feed.backlog(self.cfg.backlog)
         feed.subscribers.add(self.offer)
+        self.writer = asyncio.create_task(self._write_loop(backlog))
         tasks = [
-            asyncio.create_task(self._write_loop(backlog)),
+            self.writer,
             asyncio.create_task(self._read_loop()),
         ]
+        watch = asyncio.create_task(self._overflow_watch())
+        tasks.append(watch)
         if self.cfg.reconnect_every:
             tasks.append(asyncio.create_task(self._reconnect_loop()))
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if self.overflow:  # the writer was cancelled for the overflow error: let it finish
+                await watch
         finally:
             feed.subscribers.discard(self.offer)
             for task in tasks:
@@ -291,34 +299,40 @@ class Session:
             or self.cfg.malformed_every
         )
         chunk = bytearray()
+        pending = 0  # filings in `chunk`; `sent` counts filings handed to the transport
         for frame in frames:
             if faults:
-                await self._fault(chunk)
+                await self._fault(chunk, pending)
             chunk += frame
-            self.sent += 1
+            pending += 1
             if len(chunk) >= CHUNK:
-                await self._write(bytes(chunk))
-                chunk.clear()
+                await self._flush(chunk, pending)
+                pending = 0
         if chunk:
-            await self._write(bytes(chunk))
+            await self._flush(chunk, pending)
 
-    async def _fault(self, chunk: bytearray) -> None:
+    async def _flush(self, chunk: bytearray, filings: int) -> None:
+        data = bytes(chunk)
+        chunk.clear()
+        self.sent += filings
+        await self._write(data)
+
+    async def _fault(self, chunk: bytearray, pending: int) -> None:
+        """Apply the faults due before the next filing (a drop or stall ends the session)."""
         cfg = self.cfg
-        if cfg.drop_after is not None and self.sent >= cfg.drop_after:
-            if chunk:
-                await self._write(bytes(chunk))
+        total = self.sent + pending
+        if cfg.drop_after is not None and total >= cfg.drop_after:
+            await self._flush(chunk, pending)
             self.em.record("fault-drop", self.conn, str(self.sent))
             self.ws.transport.abort()
             raise _Abort
-        if cfg.stall_after is not None and self.sent >= cfg.stall_after:
-            if chunk:
-                await self._write(bytes(chunk))
-                chunk.clear()
+        if cfg.stall_after is not None and total >= cfg.stall_after:
+            await self._flush(chunk, pending)
             self.em.record("fault-stall", self.conn, str(self.sent))
             await self.ws.wait_closed()
             raise _Abort
         every = cfg.malformed_every
-        if every and self.sent and self.sent % every == 0 and self._malformed < self.sent // every:
+        if every and total and total % every == 0 and self._malformed < total // every:
             name, frame = MALFORMED[self._malformed % len(MALFORMED)]
             self._malformed += 1
             chunk += frame
@@ -335,10 +349,7 @@ class Session:
             else:
                 await self._send_filings(p.historical_frame for p in backlog)
             self.em.record("backlog-sent", self.conn, str(self.sent))
-            while True:
-                if self.overflow:
-                    await self._overflowed()
-                    return
+            while not self.overflow:
                 if self.outbox:
                     await self._send_filings(self._drain_outbox())
                     continue
@@ -362,7 +373,11 @@ class Session:
         while self.outbox and not self.overflow:
             yield self.outbox.popleft()
 
-    async def _overflowed(self) -> None:
+    async def _overflow_watch(self) -> None:
+        """The buffer filled: error and close now, even while the writer waits on the socket."""
+        await self.overflowed.wait()
+        self.writer.cancel()
+        await asyncio.gather(self.writer, return_exceptions=True)
         self.em.record("overflow", self.conn, str(self.sent))
         self.ws.transport.write(_json_frame({"type": "error", "message": ServerError.OVERFLOW}))
         await self.ws.close(1008, "buffer overflow")
@@ -455,13 +470,26 @@ def _chunks(frames: list[bytes], size: int) -> list[bytes]:
 
 async def serve_forever(
     config: EmulatorConfig, on_ready: Callable[[Emulator], None], quiet: bool = False
-) -> None:
-    """Run until cancelled; ``on_ready`` gets the emulator once it listens."""
+) -> int:
+    """Run until SIGINT or SIGTERM; ``on_ready`` gets the emulator once it listens.
+
+    Returns the signal number that stopped it. The signals are taken through the event loop:
+    a Python-level handler could fire inside a connection's task and be swallowed there.
+    """
     emulator = Emulator(config, log=None if quiet else _stderr_log)
     await emulator.start()
+    loop = asyncio.get_running_loop()
+    stopped: asyncio.Future[int] = loop.create_future()
+
+    def stop(signum: int) -> None:
+        if not stopped.done():
+            stopped.set_result(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop, signum)
     on_ready(emulator)
     try:
-        await asyncio.Future()
+        return await stopped
     finally:
         await emulator.close()
 

@@ -1,0 +1,84 @@
+"""Shared fixtures: the emulator on 127.0.0.1 (port 0) and the real CLI in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secfeed_cli.emulator.server import Emulator, EmulatorConfig, EmulatorThread
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def emulator_factory() -> Iterator[Callable[..., Emulator]]:
+    """Start emulators with given config fields; all are stopped at the end of the test."""
+    running: list[EmulatorThread] = []
+
+    def start(**fields: Any) -> Emulator:
+        fields.setdefault("rate", 0)  # a static feed unless a test asks for live filings
+        runner = EmulatorThread(EmulatorConfig(host="127.0.0.1", port=0, **fields))
+        running.append(runner)
+        return runner.start()
+
+    yield start
+    for runner in running:
+        runner.stop()
+
+
+@pytest.fixture
+def emulator(emulator_factory: Callable[..., Emulator]) -> Emulator:
+    return emulator_factory()
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECFEED_", "FINFEED_"))}
+    env.update({"PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "COLUMNS": "200"})
+    env.update(extra)
+    return env
+
+
+def secfeed(
+    *args: str,
+    timeout: float = 30,
+    env: dict[str, str] | None = None,
+    stdin: Any = subprocess.DEVNULL,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the real CLI to completion (bounded by ``timeout``), stdout piped (not a terminal)."""
+    return subprocess.run(
+        [sys.executable, "-m", "secfeed_cli", *args],
+        capture_output=True,
+        timeout=timeout,
+        env=env or cli_env(),
+        stdin=stdin,
+        cwd=ROOT,
+    )
+
+
+def secfeed_popen(
+    *args: str, env: dict[str, str] | None = None, **kw: Any
+) -> subprocess.Popen[bytes]:
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "secfeed_cli", *args],
+        env=env or cli_env(),
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        **kw,
+    )
+
+
+def ndjson(out: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.decode().splitlines()]
+
+
+def accessions(records: list[dict[str, Any]]) -> list[str]:
+    return [r["accession_no"] for r in records]

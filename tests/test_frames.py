@@ -1,0 +1,93 @@
+"""The frame reader: whole frames out of any split of the byte stream."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from secfeed_cli.emulator.feed import ws_frame
+from secfeed_cli.frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_TEXT,
+    OVERSIZE,
+    FrameError,
+    FrameReader,
+)
+
+
+def fragment(payload: bytes, sizes: list[int], opcode: int = OP_TEXT) -> bytes:
+    """A message split into fragments (first with the opcode, then continuations)."""
+    out, pos, first = b"", 0, True
+    for i, size in enumerate(sizes):
+        part = payload[pos : pos + size]
+        pos += size
+        fin = 0x80 if i == len(sizes) - 1 else 0
+        op = opcode if first else 0
+        first = False
+        n = len(part)
+        header = (
+            struct.pack("!BB", fin | op, n) if n < 126 else struct.pack("!BBH", fin | op, 126, n)
+        )
+        out += header + part
+    return out
+
+
+PAYLOADS = [b"", b"x", b"a" * 125, b"b" * 126, b"c" * 65535, b"d" * 65536, b"e" * 200_000]
+
+
+def read_all(reader: FrameReader, stream: bytes, cuts: list[int]) -> list[tuple[int, bytes]]:
+    out, last = [], 0
+    for cut in sorted(set(c % (len(stream) + 1) for c in cuts)) + [len(stream)]:
+        out += reader.feed(stream[last:cut])
+        last = cut
+    return out
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**6), max_size=30))
+def test_any_split_gives_the_same_frames(cuts: list[int]) -> None:
+    stream = b"".join(ws_frame(p) for p in PAYLOADS) + ws_frame(b"ping!", OP_PING)
+    stream += fragment(b"hello fragmented world", [5, 0, 10, 7])
+    stream += ws_frame(b"\x00\xff", OP_BINARY) + ws_frame(b"\x03\xe8bye", OP_CLOSE)
+    frames = read_all(FrameReader(max_size=1 << 20), stream, cuts)
+    assert frames == [(OP_TEXT, p) for p in PAYLOADS] + [
+        (OP_PING, b"ping!"),
+        (OP_TEXT, b"hello fragmented world"),
+        (OP_BINARY, b"\x00\xff"),
+        (OP_CLOSE, b"\x03\xe8bye"),
+    ]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**6), max_size=30))
+def test_oversize_messages_are_skipped_not_buffered(cuts: list[int]) -> None:
+    stream = ws_frame(b"small") + ws_frame(b"z" * 5000) + fragment(b"y" * 3000, [1000, 2000])
+    stream += ws_frame(b"after")
+    reader = FrameReader(max_size=1000)
+    frames = read_all(reader, stream, cuts)
+    assert frames == [
+        (OP_TEXT, b"small"),
+        (OVERSIZE, b"5000"),
+        (OVERSIZE, b"3000"),
+        (OP_TEXT, b"after"),
+    ]
+    assert len(reader._buf) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"\x81\x85abcdhello", "masked"),
+        (b"\xc1\x01x", "reserved"),
+        (b"\x80\x01x", "continuation"),
+        (b"\x83\x01x", "opcode"),
+        (b"\x09\x01x", "control"),
+        (b"\x01\x01a\x81\x01b", "inside"),
+    ],
+)
+def test_invalid_framing(data: bytes, why: str) -> None:
+    with pytest.raises(FrameError, match=why):
+        FrameReader().feed(data)

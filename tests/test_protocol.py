@@ -1,0 +1,215 @@
+"""The protocol model: good frames become typed messages; every bad frame is a ProtocolError."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from secfeed_cli.protocol import (
+    Filing,
+    Heartbeat,
+    ProtocolError,
+    Reconnect,
+    ServerError,
+    UnknownMessage,
+    format_time,
+    hello_frame,
+    parse_date,
+    parse_frame,
+    parse_time,
+)
+
+DOC_FILING = {
+    "type": "fillings",
+    "is_historical": True,
+    "discovered_time": "2024-02-25T12:34:56.123456Z",
+    "form": "10-K",
+    "description": "ACME CORP 10-K annual report.",
+    "filling_date": "2024-02-24",
+    "accepted_time": "2024-02-25T12:00:00Z",
+    "accession_no": "0000123456-24-000001",
+    "cik": 123456,
+}
+
+
+def frame(**changes: Any) -> str:
+    data = {**DOC_FILING, **changes}
+    return json.dumps({k: v for k, v in data.items() if v is not _DROP})
+
+
+_DROP = object()
+
+
+def test_documented_filing_example() -> None:
+    msg = parse_frame(json.dumps(DOC_FILING))
+    assert msg == Filing(
+        accession_no="0000123456-24-000001",
+        form="10-K",
+        cik=123456,
+        description="ACME CORP 10-K annual report.",
+        filing_date="2024-02-24",
+        accepted_time="2024-02-25T12:00:00Z",
+        discovered_time="2024-02-25T12:34:56.123456Z",
+        is_historical=True,
+    )
+    assert msg.discovered() == datetime(2024, 2, 25, 12, 34, 56, 123456, timezone.utc)
+    assert msg.url == (
+        "https://www.sec.gov/Archives/edgar/data/123456/000012345624000001/"
+        "0000123456-24-000001-index.htm"
+    )
+
+
+def test_bytes_frames_and_extra_fields_are_kept() -> None:
+    msg = parse_frame(frame(ticker="ACME", items=["2.02"]).encode())
+    assert isinstance(msg, Filing)
+    assert msg.extra == {"ticker": "ACME", "items": ["2.02"]}
+
+
+def test_other_documented_messages() -> None:
+    assert parse_frame('{"type":"heartbeat"}') == Heartbeat("heartbeat")
+    assert parse_frame('{"type":"hearbeat"}') == Heartbeat("hearbeat")
+    rec = parse_frame(
+        '{"type":"reconnect","within_seconds":10,"before_time":"2024-08-06T19:19:09.7035429Z"}'
+    )
+    assert rec == Reconnect(10.0, datetime(2024, 8, 6, 19, 19, 9, 703542, timezone.utc))
+    err = parse_frame('{"type":"error","message":"Invalid API key"}')
+    assert isinstance(err, ServerError) and err.is_invalid_key and not err.is_overflow
+    over = parse_frame(json.dumps({"type": "error", "message": ServerError.OVERFLOW}))
+    assert isinstance(over, ServerError) and over.is_overflow
+    assert parse_frame('{"type":"subscribe_ack"}') == UnknownMessage(
+        "subscribe_ack", {"type": "subscribe_ack"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-02-25T12:00:00Z", datetime(2024, 2, 25, 12, 0, 0, 0, timezone.utc)),
+        ("2024-02-25T12:00:00.1Z", datetime(2024, 2, 25, 12, 0, 0, 100000, timezone.utc)),
+        ("2024-02-25T12:00:00.123456Z", datetime(2024, 2, 25, 12, 0, 0, 123456, timezone.utc)),
+        ("2024-02-25T12:00:00.1234567Z", datetime(2024, 2, 25, 12, 0, 0, 123456, timezone.utc)),
+        ("2024-02-25T12:00:00.123456789Z", datetime(2024, 2, 25, 12, 0, 0, 123456, timezone.utc)),
+        ("2024-02-25T07:00:00-05:00", datetime(2024, 2, 25, 12, 0, 0, 0, timezone.utc)),
+        ("2024-02-25T12:00:00+00:00", datetime(2024, 2, 25, 12, 0, 0, 0, timezone.utc)),
+        ("2016-12-31T23:59:60Z", datetime(2017, 1, 1, 0, 0, 0, 0, timezone.utc)),
+    ],
+)
+def test_times_with_0_to_9_fraction_digits_and_offsets(text: str, expected: datetime) -> None:
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-02-25",
+        "2024-02-25T12:00:00",
+        "2024-02-25T12:00:00.Z",
+        "2024-02-25T12:00:00.1234567890Z",
+        "2024-13-01T00:00:00Z",
+        "2024-02-25T12:00:00+24:00",
+        "yesterday",
+        "",
+        "２０２４-02-25T12:00:00Z",
+    ],
+)
+def test_bad_times(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_time(text)
+
+
+def test_dates_stay_dates() -> None:
+    assert parse_date("2024-02-24") == date(2024, 2, 24)
+    msg = parse_frame(frame(accepted_time="2024-01-02"))
+    assert isinstance(msg, Filing) and msg.accepted() == date(2024, 1, 2)
+
+
+def test_format_time_has_seven_digits_and_z() -> None:
+    value = datetime(2026, 1, 12, 16, 27, 39, 123456, timezone.utc)
+    assert format_time(value) == "2026-01-12T16:27:39.1234560Z"
+    assert parse_time(format_time(value)) == value
+
+
+def test_hello() -> None:
+    assert json.loads(hello_frame()) == {"type": "hello", "heartbeat": True}
+
+
+def test_tolerated_cik_string() -> None:
+    msg = parse_frame(frame(cik="0000320193"))
+    assert isinstance(msg, Filing) and msg.cik == 320193
+
+
+BAD_FRAMES = {
+    "invalid json": ('{"type": "fillings", ', "json"),
+    "empty": ("", "json"),
+    "invalid utf-8": (b'{"type":"fillings","form":"\xff"}', "utf8"),
+    "binary junk": (b"\x00\x01\x02\xff\xfe", "utf8"),
+    "json array": ("[1, 2, 3]", "not-object"),
+    "json string": ('"fillings"', "not-object"),
+    "json number": ("42", "not-object"),
+    "json null": ("null", "not-object"),
+    "no type": ('{"form": "8-K"}', "no-type"),
+    "numeric type": ('{"type": 7}', "no-type"),
+    "deep nesting": ("[" * 100_000 + "]" * 100_000, "json"),
+    "missing accession": (frame(accession_no=_DROP), "field"),
+    "bad accession": (frame(accession_no="12345"), "field"),
+    "cik as text": (frame(cik="abc"), "field"),
+    "cik as float": (frame(cik=1.5), "field"),
+    "cik as bool": (frame(cik=True), "field"),
+    "negative cik": (frame(cik=-1), "field"),
+    "historical as string": (frame(is_historical="true"), "field"),
+    "form as number": (frame(form=8), "field"),
+    "description as list": (frame(description=["x"]), "field"),
+    "missing filling_date": (frame(filling_date=_DROP), "field"),
+    "filing_date spelled right": (frame(filling_date=_DROP, filing_date="2024-02-24"), "field"),
+    "bad discovered_time": (frame(discovered_time="yesterday"), "field"),
+    "bad accepted_time": (frame(accepted_time="2024-02-30T00:00:00Z"), "field"),
+    "reconnect without within": ('{"type":"reconnect"}', "field"),
+    "reconnect bad before_time": (
+        '{"type":"reconnect","within_seconds":1,"before_time":"soon"}',
+        "field",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FRAMES))
+def test_named_bad_frames(name: str) -> None:
+    text, kind = BAD_FRAMES[name]
+    with pytest.raises(ProtocolError) as info:
+        parse_frame(text)
+    assert info.value.kind == kind
+    assert "\n" not in str(info.value) and len(str(info.value)) < 120
+
+
+def _only_protocol_errors(data: str | bytes) -> None:
+    try:
+        parse_frame(data)
+    except ProtocolError:
+        pass
+
+
+@given(st.text())
+def test_arbitrary_text_never_raises_anything_else(data: str) -> None:
+    _only_protocol_errors(data)
+
+
+@given(st.binary())
+def test_arbitrary_bytes_never_raise_anything_else(data: bytes) -> None:
+    _only_protocol_errors(data)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.sampled_from(list(DOC_FILING) + ["x"]), json_values))
+def test_arbitrary_objects_never_raise_anything_else(data: dict[str, Any]) -> None:
+    _only_protocol_errors(json.dumps({"type": "fillings", **data}))
+    _only_protocol_errors(json.dumps({**DOC_FILING, **data}))
