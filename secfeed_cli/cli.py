@@ -445,6 +445,12 @@ Examples:
     help="Wire type of heartbeats (the sibling APIs spell it 'hearbeat').",
 )
 @click.option(
+    "--sample",
+    "sample_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Replay these filings (NDJSON, wire schema) instead of the bundled EDGAR sample.",
+)
+@click.option(
     "--firehose",
     type=click.IntRange(min=0),
     default=0,
@@ -506,6 +512,7 @@ def serve(**opts: Any) -> int:
         ping_interval=opts["ping_interval"],
         heartbeat_spelling=opts["heartbeat_spelling"],
         firehose=opts["firehose"],
+        sample_path=opts["sample_path"],
         certfile=opts["certfile"],
         keyfile=opts["keyfile"],
         drop_after=opts["fault_drop_after"],
@@ -526,6 +533,8 @@ def serve(**opts: Any) -> int:
 
     try:
         signum = asyncio.run(serve_forever(config, ready, quiet=opts["quiet"]))
+    except ValueError as exc:  # a bad --sample file
+        raise click.UsageError(str(exc)) from None
     except OSError as exc:
         raise SecfeedError(
             f"cannot listen on {opts['host']}:{opts['port']}: {exc.strerror}"

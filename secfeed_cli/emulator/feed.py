@@ -20,10 +20,36 @@ from ..protocol import format_time
 Record = dict[str, Any]
 
 
-def load_sample() -> list[Record]:
-    """The bundled real EDGAR filings (see scripts/make_sample.py), oldest accepted first."""
-    data = resources.files(__package__).joinpath("sample.ndjson.gz").read_bytes()
-    return [json.loads(line) for line in gzip.decompress(data).decode("utf-8").splitlines()]
+SAMPLE_FIELDS = ("form", "description", "filling_date", "accepted_time", "accession_no", "cik")
+
+
+def load_sample(path: str | None = None) -> list[Record]:
+    """Filings to replay, oldest first: the bundled real EDGAR sample, or an NDJSON file.
+
+    A file holds one filing per line in the wire schema (``filling_date``; ``type``,
+    ``is_historical`` and ``discovered_time`` are ignored: the emulator sets them). Raises
+    ``ValueError`` naming the first bad line.
+    """
+    if path is None:
+        data = resources.files(__package__).joinpath("sample.ndjson.gz").read_bytes()
+        text = gzip.decompress(data).decode("utf-8")
+    else:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise ValueError(f"{path}:{number}: not valid JSON") from None
+        if not isinstance(record, dict) or any(k not in record for k in SAMPLE_FIELDS):
+            raise ValueError(f"{path}:{number}: needs the fields {', '.join(SAMPLE_FIELDS)}")
+        records.append(record)
+    if not records:
+        raise ValueError(f"{path}: no filings")
+    return records
 
 
 def ws_frame(payload: bytes, opcode: int = 0x1) -> bytes:

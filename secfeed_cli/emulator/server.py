@@ -54,6 +54,7 @@ class EmulatorConfig:
     ping_interval: float | None = 60.0
     heartbeat_spelling: str = "heartbeat"
     firehose: int = 0
+    sample_path: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
     # Fault injection, for tests of clients.
@@ -108,7 +109,8 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig, log: Callable[[Event], None] | None = None) -> None:
         self.config = config
-        self.feed = Feed(load_sample(), history=max(config.backlog, 1))
+        sample = load_sample(config.sample_path)
+        self.feed = Feed(sample, history=max(config.backlog, 1))
         self.log = log
         self.events: list[Event] = []
         self.changed = threading.Condition()

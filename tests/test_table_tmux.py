@@ -1,0 +1,140 @@
+"""The live table in a real terminal: tmux runs `secfeed tail`, capture-pane reads the screen."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from secfeed_cli.emulator.feed import load_sample
+from secfeed_cli.emulator.server import Emulator
+
+from .conftest import ROOT
+
+Factory = Callable[..., Emulator]
+
+if not shutil.which("tmux"):
+    if os.environ.get("SECFEED_REQUIRE_TMUX"):
+        raise RuntimeError("tmux is required (SECFEED_REQUIRE_TMUX is set) but not installed")
+    pytest.skip("tmux is not installed", allow_module_level=True)
+
+EVIL = "EVIL \x1b[31mRED\x1b[0m \x1b[2J\x07 CORP"
+
+
+class Pane:
+    """One tmux server (own socket) with one window running a command."""
+
+    def __init__(self, tmp: Path, command: str, width: int = 160, height: int = 30) -> None:
+        self.socket = f"secfeed-test-{os.getpid()}-{id(self)}"
+        self.done = tmp / f"exit-code-{id(self)}"
+        wrapped = f"{command}; echo $? > {shlex.quote(str(self.done))}; sleep 60"
+        env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")}
+        env["TERM"] = "xterm-256color"
+        self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), wrapped, env=env)
+
+    def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        res = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, timeout=10, env=env, check=True
+        )
+        return res.stdout.decode()
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p")
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20) -> str:
+        """Poll the screen until ``predicate`` holds (the event), bounded by ``timeout``."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"screen never matched; last screen:\n{screen}")
+
+    def keys(self, *keys: str) -> None:
+        self._tmux("send-keys", *keys)
+
+    def resize(self, width: int, height: int) -> None:
+        self._tmux("resize-window", "-x", str(width), "-y", str(height))
+
+    def exit_code(self, timeout: float = 20) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.done.exists() and self.done.read_text().strip():
+                return int(self.done.read_text())
+            time.sleep(0.05)
+        raise AssertionError("the command did not exit")
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def pane_factory(tmp_path: Path) -> Iterator[Callable[..., Pane]]:
+    panes: list[Pane] = []
+
+    def make(args: str, **kw: int) -> Pane:
+        err = tmp_path / f"stderr-{len(panes)}"
+        cmd = f"{shlex.quote(sys.executable)} -m secfeed_cli {args} 2>{err}"
+        pane = Pane(tmp_path, f"cd {shlex.quote(str(ROOT))} && {cmd}", **kw)
+        panes.append(pane)
+        return pane
+
+    yield make
+    for pane in panes:
+        pane.kill()
+
+
+@pytest.fixture
+def evil_emulator(emulator_factory: Factory, tmp_path: Path) -> Emulator:
+    """Real sample filings, one live filing of which has terminal escapes in its description."""
+    sample = load_sample()[:60]
+    sample[45] = {**sample[45], "description": EVIL}
+    path = tmp_path / "sample.ndjson"
+    path.write_text("".join(json.dumps(r) + "\n" for r in sample))
+    return emulator_factory(backlog=40, rate=10, sample_path=str(path))
+
+
+def test_live_table_rows_marker_status_and_escaping(
+    evil_emulator: Emulator, pane_factory: Callable[..., Pane], tmp_path: Path
+) -> None:
+    em = evil_emulator
+    pane = pane_factory(f"tail --url {em.url} --latency -n 12 --no-backlog --form '*'")
+    pane.wait_for(lambda s: "EVIL" in s)
+    # A fresh run that shows the backlog too (the marker) and stays up for the resize.
+    pane2 = pane_factory(f"tail --url {em.url}")
+    screen = pane2.wait_for(lambda s: "backlog above" in s and "live latency" in s)
+    lines = screen.splitlines()
+    marker = next(i for i, line in enumerate(lines) if "backlog above" in line)
+    assert marker > 2, "backlog rows above the marker"
+    status = next(line for line in lines if "live latency" in line)
+    assert "connected 127.0.0.1" in status and "shown" in status and "malformed" in status
+    assert "backlog complete" in status and "heartbeat" in status
+    accession_rows = [line for line in lines if "-26-" in line]
+    assert len(accession_rows) >= 20
+    assert "form" in lines[0] and "description" in lines[0]
+
+    # The first pane ran to its count with the hostile description shown escaped.
+    assert pane.exit_code() == 0
+    shown = pane.screen()
+    evil_line = next(line for line in shown.splitlines() if "EVIL" in line)
+    assert "\\x1b[31mRED\\x1b[0m" in evil_line and "\\x1b[2J\\x07" in evil_line
+    assert "latency" in shown.splitlines()[0]
+
+    # Resizing keeps the newest rows and the status line on screen.
+    pane2.resize(90, 15)
+    small = pane2.wait_for(
+        lambda s: len(s.splitlines()) <= 15 and "live latency" in s and "backlog complete" in s
+    )
+    assert all(len(line) <= 90 for line in small.splitlines())
+    pane2.keys("C-c")
+    assert pane2.exit_code() == 130

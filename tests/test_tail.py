@@ -1,0 +1,247 @@
+"""`secfeed tail` end to end: the real CLI in a subprocess against the emulator over loopback."""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from secfeed_cli.emulator.server import Emulator
+from secfeed_cli.records import COLUMNS
+
+from .conftest import accessions, cli_env, ndjson, secfeed
+
+Factory = Callable[..., Emulator]
+
+
+def backlog_records(em: Emulator) -> list[dict[str, Any]]:
+    return [p.record for p in em.feed.backlog(em.config.backlog)]
+
+
+def tail(em: Emulator, *args: str, **kw: Any) -> Any:
+    return secfeed("tail", "--url", em.url, *args, **kw)
+
+
+@pytest.fixture
+def whole_sample(emulator_factory: Factory) -> Emulator:
+    return emulator_factory(backlog=3409)
+
+
+def test_ndjson_schema_key_order_and_values(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=40)
+    res = tail(em, "--backlog-only")
+    assert res.returncode == 0, res.stderr
+    assert b"Traceback" not in res.stderr
+    lines = res.stdout.decode().splitlines()
+    records = [json.loads(line) for line in lines]
+    published = em.feed.backlog(40)
+    assert accessions(records) == [p.accession_no for p in published]
+    for record, pub in zip(records, published, strict=True):
+        assert list(record) == list(COLUMNS)
+        wire = pub.record
+        assert record["form"] == wire["form"]
+        assert record["cik"] == wire["cik"]
+        assert record["description"] == wire["description"]
+        assert record["filing_date"] == wire["filling_date"]
+        assert record["accepted_time"] == wire["accepted_time"]
+        assert record["discovered_time"] == pub.discovered_time
+        assert record["is_historical"] is True
+        digits = wire["accession_no"].replace("-", "")
+        assert record["url"] == (
+            f"https://www.sec.gov/Archives/edgar/data/{wire['cik']}/{digits}/"
+            f"{wire['accession_no']}-index.htm"
+        )
+    assert "connected to 127.0.0.1" in res.stderr.decode()
+
+
+def test_auto_format_is_ndjson_when_piped(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=3)
+    res = tail(em, "--backlog-only", "-q")
+    assert len(ndjson(res.stdout)) == 3
+    assert res.stderr == b""
+
+
+def test_csv_header_and_quoting(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=200)
+    res = tail(em, "--backlog-only", "-f", "csv")
+    assert res.returncode == 0
+    text = res.stdout.decode()
+    assert text.startswith(",".join(COLUMNS) + "\r\n")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [r["accession_no"] for r in rows] == [r["accession_no"] for r in backlog_records(em)]
+    with_comma = [r for r in rows if "," in r["description"]]
+    assert with_comma, "the sample has company names with commas"
+    assert f'"{with_comma[0]["description"]}"' in text
+    assert {r["is_historical"] for r in rows} == {"true"}
+
+
+def test_raw_prints_frames_byte_identical(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=25)
+    res = tail(em, "--backlog-only", "--raw")
+    frames = [p.historical_frame for p in em.feed.backlog(25)]
+    # Each stored frame is a WebSocket header (2 or 4 bytes) followed by the JSON payload.
+    payloads = [f[4:] if f[1] == 126 else f[2:] for f in frames]
+    assert res.stdout == b"".join(p + b"\n" for p in payloads)
+
+
+def _expected(sample: list[dict[str, Any]], pred: Callable[[dict[str, Any]], bool]) -> list[str]:
+    return [r["accession_no"] for r in sample if pred(r)]
+
+
+def _is_match(form: str, pattern: str, amendments: bool = True) -> bool:
+    form, pattern = form.upper(), pattern.upper()
+    if fnmatch.fnmatchcase(form, pattern):
+        return True
+    return amendments and form.endswith("/A") and fnmatch.fnmatchcase(form[:-2], pattern)
+
+
+@pytest.mark.parametrize(
+    ("args", "pred"),
+    [
+        (["--form", "8-K"], lambda r: r["form"] in ("8-K", "8-K/A")),
+        (["--form", "8-k", "--no-amendments"], lambda r: r["form"] == "8-K"),
+        (
+            ["--form", "10-K*,10-Q"],
+            lambda r: _is_match(r["form"], "10-K*") or _is_match(r["form"], "10-Q"),
+        ),
+        (["--form", "SCHEDULE 13*"], lambda r: r["form"].startswith("SCHEDULE 13")),
+        (["--form", "4", "--form", "3"], lambda r: r["form"] in ("3", "4", "3/A", "4/A")),
+        (
+            ["--exclude-form", "4,424B*,D"],
+            lambda r: (
+                not (
+                    _is_match(r["form"], "4")
+                    or _is_match(r["form"], "424B*")
+                    or _is_match(r["form"], "D")
+                )
+            ),
+        ),
+        (["--cik", "0001665650"], lambda r: r["cik"] == 1665650),
+        (
+            ["--cik", "1665650", "--cik", "80661", "--form", "424B2"],
+            lambda r: r["cik"] in (1665650, 80661) and _is_match(r["form"], "424B2"),
+        ),
+    ],
+)
+def test_filters(
+    whole_sample: Emulator, args: list[str], pred: Callable[[dict[str, Any]], bool]
+) -> None:
+    res = tail(whole_sample, "--backlog-only", *args)
+    assert res.returncode == 0, res.stderr
+    got = accessions(ndjson(res.stdout))
+    want = _expected(backlog_records(whole_sample), pred)
+    assert got == want
+    assert 0 < len(got) < 3409
+
+
+def test_filtered_filings_are_counted_in_the_summary(whole_sample: Emulator) -> None:
+    res = tail(whole_sample, "--backlog-only", "--form", "8-K", "-v")
+    shown = len(ndjson(res.stdout))
+    assert f"{shown} shown, {3409 - shown} filtered out" in res.stderr.decode()
+
+
+def test_latency_fields_and_summary(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=5, rate=50)
+    res = tail(em, "--no-backlog", "-n", "20", "--latency")
+    assert res.returncode == 0, res.stderr
+    records = ndjson(res.stdout)
+    assert len(records) == 20
+    for r in records:
+        assert list(r)[-2:] == ["received_time", "latency_ms"]
+        assert r["received_time"].endswith("Z") and isinstance(r["latency_ms"], float)
+        assert r["is_historical"] is False
+    err = res.stderr.decode()
+    assert "20 shown" in err and "live latency p50" in err and "p95" in err and "max" in err
+
+
+def test_backlog_only_without_heartbeats_settles(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=30)
+    res = tail(em, "--backlog-only", "--no-heartbeat", "--settle", "0.3")
+    assert res.returncode == 0
+    assert len(ndjson(res.stdout)) == 30
+    assert [e.name for e in em.events].count("hello") == 0
+
+
+def test_backlog_only_with_heartbeats_ends_at_first_heartbeat(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=30)
+    res = tail(em, "--backlog-only")
+    assert res.returncode == 0
+    assert len(ndjson(res.stdout)) == 30
+    assert any(e.name == "hello" for e in em.events)
+
+
+def test_backlog_only_ends_at_first_live_filing(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=30, rate=20)
+    res = tail(em, "--backlog-only", "--no-heartbeat", "--settle", "60")
+    assert res.returncode == 0
+    records = ndjson(res.stdout)
+    assert len(records) == 30 and all(r["is_historical"] for r in records)
+
+
+def test_no_backlog_prints_live_only(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=50, rate=40)
+    res = tail(em, "--no-backlog", "-n", "5")
+    records = ndjson(res.stdout)
+    assert len(records) == 5
+    assert not any(r["is_historical"] for r in records)
+    sample = [r["accession_no"] for r in em.feed.sample]
+    first = sample.index(records[0]["accession_no"])
+    assert first >= 50  # after the backlog the connection got
+    assert accessions(records) == sample[first : first + 5]  # consecutive live filings
+
+
+def test_count_stops_exactly(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=100)
+    res = tail(em, "-n", "7")
+    assert res.returncode == 0
+    assert len(ndjson(res.stdout)) == 7
+
+
+def test_duration_stops_a_quiet_feed(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=2)
+    res = tail(em, "--duration", "0.5")
+    assert res.returncode == 0
+    assert len(ndjson(res.stdout)) == 2
+
+
+def test_table_forced_on_a_pipe_prints_plain_rows(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=5, rate=50)
+    res = tail(em, "-f", "table", "-n", "8")
+    lines = res.stdout.decode().splitlines()
+    assert lines[0].startswith("TIME")
+    assert "-------- live --------" in lines
+    assert len(lines) == 1 + 8 + 1
+    assert "\x1b" not in res.stdout.decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--url", "http://example.com"], "is not a ws:// or wss:// URL"),
+        (["--url", "ws://127.0.0.1:99999"], "invalid port"),
+        (["--url", "ws://127.0.0.1:1", "--form", "8-K;rm"], "is not a form pattern"),
+        (["--url", "ws://127.0.0.1:1", "--form", ","], "names no form"),
+        (["--url", "ws://127.0.0.1:1", "--cik", "12x"], "not a CIK"),
+        (["--url", "ws://127.0.0.1:1", "-n", "-1"], "-1"),
+        (["--url", "wss://api.sec.finfeedapi.com"], "FINFEED_API_KEY"),
+        (["--url", "ws://127.0.0.1:1", "-f", "csv", "--raw"], "--raw goes with NDJSON"),
+        (["--url", "ws://127.0.0.1:1", "--backlog-only", "--no-backlog"], "exclude each other"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_clear_line(args: list[str], message: str) -> None:
+    res = secfeed("tail", *args, env=cli_env())
+    assert res.returncode == 2
+    assert message in res.stderr.decode()
+    assert b"Traceback" not in res.stderr and res.stdout == b""
+
+
+def test_connection_refused_exits_4(emulator_factory: Factory) -> None:
+    res = secfeed("tail", "--url", "ws://127.0.0.1:9", "--max-retries", "1")
+    assert res.returncode == 4
+    err = res.stderr.decode()
+    assert "connection refused" in err and "Traceback" not in err
