@@ -42,7 +42,6 @@ class RunLimits:
 
 @dataclass
 class Counters:
-    shown: int = 0
     filtered: int = 0
     skipped_backlog: int = 0
 
@@ -59,6 +58,7 @@ class Run:
         self.diag = diag
         self.counters = Counters()
         self.latency = LatencyStats()
+        self.sink: Sink | None = None
         self._warned_negative = False
         self._warned_growing = False
 
@@ -70,7 +70,7 @@ class Run:
         return Status(
             state=stats.state,
             host=stats.host,
-            shown=self.counters.shown,
+            shown=self.shown,
             filtered=self.counters.filtered,
             malformed=stats.malformed,
             backlog_complete=stats.backlog_complete,
@@ -81,6 +81,7 @@ class Run:
 
     def run(self, sink: Sink) -> ExitCode:
         """Run until a limit is reached; exceptions (errors, signals) propagate to the caller."""
+        self.sink = sink
         limits = self.limits
         deadline = None if limits.duration is None else time.monotonic() + limits.duration
         if limits.count == 0:
@@ -139,8 +140,12 @@ class Run:
         if not filing.is_historical:
             self._measure(filing, event.received)
         sink.filing(filing, event.raw, event.received)
-        self.counters.shown += 1
-        return self.limits.count is not None and self.counters.shown >= self.limits.count
+        return self.limits.count is not None and sink.written >= self.limits.count
+
+    @property
+    def shown(self) -> int:
+        """Filings handed to the output (the sink counts them next to its write)."""
+        return 0 if self.sink is None else self.sink.written
 
     def _measure(self, filing: Filing, received: float) -> None:
         ms = latency_ms(filing, received)
@@ -173,7 +178,7 @@ class Run:
         lat = self.latency.summary()
         parts = [
             f"{stats.received} filings received",
-            f"{c.shown} shown",
+            f"{self.shown} shown",
             f"{c.filtered} filtered out",
             f"{stats.malformed} malformed skipped",
             f"{stats.duplicates} duplicates skipped",

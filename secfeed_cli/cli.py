@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from .errors import ExitCode, SecfeedError, Terminated
+from .errors import ExitCode, Interrupted, SecfeedError, Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -609,7 +609,7 @@ def _tail(opts: dict[str, Any]) -> int:
         return ExitCode.OK
     except KeyboardInterrupt:
         code = ExitCode.INTERRUPTED
-        raise
+        raise Interrupted() from None
     except Terminated:
         code = ExitCode.TERMINATED
         raise
@@ -665,7 +665,8 @@ def main(argv: list[str] | None = None) -> None:
     except SecfeedError as exc:
         from .sinks.diagnostics import Diagnostics
 
-        Diagnostics().error(str(exc))
+        if str(exc):
+            Diagnostics().error(str(exc))
         code = exc.exit_code
     except BrokenPipeError:
         from .app import silence_stdout

@@ -42,5 +42,11 @@ class OutputError(SecfeedError):
     exit_code = ExitCode.ERROR
 
 
+class Interrupted(SecfeedError):
+    """Ctrl-C during a run, after the run has closed and summarised (no message)."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 class Terminated(BaseException):
     """Raised in the main thread on SIGTERM; like KeyboardInterrupt, not an Exception."""

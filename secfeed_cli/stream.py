@@ -199,16 +199,19 @@ class Connection:
             self.ws.send(text)
 
     def close(self, abort: bool = False) -> None:
-        """Ask for a clean close (the reader sees the server's close frame) or cut it now."""
+        """We end this connection: a clean close (the reader sees the server's close frame),
+        or with ``abort`` cut it now. Its end is then not a reason to reconnect."""
         self.closing = True
-        if not abort:
-            try:
-                with self._send_lock:
-                    self.ws.send_close()
-                return
-            except Exception:  # noqa: S110 - the socket is already gone; cut it below
-                pass
-        self._shutdown()
+        if abort or not self._send_close():
+            self._shutdown()
+
+    def _send_close(self) -> bool:
+        try:
+            with self._send_lock:
+                self.ws.send_close()
+            return True
+        except Exception:  # the socket is already gone
+            return False
 
     def _shutdown(self) -> None:
         try:
@@ -242,10 +245,10 @@ class Connection:
                         reason = f"closed by server ({code}{' ' + text if text else ''})"
                         if batch:
                             self._put((_DATA, (batch, now)))
-                        self._put((_CLOSED, reason))
                         if not self.closing:
-                            self.close()
+                            self._send_close()  # answer the server's close handshake
                         self._shutdown()
+                        self._put((_CLOSED, reason))
                         return
                     elif opcode in (OP_TEXT, OP_BINARY, OVERSIZE):
                         batch.append((opcode, payload))
@@ -369,7 +372,7 @@ class Stream:
     def backoff(self) -> float:
         """Exponential backoff with full jitter: uniform(0, min(30, 0.5 * 2**(failures-1)))."""
         cap = min(30.0, 0.5 * 2 ** min(self._failures - 1, 16))
-        return random.uniform(0.1 * cap, cap)
+        return random.uniform(0.0, cap)
 
     # -- the event sequence --
 
@@ -394,6 +397,7 @@ class Stream:
                     "the server drops clients that fall 131072 messages behind",
                     key="lagging",
                 )
+        raise ConnectFailed(f"connection to {self.stats.host} ended")  # pragma: no cover
 
     def close(self) -> None:
         for conn in list(self.active):
@@ -469,16 +473,17 @@ class Stream:
 
     def _backlog_done(self, conn: Connection) -> Iterator[Event]:
         conn.backlog_done = True
-        initial = conn.conn == 1
+        initial = not self.stats.backlog_complete  # the first backlog to complete
         if initial:
             self.stats.backlog_complete = True
         yield BacklogComplete(initial, conn.backlog_new, conn.backlog_overlap)
-        if not initial and conn.backlog_overlap == 0 and self._gap_from is not None:
+        if self._gap_from is not None and conn.backlog_overlap == 0:
             yield Notice(
                 f"filings discovered between {self._gap_from} and the new connection's backlog"
                 f" may have been missed: its backlog does not reach back to the last filing seen",
                 level="warning",
             )
+        self._gap_from = None
         # A make-before-break switch completes once the new backlog has been read.
         for old in list(self.active):
             if old is not conn and old.reconnect_requested and not old.closing:

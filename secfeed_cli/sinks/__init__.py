@@ -17,6 +17,10 @@ def resolve_format(requested: str, stdout_is_tty: bool) -> str:
 
 
 class Sink(Protocol):
+    #: Filings written so far, counted right next to the write: a signal that interrupts a
+    #: flush leaves the line buffered for ``close``, so the count matches what is printed.
+    written: int
+
     def filing(self, filing: Filing, raw: bytes, received: float) -> None:
         """Show one filing; ``raw`` is its frame as received, ``received`` the time.time()."""
 

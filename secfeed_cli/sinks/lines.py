@@ -21,6 +21,7 @@ class NdjsonSink:
         self.out = out
         self.latency = latency
         self.raw = raw
+        self.written = 0
 
     def filing(self, filing: Filing, raw: bytes, received: float) -> None:
         if self.raw:
@@ -28,6 +29,7 @@ class NdjsonSink:
         else:
             record = to_record(filing, received if self.latency else None)
             line = json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
+        self.written += 1
         self.out.write(line)
         self.out.flush()
 
@@ -51,10 +53,14 @@ class CsvSink:
         self._text = io.StringIO()
         self._writer = csv.writer(self._text)
         self._header = header
+        self.written = 0
 
-    def _emit(self, row: list[object]) -> None:
+    def _emit(self, row: list[object], filing: bool = True) -> None:
         self._writer.writerow(row)
-        self.out.write(self._text.getvalue().encode("utf-8"))
+        data = self._text.getvalue().encode("utf-8")
+        if filing:
+            self.written += 1
+        self.out.write(data)
         self._text.seek(0)
         self._text.truncate()
         self.out.flush()
@@ -62,7 +68,7 @@ class CsvSink:
     def filing(self, filing: Filing, raw: bytes, received: float) -> None:
         if self._header:
             self._header = False
-            self._emit(list(self.columns))
+            self._emit(list(self.columns), filing=False)
         record = to_record(filing, received if self.latency else None)
         self._emit([_cell(record.get(c)) for c in self.columns])
 
@@ -75,7 +81,7 @@ class CsvSink:
     def close(self) -> None:
         if self._header:  # no filing came: still a valid CSV with its header
             self._header = False
-            self._emit(list(self.columns))
+            self._emit(list(self.columns), filing=False)
         self.out.flush()
 
 

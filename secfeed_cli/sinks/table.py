@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,9 +190,10 @@ class TableSink:
             vertical_overflow="crop",
         )
         self.live.start()
-        self.painted = time.monotonic()
+        self.written = 0
 
     def filing(self, filing: Filing, raw: bytes, received: float) -> None:
+        self.written += 1
         self.rows.append((filing, received))
 
     def backlog_complete(self) -> None:
@@ -213,6 +213,7 @@ class PlainTableSink:
     def __init__(self, out: BinaryIO, latency: bool = False) -> None:
         self.out = out
         self.latency = latency
+        self.written = 0
         head = f"{'TIME':8}  {'FORM':15}  {'CIK':>10}  {'ACCESSION':20}  {'FILED':10}  DESCRIPTION"
         self._pending_header: bytes | None = (
             head + ("  LATENCY" if latency else "") + "\n"
@@ -233,6 +234,7 @@ class PlainTableSink:
         )
         if self.latency:
             line += f"  {_latency(filing, received)}"
+        self.written += 1
         self.out.write(line.encode("utf-8") + b"\n")
         self.out.flush()
 

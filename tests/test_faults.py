@@ -1,0 +1,193 @@
+"""Never lose, never double, never hang: the fault matrix against the emulator's fault flags.
+
+Each test compares the accession numbers printed with what the emulator published. The emulator
+publishes its sample in order (backlog first), so a run without loss or duplicates prints exactly
+the first N accession numbers of the sample.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from secfeed_cli.emulator.feed import with_accession_year
+from secfeed_cli.emulator.server import Emulator
+
+from .conftest import ROOT, accessions, cli_env, ndjson, secfeed, secfeed_popen
+
+Factory = Callable[..., Emulator]
+
+
+def sample_ids(em: Emulator, loops: int = 1) -> list[str]:
+    """Accession numbers in publish order (the sample loops with the year field bumped)."""
+    return [with_accession_year(r, n)["accession_no"] for n in range(loops) for r in em.feed.sample]
+
+
+def assert_consecutive(em: Emulator, printed: list[str], n: int) -> None:
+    """Exactly ``n`` filings, each once, in publish order, with none skipped."""
+    ids = sample_ids(em)
+    start = ids.index(printed[0])
+    assert printed == ids[start : start + n]
+
+
+def connections(em: Emulator) -> int:
+    return sum(1 for e in em.events if e.name == "connect")
+
+
+def test_dropped_connection_reconnects_without_loss_or_duplicates(
+    emulator_factory: Factory,
+) -> None:
+    em = emulator_factory(backlog=50, rate=100, drop_after=80, fault_connections=1)
+    res = secfeed("tail", "--url", em.url, "-n", "200")
+    assert res.returncode == 0, res.stderr
+    assert_consecutive(em, accessions(ndjson(res.stdout)), 200)
+    err = res.stderr.decode()
+    assert "connection dropped" in err and "connection #2" in err
+    assert connections(em) == 2
+
+
+def test_stalled_connection_is_detected_by_the_watchdog(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=300, rate=50, stall_after=320, fault_connections=1)
+    res = secfeed("tail", "--url", em.url, "-n", "400", "--stall-timeout", "1")
+    assert res.returncode == 0, res.stderr
+    assert_consecutive(em, accessions(ndjson(res.stdout)), 400)
+    assert "stalled" in res.stderr.decode()
+    assert any(e.name == "fault-stall" for e in em.events)
+
+
+def test_reconnect_message_switches_make_before_break(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=100, rate=100, reconnect_every=0.5, reconnect_within=0.5)
+    res = secfeed("tail", "--url", em.url, "-n", "300")
+    assert res.returncode == 0, res.stderr
+    assert_consecutive(em, accessions(ndjson(res.stdout)), 300)
+    assert "asked to reconnect" in res.stderr.decode()
+    names = [(e.name, e.conn) for e in em.events]
+    # The second connection was opened before the first one was closed.
+    assert names.index(("connect", 2)) < names.index(("disconnect", 1))
+    assert ("reconnect-close", 1) not in names[: names.index(("connect", 2))]
+
+
+def test_overflow_from_a_slow_consumer_warns_and_reconnects(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=300, rate=3000, buffer=100)
+    with secfeed_popen("tail", "--url", em.url, "--duration", "50", "-v") as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        em.wait_for("overflow", timeout=40)  # stdout is not read: the client backed up
+        chunks: list[bytes] = []
+        drain = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))  # type: ignore[union-attr]
+        drain.start()
+        err_lines = []
+        for line in proc.stderr:  # events: the overflow error arrives, then the reconnect
+            err_lines.append(line.decode())
+            if "connection #2" in line.decode() and "connected" in line.decode():
+                break
+        proc.send_signal(signal.SIGTERM)
+        err_lines.append(proc.stderr.read().decode())
+        drain.join(timeout=30)
+        proc.wait(timeout=30)
+    assert proc.returncode == 143, "".join(err_lines)
+    err = "".join(err_lines)
+    assert "output is slower than the feed" in err
+    assert "read too slowly" in err
+    printed = accessions(ndjson(b"".join(chunks)))
+    assert len(printed) == len(set(printed))
+    order = {acc: i for i, acc in enumerate(sample_ids(em, loops=20))}
+    positions = [order[a] for a in printed]
+    assert positions == sorted(positions)  # never out of order, never twice
+    if positions != list(range(positions[0], positions[0] + len(positions))):
+        assert "may have been missed" in err  # a gap is never silent
+
+
+def test_invalid_key_exits_3_after_one_attempt(emulator_factory: Factory) -> None:
+    em = emulator_factory(api_key="right-key")
+    res = secfeed("tail", "--url", em.url, "--api-key", "wrong-key-123", "-v")
+    assert res.returncode == 3
+    err = res.stderr.decode()
+    assert "rejected the API key" in err and "wrong-key-123" not in err
+    assert res.stdout == b""
+    assert connections(em) == 1
+
+
+def test_malformed_frames_are_skipped_counted_and_warned_once(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=100, malformed_every=7)
+    res = secfeed("tail", "--url", em.url, "--backlog-only", "-v")
+    assert res.returncode == 0, res.stderr
+    assert accessions(ndjson(res.stdout)) == sample_ids(em)[:100]
+    err = res.stderr.decode()
+    kinds = ["json", "utf8", "binary", "not-object", "unknown-type", "field", "too-large"]
+    for kind in kinds:
+        assert err.count(f"skipped a malformed frame ({kind})") == 1, kind
+    assert "14 malformed skipped" in err
+
+
+def test_server_not_listening_exits_4_after_retries() -> None:
+    res = secfeed("tail", "--url", "ws://127.0.0.1:9", "--max-retries", "2")
+    assert res.returncode == 4
+    err = res.stderr.decode()
+    assert err.count("retrying in") == 2 and "after 3 attempts" in err
+    assert "Traceback" not in err
+
+
+def test_no_reconnect_exits_4_when_the_connection_ends(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=20, drop_after=10)
+    res = secfeed("tail", "--url", em.url, "--no-reconnect")
+    assert res.returncode == 4
+    assert len(ndjson(res.stdout)) == 10
+
+
+def test_closed_pipe_ends_quietly(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=300, rate=50)
+    script = (
+        f"{sys.executable} -m secfeed_cli tail --url {em.url} | head -n 5; "
+        'echo "secfeed exit: ${PIPESTATUS[0]}" >&2'
+    )
+    res = subprocess.run(
+        ["bash", "-c", script], capture_output=True, timeout=30, env=cli_env(), cwd=ROOT
+    )
+    assert len(res.stdout.decode().splitlines()) == 5
+    err = res.stderr.decode()
+    assert "secfeed exit: 0" in err
+    assert "Traceback" not in err and "error" not in err.lower() and "Exception" not in err
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signals_close_flush_and_summarise(
+    emulator_factory: Factory, signum: int, code: int
+) -> None:
+    em = emulator_factory(backlog=5, rate=20)
+    with secfeed_popen("tail", "--url", em.url) as proc:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the event: output is flowing
+        assert first.startswith(b"{")
+        proc.send_signal(signum)
+        out = proc.stdout.read()  # not communicate(): it would skip what readline buffered
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        proc.wait(timeout=20)
+    assert proc.returncode == code
+    assert b"Traceback" not in err and b"\n\n" not in err
+    lines = (first + out).decode().splitlines()
+    assert all(line.endswith("}") for line in lines)  # nothing half-written
+    assert f"{len(lines)} shown" in err.decode()
+    em.wait_for("disconnect")
+
+
+def test_disk_full_exits_1_with_one_line(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=50)
+    with open("/dev/full", "wb") as full:
+        res = subprocess.run(
+            [sys.executable, "-m", "secfeed_cli", "tail", "--url", em.url, "--backlog-only"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=30,
+            env=cli_env(),
+            cwd=ROOT,
+        )
+    assert res.returncode == 1
+    err = res.stderr.decode()
+    assert "cannot write output: No space left on device" in err
+    assert "Traceback" not in err and "Exception ignored" not in err
