@@ -478,6 +478,12 @@ Examples:
     help="Stop sending anything after N filings, keeping the socket open.",
 )
 @click.option(
+    "--fault-error-after",
+    type=click.IntRange(min=0),
+    hidden=True,
+    help="Send an error message ('Internal server error') and close after N filings.",
+)
+@click.option(
     "--fault-malformed-every",
     type=POSITIVE,
     hidden=True,
@@ -517,6 +523,7 @@ def serve(**opts: Any) -> int:
         keyfile=opts["keyfile"],
         drop_after=opts["fault_drop_after"],
         stall_after=opts["fault_stall_after"],
+        error_after=opts["fault_error_after"],
         malformed_every=opts["fault_malformed_every"],
         fault_connections=opts["fault_connections"],
     )

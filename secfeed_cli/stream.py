@@ -356,7 +356,7 @@ class Stream:
                 yield Notice(
                     f"connect to {self.stats.host} failed ({reason}); retrying in {delay:.1f} s"
                 )
-                time.sleep(delay)
+                yield from self._pause(delay)
                 continue
             self._ids += 1
             conn = Connection(self._ids, ws, self.queue, self.opts, self.stats)
@@ -542,12 +542,18 @@ class Stream:
         limit = self.opts.max_retries
         if limit is not None and self._failures > limit:
             raise ConnectFailed(f"gave up reconnecting to {self.stats.host}: {reason}")
-        delay = self.backoff() if (self._failures > 1 or conn.error) else 0.0
+        delay = self.backoff()
         yield Disconnected(conn.conn, reason, delay)
         self._gap_from = self._last_seen_time
-        if delay:
-            time.sleep(delay)
+        yield from self._pause(delay)
         yield from self._connect()
+
+    def _pause(self, seconds: float) -> Iterator[Event]:
+        """Wait out a backoff in slices, yielding Idle so the caller's clock (--duration) runs."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, self.tick))
+            yield Idle()
 
 
 def request_target(url: str, api_key: str | None, key_in: str) -> tuple[str, list[str]]:

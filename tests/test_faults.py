@@ -191,3 +191,48 @@ def test_disk_full_exits_1_with_one_line(emulator_factory: Factory) -> None:
     err = res.stderr.decode()
     assert "cannot write output: No space left on device" in err
     assert "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_gap_after_an_outage_is_warned_not_hidden(emulator_factory: Factory) -> None:
+    # A backlog of 5 cannot cover the second of silence at 200 filings/s before the watchdog.
+    em = emulator_factory(backlog=5, rate=200, stall_after=20, fault_connections=1)
+    res = secfeed("tail", "--url", em.url, "-n", "40", "--stall-timeout", "1")
+    assert res.returncode == 0, res.stderr
+    records = ndjson(res.stdout)
+    printed = accessions(records)
+    assert len(printed) == len(set(printed)) == 40
+    err = res.stderr.decode()
+    # The warning names the window: from the last filing seen before the outage.
+    assert f"between {records[19]['discovered_time']} and" in err
+    assert "may have been missed" in err
+
+
+def test_other_server_error_reconnects_or_exits_5(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=30, error_after=10, fault_connections=1)
+    res = secfeed("tail", "--url", em.url, "--backlog-only")
+    assert res.returncode == 0, res.stderr
+    assert accessions(ndjson(res.stdout)) == sample_ids(em)[:30]
+    assert "server error: Internal server error" in res.stderr.decode()
+
+    em2 = emulator_factory(backlog=30, error_after=10)
+    res = secfeed("tail", "--url", em2.url, "--no-reconnect")
+    assert res.returncode == 5
+    assert len(ndjson(res.stdout)) == 10
+    assert "Internal server error" in res.stderr.decode()
+
+
+def test_server_pings_are_answered(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=1, ping_interval=0.2)
+    res = secfeed("tail", "--url", em.url, "--duration", "1.5", "--no-heartbeat")
+    assert res.returncode == 0, res.stderr
+    assert connections(em) == 1 and "lost" not in res.stderr.decode()
+    # The same server drops a client that does not answer (so the check above can fail).
+    import socket
+
+    raw = socket.create_connection(("127.0.0.1", em.port))
+    raw.sendall(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    em.wait_for("disconnect", conn=2, timeout=10)
+    raw.close()

@@ -60,6 +60,7 @@ class EmulatorConfig:
     # Fault injection, for tests of clients.
     drop_after: int | None = None
     stall_after: int | None = None
+    error_after: int | None = None
     malformed_every: int | None = None
     fault_connections: int | None = None
 
@@ -174,7 +175,7 @@ class Emulator:
             ssl=context,
             compression=None,
             ping_interval=cfg.ping_interval,
-            ping_timeout=30,
+            ping_timeout=cfg.ping_interval,
             max_size=1 << 16,
             close_timeout=2,
         )
@@ -295,11 +296,7 @@ class Session:
 
     async def _send_filings(self, frames: Iterable[bytes]) -> None:
         """Write filing frames in large chunks, applying faults frame by frame."""
-        faults = self.faulty and (
-            self.cfg.drop_after is not None
-            or self.cfg.stall_after is not None
-            or self.cfg.malformed_every
-        )
+        faults = self.faulty and self._has_faults()
         chunk = bytearray()
         pending = 0  # filings in `chunk`; `sent` counts filings handed to the transport
         for frame in frames:
@@ -332,6 +329,12 @@ class Session:
             await self._flush(chunk, pending)
             self.em.record("fault-stall", self.conn, str(self.sent))
             await self.ws.wait_closed()
+            raise _Abort
+        if cfg.error_after is not None and total >= cfg.error_after:
+            await self._flush(chunk, pending)
+            self.em.record("fault-error", self.conn, str(self.sent))
+            await self._write(_json_frame({"type": "error", "message": "Internal server error"}))
+            await self.ws.close(1011, "internal error")
             raise _Abort
         every = cfg.malformed_every
         if every and total and total % every == 0 and self._malformed < total // every:
@@ -367,7 +370,10 @@ class Session:
     def _has_faults(self) -> bool:
         cfg = self.cfg
         return bool(
-            cfg.drop_after is not None or cfg.stall_after is not None or cfg.malformed_every
+            cfg.drop_after is not None
+            or cfg.stall_after is not None
+            or cfg.error_after is not None
+            or cfg.malformed_every
         )
 
     def _drain_outbox(self) -> Iterable[bytes]:
