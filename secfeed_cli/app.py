@@ -10,9 +10,10 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import ExitCode, OutputError
+from .errors import ConnectFailed, ExitCode, OutputError
 from .filters import FilingFilter
 from .latency import LatencyStats
 from .protocol import Filing
@@ -38,19 +39,26 @@ class RunLimits:
     backlog_only: bool = False
     count: int | None = None
     duration: float | None = None
+    timeout: float | None = None  # --backlog-only not complete by then: exit 4 (snapshot)
 
 
 @dataclass
 class Counters:
     filtered: int = 0
     skipped_backlog: int = 0
+    already_written: int = 0  # in the snapshot state file
 
 
 class Run:
     """Drives one stream into one sink; :meth:`status` feeds the table's status line."""
 
     def __init__(
-        self, stream: Stream, filt: FilingFilter, limits: RunLimits, diag: Diagnostics
+        self,
+        stream: Stream,
+        filt: FilingFilter,
+        limits: RunLimits,
+        diag: Diagnostics,
+        skip: Callable[[str], bool] | None = None,
     ) -> None:
         self.stream = stream
         self.filt = filt
@@ -59,6 +67,7 @@ class Run:
         self.counters = Counters()
         self.latency = LatencyStats()
         self.sink: Sink | None = None
+        self.skip = skip
         self._warned_negative = False
         self._warned_growing = False
 
@@ -83,7 +92,9 @@ class Run:
         """Run until a limit is reached; exceptions (errors, signals) propagate to the caller."""
         self.sink = sink
         limits = self.limits
-        deadline = None if limits.duration is None else time.monotonic() + limits.duration
+        start = time.monotonic()
+        deadline = None if limits.duration is None else start + limits.duration
+        give_up = None if limits.timeout is None else start + limits.timeout
         if limits.count == 0:
             return ExitCode.OK
         try:
@@ -117,6 +128,10 @@ class Run:
                     self.diag.warn(f"connection #{event.conn} lost: {event.reason}{retry}")
                 if deadline is not None and time.monotonic() >= deadline:
                     return ExitCode.OK
+                if give_up is not None and time.monotonic() >= give_up:
+                    raise ConnectFailed(
+                        f"the backlog was not complete after {limits.timeout:g} s (--timeout)"
+                    )
             return ExitCode.CONNECT  # pragma: no cover - the stream ends only by raising
         except OSError as exc:
             if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
@@ -136,6 +151,9 @@ class Run:
             return False
         if not self.filt(filing.form, filing.cik):
             self.counters.filtered += 1
+            return False
+        if self.skip is not None and self.skip(filing.accession_no):
+            self.counters.already_written += 1
             return False
         if not filing.is_historical:
             self._measure(filing, event.received)
@@ -183,6 +201,8 @@ class Run:
             f"{stats.malformed} malformed skipped",
             f"{stats.duplicates} duplicates skipped",
         ]
+        if self.skip is not None:
+            parts.append(f"{c.already_written} already written")
         text = ", ".join(parts)
         if lat.count and not math.isnan(lat.p50):
             text += f"; live latency {lat}"

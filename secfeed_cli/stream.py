@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from .errors import AuthRejected, ConnectFailed, ServerReportedError
 from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, OVERSIZE, FrameError, FrameReader
@@ -306,6 +306,8 @@ class Stream:
             kwargs.update(
                 http_proxy_host=p.hostname, http_proxy_port=p.port or 8080, proxy_type="http"
             )
+            if p.username:
+                kwargs["http_proxy_auth"] = (unquote(p.username), unquote(p.password or ""))
         try:
             return websocket.create_connection(
                 url,

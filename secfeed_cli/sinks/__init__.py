@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from ..protocol import Filing
@@ -32,3 +33,28 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """The run ends."""
+
+
+class Recording:
+    """A sink wrapper that reports each written filing's accession (for the snapshot state)."""
+
+    def __init__(self, inner: Sink, record: Callable[[str], None]) -> None:
+        self.inner = inner
+        self.record = record
+
+    @property
+    def written(self) -> int:
+        return self.inner.written
+
+    def filing(self, filing: Filing, raw: bytes, received: float) -> None:
+        self.inner.filing(filing, raw, received)
+        self.record(filing.accession_no)
+
+    def backlog_complete(self) -> None:
+        self.inner.backlog_complete()
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def close(self) -> None:
+        self.inner.close()

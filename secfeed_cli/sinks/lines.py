@@ -89,3 +89,29 @@ def _cell(value: object) -> object:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else value
+
+
+class JsonArraySink:
+    """One JSON array of the NDJSON objects (for snapshots); valid even when empty."""
+
+    def __init__(self, out: BinaryIO, latency: bool = False) -> None:
+        self.out = out
+        self.latency = latency
+        self.written = 0
+
+    def filing(self, filing: Filing, raw: bytes, received: float) -> None:
+        record = to_record(filing, received if self.latency else None)
+        text = json.dumps(record, ensure_ascii=False).encode("utf-8")
+        lead = b"[\n" if self.written == 0 else b",\n"
+        self.written += 1
+        self.out.write(lead + text)
+
+    def backlog_complete(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def close(self) -> None:
+        self.out.write(b"[]\n" if self.written == 0 else b"\n]\n")
+        self.out.flush()

@@ -1,0 +1,121 @@
+"""The config file and the API key: flag > environment > config file > default.
+
+The file is TOML, flat, with the long option names as keys::
+
+    url = "wss://api.sec.finfeedapi.com"
+    api-key-file = "~/.config/secfeed/key"
+    form = ["8-K", "10-K*"]
+    format = "ndjson"
+
+Click applies the precedence: values from here become the commands' ``default_map``, which sits
+below the command line and the environment. No click import here: the CLI passes the values on.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+#: Config key -> (parameter name, accepted Python types, takes a list).
+KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
+    "url": ("url", (str,), False),
+    "api-key": ("api_key", (str,), False),
+    "api-key-file": ("api_key_file", (str,), False),
+    "key-in": ("key_in", (str,), False),
+    "heartbeat": ("heartbeat", (bool,), False),
+    "stall-timeout": ("stall_timeout", (int, float), False),
+    "reconnect": ("reconnect", (bool,), False),
+    "max-retries": ("max_retries", (int,), False),
+    "ca-bundle": ("ca_bundle", (str,), False),
+    "proxy": ("proxy", (str,), False),
+    "form": ("forms", (str,), True),
+    "exclude-form": ("exclude_forms", (str,), True),
+    "cik": ("ciks", (str, int), True),
+    "no-amendments": ("no_amendments", (bool,), False),
+    "format": ("fmt", (str,), False),
+    "latency": ("latency", (bool,), False),
+    "timeout": ("timeout", (int, float), False),
+    "state": ("state", (str,), False),
+}
+
+
+class ConfigError(ValueError):
+    """A config or key file problem; the message names the file (and key)."""
+
+
+def default_path(env: dict[str, str] | None = None, app_dir: str | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/secfeed/config.toml``, else the platform's app dir for secfeed."""
+    env = dict(os.environ) if env is None else env
+    xdg = env.get("XDG_CONFIG_HOME")
+    if xdg:
+        return Path(xdg) / "secfeed" / "config.toml"
+    if app_dir is not None:
+        return Path(app_dir) / "config.toml"
+    return Path.home() / ".config" / "secfeed" / "config.toml"
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read a config file into parameter values. Raises ConfigError naming file and key."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in KEYS:
+            known = ", ".join(sorted(KEYS))
+            raise ConfigError(f"config file {path}: unknown key {key!r} (known: {known})")
+        name, types, many = KEYS[key]
+        items = value if many and isinstance(value, list) else [value]
+        if not many and isinstance(value, list):
+            items = [None]
+        for item in items:
+            if not isinstance(item, types) or (bool not in types and isinstance(item, bool)):
+                want = " or ".join(t.__name__ for t in types) + (" (or a list)" if many else "")
+                raise ConfigError(f"config file {path}: key {key!r} must be {want}")
+        if name in ("api_key_file", "ca_bundle", "state"):
+            value = str(Path(value).expanduser())
+        values[name] = [str(i) for i in items] if many else value
+    if "api_key" in values:
+        warn_if_exposed(path, "config file")
+    return values
+
+
+def read_key_file(path: str) -> str:
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read API key file {path}: {exc.strerror}") from None
+    key = text.strip()
+    if not key or "\n" in key:
+        raise ConfigError(f"API key file {path} must hold the key alone on one line")
+    warn_if_exposed(Path(path).expanduser(), "API key file")
+    return key
+
+
+#: Warnings collected while loading (the CLI prints them through its diagnostics).
+warnings: list[str] = []
+
+
+def warn_if_exposed(path: Path, what: str) -> None:
+    """Like ssh: a file holding a secret should not be readable by group or others."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warnings.append(
+            f"{what} {path} is readable by others (mode {stat.S_IMODE(mode):o}); "
+            f"run: chmod 600 {path}"
+        )

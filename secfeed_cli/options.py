@@ -1,0 +1,293 @@
+"""Click parameter types and the option groups shared by `tail`, `snapshot` and `demo`.
+
+Validation happens here, before any connection is made: a bad URL, form pattern, CIK or
+count is a usage error (exit 2). ``--config`` is eager, so the config file's values are in
+place (as click's ``default_map``, below flags and environment) before other options resolve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SECONDS = click.FloatRange(min=0, min_open=True)
+POSITIVE = click.IntRange(min=1)
+
+
+class WsUrl(click.ParamType[str, Any]):
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        parts = urlsplit(text)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            self.fail(f"{text!r} is not a ws:// or wss:// URL with a host", param, ctx)
+        try:
+            parts.port  # noqa: B018 - validates the port
+        except ValueError:
+            self.fail(f"{text!r} has an invalid port", param, ctx)
+        return text
+
+
+class FormPattern(click.ParamType[str, Any]):
+    """Form globs, comma-separated: ``8-K``, ``10-K*``, ``SCHEDULE 13*``."""
+
+    name = "FORM"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from .filters import split_patterns
+
+        text = str(value)
+        patterns = split_patterns([text])
+        if not patterns:
+            self.fail(f"{text!r} names no form", param, ctx)
+        for p in patterns:
+            if not p.isascii() or not all(ch.isalnum() or ch in " -/*?[]!._" for ch in p):
+                self.fail(
+                    f"{p!r} is not a form pattern (letters, digits, - / . and globs * ? [])",
+                    param,
+                    ctx,
+                )
+        return text
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[click.shell_completion.CompletionItem]:
+        from click.shell_completion import CompletionItem
+
+        from .forms import COMMON_FORMS
+
+        typed = incomplete.upper()
+        return [CompletionItem(f) for f in COMMON_FORMS if f.upper().startswith(typed)]
+
+
+class Cik(click.ParamType[int, Any]):
+    name = "CIK"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from .filters import parse_cik
+
+        try:
+            return parse_cik(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def decorator(f: F) -> F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorator
+
+
+def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from . import config
+
+    explicit = value is not None
+    path = config.default_path(app_dir=click.get_app_dir("secfeed")) if value is None else value
+    from pathlib import Path
+
+    if not explicit and not Path(path).exists():
+        return None
+    try:
+        values = config.load(Path(path))
+    except config.ConfigError as exc:
+        raise click.UsageError(str(exc), ctx) from None
+    names = {p.name for p in ctx.command.params}
+    defaults = {k: v for k, v in values.items() if k in names}
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return str(path)
+
+
+def config_option(f: F) -> F:
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        envvar="SECFEED_CONFIG",
+        show_envvar=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_load_config,
+        help="TOML config file [default: $XDG_CONFIG_HOME/secfeed/config.toml].",
+    )(f)
+
+
+def connection_options(f: F) -> F:
+    from .stream import DEFAULT_URL
+
+    return _apply(
+        [
+            config_option,
+            click.option(
+                "--url",
+                type=WsUrl(),
+                default=DEFAULT_URL,
+                show_default=True,
+                envvar="SECFEED_URL",
+                show_envvar=True,
+                help="WebSocket endpoint.",
+            ),
+            click.option(
+                "--api-key",
+                envvar="FINFEED_API_KEY",
+                show_envvar=True,
+                help="FinFeedAPI key (never printed). Optional for ws:// and loopback.",
+            ),
+            click.option(
+                "--api-key-file",
+                type=click.Path(dir_okay=False),
+                metavar="FILE",
+                help="Read the key from FILE (should be chmod 600).",
+            ),
+            click.option(
+                "--key-in",
+                type=click.Choice(["header", "query"]),
+                default="header",
+                show_default=True,
+                help="Send the key as the 'Authorization' header or as '?apikey='.",
+            ),
+            click.option(
+                "--heartbeat/--no-heartbeat",
+                default=True,
+                show_default=True,
+                help="Ask for heartbeats (hello) and watch them to detect dead links.",
+            ),
+            click.option(
+                "--stall-timeout",
+                type=SECONDS,
+                default=5.0,
+                show_default=True,
+                metavar="S",
+                help="With heartbeats: no frame for S seconds = dead; reconnect.",
+            ),
+            click.option(
+                "--reconnect/--no-reconnect",
+                default=True,
+                show_default=True,
+                help="Reconnect with backoff when the connection ends (else exit 4).",
+            ),
+            click.option(
+                "--max-retries",
+                type=click.IntRange(min=0),
+                default=None,
+                metavar="N",
+                help="Give up after N failed connection attempts in a row (exit 4).",
+            ),
+            click.option(
+                "--ca-bundle",
+                type=click.Path(exists=True, dir_okay=False),
+                envvar="SSL_CERT_FILE",
+                show_envvar=True,
+                help="CA certificates to trust for wss:// (PEM).",
+            ),
+            click.option(
+                "--proxy",
+                metavar="URL",
+                help="HTTP CONNECT proxy, e.g. http://user:pass@proxy:3128"
+                " (HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured too).",
+            ),
+        ]
+    )(f)
+
+
+def filter_options(f: F) -> F:
+    return _apply(
+        [
+            click.option(
+                "--form",
+                "forms",
+                type=FormPattern(),
+                multiple=True,
+                help="Only these forms: repeatable, comma-separated, case-insensitive"
+                " globs (8-K, '10-K*'). An amendment matches its base form.",
+            ),
+            click.option(
+                "--exclude-form",
+                "exclude_forms",
+                type=FormPattern(),
+                multiple=True,
+                help="Leave out these forms (same rules as --form).",
+            ),
+            click.option(
+                "--cik",
+                "ciks",
+                type=Cik(),
+                multiple=True,
+                help="Only filings of this CIK (repeatable; leading zeros allowed).",
+            ),
+            click.option(
+                "--no-amendments",
+                is_flag=True,
+                help="A pattern matches amendments (/A) only if it matches them itself.",
+            ),
+        ]
+    )(f)
+
+
+def output_options(formats: tuple[str, ...], default: str) -> Callable[[F], F]:
+    return _apply(
+        [
+            click.option(
+                "-f",
+                "--format",
+                "fmt",
+                type=click.Choice(formats),
+                default=default,
+                show_default=True,
+                envvar="SECFEED_FORMAT",
+                show_envvar=True,
+                help="auto: the table on a terminal, NDJSON otherwise."
+                if "auto" in formats
+                else "Output format.",
+            ),
+            click.option(
+                "--latency",
+                is_flag=True,
+                help="Add receive time and latency (receive - discovered_time).",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr."),
+            click.option("-v", "--verbose", is_flag=True, help="More detail on stderr."),
+        ]
+    )
+
+
+def raw_option(f: F) -> F:
+    return click.option(
+        "--raw", is_flag=True, help="NDJSON: print each filing frame exactly as received."
+    )(f)
+
+
+def run_options(f: F) -> F:
+    return _apply(
+        [
+            click.option("--no-backlog", is_flag=True, help="Print live filings only."),
+            click.option(
+                "--backlog-only",
+                is_flag=True,
+                help="Print the backlog and exit 0 once it is complete.",
+            ),
+            click.option(
+                "-n",
+                "--count",
+                type=click.IntRange(min=0),
+                metavar="N",
+                help="Exit 0 after N printed filings.",
+            ),
+            click.option("--duration", type=SECONDS, metavar="S", help="Exit 0 after S seconds."),
+            click.option(
+                "--settle",
+                type=SECONDS,
+                default=2.0,
+                show_default=True,
+                metavar="S",
+                help="Without heartbeats: the backlog is complete after S quiet seconds.",
+            ),
+        ]
+    )(f)
