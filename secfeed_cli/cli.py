@@ -391,4 +391,15 @@ def main(argv: list[str] | None = None) -> None:
 
         silence_stdout()
         code = ExitCode.OK
+    except Exception as exc:  # a bug: one line, unless SECFEED_DEBUG asks for the traceback
+        import os
+
+        if os.environ.get("SECFEED_DEBUG"):
+            raise
+        from .sinks.diagnostics import Diagnostics
+
+        Diagnostics().error(
+            f"internal error: {type(exc).__name__}: {exc} (set SECFEED_DEBUG=1 for details)"
+        )
+        code = ExitCode.ERROR
     sys.exit(int(code) if isinstance(code, int) else 0)

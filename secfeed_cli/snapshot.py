@@ -14,6 +14,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import OutputError
+
 
 class AtomicFile:
     """A file that appears at ``path`` only on :meth:`commit`."""
@@ -21,16 +23,22 @@ class AtomicFile:
     def __init__(self, path: str) -> None:
         self.path = Path(path)
         directory = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror}") from None
         self.tmp = Path(tmp)
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self.done = False
 
     def commit(self) -> None:
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-        os.replace(self.tmp, self.path)
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror}") from None
         self.done = True
         try:  # make the rename itself durable
             dir_fd = os.open(self.path.parent, os.O_RDONLY)

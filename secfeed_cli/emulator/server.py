@@ -150,10 +150,20 @@ class Emulator:
             assert result is not None
             return result
 
-    def published(self) -> list[Published]:
-        return list(self.feed.history)
+    def publish(self, n: int = 1) -> list[Published]:
+        """Publish ``n`` filings now, from any thread (for tests and embedding)."""
+        import concurrent.futures
+
+        done: concurrent.futures.Future[list[Published]] = concurrent.futures.Future()
+
+        def go() -> None:
+            done.set_result([self.feed.publish_next() for _ in range(n)])
+
+        self.loop.call_soon_threadsafe(go)
+        return done.result(timeout=10)
 
     async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
         cfg = self.config
         now = datetime.now(timezone.utc)
         for _ in range(cfg.backlog):

@@ -1,0 +1,299 @@
+"""Configuration precedence, secrets that never leak, TLS with a private CA, and proxies."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from secfeed_cli.emulator.server import Emulator
+
+from .conftest import cli_env, ndjson, secfeed
+
+Factory = Callable[..., Emulator]
+KEY = "sk-9f8e7d6c5b4a-SECRET"
+
+
+def write_config(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def output_kind(out: bytes) -> str:
+    text = out.decode()
+    if text.startswith("accession_no,"):
+        return "csv"
+    if text.startswith("TIME"):
+        return "table"
+    ndjson(out)
+    return "ndjson"
+
+
+def test_precedence_flag_env_config_default(emulator_factory: Factory, tmp_path: Path) -> None:
+    em = emulator_factory(backlog=2)
+    cfg = write_config(tmp_path, f'url = "{em.url}"\nformat = "csv"\n')
+    base = ["tail", "--backlog-only", "-q"]
+    # default (no config): auto -> ndjson on a pipe
+    res = secfeed(*base, "--url", em.url, env=cli_env(XDG_CONFIG_HOME=str(tmp_path / "none")))
+    assert output_kind(res.stdout) == "ndjson"
+    # config file (found through --config) beats the default, and supplies the URL
+    res = secfeed(*base, "--config", str(cfg))
+    assert res.returncode == 0, res.stderr
+    assert output_kind(res.stdout) == "csv"
+    # environment beats the config file
+    res = secfeed(*base, "--config", str(cfg), env=cli_env(SECFEED_FORMAT="table"))
+    assert output_kind(res.stdout) == "table"
+    # a flag beats the environment
+    res = secfeed(*base, "--config", str(cfg), "-f", "ndjson", env=cli_env(SECFEED_FORMAT="table"))
+    assert output_kind(res.stdout) == "ndjson"
+
+
+def test_config_found_in_xdg_config_home_and_by_env(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=2)
+    (tmp_path / "secfeed").mkdir()
+    (tmp_path / "secfeed" / "config.toml").write_text(f'url = "{em.url}"\nformat = "csv"\n')
+    res = secfeed("tail", "--backlog-only", env=cli_env(XDG_CONFIG_HOME=str(tmp_path)))
+    assert res.returncode == 0, res.stderr
+    assert output_kind(res.stdout) == "csv"
+    other = write_config(tmp_path, f'url = "{em.url}"\nform = ["8-K", "4"]\n')
+    res = secfeed("tail", "--backlog-only", env=cli_env(SECFEED_CONFIG=str(other)))
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('colour = "red"\n', "unknown key 'colour'"),
+        ('max-retries = "three"\n', "key 'max-retries' must be int"),
+        ("heartbeat = 1\n", "key 'heartbeat' must be bool"),
+        ("form = [8]\n", "key 'form' must be str"),
+        ("url = [\n", "is not valid TOML"),
+    ],
+)
+def test_bad_config_is_a_usage_error_naming_file_and_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    cfg = write_config(tmp_path, text)
+    res = secfeed("tail", "--config", str(cfg), "--url", "ws://127.0.0.1:9")
+    assert res.returncode == 2
+    err = res.stderr.decode()
+    assert str(cfg) in err and message in err and "Traceback" not in err
+
+
+def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
+    res = secfeed("tail", "--config", str(tmp_path / "nope.toml"))
+    assert res.returncode == 2 and b"cannot read config file" in res.stderr
+
+
+@pytest.fixture
+def keyed(emulator_factory: Factory) -> Emulator:
+    return emulator_factory(api_key=KEY, backlog=3)
+
+
+def _no_leak(res: object) -> None:
+    out = getattr(res, "stdout", b"") + getattr(res, "stderr", b"")
+    assert KEY.encode() not in out
+    assert b"sk-9f8e7d6c5b4a" not in out
+
+
+def test_key_every_way_is_accepted_and_never_printed(keyed: Emulator, tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY + "\n")
+    key_file.chmod(0o600)
+    cfg = write_config(tmp_path, f'api-key = "{KEY}"\n')
+    ways = [
+        (["--api-key", KEY], {}),
+        (["--api-key-file", str(key_file)], {}),
+        ([], {"FINFEED_API_KEY": KEY}),
+        (["--config", str(cfg)], {}),
+        (["--api-key", KEY, "--key-in", "query"], {}),
+    ]
+    for args, env in ways:
+        res = secfeed(
+            "tail",
+            "--url",
+            keyed.url,
+            "--backlog-only",
+            "-v",
+            "--latency",
+            *args,
+            env=cli_env(**env),
+        )
+        assert res.returncode == 0, (args, res.stderr)
+        assert len(ndjson(res.stdout)) == 3
+        _no_leak(res)
+
+
+def test_key_never_printed_on_errors(keyed: Emulator, tmp_path: Path) -> None:
+    wrong = KEY[:-1] + "X"
+    for args in (
+        ["--url", keyed.url, "--api-key", wrong],
+        ["--url", "ws://127.0.0.1:9", "--api-key", KEY, "--key-in", "query", "--max-retries", "1"],
+        ["--url", "wss://127.0.0.1:9", "--api-key", KEY, "--max-retries", "0"],
+    ):
+        res = secfeed("tail", "-v", *args)
+        assert res.returncode in (3, 4)
+        out = res.stdout + res.stderr
+        assert KEY.encode() not in out and wrong.encode() not in out
+
+
+def test_flag_key_beats_env_key_beats_config(keyed: Emulator, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, 'api-key = "from-config"\n')
+    env = cli_env(FINFEED_API_KEY=KEY)
+    res = secfeed("tail", "--url", keyed.url, "--backlog-only", "--config", str(cfg), env=env)
+    assert res.returncode == 0, res.stderr  # env beats config
+    res = secfeed("tail", "--url", keyed.url, "--backlog-only", "--api-key", "flag-key", env=env)
+    assert res.returncode == 3  # the flag beats env (and is wrong)
+
+
+def test_exposed_key_and_config_files_warn(keyed: Emulator, tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY)
+    key_file.chmod(0o644)
+    res = secfeed("tail", "--url", keyed.url, "--backlog-only", "--api-key-file", str(key_file))
+    assert res.returncode == 0
+    assert f"API key file {key_file} is readable by others" in res.stderr.decode()
+    assert "chmod 600" in res.stderr.decode()
+    cfg = write_config(tmp_path, f'api-key = "{KEY}"\n', mode=0o640)
+    res = secfeed("tail", "--url", keyed.url, "--backlog-only", "--config", str(cfg))
+    assert f"config file {cfg} is readable by others" in res.stderr.decode()
+    _no_leak(res)
+
+
+# ---- TLS ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> tuple[str, str, str]:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, cert_file, key_file = (str(tmp_path / n) for n in ("ca.pem", "cert.pem", "key.pem"))
+    ca.cert_pem.write_to_path(ca_file)
+    cert.cert_chain_pems[0].write_to_path(cert_file)
+    for blob in cert.cert_chain_pems[1:]:
+        blob.write_to_path(cert_file, append=True)
+    cert.private_key_pem.write_to_path(key_file)
+    return ca_file, cert_file, key_file
+
+
+def test_wss_with_a_private_ca(emulator_factory: Factory, tls: tuple[str, str, str]) -> None:
+    ca_file, cert_file, key_file = tls
+    em = emulator_factory(backlog=4, certfile=cert_file, keyfile=key_file)
+    assert em.url.startswith("wss://127.0.0.1:")
+    env = cli_env()
+    env.pop("SSL_CERT_FILE", None)
+    res = secfeed("tail", "--url", em.url, "--backlog-only", "--ca-bundle", ca_file, env=env)
+    assert res.returncode == 0, res.stderr
+    assert len(ndjson(res.stdout)) == 4
+    res = secfeed("tail", "--url", em.url, "--backlog-only", env=env)
+    assert res.returncode == 4
+    err = res.stderr.decode()
+    assert "certificate" in err and "--ca-bundle" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2
+
+
+# ---- proxies ------------------------------------------------------------------------------
+
+
+class ConnectProxy:
+    """A minimal HTTP CONNECT proxy on 127.0.0.1 that records its CONNECT targets."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.targets: list[str] = []
+        self.auth: list[str] = []
+        self._threads: list[threading.Thread] = []
+        self._socks: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            self._socks.append(client)
+            t = threading.Thread(target=self._serve, args=(client,), daemon=True)
+            t.start()
+
+    def _serve(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        lines = head.split(b"\r\n")
+        target = lines[0].split()[1].decode()
+        self.targets.append(target)
+        self.auth += [ln.decode() for ln in lines if ln.lower().startswith(b"proxy-authorization")]
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        self._socks.append(upstream)
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pipe(a: socket.socket, b: socket.socket) -> None:
+            try:
+                while data := a.recv(65536):
+                    b.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (a, b):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def close(self) -> None:
+        self.server.close()
+        for s in self._socks:
+            s.close()
+
+
+@pytest.fixture
+def proxy() -> Iterator[ConnectProxy]:
+    p = ConnectProxy()
+    yield p
+    p.close()
+
+
+def test_proxy_flag_and_environment(emulator_factory: Factory, proxy: ConnectProxy) -> None:
+    em = emulator_factory(backlog=3)
+    target = f"127.0.0.1:{em.port}"
+    res = secfeed(
+        "tail",
+        "--url",
+        em.url,
+        "--backlog-only",
+        "--proxy",
+        f"http://user:pw@127.0.0.1:{proxy.port}",
+    )
+    assert res.returncode == 0, res.stderr
+    assert len(ndjson(res.stdout)) == 3
+    assert proxy.targets == [target]
+    assert proxy.auth and proxy.auth[0].lower().startswith("proxy-authorization: basic")
+
+    env = cli_env(http_proxy=f"http://127.0.0.1:{proxy.port}")
+    env.pop("no_proxy", None)
+    env.pop("NO_PROXY", None)
+    res = secfeed("tail", "--url", em.url, "--backlog-only", env=env)
+    assert res.returncode == 0, res.stderr
+    assert proxy.targets == [target, target]
+
+    env["no_proxy"] = "127.0.0.1"
+    res = secfeed("tail", "--url", em.url, "--backlog-only", env=env)
+    assert res.returncode == 0, res.stderr
+    assert proxy.targets == [target, target]  # NO_PROXY: straight through
