@@ -261,7 +261,11 @@ def _tail(opts: dict[str, Any]) -> int:
     opts["fmt"] = resolve_format(opts["fmt"], sys.stdout.isatty())
     if opts["raw"] and opts["fmt"] != "ndjson":
         raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
-    code, _ = _run(opts, sys.stdout.buffer)
+    # A larger buffer than sys.stdout's 8 KiB: a burst becomes a few large writes. Lines still
+    # leave as soon as what was read is handled (the sinks flush on each caught-up event).
+    sys.stdout.flush()
+    out = open(sys.stdout.fileno(), "wb", buffering=1 << 16, closefd=False)  # noqa: SIM115
+    code, _ = _run(opts, out)
     return code
 
 

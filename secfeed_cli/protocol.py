@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
+
 __all__ = [
     "Filing",
     "Heartbeat",
@@ -66,6 +68,13 @@ _TIME_RE = re.compile(
     re.ASCII,
 )
 _DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)
+# Shapes that admit only valid field ranges, so validation needs no datetime for days 1..28.
+_TIME_SHAPE = re.compile(
+    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[Tt ](?:[01]\d|2[0-3]):[0-5]\d:"
+    r"(?:[0-5]\d|60)(?:\.\d{1,9})?(?:[Zz]|[+-](?:[01]\d|2[0-3]):?[0-5]\d)\Z",
+    re.ASCII,
+)
+_DATE_SHAPE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\Z", re.ASCII)
 _ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}\Z", re.ASCII)
 
 
@@ -112,7 +121,7 @@ def format_time(value: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0Z"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Filing:
     """One SEC filing as the stream announces it.
 
@@ -198,17 +207,21 @@ def hello_frame(heartbeat: bool = True) -> str:
 
 
 def decode_json(frame: str | bytes) -> Any:
-    """Decode a text frame's JSON, mapping every failure to :class:`ProtocolError`."""
-    if isinstance(frame, bytes | bytearray | memoryview):
-        try:
-            frame = bytes(frame).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ProtocolError("utf8", f"frame is not valid UTF-8 (byte {exc.start})") from None
+    """Decode a text frame's JSON, mapping every failure to :class:`ProtocolError`.
+
+    orjson does the work (it validates UTF-8 as it parses, several times faster than the
+    standard library); a failure is then classified as bad UTF-8 or bad JSON.
+    """
     try:
-        return json.loads(frame)
-    except RecursionError:
-        raise ProtocolError("json", "frame is nested too deeply") from None
-    except ValueError as exc:
+        return orjson.loads(frame)
+    except orjson.JSONDecodeError as exc:
+        if isinstance(frame, bytes | bytearray | memoryview):
+            try:
+                bytes(frame).decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise ProtocolError(
+                    "utf8", f"frame is not valid UTF-8 (byte {bad.start})"
+                ) from None
         raise ProtocolError("json", f"frame is not valid JSON ({_short(str(exc))})") from None
 
 
@@ -237,6 +250,41 @@ def parse_object(data: Any) -> Message:
 
 
 def _filing(data: dict[str, Any]) -> Filing:
+    """A filing from its decoded frame: one cheap check for the usual case, else the detail."""
+    get = data.get
+    accession = get("accession_no")
+    cik = get("cik")
+    historical = get("is_historical")
+    description = get("description")
+    form = get("form")
+    filing_date = get("filling_date")
+    accepted = get("accepted_time")
+    discovered = get("discovered_time")
+    if (
+        type(accession) is str
+        and type(form) is str
+        and type(cik) is int
+        and type(historical) is bool
+        and type(description) is str
+        and type(filing_date) is str
+        and type(accepted) is str
+        and type(discovered) is str
+        and cik >= 0
+        and _ACCESSION_RE.match(accession)
+        and _valid_date(filing_date)
+        and (_valid_time(accepted) if len(accepted) != 10 else _valid_date(accepted))
+        and _valid_time(discovered)
+    ):
+        extra = {} if len(data) == 9 else {k: v for k, v in data.items() if k not in _KNOWN}
+        return Filing(
+            accession, form, cik, description, filing_date, accepted, discovered, historical,
+            extra,
+        )
+    return _filing_in_detail(data)
+
+
+def _filing_in_detail(data: dict[str, Any]) -> Filing:
+    """The tolerant path, with a precise reason for whatever is wrong."""
     accession = _str(data, "accession_no")
     if not _ACCESSION_RE.match(accession):
         raise ProtocolError("field", f"'accession_no' is not NNNNNNNNNN-NN-NNNNNN: {accession!r}")
@@ -254,23 +302,56 @@ def _filing(data: dict[str, Any]) -> Filing:
     elif not isinstance(description, str):
         raise ProtocolError("field", "'description' is not a string")
     filing_date = _str(data, "filling_date")
-    _check(parse_date, filing_date, "filling_date")
+    if not _valid_date(filing_date):
+        _bad_time("filling_date", filing_date)
     accepted = _str(data, "accepted_time")
-    _check(_time_or_date, accepted, "accepted_time")
+    if not (_valid_time(accepted) if len(accepted) != 10 else _valid_date(accepted)):
+        _bad_time("accepted_time", accepted)
     discovered = _str(data, "discovered_time")
-    _check(parse_time, discovered, "discovered_time")
-    extra = {k: v for k, v in data.items() if k not in _KNOWN}
+    if not _valid_time(discovered):
+        _bad_time("discovered_time", discovered)
+    # All eight required fields are present; anything beyond them and description is extra.
+    known = 9 if "description" in data else 8
+    extra = {} if len(data) == known else {k: v for k, v in data.items() if k not in _KNOWN}
     return Filing(
-        accession_no=accession,
-        form=_str(data, "form"),
-        cik=cik,
-        description=description,
-        filing_date=filing_date,
-        accepted_time=accepted,
-        discovered_time=discovered,
-        is_historical=historical,
-        extra=extra,
+        accession,
+        _str(data, "form"),
+        cik,
+        description,
+        filing_date,
+        accepted,
+        discovered,
+        historical,
+        extra,
     )
+
+
+def _valid_time(text: str) -> bool:
+    if _TIME_SHAPE.match(text) is None:
+        return False
+    if text[8:10] <= "28" and text[17:19] != "60":
+        return True
+    try:  # days 29..31 and leap seconds: let datetime decide
+        parse_time(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _valid_date(text: str) -> bool:
+    if _DATE_SHAPE.match(text) is None:
+        return False
+    if text[8:10] <= "28":
+        return True
+    try:
+        parse_date(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _bad_time(name: str, text: str) -> None:
+    raise ProtocolError("field", f"'{name}' is not a valid time: {_short(repr(text))}")
 
 
 _KNOWN = frozenset(FILING_FIELDS)

@@ -29,6 +29,7 @@ from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, OVERSIZE, FrameError,
 from .protocol import (
     Filing,
     Heartbeat,
+    Message,
     ProtocolError,
     Reconnect,
     ServerError,
@@ -62,7 +63,7 @@ class ConnectOptions:
 # ---- events -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewFiling:
     filing: Filing
     raw: bytes
@@ -111,6 +112,7 @@ class Idle:
 
 
 Event = NewFiling | BacklogComplete | Connected | Disconnected | Malformed | Notice | Idle
+CAUGHT_UP = Idle()
 
 
 @dataclass
@@ -388,8 +390,24 @@ class Stream:
                 continue
             if kind == _DATA:
                 batch, received = payload
-                for opcode, frame in batch:
-                    yield from self._on_frame(owner, opcode, frame, received)
+                for opcode, frame in batch:  # the hot loop: one pass per filing
+                    if opcode != OP_TEXT:
+                        yield from self._on_other_frame(opcode, frame)
+                        continue
+                    try:
+                        message = parse_frame(frame)
+                    except ProtocolError as exc:
+                        yield from self._malformed(exc.kind, exc.reason)
+                        continue
+                    if type(message) is Filing:
+                        if not message.is_historical and not owner.backlog_done:
+                            yield from self._backlog_done(owner)
+                        event = self._on_filing(owner, message, frame, received)
+                        if event is not None:
+                            yield event
+                    else:
+                        yield from self._on_message(owner, message)
+                yield CAUGHT_UP  # what was read so far is handled: output may flush
             else:
                 yield from self._on_closed(owner, payload)
             if self.stats.lagging and not self._lag_warned:
@@ -417,40 +435,33 @@ class Stream:
                 if not conn.backlog_done and now - conn.last_frame >= self.opts.settle:
                     yield from self._backlog_done(conn)
 
-    def _on_frame(
-        self, conn: Connection, opcode: int, frame: bytes, received: float
-    ) -> Iterator[Event]:
-        stats = self.stats
-        if opcode == OP_TEXT:
-            try:
-                message = parse_frame(frame)
-            except ProtocolError as exc:
-                yield from self._malformed(exc.kind, exc.reason)
-                return
-        elif opcode == OP_BINARY:
+    def _on_other_frame(self, opcode: int, frame: bytes) -> Iterator[Event]:
+        if opcode == OP_BINARY:
             yield from self._malformed("binary", f"binary frame of {len(frame)} bytes")
-            return
         else:
             yield from self._malformed("too-large", f"frame of {frame.decode()} bytes skipped")
-            return
-        if isinstance(message, Filing):
-            stats.received += 1
-            if not message.is_historical and not conn.backlog_done:
-                yield from self._backlog_done(conn)
-            fresh = self.seen.add(message.accession_no)
-            if message.is_historical and not conn.backlog_done:
-                if fresh:
-                    conn.backlog_new += 1
-                else:
-                    conn.backlog_overlap += 1
-            if not fresh:
-                stats.duplicates += 1
-                return
-            conn.delivered += 1
-            self._failures = 0
-            self._last_seen_time = message.discovered_time
-            yield NewFiling(message, frame, received)
-        elif isinstance(message, Heartbeat):
+
+    def _on_filing(
+        self, conn: Connection, filing: Filing, frame: bytes, received: float
+    ) -> NewFiling | None:
+        self.stats.received += 1
+        fresh = self.seen.add(filing.accession_no)
+        if filing.is_historical and not conn.backlog_done:
+            if fresh:
+                conn.backlog_new += 1
+            else:
+                conn.backlog_overlap += 1
+        if not fresh:
+            self.stats.duplicates += 1
+            return None
+        conn.delivered += 1
+        self._failures = 0
+        self._last_seen_time = filing.discovered_time
+        return NewFiling(filing, frame, received)
+
+    def _on_message(self, conn: Connection, message: Message) -> Iterator[Event]:
+        stats = self.stats
+        if isinstance(message, Heartbeat):
             stats.last_heartbeat = time.monotonic()
             if message.spelling != "heartbeat":
                 yield Notice(

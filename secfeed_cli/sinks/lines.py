@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import BinaryIO
+
+import orjson
 
 from ..protocol import Filing
 from ..records import COLUMNS, LATENCY_COLUMNS, to_record
 
 
 class NdjsonSink:
-    """One JSON object per line in the stable key order, UTF-8, flushed as lines are complete.
+    """One JSON object per line in the stable key order, UTF-8.
 
-    With ``raw``, each filing frame is written exactly as received instead.
+    Lines are flushed as soon as everything read from the socket so far has been handled
+    (:meth:`flush` on each caught-up event), so no line waits for more input; a burst of
+    filings from one read becomes one write. With ``raw``, each filing frame is written
+    exactly as received instead.
     """
 
     def __init__(self, out: BinaryIO, latency: bool = False, raw: bool = False) -> None:
@@ -28,10 +32,9 @@ class NdjsonSink:
             line = raw + b"\n"
         else:
             record = to_record(filing, received if self.latency else None)
-            line = json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
+            line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
         self.written += 1
         self.out.write(line)
-        self.out.flush()
 
     def backlog_complete(self) -> None:
         pass
@@ -50,20 +53,15 @@ class CsvSink:
         self.out = out
         self.latency = latency
         self.columns = COLUMNS + (LATENCY_COLUMNS if latency else ())
-        self._text = io.StringIO()
+        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
         self._writer = csv.writer(self._text)
         self._header = header
         self.written = 0
 
     def _emit(self, row: list[object], filing: bool = True) -> None:
-        self._writer.writerow(row)
-        data = self._text.getvalue().encode("utf-8")
         if filing:
             self.written += 1
-        self.out.write(data)
-        self._text.seek(0)
-        self._text.truncate()
-        self.out.flush()
+        self._writer.writerow(row)
 
     def filing(self, filing: Filing, raw: bytes, received: float) -> None:
         if self._header:
@@ -83,6 +81,7 @@ class CsvSink:
             self._header = False
             self._emit(list(self.columns), filing=False)
         self.out.flush()
+        self._text.detach()  # leave `out` open for its owner
 
 
 def _cell(value: object) -> object:
@@ -101,7 +100,7 @@ class JsonArraySink:
 
     def filing(self, filing: Filing, raw: bytes, received: float) -> None:
         record = to_record(filing, received if self.latency else None)
-        text = json.dumps(record, ensure_ascii=False).encode("utf-8")
+        text = orjson.dumps(record)
         lead = b"[\n" if self.written == 0 else b",\n"
         self.written += 1
         self.out.write(lead + text)

@@ -236,7 +236,6 @@ class PlainTableSink:
             line += f"  {_latency(filing, received)}"
         self.written += 1
         self.out.write(line.encode("utf-8") + b"\n")
-        self.out.flush()
 
     def backlog_complete(self) -> None:
         self.out.write(b"-------- live --------\n")

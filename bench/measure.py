@@ -1,0 +1,75 @@
+"""Run one command and report its wall time and peak RSS as JSON.
+
+    python bench/measure.py [--stdout devnull|inherit] [--lines N] [--out FILE] -- CMD...
+
+``--lines N`` reads the command's stdout and stops it once N lines have arrived (for tools that
+never exit by themselves, such as wscat); otherwise the command must exit on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def peak_rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stdout", choices=["devnull", "inherit"], default="devnull")
+    ap.add_argument("--lines", type=int)
+    ap.add_argument("--out")
+    ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = ap.parse_args()
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    start = time.perf_counter()
+    if args.lines:
+        # stdin stays open (wscat closes the connection when its stdin ends).
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+        assert proc.stdout is not None
+        seen = 0
+        fd = proc.stdout.fileno()
+        rss = 0
+        while seen < args.lines:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            seen += chunk.count(b"\n")
+        elapsed = time.perf_counter() - start
+        rss = peak_rss_kb(proc.pid)
+        proc.kill()
+        proc.wait()
+        ok = seen >= args.lines
+    else:
+        out = subprocess.DEVNULL if args.stdout == "devnull" else None
+        proc = subprocess.Popen(cmd, stdout=out, stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        rss = usage.ru_maxrss
+        ok = proc.returncode == 0
+    result = {"seconds": elapsed, "rss_kb": rss, "ok": ok}
+    text = json.dumps(result)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text)
+    else:
+        print(text)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
