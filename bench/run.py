@@ -36,8 +36,11 @@ def log(text: str) -> None:
 
 
 def start_emulator(*args: str) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen([SECFEED, "serve", "--port", "0", "-q", *args],
-                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [SECFEED, "serve", "--port", "0", "-q", *args],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.stdout is not None
     url = proc.stdout.readline().decode().strip()
     if not url.startswith("ws://"):
@@ -53,8 +56,20 @@ def ensure_wscat() -> str | None:
         return None
     log("installing wscat into bench/.node (npm)")
     NODE_DIR.mkdir(exist_ok=True)
-    subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix",
-                    str(NODE_DIR), "wscat@6"], check=False, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "npm",
+            "install",
+            "--silent",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(NODE_DIR),
+            "wscat@6",
+        ],
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
     return str(WSCAT) if WSCAT.exists() else None
 
 
@@ -72,11 +87,13 @@ def measure(cmd: list[str], lines: int | None = None) -> dict[str, float]:
 def measure_in_tmux(cmd: list[str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        inner = " ".join([PY, str(BENCH / "measure.py"), "--stdout", "inherit", "--out",
-                          str(out), "--", *cmd])
+        inner = " ".join(
+            [PY, str(BENCH / "measure.py"), "--stdout", "inherit", "--out", str(out), "--", *cmd]
+        )
         sock = f"secfeed-bench-{os.getpid()}"
-        subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-x", "200", "-y", "50",
-                        inner], check=True)
+        subprocess.run(
+            ["tmux", "-L", sock, "new-session", "-d", "-x", "200", "-y", "50", inner], check=True
+        )
         try:
             deadline = time.monotonic() + 300
             while not (out.exists() and out.read_text()):
@@ -138,19 +155,41 @@ def main() -> None:
     emulator, url = start_emulator("--firehose", str(n), "--rate", "1000", "--backlog", "0")
     try:
         contenders: dict[str, tuple[list[str], int | None]] = {
-            "raw socket reader (ceiling)": ([PY, str(BENCH / "clients.py"), "raw", url, str(n)],
-                                            None),
-            "secfeed tail -f ndjson": ([SECFEED, "tail", "--url", url, "-f", "ndjson",
-                                        "--backlog-only", "-q"], None),
-            "secfeed tail -f csv": ([SECFEED, "tail", "--url", url, "-f", "csv",
-                                     "--backlog-only", "-q"], None),
-            "secfeed tail -f ndjson --form 8-K": ([SECFEED, "tail", "--url", url, "-f", "ndjson",
-                                                   "--form", "8-K", "--backlog-only", "-q"],
-                                                  None),
-            "websocket-client loop": ([PY, str(BENCH / "clients.py"), "wsclient", url, str(n)],
-                                      None),
-            "websockets sync loop": ([PY, str(BENCH / "clients.py"), "websockets", url, str(n)],
-                                     None),
+            "raw socket reader (ceiling)": (
+                [PY, str(BENCH / "clients.py"), "raw", url, str(n)],
+                None,
+            ),
+            "secfeed tail -f ndjson": (
+                [SECFEED, "tail", "--url", url, "-f", "ndjson", "--backlog-only", "-q"],
+                None,
+            ),
+            "secfeed tail -f csv": (
+                [SECFEED, "tail", "--url", url, "-f", "csv", "--backlog-only", "-q"],
+                None,
+            ),
+            "secfeed tail -f ndjson --form 8-K": (
+                [
+                    SECFEED,
+                    "tail",
+                    "--url",
+                    url,
+                    "-f",
+                    "ndjson",
+                    "--form",
+                    "8-K",
+                    "--backlog-only",
+                    "-q",
+                ],
+                None,
+            ),
+            "websocket-client loop": (
+                [PY, str(BENCH / "clients.py"), "wsclient", url, str(n)],
+                None,
+            ),
+            "websockets sync loop": (
+                [PY, str(BENCH / "clients.py"), "websockets", url, str(n)],
+                None,
+            ),
         }
         if wscat:
             contenders["wscat"] = ([wscat, "--no-color", "-c", url], n)
@@ -163,8 +202,11 @@ def main() -> None:
             for name, (cmd, lines) in contenders.items():
                 results[name].append(measure(cmd, lines))
             if have_tmux:
-                results[table].append(measure_in_tmux(
-                    [SECFEED, "tail", "--url", url, "-f", "table", "-n", str(n), "-q"]))
+                results[table].append(
+                    measure_in_tmux(
+                        [SECFEED, "tail", "--url", url, "-f", "table", "-n", str(n), "-q"]
+                    )
+                )
     finally:
         emulator.terminate()
         emulator.wait()
@@ -172,11 +214,13 @@ def main() -> None:
     big_rss = None
     if args.big:
         log(f"memory at N={args.big}")
-        emulator, url = start_emulator("--firehose", str(args.big), "--rate", "1000",
-                                       "--backlog", "0")
+        emulator, url = start_emulator(
+            "--firehose", str(args.big), "--rate", "1000", "--backlog", "0"
+        )
         try:
-            big_rss = measure([SECFEED, "tail", "--url", url, "-f", "ndjson", "--backlog-only",
-                               "-q"])
+            big_rss = measure(
+                [SECFEED, "tail", "--url", url, "-f", "ndjson", "--backlog-only", "-q"]
+            )
         finally:
             emulator.terminate()
             emulator.wait()
@@ -184,10 +228,10 @@ def main() -> None:
     log("latency at 1000 filings/s")
     emulator, url = start_emulator("--rate", "1000", "--backlog", "0")
     try:
-        lat_secfeed = latency_run([SECFEED, "tail", "--url", url, "-f", "ndjson", "-q"],
-                                  3200, 200)
-        lat_plain = latency_run([PY, str(BENCH / "clients.py"), "wsclient", url, "100000"],
-                                3200, 200)
+        lat_secfeed = latency_run([SECFEED, "tail", "--url", url, "-f", "ndjson", "-q"], 3200, 200)
+        lat_plain = latency_run(
+            [PY, str(BENCH / "clients.py"), "wsclient", url, "100000"], 3200, 200
+        )
     finally:
         emulator.terminate()
         emulator.wait()
@@ -203,9 +247,16 @@ def main() -> None:
     write_results(args, n, results, big_rss, lat_secfeed, lat_plain, starts, wscat)
 
 
-def write_results(args: argparse.Namespace, n: int, results: dict[str, list[dict[str, float]]],
-                  big_rss: dict[str, float] | None, lat_secfeed: list[float],
-                  lat_plain: list[float], starts: dict[str, float], wscat: str | None) -> None:
+def write_results(
+    args: argparse.Namespace,
+    n: int,
+    results: dict[str, list[dict[str, float]]],
+    big_rss: dict[str, float] | None,
+    lat_secfeed: list[float],
+    lat_plain: list[float],
+    starts: dict[str, float],
+    wscat: str | None,
+) -> None:
     med = {k: statistics.median(r["seconds"] for r in v) for k, v in results.items() if v}
     plain = med["websocket-client loop"]
     ref_wscat = med.get("wscat")
@@ -218,14 +269,23 @@ def write_results(args: argparse.Namespace, n: int, results: dict[str, list[dict
         rate = n / med[name]
         vs_plain = plain / med[name]
         vs_wscat = f"{ref_wscat / med[name]:.2f}x" if ref_wscat else "n/a"
-        rows.append(f"| {name} | {med[name]:.3f} | {min(secs):.3f} | {max(secs):.3f} | "
-                    f"{rate:,.0f} | {vs_plain:.2f}x | {vs_wscat} | {rss:.0f} |")
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() \
-        if shutil.which("node") else "n/a"
-    wscat_version = subprocess.run([wscat, "--version"], capture_output=True, text=True
-                                   ).stdout.strip() if wscat else "n/a"
-    libs = ", ".join(f"{p} {version(p)}" for p in
-                     ("websocket-client", "websockets", "orjson", "rich", "click"))
+        rows.append(
+            f"| {name} | {med[name]:.3f} | {min(secs):.3f} | {max(secs):.3f} | "
+            f"{rate:,.0f} | {vs_plain:.2f}x | {vs_wscat} | {rss:.0f} |"
+        )
+    node = (
+        subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+        if shutil.which("node")
+        else "n/a"
+    )
+    wscat_version = (
+        subprocess.run([wscat, "--version"], capture_output=True, text=True).stdout.strip()
+        if wscat
+        else "n/a"
+    )
+    libs = ", ".join(
+        f"{p} {version(p)}" for p in ("websocket-client", "websockets", "orjson", "rich", "click")
+    )
     lines = [
         "# Benchmarks",
         "",

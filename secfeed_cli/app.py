@@ -27,7 +27,7 @@ from .stream import (
     Disconnected,
     Idle,
     Malformed,
-    NewFiling,
+    NewFilings,
     Notice,
     Stream,
 )
@@ -99,8 +99,8 @@ class Run:
             return ExitCode.OK
         try:
             for event in self.stream.events():
-                if isinstance(event, NewFiling):
-                    if self._filing(sink, event):
+                if isinstance(event, NewFilings):
+                    if self._filings(sink, event):
                         return ExitCode.OK
                 elif isinstance(event, BacklogComplete):
                     if self._backlog(sink, event):
@@ -140,25 +140,32 @@ class Run:
         finally:
             self.stream.close()
 
-    def _filing(self, sink: Sink, event: NewFiling) -> bool:
-        filing = event.filing
-        if (
-            not self.limits.backlog
-            and filing.is_historical
-            and not self.stream.stats.backlog_complete
-        ):
-            self.counters.skipped_backlog += 1
-            return False
-        if not self.filt(filing.form, filing.cik):
-            self.counters.filtered += 1
-            return False
-        if self.skip is not None and self.skip(filing.accession_no):
-            self.counters.already_written += 1
-            return False
-        if not filing.is_historical:
-            self._measure(filing, event.received)
-        sink.filing(filing, event.raw, event.received)
-        return self.limits.count is not None and sink.written >= self.limits.count
+    def _filings(self, sink: Sink, event: NewFilings) -> bool:
+        """Show what passes; True once --count is reached."""
+        counters = self.counters
+        filt = self.filt
+        active = filt.active
+        skip = self.skip
+        received = event.received
+        count = self.limits.count
+        hide_backlog = not self.limits.backlog and not self.stream.stats.backlog_complete
+        for filing, raw in zip(event.filings, event.frames, strict=True):
+            if filing.is_historical:
+                if hide_backlog:
+                    counters.skipped_backlog += 1
+                    continue
+            else:
+                self._measure(filing, received)
+            if active and not filt(filing.form, filing.cik):
+                counters.filtered += 1
+                continue
+            if skip is not None and skip(filing.accession_no):
+                counters.already_written += 1
+                continue
+            sink.filing(filing, raw, received)
+            if count is not None and sink.written >= count:
+                return True
+        return False
 
     @property
     def shown(self) -> int:

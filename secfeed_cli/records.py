@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from .protocol import Filing, format_time
+from .protocol import Filing, edgar_url, format_time
 
 COLUMNS = (
     "accession_no",
@@ -43,7 +43,7 @@ def to_record(filing: Filing, received: float | None = None) -> dict[str, Any]:
         "accepted_time": filing.accepted_time,
         "discovered_time": filing.discovered_time,
         "is_historical": filing.is_historical,
-        "url": filing.url,
+        "url": edgar_url(filing.cik, filing.accession_no),
     }
     if received is not None:
         record["received_time"] = format_time(datetime.fromtimestamp(received, timezone.utc))

@@ -64,10 +64,12 @@ class ConnectOptions:
 
 
 @dataclass(slots=True)
-class NewFiling:
-    filing: Filing
-    raw: bytes
-    received: float  # time.time() when its bytes were read
+class NewFilings:
+    """Filings not delivered before, in order, from one socket read (``frames``: as received)."""
+
+    filings: list[Filing]
+    frames: list[bytes]
+    received: float  # time.time() when their bytes were read
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,7 @@ class Idle:
     """Nothing arrived for a while; lets the caller check its clock."""
 
 
-Event = NewFiling | BacklogComplete | Connected | Disconnected | Malformed | Notice | Idle
+Event = NewFilings | BacklogComplete | Connected | Disconnected | Malformed | Notice | Idle
 CAUGHT_UP = Idle()
 
 
@@ -390,23 +392,37 @@ class Stream:
                 continue
             if kind == _DATA:
                 batch, received = payload
+                filings: list[Filing] = []
+                frames: list[bytes] = []
                 for opcode, frame in batch:  # the hot loop: one pass per filing
-                    if opcode != OP_TEXT:
+                    message: Message | None = None
+                    if opcode == OP_TEXT:
+                        try:
+                            message = parse_frame(frame)
+                        except ProtocolError as exc:
+                            yield from self._malformed(exc.kind, exc.reason)
+                            continue
+                        if type(message) is Filing and (
+                            message.is_historical or owner.backlog_done
+                        ):
+                            if self._fresh(owner, message):
+                                filings.append(message)
+                                frames.append(frame)
+                            continue
+                    if filings:  # keep the order: filings so far, then this event
+                        yield NewFilings(filings, frames, received)
+                        filings, frames = [], []
+                    if message is None:
                         yield from self._on_other_frame(opcode, frame)
-                        continue
-                    try:
-                        message = parse_frame(frame)
-                    except ProtocolError as exc:
-                        yield from self._malformed(exc.kind, exc.reason)
-                        continue
-                    if type(message) is Filing:
-                        if not message.is_historical and not owner.backlog_done:
-                            yield from self._backlog_done(owner)
-                        event = self._on_filing(owner, message, frame, received)
-                        if event is not None:
-                            yield event
+                    elif type(message) is Filing:  # the first live filing ends the backlog
+                        yield from self._backlog_done(owner)
+                        if self._fresh(owner, message):
+                            filings.append(message)
+                            frames.append(frame)
                     else:
                         yield from self._on_message(owner, message)
+                if filings:
+                    yield NewFilings(filings, frames, received)
                 yield CAUGHT_UP  # what was read so far is handled: output may flush
             else:
                 yield from self._on_closed(owner, payload)
@@ -441,9 +457,8 @@ class Stream:
         else:
             yield from self._malformed("too-large", f"frame of {frame.decode()} bytes skipped")
 
-    def _on_filing(
-        self, conn: Connection, filing: Filing, frame: bytes, received: float
-    ) -> NewFiling | None:
+    def _fresh(self, conn: Connection, filing: Filing) -> bool:
+        """Count a filing; True if it was not delivered before (on any connection)."""
         self.stats.received += 1
         fresh = self.seen.add(filing.accession_no)
         if filing.is_historical and not conn.backlog_done:
@@ -453,11 +468,11 @@ class Stream:
                 conn.backlog_overlap += 1
         if not fresh:
             self.stats.duplicates += 1
-            return None
+            return False
         conn.delivered += 1
         self._failures = 0
         self._last_seen_time = filing.discovered_time
-        return NewFiling(filing, frame, received)
+        return True
 
     def _on_message(self, conn: Connection, message: Message) -> Iterator[Event]:
         stats = self.stats

@@ -213,3 +213,30 @@ json_values = st.recursive(
 def test_arbitrary_objects_never_raise_anything_else(data: dict[str, Any]) -> None:
     _only_protocol_errors(json.dumps({"type": "fillings", **data}))
     _only_protocol_errors(json.dumps({**DOC_FILING, **data}))
+
+
+@given(st.text(), st.text(), st.integers(min_value=0, max_value=10**10), st.booleans())
+def test_direct_ndjson_line_equals_orjson_of_the_record(
+    form: str, description: str, cik: int, historical: bool
+) -> None:
+    import orjson
+
+    from secfeed_cli.records import to_record
+    from secfeed_cli.sinks.lines import _ndjson_line
+
+    filing = Filing(
+        "0000123456-24-000001",
+        form,
+        cik,
+        description,
+        "2024-02-24",
+        "2024-02-25T12:00:00Z",
+        "2024-02-25T12:34:56.1234567Z",
+        historical,
+    )
+    try:
+        expected = orjson.dumps(to_record(filing), option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:  # lone surrogates: orjson refuses them, and so does the parser
+        return
+    assert orjson.loads(_ndjson_line(filing)) == orjson.loads(expected)
+    assert list(orjson.loads(_ndjson_line(filing))) == list(orjson.loads(expected))

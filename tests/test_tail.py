@@ -245,3 +245,24 @@ def test_connection_refused_exits_4(emulator_factory: Factory) -> None:
     assert res.returncode == 4
     err = res.stderr.decode()
     assert "connection refused" in err and "Traceback" not in err
+
+
+def test_csv_quoting_matches_the_csv_module(emulator_factory: Factory, tmp_path: Any) -> None:
+    import json as _json
+
+    from secfeed_cli.emulator.feed import load_sample
+
+    tricky = ["plain", "a, comma", 'say "hi"', "line\nbreak", "cr\rhere", '"', ",", ""]
+    sample = load_sample()[: len(tricky)]
+    for record, text in zip(sample, tricky, strict=True):
+        record["description"] = text
+    path = tmp_path / "s.ndjson"
+    path.write_text("".join(_json.dumps(r) + "\n" for r in sample))
+    em = emulator_factory(backlog=len(tricky), sample_path=str(path))
+    res = tail(em, "--backlog-only", "-f", "csv")
+    rows = list(csv.reader(io.StringIO(res.stdout.decode(), newline="")))
+    assert [r[3] for r in rows[1:]] == tricky
+    reference = io.StringIO(newline="")
+    csv.writer(reference).writerow(["x", "a, comma", 'say "hi"'])
+    assert 'a, comma","say ""hi"""' in reference.getvalue()
+    assert '"a, comma"' in res.stdout.decode() and '"say ""hi"""' in res.stdout.decode()
