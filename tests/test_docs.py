@@ -1,0 +1,170 @@
+"""Docs that cannot drift: the man page, the README, shell completion."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+
+from secfeed_cli.cli import cli
+from secfeed_cli.emulator.server import Emulator
+
+from .conftest import ROOT, cli_env
+
+MAN = ROOT / "man" / "secfeed.1"
+README = (ROOT / "README.md").read_text()
+
+
+def all_options() -> list[tuple[str, str]]:
+    found = []
+    for name, command in cli.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                for opt in [*param.opts, *param.secondary_opts]:
+                    found.append((name, opt))
+    return found
+
+
+def test_man_page_is_generated_from_the_current_options() -> None:
+    res = subprocess.run(
+        [sys.executable, "scripts/make_man.py", "--check"], cwd=ROOT, capture_output=True
+    )
+    assert res.returncode == 0, res.stderr.decode()
+
+
+@pytest.mark.parametrize(("command", "option"), all_options())
+def test_every_option_is_in_the_man_page_and_readme(command: str, option: str) -> None:
+    roff = option.replace("-", "\\-")
+    assert roff in MAN.read_text(), f"{command} {option} missing from man/secfeed.1"
+    in_code = rf"`[^`\n]*(?<![\w-]){re.escape(option)}(?![\w-])[^`\n]*`"
+    assert re.search(in_code, README), f"{command} {option} missing from README"
+
+
+def test_every_command_is_in_the_readme() -> None:
+    for name in cli.commands:
+        assert f"secfeed {name}" in README
+
+
+def test_man_page_is_lint_clean() -> None:
+    if shutil.which("mandoc"):
+        res = subprocess.run(
+            ["mandoc", "-T", "lint", "-W", "warning", str(MAN)], capture_output=True
+        )
+    elif shutil.which("groff") and not os.environ.get("SECFEED_REQUIRE_MANDOC"):
+        res = subprocess.run(["groff", "-ww", "-z", "-man", str(MAN)], capture_output=True)
+    else:
+        pytest.fail("neither mandoc nor groff is installed") if os.environ.get(
+            "SECFEED_REQUIRE_MANDOC"
+        ) else pytest.skip("no mandoc or groff")
+    assert res.returncode == 0 and not res.stdout and not res.stderr, res.stdout + res.stderr
+
+
+def test_man_page_renders() -> None:
+    if not shutil.which("man"):
+        pytest.skip("man is not installed")
+    res = subprocess.run(
+        ["man", "-l", str(MAN)],
+        capture_output=True,
+        env={**os.environ, "MANPAGER": "cat", "MANWIDTH": "80"},
+    )
+    text = res.stdout.decode()
+    assert res.returncode == 0
+    for heading in (
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OUTPUT",
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        "SEE ALSO",
+    ):
+        assert heading in text
+
+
+def _complete(words: str, shell: str = "bash") -> list[str]:
+    env = cli_env(
+        _SECFEED_COMPLETE=f"{shell}_complete",
+        COMP_WORDS=words,
+        COMP_CWORD=str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", "from secfeed_cli.cli import main; main()"],
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+    )
+    return [line.split(",", 1)[1] for line in res.stdout.decode().splitlines() if "," in line]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts(shell: str) -> None:
+    env = cli_env(_SECFEED_COMPLETE=f"{shell}_source")
+    res = subprocess.run(
+        [sys.executable, "-c", "from secfeed_cli.cli import main; main()"],
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert res.returncode == 0
+    assert "_SECFEED_COMPLETE" in res.stdout.decode()
+
+
+def test_completion_of_options_formats_and_forms() -> None:
+    assert {"--form", "--format"} <= set(_complete("secfeed tail --for"))
+    assert set(_complete("secfeed tail -f ")) == {"auto", "table", "ndjson", "csv"}
+    forms = _complete("secfeed tail --form 10-")
+    assert "10-K" in forms and "10-Q" in forms and all(f.startswith("10-") for f in forms)
+    assert "SCHEDULE 13D/A" in _complete("secfeed tail --form sched")
+
+
+EXAMPLE_PORT = "8765"
+
+
+def readme_examples() -> list[str]:
+    """Shell lines in the README that use only secfeed against the emulator on port 8765."""
+    blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
+    lines = [ln.split("  #")[0].strip() for b in blocks for ln in b.splitlines()]
+    return [
+        ln
+        for ln in lines
+        if ln.startswith("secfeed ")
+        and f"127.0.0.1:{EXAMPLE_PORT}" in ln
+        and "|" not in ln
+        and not ln.endswith("&")
+    ]
+
+
+def test_readme_has_runnable_examples() -> None:
+    assert len(readme_examples()) >= 3
+
+
+@pytest.mark.parametrize("line", readme_examples())
+def test_readme_example_runs(
+    line: str, emulator_factory: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=50, rate=20)
+    args = shlex.split(line.replace(f"127.0.0.1:{EXAMPLE_PORT}", f"127.0.0.1:{em.port}"))
+    redirect = None
+    if ">" in args:
+        at = args.index(">")
+        redirect, args = tmp_path / args[at + 1], args[:at]
+    with open(redirect, "wb") if redirect else open(os.devnull, "wb") as out:
+        res = subprocess.run(
+            [sys.executable, "-m", "secfeed_cli", *args[1:]],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=60,
+            env=cli_env(),
+        )
+    assert res.returncode == 0, (line, res.stderr.decode())
