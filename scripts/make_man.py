@@ -10,9 +10,8 @@ tests/test_docs.py runs the check, so the page cannot drift from the options.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
 from importlib.metadata import version
+from pathlib import Path
 
 import click
 
