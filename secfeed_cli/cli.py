@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,15 +39,8 @@ Exit status:
 LOOPBACK = ("127.", "localhost", "::1")
 
 
-def _version() -> str:
-    try:
-        return version("secfeed")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0+unknown"
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(_version(), "-V", "--version", prog_name="secfeed")
+@click.version_option(None, "-V", "--version", package_name="secfeed", prog_name="secfeed")
 def cli() -> None:
     """Watch SEC filings arrive in real time from the FinFeedAPI SEC WebSocket.
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+#: The FinFeedAPI SEC WebSocket (kept here, import-light, so the CLI need not load stream.py).
+DEFAULT_URL = "wss://api.sec.finfeedapi.com"
+
 
 class ExitCode(IntEnum):
     """The documented exit statuses of every ``secfeed`` command."""

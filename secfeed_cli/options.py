@@ -120,7 +120,7 @@ def config_option(f: F) -> F:
 
 
 def connection_options(f: F) -> F:
-    from .stream import DEFAULT_URL
+    from .errors import DEFAULT_URL
 
     return _apply(
         [

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
-from .errors import AuthRejected, ConnectFailed, ServerReportedError
+from .errors import DEFAULT_URL, AuthRejected, ConnectFailed, ServerReportedError
 from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, OVERSIZE, FrameError, FrameReader
 from .protocol import (
     Filing,
@@ -38,8 +38,6 @@ from .protocol import (
     parse_frame,
 )
 from .redact import redact
-
-DEFAULT_URL = "wss://api.sec.finfeedapi.com"
 
 
 @dataclass

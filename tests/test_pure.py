@@ -1,0 +1,122 @@
+"""The pure modules: filters, latency statistics, form families, the output format rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from secfeed_cli.filters import FilingFilter, base_form, parse_cik, split_patterns
+from secfeed_cli.forms import family
+from secfeed_cli.latency import LatencyStats, percentile
+from secfeed_cli.sinks import resolve_format
+from secfeed_cli.sinks.text import escape_control
+from secfeed_cli.stream import SeenSet
+
+
+@pytest.mark.parametrize(
+    ("forms", "exclude", "amendments", "form", "shown"),
+    [
+        (("8-K",), (), True, "8-K", True),
+        (("8-K",), (), True, "8-K/A", True),
+        (("8-K",), (), False, "8-K/A", False),
+        (("8-k",), (), True, "8-K", True),
+        (("10-K*",), (), True, "10-KT", True),
+        (("10-K*",), (), False, "10-K/A", True),  # the glob matches the amendment itself
+        (("SCHEDULE 13*",), (), True, "SCHEDULE 13G/A", True),
+        (("SCHEDULE 13*",), (), True, "SC 13G", False),
+        ((), ("4",), True, "4/A", False),
+        ((), ("4",), False, "4/A", True),
+        ((), ("*/A",), True, "8-K/A", False),
+        (("8-K", "4"), ("4",), True, "4", False),
+        ((), (), True, "ANYTHING", True),
+    ],
+)
+def test_form_rules(
+    forms: tuple[str, ...], exclude: tuple[str, ...], amendments: bool, form: str, shown: bool
+) -> None:
+    assert FilingFilter(forms=forms, exclude=exclude, amendments=amendments)(form, 1) is shown
+
+
+def test_cik_rules() -> None:
+    f = FilingFilter(ciks=frozenset({320193}))
+    assert f("4", 320193) and not f("4", 1)
+    assert parse_cik("0000320193") == 320193
+    for bad in ("", "12x", "12345678901", "１２"):
+        with pytest.raises(ValueError):
+            parse_cik(bad)
+
+
+def test_split_and_base_form() -> None:
+    assert split_patterns(["8-K, 10-K*", "4", " ,"]) == ["8-K", "10-K*", "4"]
+    assert base_form("SC 13D/A") == "SC 13D" and base_form("8-K") is None
+
+
+def test_latency_statistics() -> None:
+    stats = LatencyStats(window=100)
+    for ms in range(1, 101):
+        stats.add(float(ms))
+    summary = stats.summary()
+    assert (summary.count, summary.p50, summary.p95, summary.max) == (100, 50.0, 95.0, 100.0)
+    assert percentile([], 50) != percentile([], 50)  # NaN for no data
+    assert "p50 50ms" in str(summary)
+
+
+def test_latency_growth_and_negative_values() -> None:
+    steady = LatencyStats()
+    for _ in range(400):
+        steady.add(100.0)
+    assert not steady.growing()
+    falling_behind = LatencyStats()
+    for i in range(400):
+        falling_behind.add(100.0 + i * 20)
+    assert falling_behind.growing()
+    skewed = LatencyStats()
+    skewed.add(-5.0)
+    assert skewed.negative == 1
+
+
+def test_families() -> None:
+    assert [
+        family(f)
+        for f in (
+            "4",
+            "144",
+            "10-K/A",
+            "8-K",
+            "S-1",
+            "424B2",
+            "SC 13G",
+            "SCHEDULE 13D/A",
+            "N-CSR",
+            "497K",
+            "D",
+        )
+    ] == [
+        "insider",
+        "insider",
+        "periodic",
+        "current",
+        "registration",
+        "registration",
+        "ownership",
+        "ownership",
+        "funds",
+        "funds",
+        "other",
+    ]
+
+
+def test_format_rule() -> None:
+    assert resolve_format("auto", True) == "table"
+    assert resolve_format("auto", False) == "ndjson"
+    assert resolve_format("csv", True) == "csv"
+
+
+def test_escape_control() -> None:
+    assert escape_control("ACME\x1b[2J\x07 CORP\u202e") == "ACME\\x1b[2J\\x07 CORP\\u202e"
+    assert escape_control("plain Ünïcode") == "plain Ünïcode"
+
+
+def test_seen_set_is_bounded() -> None:
+    seen = SeenSet(3)
+    assert all(seen.add(k) for k in "abcd")
+    assert len(seen) == 3 and "a" not in seen and not seen.add("d")
