@@ -25,7 +25,7 @@ class FrameReader:
 
     def __init__(self, max_size: int = 1 << 20) -> None:
         self.max_size = max_size
-        self._buf = bytearray()
+        self._buf = b""
         self._skip = 0
         self._frag_op: int | None = None
         self._frag: list[bytes] = []
@@ -40,8 +40,8 @@ class FrameReader:
                 return out
             data = data[self._skip :]
             self._skip = 0
-        buf = self._buf
-        buf += data
+        # Immutable bytes: slicing a frame out is then a single copy.
+        buf = self._buf + data if self._buf else data
         n = len(buf)
         pos = 0
         max_size = self.max_size
@@ -68,10 +68,10 @@ class FrameReader:
                 raise FrameError("the server set reserved bits (no extension was negotiated)")
             start = pos + head
             end = start + length
-            if opcode == OP_TEXT and fin and length <= max_size and self._frag_op is None:
+            if b0 == 0x81 and length <= max_size and self._frag_op is None:
                 if end > n:
                     break
-                out.append((OP_TEXT, bytes(buf[start:end])))  # the hot path
+                out.append((OP_TEXT, buf[start:end]))  # the hot path: a whole text frame
                 pos = end
                 continue
             if opcode >= 0x8:
@@ -79,21 +79,21 @@ class FrameReader:
                     raise FrameError("invalid control frame")
                 if end > n:
                     break
-                out.append((opcode, bytes(buf[start:end])))
+                out.append((opcode, buf[start:end]))
                 pos = end
                 continue
             pos = self._data(opcode, fin, buf, start, end, length, out)
             if pos < 0:
                 pos = start - head
                 break
-        del buf[:pos]
+        self._buf = buf[pos:]
         return out
 
     def _data(
         self,
         opcode: int,
         fin: int,
-        buf: bytearray,
+        buf: bytes,
         start: int,
         end: int,
         length: int,

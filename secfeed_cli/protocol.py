@@ -11,6 +11,7 @@ and ``hearbeat`` (the sibling APIs' spelling).
 from __future__ import annotations
 
 import json
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -266,15 +267,12 @@ def parse_object(data: Any) -> Message:
 
 def _filing(data: dict[str, Any]) -> Filing:
     """A filing from its decoded frame: one cheap check for the usual case, else the detail."""
-    get = data.get
-    accession = get("accession_no")
-    cik = get("cik")
-    historical = get("is_historical")
-    description = get("description")
-    form = get("form")
-    filing_date = get("filling_date")
-    accepted = get("accepted_time")
-    discovered = get("discovered_time")
+    try:
+        (accession, cik, historical, description, form, filing_date, accepted, discovered) = (
+            _FIELDS(data)
+        )
+    except KeyError:
+        return _filing_in_detail(data)
     if (
         type(accession) is str
         and type(form) is str
@@ -380,6 +378,16 @@ def _bad_time(name: str, text: str) -> None:
 
 
 _KNOWN = frozenset(FILING_FIELDS)
+_FIELDS = operator.itemgetter(
+    "accession_no",
+    "cik",
+    "is_historical",
+    "description",
+    "form",
+    "filling_date",
+    "accepted_time",
+    "discovered_time",
+)
 
 
 def _reconnect(data: dict[str, Any]) -> Reconnect:
