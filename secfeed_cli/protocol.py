@@ -291,7 +291,6 @@ def _filing(data: dict[str, Any]) -> Filing:
         and accepted[17:19] != "60"
         and discovered[17:19] != "60"
     ):
-        extra = {} if len(data) == 9 else {k: v for k, v in data.items() if k not in _KNOWN}
         return Filing(
             accession,
             form,
@@ -301,9 +300,15 @@ def _filing(data: dict[str, Any]) -> Filing:
             accepted,
             discovered,
             historical,
-            extra,
+            _extra(data),
         )
     return _filing_in_detail(data)
+
+
+def _extra(data: dict[str, Any]) -> dict[str, Any]:
+    """Fields beyond the documented ones (the required ones are known to be present)."""
+    known = 9 if "description" in data else 8
+    return {} if len(data) == known else {k: v for k, v in data.items() if k not in _KNOWN}
 
 
 def _filing_in_detail(data: dict[str, Any]) -> Filing:
@@ -333,9 +338,6 @@ def _filing_in_detail(data: dict[str, Any]) -> Filing:
     discovered = _str(data, "discovered_time")
     if not _valid_time(discovered):
         _bad_time("discovered_time", discovered)
-    # All eight required fields are present; anything beyond them and description is extra.
-    known = 9 if "description" in data else 8
-    extra = {} if len(data) == known else {k: v for k, v in data.items() if k not in _KNOWN}
     return Filing(
         accession,
         _str(data, "form"),
@@ -345,7 +347,7 @@ def _filing_in_detail(data: dict[str, Any]) -> Filing:
         accepted,
         discovered,
         historical,
-        extra,
+        _extra(data),
     )
 
 
