@@ -18,9 +18,8 @@ from .filters import FilingFilter
 from .latency import LatencyStats
 from .protocol import Filing
 from .records import latency_ms
-from .sinks import Sink
+from .sinks import Sink, Status
 from .sinks.diagnostics import Diagnostics
-from .sinks.table import Status
 from .stream import (
     BacklogComplete,
     Connected,

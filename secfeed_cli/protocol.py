@@ -77,9 +77,14 @@ _TIME_SHAPE = re.compile(
 )
 _DATE_SHAPE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\Z", re.ASCII)
 # The four checked strings of a filing joined by NULs, matched in one go (the hot path).
-_D = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+# Only real dates and times match: day 29 of February and leap seconds are left to the
+# detailed path, where the calendar decides.
+_D = (
+    r"\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)"
+)
 _T = (
-    _D + r"[Tt ](?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d{1,9})?"
+    _D + r"[Tt ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?"
     r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):?[0-5]\d)"
 )
 _FILING_SHAPE = re.compile(
@@ -273,23 +278,15 @@ def _filing(data: dict[str, Any]) -> Filing:
         )
     except KeyError:
         return _filing_in_detail(data)
+    # The shape match also proves the four joined values are strings: no other JSON value
+    # formats to digits and dashes (a list or object shows its brackets).
     if (
-        type(accession) is str
-        and type(form) is str
+        type(form) is str
         and type(cik) is int
         and type(historical) is bool
         and type(description) is str
-        and type(filing_date) is str
-        and type(accepted) is str
-        and type(discovered) is str
         and cik >= 0
         and _FILING_SHAPE.match(f"{accession}\x00{filing_date}\x00{accepted}\x00{discovered}")
-        # Days 29-31 and leap seconds need a calendar: the detailed path decides those.
-        and filing_date[8:10] <= "28"
-        and accepted[8:10] <= "28"
-        and discovered[8:10] <= "28"
-        and accepted[17:19] != "60"
-        and discovered[17:19] != "60"
     ):
         return Filing(
             accession,
@@ -300,7 +297,7 @@ def _filing(data: dict[str, Any]) -> Filing:
             accepted,
             discovered,
             historical,
-            _extra(data),
+            {} if len(data) == 9 else _extra(data),
         )
     return _filing_in_detail(data)
 

@@ -240,3 +240,25 @@ def test_direct_ndjson_line_equals_orjson_of_the_record(
         return
     assert orjson.loads(_ndjson_line(filing)) == orjson.loads(expected)
     assert list(orjson.loads(_ndjson_line(filing))) == list(orjson.loads(expected))
+
+
+@given(st.dates(), st.times(), st.integers(min_value=0, max_value=9))
+def test_fast_and_detailed_validation_agree_on_every_date(day: date, t: Any, digits: int) -> None:
+    from datetime import time as dtime
+
+    assert isinstance(t, dtime)
+    frac = f".{t.microsecond:06d}{'0' * 3}"[: digits + 1] if digits else ""
+    stamp = f"{day.isoformat()}T{t.strftime('%H:%M:%S')}{frac}Z"
+    msg = parse_frame(
+        frame(filling_date=day.isoformat(), accepted_time=stamp, discovered_time=stamp)
+    )
+    assert isinstance(msg, Filing) and msg.discovered_time == stamp
+
+
+@pytest.mark.parametrize("bad", ["2023-02-29", "2024-04-31", "2024-06-31", "2024-02-30"])
+def test_impossible_dates_are_rejected(bad: str) -> None:
+    with pytest.raises(ProtocolError):
+        parse_frame(frame(filling_date=bad))
+    with pytest.raises(ProtocolError):
+        parse_frame(frame(discovered_time=f"{bad}T00:00:00Z"))
+    assert isinstance(parse_frame(frame(filling_date="2024-02-29")), Filing)

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
+from ..latency import Summary
 from ..protocol import Filing
 
 FORMATS = ("auto", "table", "ndjson", "csv")
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the table's status line shows; the app builds one per repaint."""
+
+    state: str
+    host: str
+    shown: int
+    filtered: int
+    malformed: int
+    backlog_complete: bool
+    heartbeat_age: float | None  # seconds since the last heartbeat; None: none yet / off
+    heartbeat_on: bool
+    latency: Summary
 
 
 def resolve_format(requested: str, stdout_is_tty: bool) -> str:

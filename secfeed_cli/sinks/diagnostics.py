@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING
 
 from ..redact import redact
 from .text import escape_control
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Diagnostics:
@@ -15,13 +17,24 @@ class Diagnostics:
     def __init__(
         self, quiet: bool = False, verbose: bool = False, secret: str | None = None
     ) -> None:
-        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._console: Console | None = None
         self.quiet = quiet
         self.verbose = verbose
         self.secret = secret
         self._shown: set[str] = set()
 
+    @property
+    def console(self) -> Console:
+        """Made on first use: a quiet run never imports rich (start-up time)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._console
+
     def _say(self, style: str, prefix: str, text: str) -> None:
+        from rich.markup import escape
+
         text = redact(text, self.secret)
         self.console.print(f"[{style}]secfeed: {prefix}[/]{escape(escape_control(text))}")
 

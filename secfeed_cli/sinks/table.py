@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import BinaryIO
 
@@ -15,9 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 from ..forms import family
-from ..latency import Summary, fmt_ms
+from ..latency import fmt_ms
 from ..protocol import Filing
 from ..records import latency_ms
+from . import Status
 from .text import escape_control
 
 FAMILY_STYLES = {
@@ -29,21 +29,6 @@ FAMILY_STYLES = {
     "funds": "bright_black",
     "other": "default",
 }
-
-
-@dataclass(frozen=True)
-class Status:
-    """What the status line shows; the app builds one per repaint."""
-
-    state: str
-    host: str
-    shown: int
-    filtered: int
-    malformed: int
-    backlog_complete: bool
-    heartbeat_age: float | None  # seconds since the last heartbeat; None: none yet / off
-    heartbeat_on: bool
-    latency: Summary
 
 
 class _Marker:
