@@ -138,6 +138,12 @@ Examples:
     help="Interleave a malformed frame after every N filings.",
 )
 @click.option(
+    "--fault-refuse-after",
+    type=click.IntRange(min=0),
+    hidden=True,
+    help="Answer HTTP 503 to every upgrade after the first N.",
+)
+@click.option(
     "--fault-connections",
     type=POSITIVE,
     hidden=True,
@@ -174,6 +180,7 @@ def serve(**opts: Any) -> int:
         error_after=opts["fault_error_after"],
         malformed_every=opts["fault_malformed_every"],
         fault_connections=opts["fault_connections"],
+        refuse_after=opts["fault_refuse_after"],
     )
 
     def ready(emulator: Any) -> None:

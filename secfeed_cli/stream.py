@@ -331,21 +331,29 @@ class Stream:
                 " (use --ca-bundle FILE for a private CA)"
             ) from None
 
-    def _connect(self) -> Iterator[Event]:
+    def _connect(self, standby: bool = False) -> Iterator[Event]:
         """Connect, retrying with backoff (and saying so); yields ``Connected`` at the end.
 
         Raises when the retries run out, or at once for a rejected key or an untrusted
-        certificate, which no retry can fix.
+        certificate, which no retry can fix. ``standby``: a live connection carries on, so
+        try once and on failure only warn (its end will bring the usual reconnects).
         """
         import websocket
 
         while True:
-            self.stats.state = "connecting"
+            if not standby:
+                self.stats.state = "connecting"
             try:
                 ws = self._handshake()
             except (OSError, websocket.WebSocketException, ConnectionError) as exc:
-                self._failures += 1
                 reason = redact(_describe(exc), self.opts.api_key)
+                if standby:
+                    yield Notice(
+                        f"could not open the new connection ({reason}); "
+                        "staying on the current one until the server closes it"
+                    )
+                    return
+                self._failures += 1
                 if not self.opts.reconnect:
                     raise ConnectFailed(
                         f"could not connect to {self.stats.host}: {reason}"
@@ -525,7 +533,7 @@ class Stream:
             level="info",
         )
         self._gap_from = None  # the old connection stays open: nothing can be missed
-        yield from self._connect()
+        yield from self._connect(standby=True)
 
     def _on_error(self, conn: Connection, error: ServerError) -> Iterator[Event]:
         conn.error = error

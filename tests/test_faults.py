@@ -236,3 +236,18 @@ def test_server_pings_are_answered(emulator_factory: Factory) -> None:
     )
     em.wait_for("disconnect", conn=2, timeout=10)
     raw.close()
+
+
+def test_failed_switch_keeps_the_old_connection(emulator_factory: Factory) -> None:
+    # The server asks for a reconnect but refuses every new connection.
+    em = emulator_factory(
+        backlog=10, rate=50, reconnect_every=0.3, reconnect_within=1.0, refuse_after=1
+    )
+    res = secfeed("tail", "--url", em.url, "--max-retries", "1")
+    assert res.returncode == 4
+    err = res.stderr.decode()
+    assert "staying on the current one" in err and "HTTP 503" in err
+    printed = accessions(ndjson(res.stdout))
+    assert_consecutive(em, printed, len(printed))
+    assert len(printed) > 10  # live filings kept coming on the old connection
+    assert ("reconnect-close", 1) in [(e.name, e.conn) for e in em.events]

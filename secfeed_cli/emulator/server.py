@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.http11 import Request
+from websockets.http11 import Request, Response
 
 from ..protocol import ServerError, format_time, parse_time
 from .feed import Feed, Published, firehose_records, load_sample, publish_record, ws_frame
@@ -63,6 +63,7 @@ class EmulatorConfig:
     error_after: int | None = None
     malformed_every: int | None = None
     fault_connections: int | None = None
+    refuse_after: int | None = None  # answer HTTP 503 to upgrades after this many
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class Emulator:
         self.events: list[Event] = []
         self.changed = threading.Condition()
         self._ids = count(1)
+        self._upgrades = 0
         self.port = 0
         self._firehose: list[bytes] = []
         self._firehose_chunks: list[bytes] = []
@@ -182,6 +184,7 @@ class Emulator:
             self._handle,
             cfg.host,
             cfg.port,
+            process_request=self._refuse if cfg.refuse_after is not None else None,
             ssl=context,
             compression=None,
             ping_interval=cfg.ping_interval,
@@ -223,6 +226,14 @@ class Emulator:
                 gap = min(cfg.max_gap, max(0.0, delta) / cfg.speed)
             await asyncio.sleep(gap)
             previous = self.feed.publish_next().record["accepted_time"]
+
+    def _refuse(self, ws: ServerConnection, request: Request) -> Response | None:
+        self._upgrades += 1
+        limit = self.config.refuse_after
+        if limit is not None and self._upgrades > limit:
+            self.record("refused", 0)
+            return ws.respond(503, "Service Unavailable\n")
+        return None
 
     async def _handle(self, ws: ServerConnection) -> None:
         conn = next(self._ids)
