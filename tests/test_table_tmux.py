@@ -35,7 +35,13 @@ class Pane:
     def __init__(self, tmp: Path, command: str, width: int = 160, height: int = 30) -> None:
         self.socket = f"secfeed-test-{os.getpid()}-{id(self)}"
         self.done = tmp / f"exit-code-{id(self)}"
-        wrapped = f"{command}; echo $? > {shlex.quote(str(self.done))}; sleep 60"
+        self.channel = f"done-{id(self)}"
+        # The pane stays open after the command (so its screen can be read) until killed;
+        # `tmux wait-for -S` signals the exit, which exit_code() awaits.
+        wrapped = (
+            f"{command}; echo $? > {shlex.quote(str(self.done))}; "
+            f"tmux -L {self.socket} wait-for -S {self.channel}; sleep 600"
+        )
         env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")}
         env["TERM"] = "xterm-256color"
         self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), wrapped, env=env)
@@ -50,7 +56,11 @@ class Pane:
         return self._tmux("capture-pane", "-p")
 
     def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20) -> str:
-        """Poll the screen until ``predicate`` holds (the event), bounded by ``timeout``."""
+        """Poll the screen until ``predicate`` holds, bounded by ``timeout``.
+
+        tmux has no event for "the screen now shows X", so this reads the screen every 50 ms;
+        the sleep paces the polling, it does not stand in for the event.
+        """
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
@@ -67,12 +77,11 @@ class Pane:
         self._tmux("resize-window", "-x", str(width), "-y", str(height))
 
     def exit_code(self, timeout: float = 20) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.done.exists() and self.done.read_text().strip():
-                return int(self.done.read_text())
-            time.sleep(0.05)
-        raise AssertionError("the command did not exit")
+        """Await the command's exit (signalled through a tmux wait-for channel)."""
+        subprocess.run(
+            ["tmux", "-L", self.socket, "wait-for", self.channel], timeout=timeout, check=True
+        )
+        return int(self.done.read_text())
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
