@@ -149,13 +149,15 @@ class SeenSet:
         return len(self._set)
 
     def add(self, key: str) -> bool:
-        """Remember ``key``; False if it was already there."""
-        if key in self._set:
+        """Remember ``key``; False if it was already there (one hash lookup either way)."""
+        seen = self._set
+        before = len(seen)
+        seen.add(key)
+        if len(seen) == before:
             return False
-        self._set.add(key)
         self._order.append(key)
-        if len(self._order) > self.size:
-            self._set.discard(self._order.popleft())
+        if before >= self.size:
+            seen.discard(self._order.popleft())
         return True
 
 
@@ -416,7 +418,7 @@ class Stream:
                                 frames.append(frame)
                             continue
                     if filings:  # keep the order: filings so far, then this event
-                        yield NewFilings(filings, frames, received)
+                        yield self._batch(owner, filings, frames, received)
                         filings, frames = [], []
                     if message is None:
                         yield from self._on_other_frame(opcode, frame)
@@ -428,7 +430,7 @@ class Stream:
                     else:
                         yield from self._on_message(owner, message)
                 if filings:
-                    yield NewFilings(filings, frames, received)
+                    yield self._batch(owner, filings, frames, received)
                 yield CAUGHT_UP  # what was read so far is handled: output may flush
             else:
                 yield from self._on_closed(owner, payload)
@@ -464,21 +466,29 @@ class Stream:
             yield from self._malformed("too-large", f"frame of {frame.decode()} bytes skipped")
 
     def _fresh(self, conn: Connection, filing: Filing) -> bool:
-        """Count a filing; True if it was not delivered before (on any connection)."""
+        """Count a filing; True if it was not delivered before (on any connection).
+
+        Per-connection totals (``delivered``, the failure count, the last time seen) are
+        settled once per batch by :meth:`_batch`.
+        """
         self.stats.received += 1
         fresh = self.seen.add(filing.accession_no)
-        if filing.is_historical and not conn.backlog_done:
+        if not conn.backlog_done:
             if fresh:
                 conn.backlog_new += 1
             else:
                 conn.backlog_overlap += 1
         if not fresh:
             self.stats.duplicates += 1
-            return False
-        conn.delivered += 1
-        self._failures = 0
-        self._last_seen_time = filing.discovered_time
-        return True
+        return fresh
+
+    def _batch(
+        self, conn: Connection, filings: list[Filing], frames: list[bytes], received: float
+    ) -> NewFilings:
+        conn.delivered += len(filings)
+        self._failures = 0  # a connection that delivers resets the backoff
+        self._last_seen_time = filings[-1].discovered_time
+        return NewFilings(filings, frames, received)
 
     def _on_message(self, conn: Connection, message: Message) -> Iterator[Event]:
         stats = self.stats
