@@ -256,7 +256,7 @@ def _tail(opts: dict[str, Any]) -> int:
     # A larger buffer than sys.stdout's 8 KiB: a burst becomes a few large writes. Lines still
     # leave as soon as what was read is handled (the sinks flush on each caught-up event).
     sys.stdout.flush()
-    out = open(sys.stdout.fileno(), "wb", buffering=1 << 16, closefd=False)  # noqa: SIM115
+    out = open(sys.stdout.fileno(), "wb", buffering=1 << 16, closefd=False)
     code, _ = _run(opts, out)
     return code
 
