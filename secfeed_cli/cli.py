@@ -6,6 +6,7 @@ commands, so ``secfeed --version`` and ``--help`` start fast.
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 from typing import Any
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
-from .errors import ExitCode, Interrupted, SecfeedError, Terminated
+from .errors import ExitCode, Interrupted, OutputError, SecfeedError, Terminated
 from .options import (
     SECONDS,
     config_option,
@@ -144,6 +145,7 @@ def snapshot(**opts: Any) -> int:
             out,
             skip=state.__contains__ if state else None,
             record=state.add if state else None,
+            pipe_may_close=False,
         )
         if target is not None:
             if written == 0 and opts["skip_empty"]:
@@ -261,8 +263,18 @@ def _tail(opts: dict[str, Any]) -> int:
     return code
 
 
-def _run(opts: dict[str, Any], out: Any, skip: Any = None, record: Any = None) -> tuple[int, int]:
-    """One run into ``out``; returns the exit code and the number of filings written."""
+def _run(
+    opts: dict[str, Any],
+    out: Any,
+    skip: Any = None,
+    record: Any = None,
+    pipe_may_close: bool = True,
+) -> tuple[int, int]:
+    """One run into ``out``; returns the exit code and the number of filings written.
+
+    A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
+    (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
+    """
     from . import config
     from .app import Run, RunLimits, silence_stdout
     from .filters import FilingFilter, split_patterns
@@ -302,13 +314,19 @@ def _run(opts: dict[str, Any], out: Any, skip: Any = None, record: Any = None) -
     run = Run(stream, filt, limits, diag, skip=skip)
     sink = _make_sink(opts, out, run, record)
     code: int = ExitCode.ERROR
-    broken = False
+    broken = closed = False
     try:
         code = run.run(sink)
+        sink.close()  # the last flush can fail too (disk full, closed pipe)
+        closed = True
         return code, sink.written
-    except BrokenPipeError:
+    except OSError as exc:
+        if not (isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE):
+            raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
         broken = True
         silence_stdout()
+        if not pipe_may_close:
+            raise OutputError("the output pipe closed before the snapshot was complete") from None
         return ExitCode.OK, sink.written
     except KeyboardInterrupt:
         code = ExitCode.INTERRUPTED
@@ -317,7 +335,7 @@ def _run(opts: dict[str, Any], out: Any, skip: Any = None, record: Any = None) -
         code = ExitCode.TERMINATED
         raise
     finally:
-        if not broken:
+        if not broken and not closed:
             try:
                 sink.close()
             except OSError:

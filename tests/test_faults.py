@@ -251,3 +251,18 @@ def test_failed_switch_keeps_the_old_connection(emulator_factory: Factory) -> No
     assert_consecutive(em, printed, len(printed))
     assert len(printed) > 10  # live filings kept coming on the old connection
     assert ("reconnect-close", 1) in [(e.name, e.conn) for e in em.events]
+
+
+def test_disk_full_on_the_last_flush_is_still_an_error(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=50)
+    with open("/dev/full", "wb") as full:  # -n 3 stops mid-read: only the final flush fails
+        res = subprocess.run(
+            [sys.executable, "-m", "secfeed_cli", "tail", "--url", em.url, "-n", "3"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=30,
+            env=cli_env(),
+            cwd=ROOT,
+        )
+    assert res.returncode == 1
+    assert b"No space left on device" in res.stderr and b"Traceback" not in res.stderr

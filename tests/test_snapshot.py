@@ -146,3 +146,26 @@ def test_corrupt_state_file_is_a_clear_error(emulator_factory: Factory, tmp_path
     res = secfeed("snapshot", "--url", em.url, "--state", str(state))
     assert res.returncode == 1
     assert b"is not a secfeed state file" in res.stderr and b"Traceback" not in res.stderr
+
+
+def test_snapshot_into_a_pipe_closed_early_fails_and_keeps_state(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, cli_env
+
+    em = emulator_factory(backlog=3000)
+    state = tmp_path / "state.json"
+    script = (
+        f"{sys.executable} -m secfeed_cli snapshot --url {em.url} --state {state} "
+        '| head -n 1; echo "exit: ${PIPESTATUS[0]}" >&2'
+    )
+    res = subprocess.run(
+        ["bash", "-c", script], capture_output=True, timeout=60, env=cli_env(), cwd=ROOT
+    )
+    assert len(res.stdout.splitlines()) == 1
+    assert b"exit: 1" in res.stderr
+    assert b"output pipe closed before the snapshot was complete" in res.stderr
+    assert not state.exists()
