@@ -136,15 +136,17 @@ def test_backlog_then_live_in_publish_order(emulator_factory: Factory) -> None:
 
 
 def test_backlog_is_shared_so_reconnects_overlap(emulator_factory: Factory) -> None:
-    em = emulator_factory(backlog=10, rate=500)
+    em = emulator_factory(backlog=10)
     a = connect(em.url)
-    first = [f["accession_no"] for f in read_filings(a, 30)]
-    b = connect(em.url)
-    second = [f["accession_no"] for f in read_filings(b, 10)]
-    a.close()
-    b.close()
-    assert second[0] in first or second[0] > first[-1]  # the one global feed, not a new one
-    assert len(set(second)) == 10
+    first = [f["accession_no"] for f in read_filings(a, 10)]
+    published = [p.accession_no for p in em.publish(5)]
+    live = read_filings(a, 5)
+    assert [f["accession_no"] for f in live] == published
+    assert not any(f["is_historical"] for f in live)
+    b = connect(em.url)  # one global feed: the new backlog is the last 10 published
+    second = read_filings(b, 10)
+    assert [f["accession_no"] for f in second] == (first + published)[-10:]
+    assert all(f["is_historical"] for f in second)
 
 
 def test_heartbeat_only_after_hello_and_only_when_idle(emulator_factory: Factory) -> None:
