@@ -186,6 +186,7 @@ class Connection:
         self.backlog_done = False
         self.backlog_new = 0
         self.backlog_overlap = 0
+        self.backlog_oldest: str | None = None  # discovered_time of its first backlog filing
         self.delivered = 0
         self.last_frame = time.monotonic()
         self.closing = False
@@ -474,6 +475,8 @@ class Stream:
         self.stats.received += 1
         fresh = self.seen.add(filing.accession_no)
         if not conn.backlog_done:
+            if conn.backlog_oldest is None:
+                conn.backlog_oldest = filing.discovered_time
             if fresh:
                 conn.backlog_new += 1
             else:
@@ -520,14 +523,15 @@ class Stream:
         initial = not self.stats.backlog_complete  # the first backlog to complete
         if initial:
             self.stats.backlog_complete = True
-        yield BacklogComplete(initial, conn.backlog_new, conn.backlog_overlap)
-        if self._gap_from is not None and conn.backlog_overlap == 0:
+        if self._gap_from is not None and conn.backlog_overlap == 0:  # said first: it matters
+            until = conn.backlog_oldest or "now"
             yield Notice(
-                f"filings discovered between {self._gap_from} and the new connection's backlog"
-                f" may have been missed: its backlog does not reach back to the last filing seen",
+                f"filings discovered between {self._gap_from} and {until} may have been missed:"
+                " the new connection's backlog does not reach back to the last filing seen",
                 level="warning",
             )
         self._gap_from = None
+        yield BacklogComplete(initial, conn.backlog_new, conn.backlog_overlap)
         # A make-before-break switch completes once the new backlog has been read.
         for old in list(self.active):
             if old is not conn and old.reconnect_requested and not old.closing:

@@ -81,9 +81,11 @@ def test_overflow_from_a_slow_consumer_warns_and_reconnects(emulator_factory: Fa
         drain = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))  # type: ignore[union-attr]
         drain.start()
         err_lines = []
-        for line in proc.stderr:  # events: the overflow error arrives, then the reconnect
+        # Events: the overflow error arrives, then the reconnect, then the new connection's
+        # backlog completes (which is when a gap, if any, is known and warned about).
+        for line in proc.stderr:
             err_lines.append(line.decode())
-            if "connection #2" in line.decode() and "connected" in line.decode():
+            if "reconnected: backlog replayed" in line.decode():  # after any gap warning
                 break
         proc.send_signal(signal.SIGTERM)
         err_lines.append(proc.stderr.read().decode())
@@ -202,8 +204,9 @@ def test_gap_after_an_outage_is_warned_not_hidden(emulator_factory: Factory) -> 
     printed = accessions(records)
     assert len(printed) == len(set(printed)) == 40
     err = res.stderr.decode()
-    # The warning names the window: from the last filing seen before the outage.
-    assert f"between {records[19]['discovered_time']} and" in err
+    # The warning names the window: from the last filing seen before the outage to the
+    # oldest filing of the new backlog (the first one printed after it).
+    assert f"between {records[19]['discovered_time']} and {records[20]['discovered_time']}" in err
     assert "may have been missed" in err
 
 
