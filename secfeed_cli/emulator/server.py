@@ -168,8 +168,10 @@ class Emulator:
         self.loop = asyncio.get_running_loop()
         cfg = self.config
         now = datetime.now(timezone.utc)
-        for _ in range(cfg.backlog):
-            self.feed.publish_next(now)
+        # The starting backlog looks like a feed that has been running: one filing a second
+        # up to now (the order is the sample's, oldest accepted first).
+        for i in range(cfg.backlog):
+            self.feed.publish_next(now - timedelta(seconds=cfg.backlog - i))
         if cfg.firehose:
             self._firehose = [
                 publish_record(r, now).historical_frame
