@@ -44,7 +44,6 @@ class RunLimits:
 @dataclass
 class Counters:
     filtered: int = 0
-    skipped_backlog: int = 0
     already_written: int = 0  # in the snapshot state file
 
 
@@ -67,7 +66,6 @@ class Run:
         self.latency = LatencyStats()
         self.sink: Sink | None = None
         self.skip = skip
-        self._warned_negative = False
         self._warned_growing = False
 
     def status(self) -> Status:
@@ -151,7 +149,6 @@ class Run:
         for filing, raw in zip(event.filings, event.frames, strict=True):
             if filing.is_historical:
                 if hide_backlog:
-                    counters.skipped_backlog += 1
                     continue
             else:
                 self._measure(filing, received)
@@ -174,8 +171,7 @@ class Run:
     def _measure(self, filing: Filing, received: float) -> None:
         ms = latency_ms(filing, received)
         self.latency.add(ms)
-        if ms < 0 and not self._warned_negative:
-            self._warned_negative = True
+        if ms < 0 and self.latency.negative == 1:  # the first one only
             self.diag.warn(
                 f"negative latency ({ms:.0f} ms): this machine's clock is behind the server's;"
                 " consider syncing it with NTP"

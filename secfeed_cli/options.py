@@ -88,16 +88,19 @@ def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
 
 
 def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from . import config
-
-    explicit = value is not None
-    path = config.default_path(app_dir=click.get_app_dir("secfeed")) if value is None else value
     from pathlib import Path
 
-    if not explicit and not Path(path).exists():
+    from . import config
+
+    path = (
+        Path(value)
+        if value is not None
+        else config.default_path(app_dir=click.get_app_dir("secfeed"))
+    )
+    if value is None and not path.exists():  # the default file is optional, --config is not
         return None
     try:
-        values = config.load(Path(path))
+        values = config.load(path)
     except config.ConfigError as exc:
         raise click.UsageError(str(exc), ctx) from None
     names = {p.name for p in ctx.command.params}

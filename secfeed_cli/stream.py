@@ -19,8 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
@@ -124,11 +123,9 @@ class Stats:
     received: int = 0
     duplicates: int = 0
     malformed: int = 0
-    connections: int = 0
     backlog_complete: bool = False
     last_heartbeat: float | None = None  # time.monotonic()
     lagging: bool = False
-    malformed_kinds: dict[str, int] = field(default_factory=dict)
 
 
 # ---- dedupe -------------------------------------------------------------------------------
@@ -379,7 +376,6 @@ class Stream:
                 conn.send_text(hello_frame(True))
             conn.start()
             self.active.append(conn)
-            self.stats.connections += 1
             self.stats.state = "connected"
             yield Connected(conn.conn, self.stats.host)
             return
@@ -515,7 +511,6 @@ class Stream:
 
     def _malformed(self, kind: str, reason: str) -> Iterator[Event]:
         self.stats.malformed += 1
-        self.stats.malformed_kinds[kind] = self.stats.malformed_kinds.get(kind, 0) + 1
         yield Malformed(kind, reason)
 
     def _backlog_done(self, conn: Connection) -> Iterator[Event]:
@@ -624,7 +619,3 @@ def _describe(exc: BaseException) -> str:
         return "timed out"
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]
-
-
-def local_time(dt: datetime) -> str:
-    return dt.astimezone().strftime("%H:%M:%S")

@@ -178,17 +178,20 @@ def test_signals_close_flush_and_summarise(
     em.wait_for("disconnect")
 
 
-def test_disk_full_exits_1_with_one_line(emulator_factory: Factory) -> None:
-    em = emulator_factory(backlog=50)
+def tail_into_dev_full(em: Emulator, *args: str) -> subprocess.CompletedProcess[bytes]:
     with open("/dev/full", "wb") as full:
-        res = subprocess.run(
-            [sys.executable, "-m", "secfeed_cli", "tail", "--url", em.url, "--backlog-only"],
+        return subprocess.run(
+            [sys.executable, "-m", "secfeed_cli", "tail", "--url", em.url, *args],
             stdout=full,
             stderr=subprocess.PIPE,
             timeout=30,
             env=cli_env(),
             cwd=ROOT,
         )
+
+
+def test_disk_full_exits_1_with_one_line(emulator_factory: Factory) -> None:
+    res = tail_into_dev_full(emulator_factory(backlog=50), "--backlog-only")
     assert res.returncode == 1
     err = res.stderr.decode()
     assert "cannot write output: No space left on device" in err
@@ -257,15 +260,7 @@ def test_failed_switch_keeps_the_old_connection(emulator_factory: Factory) -> No
 
 
 def test_disk_full_on_the_last_flush_is_still_an_error(emulator_factory: Factory) -> None:
-    em = emulator_factory(backlog=50)
-    with open("/dev/full", "wb") as full:  # -n 3 stops mid-read: only the final flush fails
-        res = subprocess.run(
-            [sys.executable, "-m", "secfeed_cli", "tail", "--url", em.url, "-n", "3"],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            timeout=30,
-            env=cli_env(),
-            cwd=ROOT,
-        )
+    # -n 3 stops mid-read: only the final flush fails
+    res = tail_into_dev_full(emulator_factory(backlog=50), "-n", "3")
     assert res.returncode == 1
     assert b"No space left on device" in res.stderr and b"Traceback" not in res.stderr
