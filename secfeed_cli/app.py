@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import math
+import operator
 import os
 import sys
 import time
@@ -30,6 +31,8 @@ from .stream import (
     Notice,
     Stream,
 )
+
+_HISTORICAL = operator.attrgetter("is_historical")
 
 
 @dataclass
@@ -138,30 +141,37 @@ class Run:
             self.stream.close()
 
     def _filings(self, sink: Sink, event: NewFilings) -> bool:
-        """Show what passes; True once --count is reached."""
-        counters = self.counters
-        filt = self.filt
-        active = filt.active
-        skip = self.skip
+        """Show what passes; True once --count is reached.
+
+        Each step runs over the whole batch (a burst from one socket read is hundreds of
+        filings), and the sink writes the batch at once.
+        """
+        filings = event.filings
         received = event.received
+        if not self.limits.backlog and not self.stream.stats.backlog_complete:
+            filings = [f for f in filings if not f.is_historical]  # --no-backlog
+        if not all(map(_HISTORICAL, filings)):
+            for filing in filings:
+                if not filing.is_historical:  # latency counts every live filing received
+                    self._measure(filing, received)
+        filt = self.filt
+        if filt.active:
+            shown = [f for f in filings if filt(f.form, f.cik)]
+            self.counters.filtered += len(filings) - len(shown)
+            filings = shown
+        skip = self.skip
+        if skip is not None:
+            new = [f for f in filings if not skip(f.accession_no)]
+            self.counters.already_written += len(filings) - len(new)
+            filings = new
         count = self.limits.count
-        hide_backlog = not self.limits.backlog and not self.stream.stats.backlog_complete
-        for filing, raw in zip(event.filings, event.frames, strict=True):
-            if filing.is_historical:
-                if hide_backlog:
-                    continue
-            else:
-                self._measure(filing, received)
-            if active and not filt(filing.form, filing.cik):
-                counters.filtered += 1
-                continue
-            if skip is not None and skip(filing.accession_no):
-                counters.already_written += 1
-                continue
-            sink.filing(filing, raw, received)
-            if count is not None and sink.written >= count:
-                return True
-        return False
+        done = False
+        if count is not None and len(filings) >= count - sink.written:
+            filings = filings[: count - sink.written]
+            done = True
+        if filings:
+            sink.filings(filings, received)
+        return done
 
     @property
     def shown(self) -> int:

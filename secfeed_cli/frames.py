@@ -21,6 +21,8 @@ class FrameReader:
 
     Data messages come out whole (fragments are joined). A message larger than ``max_size`` is
     skipped without being buffered and reported once as ``(OVERSIZE, str(size).encode())``.
+    ``all_text`` says whether the last :meth:`feed` returned whole unfragmented text frames
+    only (the usual case, which the caller can hand on as a batch without looking at each).
     """
 
     def __init__(self, max_size: int = 1 << 20) -> None:
@@ -31,9 +33,11 @@ class FrameReader:
         self._frag: list[bytes] = []
         self._frag_len = 0
         self._frag_skip = False
+        self.all_text = True
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         out: list[tuple[int, bytes]] = []
+        self.all_text = True
         if self._skip:
             if len(data) <= self._skip:
                 self._skip -= len(data)
@@ -74,6 +78,7 @@ class FrameReader:
                 out.append((OP_TEXT, buf[start:end]))  # the hot path: a whole text frame
                 pos = end
                 continue
+            self.all_text = False
             if opcode >= 0x8:
                 if length > 125 or not fin:
                     raise FrameError("invalid control frame")

@@ -11,6 +11,7 @@ No click, no rich: everything the user sees leaves as an event.
 
 from __future__ import annotations
 
+import operator
 import queue
 import random
 import socket
@@ -34,6 +35,7 @@ from .protocol import (
     ServerError,
     UnknownMessage,
     hello_frame,
+    parse_filings,
     parse_frame,
 )
 from .redact import redact
@@ -62,10 +64,9 @@ class ConnectOptions:
 
 @dataclass(slots=True)
 class NewFilings:
-    """Filings not delivered before, in order, from one socket read (``frames``: as received)."""
+    """Filings not delivered before, in order, from one socket read."""
 
     filings: list[Filing]
-    frames: list[bytes]
     received: float  # time.time() when their bytes were read
 
 
@@ -157,10 +158,32 @@ class SeenSet:
             seen.discard(self._order.popleft())
         return True
 
+    def fresh(self, filings: list[Filing]) -> list[Filing]:
+        """Remember a batch's accessions; the filings whose accession was new, in order.
+
+        The usual batch is all new and has no repeats: then it is taken in set operations
+        over the whole batch, with the same result as :meth:`add` on each in turn.
+        """
+        keys = list(map(_ACCESSION, filings))
+        batch = set(keys)
+        seen = self._set
+        if len(batch) != len(keys) or not seen.isdisjoint(batch):
+            add = self.add
+            return [f for f, key in zip(filings, keys, strict=True) if add(key)]
+        seen |= batch
+        order = self._order
+        order.extend(keys)
+        for _ in range(len(seen) - self.size):
+            seen.discard(order.popleft())
+        return filings
+
 
 # ---- one connection -----------------------------------------------------------------------
 
-_DATA, _CLOSED = "data", "closed"
+_TEXTS, _DATA, _CLOSED = "texts", "data", "closed"
+_PAYLOAD = operator.itemgetter(1)
+_ACCESSION = operator.attrgetter("accession_no")
+_HISTORICAL = operator.attrgetter("is_historical")
 
 
 class Connection:
@@ -236,8 +259,13 @@ class Connection:
                     break
                 now = time.time()
                 self.last_frame = time.monotonic()
+                frames = reader.feed(data)
+                if reader.all_text:  # the usual case: hand them on without a look
+                    if frames:
+                        self._put((_TEXTS, (list(map(_PAYLOAD, frames)), now)))
+                    continue
                 batch: list[tuple[int, bytes]] = []
-                for opcode, payload in reader.feed(data):
+                for opcode, payload in frames:
                     if opcode == OP_PING:
                         with self._send_lock:
                             self.ws.pong(payload)
@@ -395,39 +423,11 @@ class Stream:
             except queue.Empty:
                 yield from self._on_idle()
                 continue
-            if kind == _DATA:
-                batch, received = payload
-                filings: list[Filing] = []
-                frames: list[bytes] = []
-                for opcode, frame in batch:  # the hot loop: one pass per filing
-                    message: Message | None = None
-                    if opcode == OP_TEXT:
-                        try:
-                            message = parse_frame(frame)
-                        except ProtocolError as exc:
-                            yield from self._malformed(exc.kind, exc.reason)
-                            continue
-                        if type(message) is Filing and (
-                            message.is_historical or owner.backlog_done
-                        ):
-                            if self._fresh(owner, message):
-                                filings.append(message)
-                                frames.append(frame)
-                            continue
-                    if filings:  # keep the order: filings so far, then this event
-                        yield self._batch(owner, filings, frames, received)
-                        filings, frames = [], []
-                    if message is None:
-                        yield from self._on_other_frame(opcode, frame)
-                    elif type(message) is Filing:  # the first live filing ends the backlog
-                        yield from self._backlog_done(owner)
-                        if self._fresh(owner, message):
-                            filings.append(message)
-                            frames.append(frame)
-                    else:
-                        yield from self._on_message(owner, message)
-                if filings:
-                    yield self._batch(owner, filings, frames, received)
+            if kind == _TEXTS:
+                yield from self._on_texts(owner, *payload)
+                yield CAUGHT_UP
+            elif kind == _DATA:
+                yield from self._on_data(owner, *payload)
                 yield CAUGHT_UP  # what was read so far is handled: output may flush
             else:
                 yield from self._on_closed(owner, payload)
@@ -439,6 +439,59 @@ class Stream:
                     key="lagging",
                 )
         raise ConnectFailed(f"connection to {self.stats.host} ended")  # pragma: no cover
+
+    def _on_texts(self, owner: Connection, frames: list[bytes], received: float) -> Iterator[Event]:
+        """The text frames of one socket read. Filings of the same phase take the fast path."""
+        filings = parse_filings(frames)
+        if filings is not None and (owner.backlog_done or all(map(_HISTORICAL, filings))):
+            fresh = self._take(owner, filings)
+            if fresh:
+                yield self._batch(owner, fresh, received)
+        else:  # anything else, or the first live filings: one by one
+            yield from self._on_data(owner, [(OP_TEXT, frame) for frame in frames], received)
+
+    def _take(self, conn: Connection, filings: list[Filing]) -> list[Filing]:
+        """Count a batch of filings; those not delivered before (on any connection)."""
+        n = len(filings)
+        self.stats.received += n
+        fresh = self.seen.fresh(filings)
+        duplicates = n - len(fresh)
+        self.stats.duplicates += duplicates
+        if not conn.backlog_done:
+            if conn.backlog_oldest is None:
+                conn.backlog_oldest = filings[0].discovered_time
+            conn.backlog_new += len(fresh)
+            conn.backlog_overlap += duplicates
+        return fresh
+
+    def _on_data(
+        self, owner: Connection, batch: list[tuple[int, bytes]], received: float
+    ) -> Iterator[Event]:
+        """The frames of one socket read: filings in batches, other messages as events."""
+        filings: list[Filing] = []
+        for opcode, frame in batch:
+            message: Message | None = None
+            if opcode == OP_TEXT:
+                try:
+                    message = parse_frame(frame)
+                except ProtocolError as exc:
+                    yield from self._malformed(exc.kind, exc.reason)
+                    continue
+                if type(message) is Filing and (message.is_historical or owner.backlog_done):
+                    filings += self._take(owner, [message])
+                    continue
+            if filings:  # keep the order: filings so far, then this event
+                yield self._batch(owner, filings, received)
+                filings = []
+            if message is None:
+                yield from self._on_other_frame(opcode, frame)
+            elif type(message) is Filing:  # the first live filing ends the backlog
+                yield from self._backlog_done(owner)
+                filings += self._take(owner, [message])
+            else:
+                yield from self._on_message(owner, message)
+        if filings:
+            yield self._batch(owner, filings, received)
 
     def close(self) -> None:
         for conn in list(self.active):
@@ -462,32 +515,11 @@ class Stream:
         else:
             yield from self._malformed("too-large", f"frame of {frame.decode()} bytes skipped")
 
-    def _fresh(self, conn: Connection, filing: Filing) -> bool:
-        """Count a filing; True if it was not delivered before (on any connection).
-
-        Per-connection totals (``delivered``, the failure count, the last time seen) are
-        settled once per batch by :meth:`_batch`.
-        """
-        self.stats.received += 1
-        fresh = self.seen.add(filing.accession_no)
-        if not conn.backlog_done:
-            if conn.backlog_oldest is None:
-                conn.backlog_oldest = filing.discovered_time
-            if fresh:
-                conn.backlog_new += 1
-            else:
-                conn.backlog_overlap += 1
-        if not fresh:
-            self.stats.duplicates += 1
-        return fresh
-
-    def _batch(
-        self, conn: Connection, filings: list[Filing], frames: list[bytes], received: float
-    ) -> NewFilings:
+    def _batch(self, conn: Connection, filings: list[Filing], received: float) -> NewFilings:
         conn.delivered += len(filings)
         self._failures = 0  # a connection that delivers resets the backoff
         self._last_seen_time = filings[-1].discovered_time
-        return NewFilings(filings, frames, received)
+        return NewFilings(filings, received)
 
     def _on_message(self, conn: Connection, message: Message) -> Iterator[Event]:
         stats = self.stats

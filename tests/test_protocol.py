@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from secfeed_cli.protocol import (
@@ -20,6 +20,7 @@ from secfeed_cli.protocol import (
     format_time,
     hello_frame,
     parse_date,
+    parse_filings,
     parse_frame,
     parse_time,
 )
@@ -222,7 +223,7 @@ def test_direct_ndjson_line_equals_orjson_of_the_record(
     import orjson
 
     from secfeed_cli.records import to_record
-    from secfeed_cli.sinks.lines import _ndjson_line
+    from secfeed_cli.sinks.lines import _ndjson_lines
 
     filing = Filing(
         "0000123456-24-000001",
@@ -238,8 +239,96 @@ def test_direct_ndjson_line_equals_orjson_of_the_record(
         expected = orjson.dumps(to_record(filing), option=orjson.OPT_APPEND_NEWLINE)
     except TypeError:  # lone surrogates: orjson refuses them, and so does the parser
         return
-    assert orjson.loads(_ndjson_line(filing)) == orjson.loads(expected)
-    assert list(orjson.loads(_ndjson_line(filing))) == list(orjson.loads(expected))
+    with_extra = Filing(**{**_fields(filing), "extra": {"ticker": form, "cik": 1}})
+    lines = _ndjson_lines([filing, with_extra, filing]).splitlines(keepends=True)
+    assert len(lines) == 3 and lines[0] == lines[2]
+    assert orjson.loads(lines[0]) == orjson.loads(expected)
+    assert list(orjson.loads(lines[0])) == list(orjson.loads(expected))
+    extra = orjson.dumps(to_record(with_extra), option=orjson.OPT_APPEND_NEWLINE)
+    assert lines[1] == extra and orjson.loads(extra)["cik"] == cik  # documented field wins
+
+
+def _fields(filing: Filing) -> dict[str, Any]:
+    return {name: getattr(filing, name) for name in Filing.__dataclass_fields__}
+
+
+# ---- the batch fast path ----------------------------------------------------------------
+
+
+def test_a_batch_of_plain_filings_takes_the_fast_path() -> None:
+    frames = [frame(accession_no=f"0000123456-24-{i:06d}").encode() for i in range(50)]
+    assert parse_filings(frames) == [parse_frame(f) for f in frames]
+    assert [f.frame for f in parse_filings(frames) or []] == frames
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FRAMES))
+def test_one_bad_frame_sends_the_batch_to_the_careful_path(name: str) -> None:
+    text, _ = BAD_FRAMES[name]
+    bad = text.encode() if isinstance(text, str) else text
+    assert parse_filings([frame().encode(), bad, frame().encode()]) is None
+
+
+def test_values_cannot_pose_as_the_separators_of_the_batch_check() -> None:
+    # The first frame's accession holds a whole second line of the batch's check text, so
+    # that text would be well-formed line by line; the filing itself is not valid.
+    smuggled = "0000123456-24-000001\x002024-02-24\x002024-02-25T12:00:00Z\x00" + (
+        "2024-02-25T12:34:56Z\nfillings\x000000123456-24-000002"
+    )
+    frames = [frame(accession_no=smuggled).encode(), frame().encode()]
+    with pytest.raises(ProtocolError):
+        parse_frame(frames[0])
+    assert parse_filings(frames) is None
+
+
+_odd_text = st.text(alphabet=st.sampled_from('ab-:.T Z0129\x00\n"\\é\u2028'), max_size=30)
+_FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "accession_no": st.sampled_from(["0000123456-24-000001", "0000123456-24-000002"]) | _odd_text,
+    "form": st.sampled_from(["8-K", "10-K/A"]) | _odd_text | st.integers(),
+    "cik": st.integers(min_value=-2, max_value=10**12) | st.booleans() | _odd_text,
+    "description": _odd_text | st.none() | st.lists(st.integers(), max_size=1),
+    "filling_date": st.sampled_from(["2024-02-29", "2023-02-29", "2024-02-24"]) | _odd_text,
+    "accepted_time": st.sampled_from(["2024-02-25T12:00:00Z", "2024-02-25"]) | _odd_text,
+    "discovered_time": st.sampled_from(["2024-02-25T12:34:56.1234567Z"]) | _odd_text,
+    "is_historical": st.booleans() | st.integers(0, 1),
+    "type": st.sampled_from(["fillings", "heartbeat", "Fillings"]),
+    "ticker": st.just("ACME"),
+    "cik ": st.just(_DROP),  # no change
+}
+# The documented filing with one field changed (or dropped), or as documented.
+_filing_values = st.sampled_from(sorted(_FIELD_VALUES) + ["cik "] * 6).flatmap(
+    lambda key: (_FIELD_VALUES[key] | st.just(_DROP)).map(lambda value: {key: value})
+)
+_bad_frame = st.sampled_from(sorted(BAD_FRAMES)).map(
+    lambda name: (
+        BAD_FRAMES[name][0].encode()
+        if isinstance(BAD_FRAMES[name][0], str)
+        else BAD_FRAMES[name][0]
+    )
+)
+# Mostly filings, so that whole batches are accepted often enough to be compared.
+_batch_frames = st.lists(
+    st.integers(0, 9).flatmap(
+        lambda i: (
+            _bad_frame
+            if i == 0
+            else st.binary(max_size=40)
+            if i == 1
+            else _filing_values.map(lambda changes: frame(**changes).encode())
+        )
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=500)
+@given(_batch_frames)
+def test_the_batch_path_agrees_with_frame_by_frame_parsing(frames: list[bytes]) -> None:
+    batch = parse_filings(frames)
+    if batch is None:
+        return  # the caller parses frame by frame: nothing to compare
+    assert batch == [parse_frame(f) for f in frames]
+    assert all(type(f) is Filing and not f.extra for f in batch)
+    assert [f.frame for f in batch] == frames
 
 
 @given(st.dates(), st.times(), st.integers(min_value=0, max_value=9))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from secfeed_cli.filters import FilingFilter, base_form, parse_cik, split_patterns
 from secfeed_cli.forms import family
 from secfeed_cli.latency import LatencyStats, percentile
+from secfeed_cli.protocol import Filing
 from secfeed_cli.sinks import resolve_format
 from secfeed_cli.sinks.text import escape_control
 from secfeed_cli.stream import SeenSet
@@ -120,3 +123,20 @@ def test_seen_set_is_bounded() -> None:
     seen = SeenSet(3)
     assert all(seen.add(k) for k in "abcd")
     assert len(seen) == 3 and "a" not in seen and not seen.add("d")
+
+
+@given(
+    st.integers(min_value=1, max_value=6),
+    st.lists(st.lists(st.sampled_from("abcdefghij"), max_size=8), max_size=6),
+)
+def test_seen_set_batches_agree_with_one_at_a_time(size: int, batches: list[list[str]]) -> None:
+    by_batch, one_by_one = SeenSet(size), SeenSet(size)
+    for keys in batches:
+        filings = [_filing(key) for key in keys]
+        expected = [f for f in filings if one_by_one.add(f.accession_no)]
+        assert by_batch.fresh(filings) == expected
+        assert by_batch._set == one_by_one._set and by_batch._order == one_by_one._order
+
+
+def _filing(key: str) -> Filing:
+    return Filing(key, "8-K", 1, "", "2024-01-01", "2024-01-01", "2024-01-01T00:00:00Z", True)

@@ -39,8 +39,8 @@ class Sink(Protocol):
     #: flush leaves the line buffered for ``close``, so the count matches what is printed.
     written: int
 
-    def filing(self, filing: Filing, raw: bytes, received: float) -> None:
-        """Show one filing; ``raw`` is its frame as received, ``received`` the time.time()."""
+    def filings(self, filings: list[Filing], received: float) -> None:
+        """Show filings, in order; ``received`` is the time.time() their bytes were read."""
 
     def backlog_complete(self) -> None:
         """The backlog ended here; live filings follow."""
@@ -63,9 +63,10 @@ class Recording:
     def written(self) -> int:
         return self.inner.written
 
-    def filing(self, filing: Filing, raw: bytes, received: float) -> None:
-        self.inner.filing(filing, raw, received)
-        self.record(filing.accession_no)
+    def filings(self, filings: list[Filing], received: float) -> None:
+        self.inner.filings(filings, received)
+        for filing in filings:
+            self.record(filing.accession_no)
 
     def backlog_complete(self) -> None:
         self.inner.backlog_complete()

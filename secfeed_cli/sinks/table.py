@@ -177,9 +177,9 @@ class TableSink:
         self.live.start()
         self.written = 0
 
-    def filing(self, filing: Filing, raw: bytes, received: float) -> None:
-        self.written += 1
-        self.rows.append((filing, received))
+    def filings(self, filings: list[Filing], received: float) -> None:
+        self.written += len(filings)
+        self.rows.extend([(filing, received) for filing in filings])
 
     def backlog_complete(self) -> None:
         self.rows.append(_MARKER)
@@ -204,10 +204,14 @@ class PlainTableSink:
             head + ("  LATENCY" if latency else "") + "\n"
         ).encode()
 
-    def filing(self, filing: Filing, raw: bytes, received: float) -> None:
+    def filings(self, filings: list[Filing], received: float) -> None:
         if self._pending_header:
             self.out.write(self._pending_header)
             self._pending_header = None
+        for filing in filings:
+            self._line(filing, received)
+
+    def _line(self, filing: Filing, received: float) -> None:
         try:
             seen = _local(filing.discovered()).strftime("%H:%M:%S")
         except ValueError:
