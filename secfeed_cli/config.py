@@ -19,11 +19,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 #: Config key -> (parameter name, accepted Python types, takes a list).
 KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "url": ("url", (str,), False),
@@ -64,6 +59,10 @@ def default_path(env: dict[str, str] | None = None, app_dir: str | None = None) 
 
 def load(path: Path) -> dict[str, Any]:
     """Read a config file into parameter values. Raises ConfigError naming file and key."""
+    if sys.version_info >= (3, 11):  # imported here: most runs have no config file
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)

@@ -49,9 +49,21 @@ class FrameReader:
         n = len(buf)
         pos = 0
         max_size = self.max_size
+        whole = self._frag_op is None  # no fragmented message is open
         while n - pos >= 2:
             b0 = buf[pos]
             length = buf[pos + 1]
+            if b0 == 0x81 and length == 126 and whole:
+                # The hot path: a whole text frame of 126 to 65535 bytes (a filing).
+                if n - pos < 4:
+                    break
+                end = pos + 4 + ((buf[pos + 2] << 8) | buf[pos + 3])
+                if end > n:
+                    break
+                if end - pos - 4 <= max_size:
+                    out.append((OP_TEXT, buf[pos + 4 : end]))
+                    pos = end
+                    continue
             if length & 0x80:
                 raise FrameError("the server sent a masked frame")
             length &= 0x7F
@@ -75,7 +87,7 @@ class FrameReader:
             if b0 == 0x81 and length <= max_size and self._frag_op is None:
                 if end > n:
                     break
-                out.append((OP_TEXT, buf[start:end]))  # the hot path: a whole text frame
+                out.append((OP_TEXT, buf[start:end]))  # any other whole text frame
                 pos = end
                 continue
             self.all_text = False
@@ -88,6 +100,7 @@ class FrameReader:
                 pos = end
                 continue
             pos = self._data(opcode, fin, buf, start, end, length, out)
+            whole = self._frag_op is None
             if pos < 0:
                 pos = start - head
                 break
