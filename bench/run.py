@@ -160,11 +160,11 @@ def main() -> None:
                 None,
             ),
             "secfeed tail -f ndjson": (
-                [SECFEED, "tail", "--url", url, "-f", "ndjson", "--backlog-only", "-q"],
+                [SECFEED, "tail", "--url", url, "-f", "ndjson", "--backlog-only"],
                 None,
             ),
             "secfeed tail -f csv": (
-                [SECFEED, "tail", "--url", url, "-f", "csv", "--backlog-only", "-q"],
+                [SECFEED, "tail", "--url", url, "-f", "csv", "--backlog-only"],
                 None,
             ),
             "secfeed tail -f ndjson --form 8-K": (
@@ -178,7 +178,6 @@ def main() -> None:
                     "--form",
                     "8-K",
                     "--backlog-only",
-                    "-q",
                 ],
                 None,
             ),
@@ -203,9 +202,7 @@ def main() -> None:
                 results[name].append(measure(cmd, lines))
             if have_tmux:
                 results[table].append(
-                    measure_in_tmux(
-                        [SECFEED, "tail", "--url", url, "-f", "table", "-n", str(n), "-q"]
-                    )
+                    measure_in_tmux([SECFEED, "tail", "--url", url, "-f", "table", "-n", str(n)])
                 )
     finally:
         emulator.terminate()
@@ -218,9 +215,7 @@ def main() -> None:
             "--firehose", str(args.big), "--rate", "1000", "--backlog", "0"
         )
         try:
-            big_rss = measure(
-                [SECFEED, "tail", "--url", url, "-f", "ndjson", "--backlog-only", "-q"]
-            )
+            big_rss = measure([SECFEED, "tail", "--url", url, "-f", "ndjson", "--backlog-only"])
         finally:
             emulator.terminate()
             emulator.wait()

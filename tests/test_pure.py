@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +14,7 @@ from secfeed_cli.forms import family
 from secfeed_cli.latency import LatencyStats, percentile
 from secfeed_cli.protocol import Filing
 from secfeed_cli.sinks import resolve_format
+from secfeed_cli.sinks.diagnostics import use_color
 from secfeed_cli.sinks.text import escape_control
 from secfeed_cli.stream import SeenSet
 
@@ -140,3 +144,24 @@ def test_seen_set_batches_agree_with_one_at_a_time(size: int, batches: list[list
 
 def _filing(key: str) -> Filing:
     return Filing(key, "8-K", 1, "", "2024-01-01", "2024-01-01", "2024-01-01T00:00:00Z", True)
+
+
+class _Tty:
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("env", "stream", "color"),
+    [
+        ({}, _Tty(), True),
+        ({"NO_COLOR": "1"}, _Tty(), False),
+        ({"TERM": "dumb"}, _Tty(), False),
+        ({"NO_COLOR": ""}, _Tty(), True),  # set but empty does not count (no-color.org)
+        ({}, io.StringIO(), False),
+    ],
+)
+def test_diagnostics_colour_only_on_a_terminal(
+    env: dict[str, str], stream: Any, color: bool
+) -> None:
+    assert use_color(stream, env) is color

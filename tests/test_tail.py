@@ -6,6 +6,8 @@ import csv
 import fnmatch
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +16,7 @@ import pytest
 from secfeed_cli.emulator.server import Emulator
 from secfeed_cli.records import COLUMNS
 
-from .conftest import accessions, cli_env, ndjson, secfeed
+from .conftest import ROOT, accessions, cli_env, ndjson, secfeed
 
 Factory = Callable[..., Emulator]
 
@@ -266,3 +268,26 @@ def test_csv_quoting_matches_the_csv_module(emulator_factory: Factory, tmp_path:
     csv.writer(reference).writerow(["x", "a, comma", 'say "hi"'])
     assert 'a, comma","say ""hi"""' in reference.getvalue()
     assert '"a, comma"' in res.stdout.decode() and '"say ""hi"""' in res.stdout.decode()
+
+
+def test_a_piped_run_with_diagnostics_never_imports_rich(emulator_factory: Factory) -> None:
+    # rich costs ~20 ms of start-up; only the live table needs it. Diagnostics are plain
+    # lines (stderr is a pipe here), so a run to a pipe must not pay for it.
+    em = emulator_factory(backlog=3)
+    code = (
+        "import sys; from secfeed_cli.cli import main\n"
+        "try:\n    main()\nfinally:\n"
+        "    print('rich loaded' if 'rich' in sys.modules else 'no rich', file=sys.stderr)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, "tail", "--url", em.url, "--backlog-only", "-v"],
+        capture_output=True,
+        timeout=30,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    assert "secfeed: backlog complete: 3 filings" in err  # diagnostics were written
+    assert err.rstrip().endswith("no rich")
+    assert len(ndjson(res.stdout)) == 3
