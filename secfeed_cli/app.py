@@ -156,7 +156,7 @@ class Run:
                     self._measure(filing, received)
         filt = self.filt
         if filt.active:
-            shown = [f for f in filings if filt(f.form, f.cik)]
+            shown = filt.select(filings)
             self.counters.filtered += len(filings) - len(shown)
             filings = shown
         skip = self.skip

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from .protocol import Filing
 
 
 def split_patterns(values: Iterable[str]) -> list[str]:
@@ -50,6 +52,7 @@ class FilingFilter:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_include", compile_forms(self.forms))
         object.__setattr__(self, "_exclude", compile_forms(self.exclude))
+        object.__setattr__(self, "_verdicts", _Verdicts(self._form_passes))
 
     @property
     def active(self) -> bool:
@@ -66,8 +69,35 @@ class FilingFilter:
     def __call__(self, form: str, cik: int) -> bool:
         if self.ciks and cik not in self.ciks:
             return False
+        return self._form_passes(form)
+
+    def select(self, filings: list[Filing]) -> list[Filing]:
+        """The filings that pass, in order. Forms are few, so each one's verdict is kept."""
+        verdicts: _Verdicts = self._verdicts  # type: ignore[attr-defined]
+        ciks = self.ciks
+        if ciks:
+            return [f for f in filings if f.cik in ciks and verdicts[f.form]]
+        return [f for f in filings if verdicts[f.form]]
+
+    def _form_passes(self, form: str) -> bool:
         include: re.Pattern[str] | None = self._include  # type: ignore[attr-defined]
         if include is not None and not self._matches(include, form):
             return False
         exclude: re.Pattern[str] | None = self._exclude  # type: ignore[attr-defined]
         return exclude is None or not self._matches(exclude, form)
+
+
+class _Verdicts(dict[str, bool]):
+    """form -> passes, computed on first sight; forgotten wholesale past ``limit`` forms (a
+    server sending endless distinct forms must not grow it without bound)."""
+
+    def __init__(self, decide: Callable[[str], bool], limit: int = 10_000) -> None:
+        super().__init__()
+        self.decide = decide
+        self.limit = limit
+
+    def __missing__(self, form: str) -> bool:
+        if len(self) >= self.limit:
+            self.clear()
+        verdict = self[form] = self.decide(form)
+        return verdict

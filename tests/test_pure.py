@@ -142,8 +142,8 @@ def test_seen_set_batches_agree_with_one_at_a_time(size: int, batches: list[list
         assert by_batch._set == one_by_one._set and by_batch._order == one_by_one._order
 
 
-def _filing(key: str) -> Filing:
-    return Filing(key, "8-K", 1, "", "2024-01-01", "2024-01-01", "2024-01-01T00:00:00Z", True)
+def _filing(key: str, form: str = "8-K", cik: int = 1) -> Filing:
+    return Filing(key, form, cik, "", "2024-01-01", "2024-01-01", "2024-01-01T00:00:00Z", True)
 
 
 class _Tty:
@@ -165,3 +165,34 @@ def test_diagnostics_colour_only_on_a_terminal(
     env: dict[str, str], stream: Any, color: bool
 ) -> None:
     assert use_color(stream, env) is color
+
+
+_FORMS = ["8-K", "8-K/A", "10-K", "10-K/A", "10-Q", "4", "S-1", "SC 13D/A", "424B2", "8-k "]
+
+
+@given(
+    st.lists(st.sampled_from(["8-K", "10-K*", "4", "s-?", "SC 13*"]), max_size=2),
+    st.lists(st.sampled_from(["*/A", "10-K"]), max_size=1),
+    st.sets(st.integers(1, 3), max_size=2),
+    st.booleans(),
+    st.lists(st.tuples(st.sampled_from(_FORMS), st.integers(1, 3)), max_size=20),
+)
+def test_filter_select_agrees_with_the_predicate(
+    forms: list[str],
+    exclude: list[str],
+    ciks: set[int],
+    amendments: bool,
+    pairs: list[tuple[str, int]],
+) -> None:
+    filt = FilingFilter(tuple(forms), tuple(exclude), frozenset(ciks), amendments)
+    filings = [_filing(f"{i}", form, cik) for i, (form, cik) in enumerate(pairs)]
+    expected = [f for f in filings if filt(f.form, f.cik)]
+    assert filt.select(filings) == expected
+    assert filt.select(filings) == expected  # again, from the remembered verdicts
+
+
+def test_filter_verdicts_stay_bounded() -> None:
+    filt = FilingFilter(("8-K",))
+    filt.select([_filing(str(i), f"X-{i}") for i in range(25_000)] + [_filing("k", "8-K")])
+    assert len(filt._verdicts) <= 10_000  # type: ignore[attr-defined]
+    assert filt.select([_filing("a", "8-K/A"), _filing("b", "X-1")]) == [_filing("a", "8-K/A")]
