@@ -148,7 +148,8 @@ STATIC_TAIL = [
     "Where the config file is looked for.",
     ".TP",
     "\\fBNO_COLOR\\fR, \\fBFORCE_COLOR\\fR, \\fBTERM\\fR",
-    "Colour in the table, as rich honours them.",
+    "Colour in the table (as rich honours them) and in the prefixes of status lines on "
+    "standard error.",
     ".TP",
     "\\fBSECFEED_DEBUG\\fR",
     "Show a traceback for internal errors.",

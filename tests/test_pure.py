@@ -159,6 +159,8 @@ class _Tty:
         ({"TERM": "dumb"}, _Tty(), False),
         ({"NO_COLOR": ""}, _Tty(), True),  # set but empty does not count (no-color.org)
         ({}, io.StringIO(), False),
+        ({"FORCE_COLOR": "1"}, io.StringIO(), True),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, _Tty(), False),
     ],
 )
 def test_diagnostics_colour_only_on_a_terminal(

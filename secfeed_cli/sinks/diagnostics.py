@@ -1,7 +1,7 @@
 """Diagnostics on stderr: status, warnings and errors, never on stdout.
 
-Plain lines, with the ``secfeed:`` prefix coloured by ANSI codes when stderr is a terminal (and
-``NO_COLOR`` is not set, and ``TERM`` is not ``dumb``). No rich here: importing it would add
+Plain lines, with the ``secfeed:`` prefix coloured by ANSI codes when stderr is a terminal (see
+:func:`use_color` for NO_COLOR, FORCE_COLOR and TERM). No rich here: importing it would add
 ~20 ms to every run's start-up for three colours. Under the live table, rich has replaced
 ``sys.stderr`` with a proxy that prints above the table: lines go through it when stderr is
 that terminal, and to the real stderr when the user sent it elsewhere (``2>log``).
@@ -21,11 +21,14 @@ DIM, YELLOW, BOLD_RED = "2", "33", "1;31"
 
 
 def use_color(stream: object, env: Mapping[str, str] | None = None) -> bool:
-    """Colour for a terminal, unless NO_COLOR (https://no-color.org) or TERM=dumb says no."""
+    """Colour for a terminal, as rich decides for the table: NO_COLOR (https://no-color.org)
+    says no, FORCE_COLOR says yes even off a terminal, TERM=dumb says no."""
     env = os.environ if env is None else env
-    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+    if env.get("NO_COLOR"):
         return False
-    return _isatty(stream)
+    if env.get("FORCE_COLOR"):
+        return True
+    return env.get("TERM") != "dumb" and _isatty(stream)
 
 
 def _isatty(stream: object) -> bool:
