@@ -79,9 +79,9 @@ _TIME_SHAPE = re.compile(
     re.ASCII,
 )
 _DATE_SHAPE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\Z", re.ASCII)
-# The four checked strings of a filing joined by NULs, matched in one go (the hot path).
-# Only real dates and times match: day 29 of February and leap seconds are left to the
-# detailed path, where the calendar decides.
+# A line per filing of its type tag and the four checked strings, NUL-separated: a batch of
+# filings is matched in one go (the hot path). Only real dates and times match: day 29 of
+# February and leap seconds are left to the detailed path, where the calendar decides.
 _D = (
     r"\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
     r"|(?:0[13578]|1[02])-31)"
@@ -90,10 +90,7 @@ _T = (
     _D + r"[Tt ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?"
     r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):?[0-5]\d)"
 )
-_FILING_SHAPE = re.compile(
-    rf"\d{{10}}-\d{{2}}-\d{{6}}\x00{_D}\x00(?:{_T}|{_D})\x00{_T}\Z", re.ASCII
-)
-_BATCH_SHAPE = re.compile(
+_FILINGS_SHAPE = re.compile(
     rf"(?:fillings\x00\d{{10}}-\d{{2}}-\d{{6}}\x00{_D}\x00(?:{_T}|{_D})\x00{_T}\n)*\Z", re.ASCII
 )
 _ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}\Z", re.ASCII)
@@ -280,8 +277,16 @@ def parse_filings(frames: list[bytes]) -> list[Filing] | None:
     """
     try:
         decoded = list(map(orjson.loads, frames))
-        rows = list(map(_BATCH_FIELDS, decoded))
-    except (orjson.JSONDecodeError, KeyError, TypeError):  # TypeError: a non-object
+    except orjson.JSONDecodeError:
+        return None
+    return _plain_filings(decoded, frames)
+
+
+def _plain_filings(decoded: list[Any], frames: list[bytes]) -> list[Filing] | None:
+    """Decoded frames as filings if every one is a plain, valid filing, else None."""
+    try:
+        rows = list(map(_FIELDS, decoded))
+    except (KeyError, TypeError):  # TypeError: a non-object
         return None
     # The type tag and the strings the shape regex checks, a line of five NUL-separated
     # values per filing. A value that is not a string formats as something the regex rejects
@@ -289,7 +294,7 @@ def parse_filings(frames: list[bytes]) -> list[Filing] | None:
     # filing, each with exactly four NULs, proves no value holds a NUL or a newline, so no
     # value can pose as the separators and every line is its own filing's.
     text = "".join([f"{r[0]}\x00{r[1]}\x00{r[5]}\x00{r[6]}\x00{r[7]}\n" for r in rows])
-    if text.count("\n") != len(rows) or _BATCH_SHAPE.match(text) is None:
+    if text.count("\n") != len(rows) or _FILINGS_SHAPE.match(text) is None:
         return None
     out: list[Filing] = []
     append = out.append
@@ -343,36 +348,9 @@ def parse_object(data: Any, frame: bytes = b"") -> Message:
 
 
 def _filing(data: dict[str, Any], frame: bytes) -> Filing:
-    """A filing from its decoded frame: one cheap check for the usual case, else the detail."""
-    try:
-        (accession, cik, historical, description, form, filing_date, accepted, discovered) = (
-            _FIELDS(data)
-        )
-    except KeyError:
-        return _filing_in_detail(data, frame)
-    # The shape match also proves the four joined values are strings: no other JSON value
-    # formats to digits and dashes (a list or object shows its brackets).
-    if (
-        type(form) is str
-        and type(cik) is int
-        and type(historical) is bool
-        and type(description) is str
-        and cik >= 0
-        and _FILING_SHAPE.match(f"{accession}\x00{filing_date}\x00{accepted}\x00{discovered}")
-    ):
-        return Filing(
-            accession,
-            form,
-            cik,
-            description,
-            filing_date,
-            accepted,
-            discovered,
-            historical,
-            NO_EXTRA if len(data) == 9 else _extra(data),
-            frame,
-        )
-    return _filing_in_detail(data, frame)
+    """A filing from its decoded frame: the batch check for the usual case, else the detail."""
+    plain = _plain_filings([data], [frame])
+    return plain[0] if plain else _filing_in_detail(data, frame)
 
 
 def _extra(data: dict[str, Any]) -> Mapping[str, Any]:
@@ -453,7 +431,7 @@ def _bad_time(name: str, text: str) -> None:
 
 
 _KNOWN = frozenset(FILING_FIELDS)
-_BATCH_FIELDS = operator.itemgetter(
+_FIELDS = operator.itemgetter(
     "type",
     "accession_no",
     "form",
@@ -463,16 +441,6 @@ _BATCH_FIELDS = operator.itemgetter(
     "accepted_time",
     "discovered_time",
     "is_historical",
-)
-_FIELDS = operator.itemgetter(
-    "accession_no",
-    "cik",
-    "is_historical",
-    "description",
-    "form",
-    "filling_date",
-    "accepted_time",
-    "discovered_time",
 )
 
 

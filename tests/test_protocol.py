@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime, timezone
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from secfeed_cli.protocol import (
     Reconnect,
     ServerError,
     UnknownMessage,
+    _filing_in_detail,
     format_time,
     hello_frame,
     parse_date,
@@ -329,6 +331,8 @@ def test_the_batch_path_agrees_with_frame_by_frame_parsing(frames: list[bytes]) 
     assert batch == [parse_frame(f) for f in frames]
     assert all(type(f) is Filing and not f.extra for f in batch)
     assert [f.frame for f in batch] == frames
+    # and the slow path, which checks each field its own way, agrees on every one
+    assert batch == [_filing_in_detail(orjson.loads(f), f) for f in frames]
 
 
 @given(st.dates(), st.times(), st.integers(min_value=0, max_value=9))
@@ -342,6 +346,8 @@ def test_fast_and_detailed_validation_agree_on_every_date(day: date, t: Any, dig
         frame(filling_date=day.isoformat(), accepted_time=stamp, discovered_time=stamp)
     )
     assert isinstance(msg, Filing) and msg.discovered_time == stamp
+    raw = frame(filling_date=day.isoformat(), accepted_time=stamp, discovered_time=stamp)
+    assert _filing_in_detail(json.loads(raw), b"") == msg
 
 
 @pytest.mark.parametrize("bad", ["2023-02-29", "2024-04-31", "2024-06-31", "2024-02-30"])
