@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
+from . import __version__
 from .errors import ExitCode, Interrupted, OutputError, SecfeedError, Terminated
 from .options import (
     SECONDS,
@@ -41,7 +42,7 @@ LOOPBACK = ("127.", "localhost", "::1")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(None, "-V", "--version", package_name="secfeed", prog_name="secfeed")
+@click.version_option(__version__, "-V", "--version", prog_name="secfeed")
 def cli() -> None:
     """Watch SEC filings arrive in real time from the FinFeedAPI SEC WebSocket.
 

@@ -168,3 +168,18 @@ def test_readme_example_runs(
             env=cli_env(),
         )
     assert res.returncode == 0, (line, res.stderr.decode())
+
+
+def test_version_is_the_installed_package_version() -> None:
+    # One source (secfeed_cli/__init__.py, read by the build); --version needs no metadata.
+    from importlib.metadata import version
+
+    res = subprocess.run(
+        [sys.executable, "-m", "secfeed_cli", "--version"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+        check=True,
+    )
+    assert res.stdout == f"secfeed, version {version('secfeed')}\n"
