@@ -7,7 +7,7 @@ from typing import BinaryIO
 
 import orjson
 
-from ..protocol import Filing
+from ..protocol import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, to_record
 
 
@@ -50,9 +50,9 @@ def _ndjson_lines(filings: list[Filing]) -> bytes:
     """The records of :func:`to_record` written directly, a line each, as one UTF-8 block.
 
     Only ``form`` and ``description`` need JSON escaping; the other strings were validated as
-    digits, dates and times when the frame was parsed (the URL is :func:`edgar_url`, spelled
-    out here to save a call per line). A filing with extra fields goes through orjson. Equal
-    to ``orjson.dumps(to_record(f))`` per line (a test holds it to that).
+    digits, dates and times when the frame was parsed, and :func:`edgar_url` makes the URL from
+    them. A filing with extra fields goes through orjson. Equal to ``orjson.dumps(to_record(f))``
+    per line (a test holds it to that).
     """
     return "".join(
         [
@@ -60,8 +60,7 @@ def _ndjson_lines(filings: list[Filing]) -> bytes:
             f'"description":{_js(f.description)},"filing_date":"{f.filing_date}",'
             f'"accepted_time":"{f.accepted_time}","discovered_time":"{f.discovered_time}",'
             f'"is_historical":{"true" if f.is_historical else "false"},'
-            f'"url":"https://www.sec.gov/Archives/edgar/data/{f.cik}/'
-            f'{f.accession_no.replace("-", "")}/{f.accession_no}-index.htm"}}\n'
+            f'"url":"{edgar_url(f.cik, f.accession_no)}"}}\n'
             if not f.extra
             else _record_line(f, None).decode()
             for f in filings
@@ -94,8 +93,7 @@ class CsvSink:
             f"{f.accession_no},{_quote(f.form)},{f.cik},{_quote(f.description)},"
             f"{f.filing_date},{f.accepted_time},{f.discovered_time},"
             f"{'true' if f.is_historical else 'false'},"
-            f"https://www.sec.gov/Archives/edgar/data/{f.cik}/"
-            f"{f.accession_no.replace('-', '')}/{f.accession_no}-index.htm"
+            f"{edgar_url(f.cik, f.accession_no)}"
             for f in filings
         ]
         if self.latency:
