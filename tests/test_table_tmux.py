@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shlex
 import shutil
 import subprocess
@@ -45,6 +46,12 @@ class Pane:
         env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")}
         env["TERM"] = "xterm-256color"
         self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), wrapped, env=env)
+        # Everything the pane prints from now on also goes down a FIFO: its arrival is the
+        # event wait_for() awaits. Opened read-write, so it never reads as closed.
+        fifo = tmp / f"output-{id(self)}"
+        os.mkfifo(fifo)
+        self._output = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+        self._tmux("pipe-pane", f"cat > {shlex.quote(str(fifo))}")
 
     def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
         res = subprocess.run(
@@ -56,19 +63,26 @@ class Pane:
         return self._tmux("capture-pane", "-p")
 
     def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20) -> str:
-        """Poll the screen until ``predicate`` holds, bounded by ``timeout``.
+        """Read the screen until ``predicate`` holds, bounded by ``timeout``.
 
-        tmux has no event for "the screen now shows X", so this reads the screen every 50 ms;
-        the sleep paces the polling, it does not stand in for the event.
+        The screen is read first (it shows any output from before the FIFO was attached, and
+        the result of anything the test just did, such as a resize), then again each time
+        the pane prints something (the FIFO becomes readable): nothing else changes it.
         """
         deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
+        while True:
             screen = self.screen()
             if predicate(screen):
                 return screen
-            time.sleep(0.05)
-        raise AssertionError(f"screen never matched; last screen:\n{screen}")
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._output], [], [], left)[0]:
+                raise AssertionError(f"screen never matched; last screen:\n{screen}")
+            while True:  # take everything printed so far, then look again
+                try:
+                    if not os.read(self._output, 1 << 16):
+                        break
+                except BlockingIOError:
+                    break
 
     def keys(self, *keys: str) -> None:
         self._tmux("send-keys", *keys)
@@ -85,6 +99,7 @@ class Pane:
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+        os.close(self._output)
 
 
 @pytest.fixture
