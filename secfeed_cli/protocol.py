@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 FILING_TYPE = "fillings"
+#: EDGAR CIKs have at most 10 digits; a larger number would also lose precision in jq.
+MAX_CIK = 9_999_999_999
 HEARTBEAT_TYPES = frozenset({"heartbeat", "hearbeat"})
 
 #: The wire fields of a filing, in the order the docs list them.
@@ -80,10 +82,11 @@ _TIME_SHAPE = re.compile(
 )
 _DATE_SHAPE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\Z", re.ASCII)
 # A line per filing of its type tag and the four checked strings, NUL-separated: a batch of
-# filings is matched in one go (the hot path). Only real dates and times match: day 29 of
-# February and leap seconds are left to the detailed path, where the calendar decides.
+# filings is matched in one go (the hot path). Only real dates and times of the years 1900 to
+# 2099 match: day 29 of February, leap seconds and other years are left to the detailed path,
+# where the calendar decides.
 _D = (
-    r"\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"(?:19|20)\d\d-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
     r"|(?:0[13578]|1[02])-31)"
 )
 _T = (
@@ -114,12 +117,24 @@ def parse_time(text: str) -> datetime:
         tz = timezone(-offset if sign == "-" else offset)
     sec = int(second)
     leap = sec == 60  # RFC 3339 allows a leap second; datetime does not.
-    value = datetime(
-        int(year), int(month), int(day), int(hour), int(minute), 59 if leap else sec, micro, tz
-    )
-    if leap:
-        value += timedelta(seconds=1)
-    return value.astimezone(timezone.utc)
+    try:
+        value = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), 59 if leap else sec, micro, tz
+        )
+        if leap:
+            value += timedelta(seconds=1)
+        utc = value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. year 1 with a positive offset: before datetime's range
+        raise ValueError(f"time out of range: {text!r}") from None
+    # A day of margin at both ends, so that any conversion to a local time zone stays in
+    # datetime's range (the table shows local times).
+    if not _EARLIEST <= utc <= _LATEST:
+        raise ValueError(f"time out of range: {text!r}")
+    return utc
+
+
+_EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)
+_LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
 
 
 def parse_date(text: str) -> date:
@@ -307,7 +322,7 @@ def _plain_filings(decoded: list[Any], frames: list[bytes]) -> list[Filing] | No
             or type(cik) is not int
             or type(historical) is not bool
             or type(description) is not str
-            or cik < 0
+            or not 0 < cik <= MAX_CIK
             or len(data) != 9  # extra fields
         ):
             return None
@@ -369,8 +384,10 @@ def _filing_in_detail(data: dict[str, Any], frame: bytes) -> Filing:
     cik = data.get("cik")
     if isinstance(cik, str) and cik.isascii() and cik.isdigit():
         cik = int(cik)  # tolerated: the docs show an integer but do not promise it
-    if not isinstance(cik, int) or isinstance(cik, bool) or cik < 0:
-        raise ProtocolError("field", f"'cik' is not a non-negative integer: {_short(repr(cik))}")
+    if not isinstance(cik, int) or isinstance(cik, bool) or not 1 <= cik <= MAX_CIK:
+        raise ProtocolError(
+            "field", f"'cik' is not an integer from 1 to {MAX_CIK}: {_short(repr(cik))}"
+        )
     historical = data.get("is_historical")
     if not isinstance(historical, bool):
         raise ProtocolError("field", "'is_historical' is not a boolean")
@@ -405,9 +422,7 @@ def _filing_in_detail(data: dict[str, Any], frame: bytes) -> Filing:
 def _valid_time(text: str) -> bool:
     if _TIME_SHAPE.match(text) is None:
         return False
-    if text[8:10] <= "28" and text[17:19] != "60":
-        return True
-    try:  # days 29..31 and leap seconds: let datetime decide
+    try:  # the detailed path: datetime decides (days 29..31, leap seconds, the range)
         parse_time(text)
     except ValueError:
         return False
