@@ -10,6 +10,9 @@ from __future__ import annotations
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 #: A data frame (or fragmented message) larger than the limit; its payload is the byte count.
 OVERSIZE = -1
+#: A declared length beyond this is not a frame worth skipping but a broken or hostile peer:
+#: the connection fails instead of discarding bytes for ever.
+MAX_DECLARED = 64 << 20
 
 
 class FrameError(Exception):
@@ -78,6 +81,10 @@ class FrameReader:
                     break
                 length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
                 head = 10
+                if length >> 63:
+                    raise FrameError("64-bit frame length with the most significant bit set")
+            if length > MAX_DECLARED:
+                raise FrameError(f"frame of {length} bytes declared (more than 64 MiB)")
             opcode = b0 & 0x0F
             fin = b0 & 0x80
             if b0 & 0x70:
@@ -122,6 +129,8 @@ class FrameReader:
             if self._frag_op is None:
                 raise FrameError("continuation frame without a message to continue")
             total = self._frag_len + length
+            if total > MAX_DECLARED:
+                raise FrameError(f"fragmented message of over {MAX_DECLARED >> 20} MiB")
         elif opcode in (OP_TEXT, OP_BINARY):
             if self._frag_op is not None:
                 raise FrameError("new message inside a fragmented one")
