@@ -11,6 +11,7 @@ No click, no rich: everything the user sees leaves as an event.
 
 from __future__ import annotations
 
+import math
 import operator
 import queue
 import random
@@ -22,10 +23,20 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .errors import DEFAULT_URL, AuthRejected, ConnectFailed, ServerReportedError
-from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, OVERSIZE, FrameError, FrameReader
+from .frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    OVERSIZE,
+    FrameError,
+    FrameReader,
+)
+from .handshake import HandshakeError, Opened, Refused, Untrusted, open_websocket
 from .protocol import (
     Filing,
     Heartbeat,
@@ -180,6 +191,15 @@ class SeenSet:
 
 # ---- one connection -----------------------------------------------------------------------
 
+#: The socket timeout: how often an idle reader looks at its clocks.
+SLICE = 0.25
+#: How long a hello or a pong may take to leave.
+SEND_TIMEOUT = 5.0
+#: How long closing waits for the server's close reply before cutting the connection.
+CLOSE_WAIT = 0.25
+#: With --no-heartbeat the server still pings every 60 s: a little over two ping intervals.
+NO_HEARTBEAT_TIMEOUT = 130.0
+
 _TEXTS, _DATA, _CLOSED = "texts", "data", "closed"
 _PAYLOAD = operator.itemgetter(1)
 _ACCESSION = operator.attrgetter("accession_no")
@@ -187,19 +207,25 @@ _HISTORICAL = operator.attrgetter("is_historical")
 
 
 class Connection:
-    """One WebSocket connection and its reader thread."""
+    """One WebSocket connection and its reader thread.
+
+    The socket's timeout is a short slice, so an idle reader looks at its clocks a few times
+    a second: the stall watchdog (time since the last *complete* frame, so a server that
+    trickles bytes is still a stalled one) and, once we close, the cap on waiting for the
+    server's close reply. Sends (hello, pongs, close) have deadlines of their own.
+    """
 
     def __init__(
         self,
         conn: int,
-        ws: Any,
+        opened: Opened,
         out: queue.Queue[tuple[Connection, str, Any]],
         opts: ConnectOptions,
         stats: Stats,
     ) -> None:
         self.conn = conn
-        self.ws = ws
-        self.sock: socket.socket = ws.sock
+        self.sock = opened.sock
+        self.leftover = opened.leftover
         self.out = out
         self.opts = opts
         self.stats = stats
@@ -210,32 +236,58 @@ class Connection:
         self.delivered = 0
         self.last_frame = time.monotonic()
         self.closing = False
+        self.close_by = math.inf  # once closing: when to stop waiting for the server's reply
         self.reconnect_requested = False
         self.error: ServerError | None = None
         self._send_lock = threading.Lock()
+        self.read_timeout = opts.stall_timeout if opts.heartbeat else NO_HEARTBEAT_TIMEOUT
         self.thread = threading.Thread(target=self._read, name=f"secfeed-read-{conn}", daemon=True)
 
     def start(self) -> None:
-        self.sock.settimeout(self.opts.stall_timeout if self.opts.heartbeat else None)
+        self.sock.settimeout(SLICE)
         self.thread.start()
 
     def send_text(self, text: str) -> None:
-        with self._send_lock:
-            self.ws.send(text)
+        self._send(OP_TEXT, text.encode(), SEND_TIMEOUT)
+
+    def _send(self, opcode: int, payload: bytes, timeout: float) -> None:
+        """Send one masked frame within ``timeout`` seconds; raises OSError otherwise."""
+        import websocket  # lazy: its frame encoder masks what a client sends
+
+        data = websocket.ABNF.create_frame(payload, opcode).format()
+        deadline = time.monotonic() + timeout
+        if not self._send_lock.acquire(timeout=timeout):
+            raise TimeoutError("another send is blocked")
+        try:
+            view = memoryview(data)
+            while view:
+                try:
+                    sent = self.sock.send(view)
+                except TimeoutError:  # a slice passed with nothing sent: the same bytes again
+                    if time.monotonic() >= deadline:
+                        raise
+                    continue
+                view = view[sent:]
+        finally:
+            self._send_lock.release()
 
     def close(self, abort: bool = False) -> None:
-        """We end this connection: a clean close (the reader sees the server's close frame),
-        or with ``abort`` cut it now. Its end is then not a reason to reconnect."""
-        self.closing = True
-        if abort or not self._send_close():
+        """We end this connection: a close frame, then the reader waits at most CLOSE_WAIT
+        for the server's reply; with ``abort`` cut it now. Its end is then not a reason to
+        reconnect."""
+        if not self.closing:
+            self.closing = True
+            self.close_by = time.monotonic() + CLOSE_WAIT
+            if abort or not self._send_close():
+                self._shutdown()
+        elif abort:
             self._shutdown()
 
     def _send_close(self) -> bool:
         try:
-            with self._send_lock:
-                self.ws.send_close()
+            self._send(OP_CLOSE, (1000).to_bytes(2, "big"), CLOSE_WAIT)
             return True
-        except Exception:  # the socket is already gone
+        except OSError:  # the socket is gone, or the send did not get through in time
             return False
 
     def _shutdown(self) -> None:
@@ -245,60 +297,90 @@ class Connection:
             pass
 
     def _read(self) -> None:
+        try:
+            reason = self._read_frames()
+        finally:
+            self._shutdown()
+            self.sock.close()
+        self._put((_CLOSED, reason))
+
+    def _read_frames(self) -> str:
+        """Read until the connection ends; the reason it ended."""
         reader = FrameReader(self.opts.max_frame)
-        reason = "closed by server"
+        sock = self.sock
+        data = self.leftover
+        self.leftover = b""
         try:
             while True:
-                try:
-                    data = self.sock.recv(1 << 16)
-                except TimeoutError:
-                    reason = f"no data for {self.opts.stall_timeout:g} s (stalled)"
-                    break
                 if not data:
-                    reason = "connection dropped (no close frame)"
-                    break
+                    try:
+                        data = sock.recv(1 << 16)
+                    except TimeoutError:
+                        if (why := self._overdue()) is not None:
+                            return why
+                        continue
+                    if not data:
+                        return "closed" if self.closing else "connection dropped (no close frame)"
                 now = time.time()
-                self.last_frame = time.monotonic()
                 frames = reader.feed(data)
+                data = b""
+                if not frames:  # bytes, but no complete frame: a trickle is still a stall
+                    if (why := self._overdue()) is not None:
+                        return why
+                    continue
+                self.last_frame = time.monotonic()
                 if reader.all_text:  # the usual case: hand them on without a look
-                    if frames:
-                        self._put((_TEXTS, (list(map(_PAYLOAD, frames)), now)))
+                    self._put((_TEXTS, (list(map(_PAYLOAD, frames)), now)))
                     continue
                 batch: list[tuple[int, bytes]] = []
                 for opcode, payload in frames:
                     if opcode == OP_PING:
-                        with self._send_lock:
-                            self.ws.pong(payload)
+                        self._send(OP_PONG, payload, SEND_TIMEOUT)
                     elif opcode == OP_CLOSE:
-                        code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
-                        text = payload[2:].decode("utf-8", "replace")
-                        reason = f"closed by server ({code}{' ' + text if text else ''})"
                         if batch:
                             self._put((_DATA, (batch, now)))
                         if not self.closing:
                             self._send_close()  # answer the server's close handshake
-                        self._shutdown()
-                        self._put((_CLOSED, reason))
-                        return
+                        return _close_reason(payload)
                     elif opcode in (OP_TEXT, OP_BINARY, OVERSIZE):
                         batch.append((opcode, payload))
                 if batch:
                     self._put((_DATA, (batch, now)))
         except FrameError as exc:
-            reason = f"protocol error: {exc}"
+            return f"protocol error: {exc}"
+        except TimeoutError:
+            return "closed" if self.closing else "a send timed out (the server is not reading)"
         except (OSError, ssl.SSLError) as exc:
-            reason = "closed" if self.closing else f"connection error: {exc}"
-        except Exception as exc:  # the websocket library failed while sending a pong
-            reason = f"connection error: {exc}"
-        self._shutdown()
-        self._put((_CLOSED, reason))
+            return "closed" if self.closing else f"connection error: {exc}"
+
+    def _overdue(self) -> str | None:
+        """Why to stop waiting now, if a clock ran out."""
+        now = time.monotonic()
+        if self.closing and now >= self.close_by:
+            return "closed"
+        if now - self.last_frame >= self.read_timeout:
+            return f"no complete frame for {self.read_timeout:g} s (stalled)"
+        return None
 
     def _put(self, item: tuple[str, Any]) -> None:
         try:
             self.out.put_nowait((self, *item))
+            return
         except queue.Full:
             self.stats.lagging = True
-            self.out.put((self, *item))
+        while True:  # wait for the output, but not for ever once this connection is closing
+            try:
+                self.out.put((self, *item), timeout=SLICE)
+                return
+            except queue.Full:
+                if self.closing and time.monotonic() >= self.close_by:
+                    return
+
+
+def _close_reason(payload: bytes) -> str:
+    code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+    text = payload[2:].decode("utf-8", "replace")
+    return f"closed by server ({code}{' ' + text if text else ''})"
 
 
 # ---- the stream ---------------------------------------------------------------------------
@@ -322,42 +404,23 @@ class Stream:
 
     # -- connecting --
 
-    def _handshake(self) -> Any:
-        import websocket  # lazy: keeps `secfeed --version` fast
-
+    def _handshake(self) -> Opened:
         opts = self.opts
         url, header = request_target(opts.url, opts.api_key, opts.key_in)
-        sslopt: dict[str, Any] = {}
-        if opts.ca_bundle:
-            sslopt["ca_certs"] = opts.ca_bundle
-        kwargs: dict[str, Any] = {}
-        if opts.proxy:
-            p = urlsplit(opts.proxy)
-            kwargs.update(
-                http_proxy_host=p.hostname, http_proxy_port=p.port or 8080, proxy_type="http"
-            )
-            if p.username:
-                kwargs["http_proxy_auth"] = (unquote(p.username), unquote(p.password or ""))
         try:
-            return websocket.create_connection(
-                url,
-                header=header,
-                timeout=opts.connect_timeout,
-                sslopt=sslopt,
-                skip_utf8_validation=True,
-                enable_multithread=False,
-                **kwargs,
-            )
-        except websocket.WebSocketBadStatusException as exc:
-            status = getattr(exc, "status_code", None)
-            if status in (401, 403):
-                raise AuthRejected(f"the server refused the API key (HTTP {status})") from None
-            raise ConnectionError(f"the server answered HTTP {status}") from None
-        except ssl.SSLCertVerificationError as exc:
-            raise ConnectFailed(
-                f"TLS certificate of {self.stats.host} not trusted: {exc.verify_message}"
-                " (use --ca-bundle FILE for a private CA)"
-            ) from None
+            return open_websocket(url, header, opts.connect_timeout, opts.ca_bundle, opts.proxy)
+        except Refused as exc:
+            if exc.status in (401, 403):
+                raise AuthRejected(f"the server refused the API key (HTTP {exc.status})") from None
+            if 300 <= exc.status < 400:
+                where = exc.location or "(no Location)"
+                raise ConnectFailed(
+                    f"the server redirected to {where[:200]}; secfeed does not follow redirects"
+                    " (the API key would go with it): use that URL with --url if you trust it"
+                ) from None
+            raise
+        except Untrusted as exc:
+            raise ConnectFailed(str(exc)) from None
 
     def _connect(self, standby: bool = False) -> Iterator[Event]:
         """Connect, retrying with backoff (and saying so); yields ``Connected`` at the end.
@@ -366,14 +429,12 @@ class Stream:
         certificate, which no retry can fix. ``standby``: a live connection carries on, so
         try once and on failure only warn (its end will bring the usual reconnects).
         """
-        import websocket
-
         while True:
             if not standby:
                 self.stats.state = "connecting"
             try:
-                ws = self._handshake()
-            except (OSError, websocket.WebSocketException, ConnectionError) as exc:
+                opened = self._handshake()
+            except (OSError, HandshakeError) as exc:
                 reason = redact(_describe(exc), self.opts.api_key)
                 if standby:
                     yield Notice(
@@ -399,10 +460,13 @@ class Stream:
                 yield from self._pause(delay)
                 continue
             self._ids += 1
-            conn = Connection(self._ids, ws, self.queue, self.opts, self.stats)
-            if self.opts.heartbeat:
-                conn.send_text(hello_frame(True))
+            conn = Connection(self._ids, opened, self.queue, self.opts, self.stats)
             conn.start()
+            if self.opts.heartbeat:
+                try:
+                    conn.send_text(hello_frame(True))
+                except OSError:
+                    conn.close(abort=True)  # its reader reports the end; reconnects follow
             self.active.append(conn)
             self.stats.state = "connected"
             yield Connected(conn.conn, self.stats.host)
@@ -494,12 +558,17 @@ class Stream:
             yield self._batch(owner, filings, received)
 
     def close(self) -> None:
-        for conn in list(self.active):
+        """Close every connection: at most CLOSE_WAIT for the close handshakes, then cut."""
+        conns = list(self.active)
+        for conn in conns:
             conn.close()
-        for conn in list(self.active):
-            conn.thread.join(timeout=1.0)
+        end = time.monotonic() + CLOSE_WAIT
+        for conn in conns:
+            conn.thread.join(timeout=max(0.0, end - time.monotonic()))
+        for conn in conns:
             if conn.thread.is_alive():
                 conn.close(abort=True)
+                conn.thread.join(timeout=SLICE)
 
     def _on_idle(self) -> Iterator[Event]:
         yield Idle()
@@ -563,14 +632,32 @@ class Stream:
         for old in list(self.active):
             if old is not conn and old.reconnect_requested and not old.closing:
                 old.close()
+        if conn.reconnect_requested and not self._switch_pending(conn):
+            yield from self._switch(conn)  # asked while another switch was pending
+
+    def _switch_pending(self, conn: Connection) -> bool:
+        """Another connection is open whose backlog is not complete: a switch under way."""
+        return any(c is not conn and not c.backlog_done and not c.closing for c in self.active)
 
     def _on_reconnect(self, conn: Connection, message: Reconnect) -> Iterator[Event]:
         if conn.reconnect_requested:
             return
         conn.reconnect_requested = True
+        if self._switch_pending(conn):  # at most one pending connection
+            yield Notice(
+                "server asked to reconnect while a new connection is still loading its backlog;"
+                " switching once it has",
+                verbose=True,
+                level="info",
+            )
+            return
+        yield from self._switch(conn, message.within_seconds)
+
+    def _switch(self, conn: Connection, within: float | None = None) -> Iterator[Event]:
+        window = "" if within is None else f" within {within:g} s"
         yield Notice(
-            f"server asked to reconnect within {message.within_seconds:g} s; "
-            "opening a new connection before closing this one",
+            f"server asked to reconnect{window}; opening a new connection before closing"
+            f" connection #{conn.conn}",
             level="info",
         )
         self._gap_from = None  # the old connection stays open: nothing can be missed
@@ -643,6 +730,8 @@ def request_target(url: str, api_key: str | None, key_in: str) -> tuple[str, lis
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, HandshakeError):
+        return str(exc)
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, socket.gaierror):

@@ -1,0 +1,282 @@
+"""Opening a connection to the feed: TCP, an optional HTTP proxy, TLS, the WebSocket upgrade.
+
+Everything runs under one deadline (``--connect-timeout``), whatever the server does: a
+server that answers one byte every two seconds, sends an endless header line or a huge error
+body cannot hold the client or grow its memory, because the response head is read with a cap
+and a refusal's body is never read. Redirects are never followed (the key would travel to
+whatever ``Location`` names), and a 101 that negotiates an extension or a subprotocol the
+client did not ask for fails (RFC 6455 section 4.1).
+
+No click, no rich. Bytes the server sent after the 101 head (frames, already) are returned
+with the socket, for the frame reader.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import SplitResult, unquote, urlsplit
+
+from . import __version__
+
+#: The status line and headers of a response (the server's or a proxy's) may not exceed this.
+MAX_HEAD = 16 << 10
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class HandshakeError(Exception):
+    """The connection could not be opened; a retry may help. ``str()`` is one line."""
+
+
+class HandshakeTimeout(HandshakeError):
+    pass
+
+
+class Refused(HandshakeError):
+    """The server answered the upgrade with an HTTP status other than 101."""
+
+    def __init__(self, status: int, reason: str, location: str | None) -> None:
+        super().__init__(f"the server answered HTTP {status}{' ' + reason if reason else ''}")
+        self.status = status
+        self.location = location
+
+
+class Untrusted(HandshakeError):
+    """The server's TLS certificate did not verify (no retry can fix it)."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    sock: socket.socket
+    leftover: bytes  # bytes after the 101 head: the first frames
+
+
+def open_websocket(
+    url: str,
+    headers: list[str],
+    timeout: float,
+    ca_bundle: str | None = None,
+    proxy: str | None = None,
+) -> Opened:
+    """Connect to ``url`` (ws:// or wss://) and complete the upgrade within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    parts = urlsplit(url)
+    secure = parts.scheme == "wss"
+    host = parts.hostname or ""
+    port = parts.port or (443 if secure else 80)
+    via = _proxy_for(host, secure, proxy)
+    if via is not None:
+        sock = _tcp(via.hostname or "", via.port or 8080, deadline, what="proxy")
+    else:
+        sock = _tcp(host, port, deadline)
+    try:
+        if via is not None:
+            _tunnel(sock, host, port, via.username, via.password, deadline)
+        if secure:
+            sock = _tls(sock, host, ca_bundle, deadline)
+        key = base64.b64encode(os.urandom(16)).decode()
+        authority = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            authority += f":{port}"
+        resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        request = [
+            f"GET {resource} HTTP/1.1",
+            f"Host: {authority}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+            f"User-Agent: secfeed/{__version__}",
+            *headers,
+        ]
+        _send_all(sock, ("\r\n".join(request) + "\r\n\r\n").encode(), deadline)
+        status, reason, fields, leftover = _read_head(sock, deadline, "the server")
+        if status != 101:
+            raise Refused(status, reason, fields.get("location"))
+        _check_upgrade(fields, key)
+        sock.settimeout(None)
+        return Opened(sock, leftover)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _proxy_for(host: str, secure: bool, proxy: str | None) -> SplitResult | None:
+    """``--proxy``, else ``https_proxy``/``http_proxy`` from the environment; NO_PROXY wins."""
+    if _bypass(host, _env("no_proxy")):
+        return None
+    proxy = proxy or _env("https_proxy" if secure else "http_proxy")
+    if not proxy:
+        return None
+    parsed = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if parsed.scheme != "http" or not parsed.hostname:
+        raise HandshakeError(f"unsupported proxy {parsed.scheme}:// (an http:// proxy is needed)")
+    return parsed
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name) or os.environ.get(name.upper()) or ""
+
+
+def _bypass(host: str, no_proxy: str) -> bool:
+    """curl's NO_PROXY rules: ``*``, or a host name that equals or ends in ``.`` + an entry."""
+    host = host.lower().strip("[]")
+    for entry in no_proxy.replace(" ", "").lower().split(","):
+        entry = entry.strip(".")
+        if entry.count(":") == 1:  # host:port; the port is not compared
+            entry = entry.split(":")[0]
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False
+
+
+def _remaining(deadline: float, what: str) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise HandshakeTimeout(f"{what} timed out")
+    return left
+
+
+def _tcp(host: str, port: int, deadline: float, what: str = "") -> socket.socket:
+    name = f"{what} " if what else ""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise HandshakeError(f"cannot resolve {name}host {host} ({exc.strerror})") from None
+    last: OSError | None = None
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(_remaining(deadline, f"connecting to {name}{host}"))
+            sock.connect(address)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock
+        except HandshakeError:
+            sock.close()
+            raise
+        except TimeoutError:
+            sock.close()
+            raise HandshakeTimeout(f"connecting to {name}{host} timed out") from None
+        except OSError as exc:
+            sock.close()
+            last = exc
+    if isinstance(last, ConnectionRefusedError):
+        raise HandshakeError(f"{name}connection refused")
+    raise HandshakeError(f"cannot connect to {name}{host}: {last.strerror if last else '?'}")
+
+
+def _tunnel(
+    sock: socket.socket,
+    host: str,
+    port: int,
+    user: str | None,
+    password: str | None,
+    deadline: float,
+) -> None:
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]
+    if user:
+        pair = f"{unquote(user)}:{unquote(password or '')}".encode()
+        lines.append(f"Proxy-Authorization: Basic {base64.b64encode(pair).decode()}")
+    _send_all(sock, ("\r\n".join(lines) + "\r\n\r\n").encode(), deadline)
+    status, reason, _, leftover = _read_head(sock, deadline, "the proxy")
+    if status != 200:
+        raise HandshakeError(f"the proxy refused the tunnel (HTTP {status} {reason})".strip())
+    if leftover:
+        raise HandshakeError("the proxy sent data before the tunnel was open")
+
+
+def _tls(sock: socket.socket, host: str, ca_bundle: str | None, deadline: float) -> ssl.SSLSocket:
+    try:
+        context = ssl.create_default_context(cafile=ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise Untrusted(f"cannot load the CA bundle {ca_bundle}: {exc}") from None
+    tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+    try:
+        # One call under one timeout: CPython turns it into a deadline for the whole handshake.
+        tls.settimeout(_remaining(deadline, "TLS handshake"))
+        tls.do_handshake()
+    except ssl.SSLCertVerificationError as exc:
+        tls.close()
+        raise Untrusted(
+            f"TLS certificate of {host} not trusted: {exc.verify_message}"
+            " (use --ca-bundle FILE for a private CA)"
+        ) from None
+    except TimeoutError:
+        tls.close()
+        raise HandshakeTimeout("TLS handshake timed out") from None
+    except (OSError, ssl.SSLError) as exc:
+        tls.close()
+        raise HandshakeError(f"TLS handshake failed: {exc}") from None
+    return tls
+
+
+def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
+    try:
+        sock.settimeout(_remaining(deadline, "sending the request"))
+        sock.sendall(data)  # the timeout bounds the whole call
+    except TimeoutError:
+        raise HandshakeTimeout("sending the upgrade request timed out") from None
+
+
+def _read_head(
+    sock: socket.socket, deadline: float, who: str
+) -> tuple[int, str, dict[str, str], bytes]:
+    """Status, reason, headers (lower-case names) and any bytes after the head."""
+    buf = b""
+    while True:
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0:
+            break
+        if len(buf) > MAX_HEAD:
+            raise HandshakeError(f"{who}'s response headers exceed {MAX_HEAD >> 10} KiB")
+        try:
+            sock.settimeout(_remaining(deadline, "handshake"))
+            chunk = sock.recv(MAX_HEAD + 4 - len(buf))
+        except TimeoutError:
+            raise HandshakeTimeout("handshake timed out (the response was too slow)") from None
+        if not chunk:
+            raise HandshakeError(f"{who} closed the connection during the handshake")
+        buf += chunk
+    if end > MAX_HEAD:
+        raise HandshakeError(f"{who}'s response headers exceed {MAX_HEAD >> 10} KiB")
+    head, leftover = buf[:end], buf[end + 4 :]
+    lines = head.decode("latin-1").split("\r\n")
+    status_line = lines[0].split(" ", 2)
+    if len(status_line) < 2 or not status_line[0].startswith("HTTP/"):
+        raise HandshakeError(f"{who} did not answer with HTTP")
+    try:
+        status = int(status_line[1])
+    except ValueError:
+        raise HandshakeError(f"{who} sent a bad HTTP status line") from None
+    reason = status_line[2].strip() if len(status_line) > 2 else ""
+    fields: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise HandshakeError(f"{who} sent a bad HTTP header line")
+        name = name.strip().lower()
+        value = value.strip()
+        fields[name] = f"{fields[name]}, {value}" if name in fields else value
+    return status, reason[:80], fields, leftover
+
+
+def _check_upgrade(fields: dict[str, str], key: str) -> None:
+    if fields.get("upgrade", "").lower() != "websocket":
+        raise HandshakeError("the server's 101 response has no 'Upgrade: websocket'")
+    if "upgrade" not in [t.strip().lower() for t in fields.get("connection", "").split(",")]:
+        raise HandshakeError("the server's 101 response has no 'Connection: Upgrade'")
+    expected = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()
+    if fields.get("sec-websocket-accept", "").strip() != expected:
+        raise HandshakeError("the server's Sec-WebSocket-Accept does not match the request")
+    extensions = fields.get("sec-websocket-extensions", "").strip()
+    if extensions:
+        name = extensions.split(";")[0].split(",")[0].strip()[:40]
+        raise HandshakeError(f"the server negotiated an extension secfeed did not ask for ({name})")
+    if fields.get("sec-websocket-protocol", "").strip():
+        raise HandshakeError("the server chose a subprotocol secfeed did not ask for")
