@@ -42,10 +42,12 @@ def connections(em: Emulator) -> int:
 def test_dropped_connection_reconnects_without_loss_or_duplicates(
     emulator_factory: Factory,
 ) -> None:
-    em = emulator_factory(backlog=50, rate=100, drop_after=80, fault_connections=1)
-    res = secfeed("tail", "--url", em.url, "-n", "200")
+    # The drop comes 50 live filings in; the reconnect waits up to 0.5 s (jitter), while the
+    # new backlog of 300 reaches 3 s back at 100/s: it always overlaps what was printed.
+    em = emulator_factory(backlog=300, rate=100, drop_after=350, fault_connections=1)
+    res = secfeed("tail", "--url", em.url, "-n", "450")
     assert res.returncode == 0, res.stderr
-    assert_consecutive(em, accessions(ndjson(res.stdout)), 200)
+    assert_consecutive(em, accessions(ndjson(res.stdout)), 450)
     err = res.stderr.decode()
     assert "connection dropped" in err and "connection #2" in err
     assert connections(em) == 2
