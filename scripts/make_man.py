@@ -23,7 +23,7 @@ from secfeed_cli.errors import ExitCode  # noqa: E402
 from secfeed_cli.records import COLUMNS  # noqa: E402
 
 MAN = ROOT / "man" / "secfeed.1"
-DATE = "2026-11-24"  # of the last change to the page's fixed text
+DATE = "2026-11-25"  # of the last change to the page's fixed text
 COMMANDS = ("tail", "snapshot", "demo", "serve")
 
 
@@ -123,7 +123,8 @@ EXIT_TEXT = {
     "API key.",
     ExitCode.AUTH: "The API key was rejected (never retried).",
     ExitCode.CONNECT: "Could not connect, gave up reconnecting, the connection ended under "
-    "\\-\\-no\\-reconnect, or (snapshot) the backlog was not complete before \\-\\-timeout.",
+    "\\-\\-no\\-reconnect, the server redirected (redirects are not followed), or (snapshot) "
+    "the backlog was not complete before \\-\\-timeout.",
     ExitCode.SERVER_ERROR: "The server reported another error under \\-\\-no\\-reconnect.",
     ExitCode.INTERRUPTED: "Interrupted (SIGINT, Ctrl\\-C).",
     ExitCode.TERMINATED: "Terminated (SIGTERM).",
@@ -157,7 +158,8 @@ STATIC_TAIL = [
     ".TP",
     "\\fI$XDG_CONFIG_HOME/secfeed/config.toml\\fR",
     "TOML, flat, keys are the long option names (url, api\\-key, api\\-key\\-file, key\\-in, "
-    "heartbeat, stall\\-timeout, reconnect, max\\-retries, ca\\-bundle, proxy, form, "
+    "heartbeat, stall\\-timeout, connect\\-timeout, reconnect, max\\-retries, ca\\-bundle, "
+    "proxy, form, "
     "exclude\\-form, cik, no\\-amendments, format, latency, timeout, state). Precedence: "
     "flag, then environment, then config file, then default. Without XDG_CONFIG_HOME the "
     "platform's application directory is used (~/.config/secfeed on Linux). A config or key "

@@ -97,6 +97,7 @@ class Run:
         give_up = None if limits.timeout is None else start + limits.timeout
         if limits.count == 0:
             return ExitCode.OK
+        self.stream.deadline = give_up
         try:
             for event in self.stream.events():
                 if isinstance(event, NewFilings):
@@ -130,7 +131,8 @@ class Run:
                     return ExitCode.OK
                 if give_up is not None and time.monotonic() >= give_up:
                     raise ConnectFailed(
-                        f"the backlog was not complete after {limits.timeout:g} s (--timeout)"
+                        f"the backlog was not complete after {limits.timeout:g} s (--timeout):"
+                        f" {self.stream.last_cause}"
                     )
             return ExitCode.CONNECT  # pragma: no cover - the stream ends only by raising
         except OSError as exc:

@@ -7,6 +7,7 @@ commands, so ``secfeed --version`` and ``--help`` start fast.
 from __future__ import annotations
 
 import errno
+import io
 import signal
 import sys
 from typing import Any
@@ -139,7 +140,10 @@ def snapshot(**opts: Any) -> int:
     except StateError as exc:
         raise SecfeedError(str(exc)) from None
     target = AtomicFile(opts["output"]) if opts["output"] else None
-    out = target.file if target else sys.stdout.buffer
+    # To stdout, too, a snapshot is all or nothing: held in memory (a backlog is a few hundred
+    # filings) and written once complete.
+    held = io.BytesIO()
+    out = target.file if target else held
     try:
         code, written = _run(
             opts,
@@ -153,12 +157,27 @@ def snapshot(**opts: Any) -> int:
                 target.abort()
             else:
                 target.commit()
+        else:
+            _write_stdout(held.getvalue())
         if state is not None:
             state.save()
         return code
     finally:
         if target is not None:
             target.abort()
+
+
+def _write_stdout(data: bytes) -> None:
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except OSError as exc:
+        from .app import silence_stdout
+
+        silence_stdout()
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            raise OutputError("the output pipe closed before the snapshot was complete") from None
+        raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
 
 
 DEMO_EPILOG = (
@@ -199,6 +218,7 @@ def demo(rate: float, **opts: Any) -> int:
             key_in="header",
             heartbeat=True,
             stall_timeout=5.0,
+            connect_timeout=10.0,
             reconnect=True,
             max_retries=3,
             ca_bundle=None,
@@ -235,6 +255,19 @@ def _resolve_key(opts: dict[str, Any]) -> None:
             key = opts[name] if name == "api_key" else config.read_key_file(opts[name])
         except config.ConfigError as exc:
             raise click.UsageError(str(exc)) from None
+    if key:
+        from .redact import add_secret
+
+        add_secret(key)
+        bad = next((ch for ch in key if ch <= " " or "\x7f" <= ch <= "\x9f"), None)
+        if bad is not None:
+            what = {"\r": "a CR", "\n": "a LF", " ": "a space", "\t": "a tab"}.get(
+                bad, f"control character U+{ord(bad):04X}"
+            )
+            raise click.UsageError(
+                f"the API key contains {what}: it cannot go into a request header"
+                " (check the key file or variable for a stray line break)"
+            )
     opts["api_key"] = key
     if key:
         return
@@ -292,6 +325,7 @@ def _run(
             key_in=opts["key_in"],
             heartbeat=opts["heartbeat"],
             stall_timeout=opts["stall_timeout"],
+            connect_timeout=opts["connect_timeout"],
             settle=opts["settle"],
             reconnect=opts["reconnect"],
             max_retries=opts["max_retries"],
@@ -377,6 +411,22 @@ def _make_sink(opts: dict[str, Any], out: Any, run: Any, record: Any) -> Any:
 # ---- entry point --------------------------------------------------------------------------
 
 
+class _RedactingStderr:
+    """stderr for click's own messages, through the same redaction as every other line."""
+
+    def write(self, text: str) -> int:
+        from .redact import redact
+
+        sys.stderr.write(redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated
 
@@ -389,7 +439,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        exc.show(file=_RedactingStderr())  # type: ignore[arg-type]
         code = exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
         code = ExitCode.INTERRUPTED

@@ -27,6 +27,7 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "key-in": ("key_in", (str,), False),
     "heartbeat": ("heartbeat", (bool,), False),
     "stall-timeout": ("stall_timeout", (int, float), False),
+    "connect-timeout": ("connect_timeout", (int, float), False),
     "reconnect": ("reconnect", (bool,), False),
     "max-retries": ("max_retries", (int,), False),
     "ca-bundle": ("ca_bundle", (str,), False),

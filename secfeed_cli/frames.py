@@ -37,14 +37,31 @@ class FrameReader:
         self._frag_len = 0
         self._frag_skip = False
         self.all_text = True
+        #: Set when the stream broke: :meth:`feed` returned the frames before the break.
+        self.error: FrameError | None = None
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        """The complete frames in what has arrived so far.
+
+        When the framing breaks, the frames before the break are returned and :attr:`error`
+        says what broke; the connection cannot continue after that.
+        """
         out: list[tuple[int, bytes]] = []
+        try:
+            self._feed(data, out)
+        except FrameError as exc:
+            self.error = exc
+            self.all_text = False
+        return out
+
+    def _feed(self, data: bytes, out: list[tuple[int, bytes]]) -> None:
+        if self.error is not None:
+            raise self.error
         self.all_text = True
         if self._skip:
             if len(data) <= self._skip:
                 self._skip -= len(data)
-                return out
+                return
             data = data[self._skip :]
             self._skip = 0
         # Immutable bytes: slicing a frame out is then a single copy.
@@ -112,7 +129,6 @@ class FrameReader:
                 pos = start - head
                 break
         self._buf = buf[pos:]
-        return out
 
     def _data(
         self,

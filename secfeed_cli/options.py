@@ -168,7 +168,16 @@ def connection_options(f: F) -> F:
                 default=5.0,
                 show_default=True,
                 metavar="S",
-                help="With heartbeats: no frame for S seconds = dead; reconnect.",
+                help="With heartbeats: no complete frame for S seconds = dead; reconnect"
+                " (without: 130 s, two missed server pings).",
+            ),
+            click.option(
+                "--connect-timeout",
+                type=SECONDS,
+                default=10.0,
+                show_default=True,
+                metavar="S",
+                help="Deadline for TCP, proxy, TLS and the whole upgrade response.",
             ),
             click.option(
                 "--reconnect/--no-reconnect",

@@ -1,21 +1,47 @@
-"""Keeping the API key out of everything printed. Pure."""
+"""Keeping secrets (the API key; later webhook and broker URLs) out of everything printed. Pure.
+
+Secrets are registered once, where they are read (:func:`add_secret`); every line secfeed writes
+to stderr goes through :func:`redact` in ``sinks/diagnostics.py`` (and click's usage errors
+through the same function in ``cli.main``), so no message can carry one in clear, whatever
+the server echoes back.
+"""
 
 from __future__ import annotations
 
 import base64
 from urllib.parse import quote, quote_plus
 
+MASK = "***"
+_FORMS: list[str] = []  # every registered secret in each form it can take, longest first
 
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with the secret masked, plain, URL-encoded or inside a Basic credential."""
-    if not secret:
-        return text
-    forms = {
+
+def secret_forms(secret: str) -> set[str]:
+    """The secret plain, URL-encoded (both ways) and inside a Basic credential."""
+    return {
         secret,
         quote(secret, safe=""),
         quote_plus(secret),
         base64.b64encode(f"finfeedapi:{secret}".encode()).decode(),
     }
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, "***")
+
+
+def add_secret(secret: str | None) -> None:
+    """From now on, mask ``secret`` in everything :func:`redact` sees."""
+    if not secret:
+        return
+    _FORMS.extend(f for f in secret_forms(secret) if f and f not in _FORMS)
+    _FORMS.sort(key=len, reverse=True)
+
+
+def redact(text: str, secret: str | None = None) -> str:
+    """``text`` with every registered secret (and ``secret``, if given) masked."""
+    forms = _FORMS if not secret else sorted(set(_FORMS) | secret_forms(secret), key=len)[::-1]
+    for form in forms:
+        if form in text:
+            text = text.replace(form, MASK)
     return text
+
+
+def forget_secrets() -> None:
+    """Clear the registry (for in-process tests that run several commands)."""
+    _FORMS.clear()

@@ -33,10 +33,15 @@ from .frames import (
     OP_PONG,
     OP_TEXT,
     OVERSIZE,
-    FrameError,
     FrameReader,
 )
-from .handshake import HandshakeError, Opened, Refused, Untrusted, open_websocket
+from .handshake import (
+    HandshakeError,
+    Opened,
+    Refused,
+    Untrusted,
+    open_websocket,
+)
 from .protocol import (
     Filing,
     Heartbeat,
@@ -242,9 +247,9 @@ class Connection:
         self._send_lock = threading.Lock()
         self.read_timeout = opts.stall_timeout if opts.heartbeat else NO_HEARTBEAT_TIMEOUT
         self.thread = threading.Thread(target=self._read, name=f"secfeed-read-{conn}", daemon=True)
+        self.sock.settimeout(SLICE)
 
     def start(self) -> None:
-        self.sock.settimeout(SLICE)
         self.thread.start()
 
     def send_text(self, text: str) -> None:
@@ -325,6 +330,8 @@ class Connection:
                 frames = reader.feed(data)
                 data = b""
                 if not frames:  # bytes, but no complete frame: a trickle is still a stall
+                    if reader.error is not None:
+                        return f"protocol error: {reader.error}"
                     if (why := self._overdue()) is not None:
                         return why
                     continue
@@ -346,8 +353,8 @@ class Connection:
                         batch.append((opcode, payload))
                 if batch:
                     self._put((_DATA, (batch, now)))
-        except FrameError as exc:
-            return f"protocol error: {exc}"
+                if reader.error is not None:  # the frames before the break were handed on
+                    return f"protocol error: {reader.error}"
         except TimeoutError:
             return "closed" if self.closing else "a send timed out (the server is not reading)"
         except (OSError, ssl.SSLError) as exc:
@@ -401,14 +408,21 @@ class Stream:
         self._last_seen_time: str | None = None
         self._lag_warned = False
         self._gap_from: str | None = None  # last filing time before an outage
+        #: time.monotonic() by which the caller gives up (snapshot --timeout): connecting and
+        #: backing off never run past it. ``last_cause`` says what was going on.
+        self.deadline: float | None = None
+        self.last_cause = "not connected yet"
 
     # -- connecting --
 
     def _handshake(self) -> Opened:
         opts = self.opts
         url, header = request_target(opts.url, opts.api_key, opts.key_in)
+        timeout = opts.connect_timeout
+        if self.deadline is not None:
+            timeout = min(timeout, self.deadline - time.monotonic())
         try:
-            return open_websocket(url, header, opts.connect_timeout, opts.ca_bundle, opts.proxy)
+            return open_websocket(url, header, timeout, opts.ca_bundle, opts.proxy)
         except Refused as exc:
             if exc.status in (401, 403):
                 raise AuthRejected(f"the server refused the API key (HTTP {exc.status})") from None
@@ -432,10 +446,14 @@ class Stream:
         while True:
             if not standby:
                 self.stats.state = "connecting"
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                yield Idle()  # the caller gives up here, with last_cause intact
+                continue
             try:
                 opened = self._handshake()
             except (OSError, HandshakeError) as exc:
                 reason = redact(_describe(exc), self.opts.api_key)
+                self.last_cause = reason
                 if standby:
                     yield Notice(
                         f"could not open the new connection ({reason}); "
@@ -461,14 +479,15 @@ class Stream:
                 continue
             self._ids += 1
             conn = Connection(self._ids, opened, self.queue, self.opts, self.stats)
-            conn.start()
             if self.opts.heartbeat:
                 try:
                     conn.send_text(hello_frame(True))
                 except OSError:
-                    conn.close(abort=True)  # its reader reports the end; reconnects follow
+                    conn._shutdown()  # its reader reports the end; a reconnect follows
+            conn.start()
             self.active.append(conn)
             self.stats.state = "connected"
+            self.last_cause = "connected, but the backlog was incomplete (no heartbeat yet)"
             yield Connected(conn.conn, self.stats.host)
             return
 
@@ -705,6 +724,7 @@ class Stream:
         if limit is not None and self._failures > limit:
             raise ConnectFailed(f"gave up reconnecting to {self.stats.host}: {reason}")
         delay = self.backoff()
+        self.last_cause = f"connection lost: {reason}"
         yield Disconnected(conn.conn, reason, delay)
         self._gap_from = self._last_seen_time
         yield from self._pause(delay)
@@ -713,6 +733,8 @@ class Stream:
     def _pause(self, seconds: float) -> Iterator[Event]:
         """Wait out a backoff in slices, yielding Idle so the caller's clock (--duration) runs."""
         end = time.monotonic() + seconds
+        if self.deadline is not None:
+            end = min(end, self.deadline)
         while (left := end - time.monotonic()) > 0:
             time.sleep(min(left, self.tick))
             yield Idle()

@@ -86,8 +86,34 @@ def test_oversize_messages_are_skipped_not_buffered(cuts: list[int]) -> None:
         (b"\x83\x01x", "opcode"),
         (b"\x09\x01x", "control"),
         (b"\x01\x01a\x81\x01b", "inside"),
+        (b"\x81\x7f\x80" + bytes(7), "most significant bit"),
+        (b"\x81\x7f" + (64 << 20 | 1).to_bytes(8, "big"), "more than 64 MiB"),
+        (
+            b"\x02\x7f"
+            + (40 << 20).to_bytes(8, "big")
+            + bytes(40 << 20)
+            + b"\x00\x7f"
+            + (30 << 20).to_bytes(8, "big"),
+            "over 64 MiB",
+        ),
     ],
 )
-def test_invalid_framing(data: bytes, why: str) -> None:
-    with pytest.raises(FrameError, match=why):
-        FrameReader().feed(data)
+def test_invalid_framing_breaks_the_stream_after_the_frames_before_it(
+    data: bytes, why: str
+) -> None:
+    reader = FrameReader()
+    before = b"\x81\x02ok"
+    frames = reader.feed(before + data[:1])
+    frames += reader.feed(data[1:])
+    assert frames == [(OP_TEXT, b"ok")]
+    assert isinstance(reader.error, FrameError) and why in str(reader.error)
+    assert reader.feed(b"\x81\x02ok") == []  # nothing after the break
+
+
+def test_a_64_mib_frame_is_still_skipped_not_fatal() -> None:
+    reader = FrameReader(max_size=1 << 20)
+    size = 64 << 20
+    frames = reader.feed(b"\x81\x7f" + size.to_bytes(8, "big") + bytes(1000))
+    frames += reader.feed(bytes(size - 1000) + b"\x81\x02ok")
+    assert frames == [(OVERSIZE, str(size).encode()), (OP_TEXT, b"ok")]
+    assert reader.error is None

@@ -51,7 +51,7 @@ class Diagnostics:
         self._shown: set[str] = set()
 
     def _say(self, sgr: str, prefix: str, text: str) -> None:
-        text = escape_control(redact(text, self.secret))
+        text = escape_control(redact(text, self.secret))  # the one way out to stderr
         err = sys.stderr
         if err is None:  # started with stderr closed
             return

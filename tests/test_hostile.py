@@ -1,0 +1,382 @@
+"""A hostile or broken server cannot leak the key, crash secfeed, hang it, or exhaust it.
+
+Each server here is a raw socket on 127.0.0.1 (see rawserver.py) doing what no well-behaved
+WebSocket library would: redirects, echoed keys, unrequested extensions, trickles, absurd frame
+lengths, endless headers, huge bodies, ping floods, reconnect storms. The client is the real CLI
+in a subprocess.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+
+from .conftest import accessions, cli_env, ndjson, secfeed, secfeed_popen
+from .rawserver import (
+    HEARTBEAT,
+    RawServer,
+    close_frame,
+    drain,
+    filing_frame,
+    frame,
+    message,
+    read_request,
+    upgrade,
+)
+
+KEY = "s3cr3t/k+y=Z9"  # URL-encoding changes it, so each form is distinct
+
+
+@pytest.fixture
+def servers() -> Iterator[list[RawServer]]:
+    made: list[RawServer] = []
+    yield made
+    for server in made:
+        server.close()
+
+
+def start(servers: list[RawServer], handler: object) -> RawServer:
+    server = RawServer(handler)  # type: ignore[arg-type]
+    servers.append(server)
+    return server
+
+
+# ---- the key --------------------------------------------------------------------------------
+
+
+def test_redirect_is_not_followed_and_the_key_does_not_travel(servers: list[RawServer]) -> None:
+    elsewhere = start(servers, lambda sock, n: read_request(sock))
+
+    def redirect(sock: socket.socket, n: int) -> None:
+        read_request(sock)
+        location = f"ws://127.0.0.1:{elsewhere.port}/feed?apikey={quote(KEY, safe='')}"
+        sock.sendall(f"HTTP/1.1 302 Found\r\nLocation: {location}\r\n\r\n".encode())
+        drain(sock)
+
+    first = start(servers, redirect)
+    res = secfeed("tail", "--url", first.url, "--api-key", KEY, "-n", "1")
+    err = res.stderr.decode()
+    assert res.returncode == 4, err
+    assert f"redirected to ws://127.0.0.1:{elsewhere.port}/feed?apikey=***" in err
+    assert "does not follow redirects" in err
+    assert KEY not in err and quote(KEY, safe="") not in err
+    assert first.connections == 1  # not retried
+    assert elsewhere.connections == 0  # and never followed
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        KEY,
+        quote(KEY, safe=""),
+        base64.b64encode(f"finfeedapi:{KEY}".encode()).decode(),
+    ],
+    ids=["plain", "url-encoded", "basic"],
+)
+def test_a_server_echoing_the_key_never_gets_it_printed(
+    servers: list[RawServer], form: str
+) -> None:
+    def echo(sock: socket.socket, n: int) -> None:
+        upgrade(sock)
+        sock.sendall(message(type="error", message=f"key {form} is not allowed here"))
+        sock.sendall(close_frame(1008, f"bad key {form}"))
+        drain(sock)
+
+    server = start(servers, echo)
+    res = secfeed("tail", "--url", server.url, "--api-key", KEY, "--no-reconnect", "-v")
+    err = res.stderr.decode()
+    assert res.returncode == 5, err
+    assert "error: the server reported an error: key *** is not allowed here" in err
+    assert form not in err and KEY not in err
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["abc\r\nX-Injected: 1", "abc def", "abc\tdef", "abc\x1bdef", "abc\x7f"],
+    ids=["crlf", "space", "tab", "esc", "del"],
+)
+def test_a_key_with_control_characters_is_a_usage_error(servers: list[RawServer], key: str) -> None:
+    server = start(servers, lambda sock, n: read_request(sock))
+    res = secfeed("tail", "--url", server.url, "-n", "1", env=cli_env(FINFEED_API_KEY=key))
+    err = res.stderr.decode()
+    assert res.returncode == 2, err
+    assert "the API key contains" in err and "X-Injected" not in err and "def" not in err
+    assert server.connections == 0  # nothing was sent
+
+
+def test_an_extension_the_client_did_not_ask_for_fails_the_handshake(
+    servers: list[RawServer],
+) -> None:
+    def deflate(sock: socket.socket, n: int) -> None:
+        upgrade(sock, extra="Sec-WebSocket-Extensions: permessage-deflate\r\n")
+        sock.sendall(filing_frame(1) + HEARTBEAT)
+        drain(sock)
+
+    server = start(servers, deflate)
+    res = secfeed("tail", "--url", server.url, "--no-reconnect")
+    err = res.stderr.decode()
+    assert res.returncode == 4, err
+    assert "negotiated an extension secfeed did not ask for (permessage-deflate)" in err
+    assert res.stdout == b""
+
+
+# ---- never crash on one frame ---------------------------------------------------------------
+
+EDGE_FRAMES = [
+    filing_frame(2, False, discovered_time="0001-01-01T00:00:00+05:00"),
+    filing_frame(3, False, discovered_time="9999-12-31T23:59:59-05:00"),
+    filing_frame(4, False, accepted_time="0001-01-01T03:00:00+05:00"),
+    filing_frame(5, False, discovered_time="0000-01-01T00:00:00Z"),
+    filing_frame(6, False, discovered_time="9999-12-31T23:59:59-05:00", ticker="ACME"),
+    message(type="reconnect", within_seconds=5, before_time="0001-01-01T00:00:00+01:00"),
+    filing_frame(7, False, cik=10**10),
+    filing_frame(8, False, cik=0),
+]
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv", "table"])
+def test_times_at_the_edges_of_datetime_and_bad_ciks_are_skipped(
+    servers: list[RawServer], fmt: str
+) -> None:
+    def edges(sock: socket.socket, n: int) -> None:
+        upgrade(sock)
+        sock.sendall(HEARTBEAT + filing_frame(1, False) + b"".join(EDGE_FRAMES))
+        sock.sendall(filing_frame(9, False))
+        drain(sock)
+
+    server = start(servers, edges)
+    res = secfeed("tail", "--url", server.url, "-f", fmt, "--latency", "-n", "2", "-v")
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    out = res.stdout.decode()
+    assert "0000123456-26-000001" in out and "0000123456-26-000009" in out
+    for n in range(2, 9):
+        assert f"0000123456-26-00000{n}" not in out
+    assert f"{len(EDGE_FRAMES)} malformed skipped" in err
+    assert "internal error" not in err and "Traceback" not in err
+
+
+# ---- never hang -----------------------------------------------------------------------------
+
+
+def _backlog_then(sock: socket.socket, trouble: bytes, trickle: bool) -> None:
+    """Connection 1: one filing, a heartbeat, then ``trouble``; a trickle goes a byte at a time."""
+    upgrade(sock)
+    sock.sendall(filing_frame(1) + HEARTBEAT)
+    if not trickle:
+        sock.sendall(trouble)
+        drain(sock)
+        return
+    for byte in trouble:
+        sock.sendall(bytes([byte]))
+        time.sleep(0.2)  # the misbehaviour under test, not synchronisation
+    drain(sock)
+
+
+def _second_connection(sock: socket.socket) -> None:
+    upgrade(sock)
+    sock.sendall(filing_frame(1) + filing_frame(2) + HEARTBEAT)
+    drain(sock)
+
+
+@pytest.mark.parametrize(
+    ("trouble", "trickle", "said"),
+    [
+        # A heartbeat frame that never completes, a byte every 0.2 s: bytes, but no frame.
+        (frame(b"x" * 300)[:4] + b"x" * 300, True, "no complete frame for 1 s (stalled)"),
+        (bytes([0x81, 127, 0x80, 0, 0, 0, 0, 0, 0, 1]), False, "most significant bit"),
+        (bytes([0x81, 127]) + (100 << 20).to_bytes(8, "big"), False, "more than 64 MiB"),
+    ],
+    ids=["trickle", "length-top-bit", "length-100MiB"],
+)
+def test_a_connection_that_cannot_deliver_is_dropped_and_replaced(
+    servers: list[RawServer], trouble: bytes, trickle: bool, said: str
+) -> None:
+    def handler(sock: socket.socket, n: int) -> None:
+        if n == 1:
+            _backlog_then(sock, trouble, trickle)
+        else:
+            _second_connection(sock)
+
+    server = start(servers, handler)
+    res = secfeed("tail", "--url", server.url, "-n", "2", "--stall-timeout", "1")
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    assert accessions(ndjson(res.stdout)) == ["0000123456-26-000001", "0000123456-26-000002"]
+    assert said in err and "connection #1 lost" in err
+    assert server.connections == 2
+
+
+def test_read_timeout_without_heartbeats_is_two_ping_intervals() -> None:
+    from secfeed_cli import stream
+
+    assert stream.NO_HEARTBEAT_TIMEOUT > 2 * 60
+
+
+def _slow_101(sock: socket.socket, n: int) -> None:
+    request = read_request(sock)
+    from .rawserver import accept_value
+
+    answer = (
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Accept: {accept_value(request)}\r\n\r\n"
+    ).encode()
+    for byte in answer:
+        sock.sendall(bytes([byte]))
+        time.sleep(0.2)  # the misbehaviour under test
+
+
+def _endless_header(sock: socket.socket, n: int) -> None:
+    read_request(sock)
+    sock.sendall(b"HTTP/1.1 101 Switching Protocols\r\nX-Junk: ")
+    while True:
+        sock.sendall(b"a" * 65536)
+
+
+def _huge_body(server: RawServer) -> object:
+    def handler(sock: socket.socket, n: int) -> None:
+        read_request(sock)
+        size = 40_000_000
+        sent = 0
+        try:
+            sock.sendall(f"HTTP/1.1 503 Busy\r\nContent-Length: {size}\r\n\r\n".encode())
+            while sent < size:
+                sent += sock.send(b"z" * 65536)
+        finally:
+            server.note(sent)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("slow-101", "handshake timed out"),
+        ("endless-header", "response headers exceed 16 KiB"),
+        ("huge-body", "the server answered HTTP 503 Busy"),
+    ],
+)
+def test_the_handshake_cannot_hold_or_bloat_the_client(
+    servers: list[RawServer], kind: str, said: str
+) -> None:
+    server = start(servers, None)
+    handlers = {"slow-101": _slow_101, "endless-header": _endless_header}
+    server.handler = handlers.get(kind) or _huge_body(server)  # type: ignore[assignment]
+    res = secfeed(
+        "tail", "--url", server.url, "--connect-timeout", "1", "--no-reconnect", "-n", "1"
+    )
+    err = res.stderr.decode()
+    assert res.returncode == 4, err
+    assert said in err, err
+    assert len(err.splitlines()) <= 3 and "Traceback" not in err
+    if kind == "huge-body":
+        server.wait(lambda: bool(server.notes))
+        assert server.notes[0] < 40_000_000  # the client stopped reading: the body never came
+
+
+def _silent(sock: socket.socket, n: int) -> None:
+    drain(sock)
+
+
+def _no_heartbeat(sock: socket.socket, n: int) -> None:
+    upgrade(sock)
+    sock.sendall(filing_frame(1))
+    drain(sock)
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("refused", "connection refused"),
+        ("silent", "handshake timed out"),
+        ("no-heartbeat", "backlog was incomplete"),
+    ],
+)
+def test_snapshot_timeout_is_a_hard_deadline_naming_the_cause(
+    servers: list[RawServer], kind: str, said: str
+) -> None:
+    if kind == "refused":
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        url = f"ws://127.0.0.1:{probe.getsockname()[1]}"  # bound, not listening: refused
+    else:
+        url = start(servers, _silent if kind == "silent" else _no_heartbeat).url
+    res = secfeed("snapshot", "--url", url, "--timeout", "1.5")
+    err = res.stderr.decode()
+    assert res.returncode == 4, err
+    assert "the backlog was not complete after 1.5 s (--timeout)" in err and said in err
+    assert res.stdout == b""
+    if kind == "refused":
+        probe.close()
+
+
+def test_ctrl_c_ends_the_run_under_a_ping_flood(servers: list[RawServer]) -> None:
+    flooding = threading.Event()
+
+    def flood(sock: socket.socket, n: int) -> None:
+        upgrade(sock)
+        sock.sendall(filing_frame(1) + HEARTBEAT)
+        ping = frame(b"p" * 125, opcode=0x9)
+        sent = 0
+        while True:  # never reads: the client's pongs back up
+            sent += sock.send(ping * 64)
+            if sent > 4 << 20:
+                flooding.set()
+
+    server = start(servers, flood)
+    with secfeed_popen("tail", "--url", server.url) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith(b"{")
+        assert flooding.wait(20)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)  # a bound, not a measurement: the note says how long it took
+        err = proc.stderr.read() if proc.stderr else b""
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+
+
+# ---- never pile up --------------------------------------------------------------------------
+
+
+def _sample(pid: int) -> tuple[int, int]:
+    return len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_reconnect_storm_keeps_fds_and_threads_bounded(servers: list[RawServer]) -> None:
+    def storm(sock: socket.socket, n: int) -> None:
+        # Every connection: a filing, then at once "reconnect"; never a heartbeat, so no
+        # backlog ever completes; the server closes each connection a second later.
+        upgrade(sock)
+        sock.sendall(filing_frame(n) + message(type="reconnect", within_seconds=1))
+        sock.settimeout(1.0)
+        try:
+            drain(sock)
+        except TimeoutError:
+            sock.sendall(close_frame(1012, "reconnect window ended"))
+
+    server = start(servers, storm)
+    with secfeed_popen("tail", "--url", server.url, "--duration", "12") as proc:
+        server.wait(lambda: server.connections >= 1)
+        samples = []
+        end = time.monotonic() + 10
+        while time.monotonic() < end and proc.poll() is None:
+            samples.append(_sample(proc.pid))
+            time.sleep(0.1)  # a sampling interval, not synchronisation
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    fds = max(s[0] for s in samples)
+    threads = max(s[1] for s in samples)
+    print(f"reconnect storm: {server.connections} connections, max {fds} fds, {threads} threads")
+    assert server.connections >= 4  # the storm really churned
+    assert fds <= 8, samples  # stdin/out/err, a pipe or two, at most two sockets
+    assert threads <= 4, samples  # main and at most two readers (one finishing its close)
+    printed = accessions(ndjson(out))
+    assert len(printed) == len(set(printed))

@@ -1,0 +1,152 @@
+"""Nothing a server can put in a frame makes the client raise: a property over the whole path.
+
+Arbitrary JSON values in every field, arbitrary byte strings as frames and arbitrary message
+types go through what ``tail`` does with a socket read: the batch check and frame-by-frame
+parsing, filters, latency, and every sink (NDJSON, raw, CSV, JSON, the plain table and the live
+table's render). The only exception allowed out of parsing is ProtocolError (counted and
+skipped); nothing after parsing may raise at all.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections import deque
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+
+from secfeed_cli.filters import FilingFilter
+from secfeed_cli.latency import LatencyStats
+from secfeed_cli.protocol import Filing, ProtocolError, parse_filings, parse_frame
+from secfeed_cli.records import latency_ms
+from secfeed_cli.sinks import Status
+from secfeed_cli.sinks.lines import CsvSink, JsonArraySink, NdjsonSink
+from secfeed_cli.sinks.table import PlainTableSink, _View
+
+from .rawserver import filing
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_times = st.sampled_from(
+    [
+        "0001-01-01T00:00:00+05:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59-05:00",
+        "9999-12-31T23:59:59.999999999Z",
+        "0000-01-01T00:00:00Z",
+        "2024-02-29T23:59:60Z",
+        "2023-02-29T00:00:00Z",
+        "2026-01-12T16:00:00.1234567+14:00",
+        "2026-01-12 16:00:00-23:59",
+        "2026-01-12",
+    ]
+)
+_FIELDS = [
+    "type",
+    "is_historical",
+    "discovered_time",
+    "form",
+    "description",
+    "filling_date",
+    "accepted_time",
+    "accession_no",
+    "cik",
+]
+
+
+@st.composite
+def _filing_frame(draw: st.DrawFn) -> bytes:
+    record: dict[str, Any] = filing(draw(st.integers(0, 999_999)), draw(st.booleans()))
+    for name in draw(st.lists(st.sampled_from([*_FIELDS, "extra"]), max_size=3)):
+        choice = draw(st.integers(0, 3))
+        if choice == 0:
+            record.pop(name, None)
+        elif choice == 1 and name.endswith(("_time", "_date")):
+            record[name] = draw(_times)
+        elif choice == 2 and name == "cik":
+            record[name] = draw(st.integers(min_value=-1, max_value=10**12))
+        else:
+            record[name] = draw(_json)
+    return json.dumps(record).encode()
+
+
+_message = st.fixed_dictionaries(
+    {"type": st.sampled_from(["heartbeat", "hearbeat", "reconnect", "error", "hello", "x"])},
+    optional={
+        "within_seconds": _json,
+        "before_time": _times | _json,
+        "message": _json,
+    },
+).map(lambda d: json.dumps(d).encode())
+
+_frames = st.lists(
+    st.one_of(_filing_frame(), _filing_frame(), _message, st.binary(max_size=60)), max_size=8
+)
+
+
+def _parse(frames: list[bytes]) -> list[Filing]:
+    batch = parse_filings(frames)
+    if batch is not None:
+        return batch
+    out = []
+    for frame in frames:
+        try:
+            message = parse_frame(frame)
+        except ProtocolError:
+            continue  # skipped and counted by the stream
+        if isinstance(message, Filing):
+            out.append(message)
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_frames, st.booleans())
+def test_no_frame_can_make_any_stage_raise(frames: list[bytes], with_latency: bool) -> None:
+    filings = _parse(frames)
+    received = time.time()
+    stats = LatencyStats()
+    for f in filings:
+        if not f.is_historical:
+            stats.add(latency_ms(f, received))
+    stats.summary()
+    for filt in (
+        FilingFilter(forms=("8-K", "10-K*")),
+        FilingFilter(exclude=("*/A",), amendments=False),
+        FilingFilter(ciks=frozenset({123456})),
+    ):
+        filt.select(filings)
+
+    sinks = [
+        NdjsonSink(io.BytesIO(), latency=with_latency),
+        NdjsonSink(io.BytesIO(), raw=True),
+        CsvSink(io.BytesIO(), latency=with_latency),
+        JsonArraySink(io.BytesIO(), latency=with_latency),
+        PlainTableSink(io.BytesIO(), latency=with_latency),
+    ]
+    for sink in sinks:
+        sink.filings(filings, received)
+        sink.backlog_complete()
+        sink.close()
+    for line in sinks[0].out.getvalue().splitlines():  # type: ignore[attr-defined]
+        json.loads(line)  # still NDJSON
+
+    status = Status(
+        "connected", "127.0.0.1:1", len(filings), 0, 0, True, 1.0, True, stats.summary()
+    )
+    view = _View(deque((f, received) for f in filings), lambda: status, with_latency)
+    for width in (80, 160):
+        console = Console(file=io.StringIO(), width=width, height=30, force_terminal=True)
+        console.print(view)
