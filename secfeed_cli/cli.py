@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import io
-import signal
 import sys
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,7 +36,8 @@ Exit status:
   3    the API key was rejected
   4    could not connect, gave up reconnecting, or the connection ended (--no-reconnect)
   5    the server reported another error (--no-reconnect)
-  130  interrupted (Ctrl-C); 143 terminated (SIGTERM)"""
+  6    snapshot: another run held the --state lock until --timeout
+  129  hangup (SIGHUP); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)"""
 
 LOOPBACK = ("127.", "localhost", "::1")
 
@@ -123,9 +123,22 @@ Examples:
 )
 def snapshot(**opts: Any) -> int:
     """Write the backlog the feed holds now (or only what is new since --state), then exit."""
+    import os
+    import time
+
+    deadline = time.monotonic() + opts["timeout"]  # for the whole run, the lock included
     _resolve_key(opts)
+
+    from . import snapshot as snapshot_files
+    from .errors import StateBusy
     from .snapshot import AtomicFile, State, StateError
 
+    if (
+        opts["output"]
+        and opts["state"]
+        and os.path.realpath(opts["output"]) == os.path.realpath(opts["state"])
+    ):
+        raise click.UsageError("-o/--output and --state name the same file")
     opts.update(
         heartbeat=True,
         raw=False,
@@ -135,10 +148,16 @@ def snapshot(**opts: Any) -> int:
         duration=None,
         settle=2.0,
     )
-    try:
-        state = State(opts["state"]).load() if opts["state"] else None
-    except StateError as exc:
-        raise SecfeedError(str(exc)) from None
+    state = None
+    if opts["state"]:
+        state = State(opts["state"])
+        try:
+            state.lock(deadline)
+            state.load()
+        except StateError as exc:
+            error = StateBusy if isinstance(exc, snapshot_files.StateBusy) else SecfeedError
+            raise error(str(exc)) from None
+    opts["deadline"] = deadline
     target = AtomicFile(opts["output"]) if opts["output"] else None
     # To stdout, too, a snapshot is all or nothing: held in memory (a backlog is a few hundred
     # filings) and written once complete.
@@ -160,7 +179,14 @@ def snapshot(**opts: Any) -> int:
         else:
             _write_stdout(held.getvalue())
         if state is not None:
-            state.save()
+            try:
+                state.save()
+            except OutputError as exc:  # the output is out: at worst the next run repeats it
+                where = opts["output"] or "standard output"
+                raise OutputError(
+                    f"wrote {written} filings to {where}, but could not save the state"
+                    f" ({exc}); the next run will write them again"
+                ) from None
         return code
     finally:
         if target is not None:
@@ -289,11 +315,10 @@ def _tail(opts: dict[str, Any]) -> int:
     opts["fmt"] = resolve_format(opts["fmt"], sys.stdout.isatty())
     if opts["raw"] and opts["fmt"] != "ndjson":
         raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
-    # A larger buffer than sys.stdout's 8 KiB: a burst becomes a few large writes. Lines still
-    # leave as soon as what was read is handled (the sinks flush on each caught-up event).
+    from .sinks.stdout import StdoutLines
+
     sys.stdout.flush()
-    out = open(sys.stdout.fileno(), "wb", buffering=1 << 16, closefd=False)
-    code, _ = _run(opts, out)
+    code, _ = _run(opts, StdoutLines(sys.stdout.fileno()))
     return code
 
 
@@ -345,6 +370,7 @@ def _run(
         count=opts["count"],
         duration=opts["duration"],
         timeout=opts.get("timeout"),
+        deadline=opts.get("deadline"),
     )
     run = Run(stream, filt, limits, diag, skip=skip)
     sink = _make_sink(opts, out, run, record)
@@ -366,8 +392,8 @@ def _run(
     except KeyboardInterrupt:
         code = ExitCode.INTERRUPTED
         raise Interrupted() from None
-    except Terminated:
-        code = ExitCode.TERMINATED
+    except Terminated as exc:
+        code = exc.exit_code
         raise
     finally:
         if not broken and not closed:
@@ -427,13 +453,11 @@ class _RedactingStderr:
         return sys.stderr.isatty()
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated
-
-
 def main(argv: list[str] | None = None) -> None:
     """The console script: runs the CLI and maps every outcome to a documented exit status."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    from . import signals
+
+    signals.install()
     try:
         code = cli.main(args=argv, prog_name="secfeed", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -443,8 +467,8 @@ def main(argv: list[str] | None = None) -> None:
         code = exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
         code = ExitCode.INTERRUPTED
-    except Terminated:
-        code = ExitCode.TERMINATED
+    except Terminated as exc:
+        code = exc.exit_code
     except SecfeedError as exc:
         if str(exc):
             from .sinks.diagnostics import Diagnostics

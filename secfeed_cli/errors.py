@@ -19,6 +19,8 @@ class ExitCode(IntEnum):
         4  #: could not connect, gave up reconnecting, or the connection ended (--no-reconnect)
     )
     SERVER_ERROR = 5  #: the server reported another error under --no-reconnect
+    BUSY = 6  #: snapshot: another run held the --state lock until --timeout
+    HANGUP = 129  #: SIGHUP (the terminal closed, or a supervisor asked)
     INTERRUPTED = 130  #: Ctrl-C (SIGINT)
     TERMINATED = 143  #: SIGTERM
 
@@ -41,6 +43,10 @@ class ServerReportedError(SecfeedError):
     exit_code = ExitCode.SERVER_ERROR
 
 
+class StateBusy(SecfeedError):
+    exit_code = ExitCode.BUSY
+
+
 class OutputError(SecfeedError):
     exit_code = ExitCode.ERROR
 
@@ -52,4 +58,12 @@ class Interrupted(SecfeedError):
 
 
 class Terminated(BaseException):
-    """Raised in the main thread on SIGTERM; like KeyboardInterrupt, not an Exception."""
+    """Raised in the main thread on SIGTERM or SIGHUP; like KeyboardInterrupt, not an Exception."""
+
+    def __init__(self, signum: int = 15) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.HANGUP if self.signum == 1 else ExitCode.TERMINATED

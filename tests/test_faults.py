@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -158,7 +159,9 @@ def test_closed_pipe_ends_quietly(emulator_factory: Factory) -> None:
     assert "Traceback" not in err and "error" not in err.lower() and "Exception" not in err
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
 def test_signals_close_flush_and_summarise(
     emulator_factory: Factory, signum: int, code: int
 ) -> None:
@@ -266,3 +269,33 @@ def test_disk_full_on_the_last_flush_is_still_an_error(emulator_factory: Factory
     res = tail_into_dev_full(emulator_factory(backlog=50), "-n", "3")
     assert res.returncode == 1
     assert b"No space left on device" in res.stderr and b"Traceback" not in res.stderr
+
+
+def _blocked_on_pipe(pid: int) -> bool:
+    with open(f"/proc/{pid}/wchan") as f:  # the main thread's kernel wait point
+        return f.read().strip().endswith("pipe_write")  # pipe_write, anon_pipe_write
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_during_a_blocked_write_never_leaves_half_a_line(
+    emulator_factory: Factory, signum: int
+) -> None:
+    em = emulator_factory(backlog=3000)
+    with secfeed_popen("tail", "--url", em.url) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        # Nobody reads stdout: the 3,000-filing burst fills the pipe and the write blocks.
+        # The kernel shows that state; there is no event to wait on, so poll it (bounded).
+        deadline = time.monotonic() + 20
+        while not _blocked_on_pipe(proc.pid):
+            assert time.monotonic() < deadline, "the write never blocked"
+            time.sleep(0.01)
+        proc.send_signal(signum)
+        out = proc.stdout.read()  # now read: the lines in progress go out, then the exit
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=20)
+    assert proc.returncode == 128 + signum, err
+    assert out.endswith(b"\n") and len(out) > 65536
+    lines = out.decode().splitlines()
+    assert [line[-1] for line in lines] == ["}"] * len(lines)
+    assert_consecutive(em, accessions(ndjson(out)), len(lines))
+    assert f"{len(lines)} shown" in err
