@@ -89,10 +89,7 @@ _D = (
     r"(?:19|20)\d\d-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
     r"|(?:0[13578]|1[02])-31)"
 )
-_T = (
-    _D + r"[Tt ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?"
-    r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):?[0-5]\d)"
-)
+_T = _D + r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?Z"  # already in output form
 _FILINGS_SHAPE = re.compile(
     rf"(?:fillings\x00\d{{10}}-\d{{2}}-\d{{6}}\x00{_D}\x00(?:{_T}|{_D})\x00{_T}\n)*\Z", re.ASCII
 )
@@ -137,6 +134,30 @@ _EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)
 _LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
 
 
+def normalize_time(text: str) -> str:
+    """A valid time (see :func:`parse_time`) as RFC 3339 UTC: ``T``, ``Z``, fraction as received.
+
+    The usual ``...THH:MM:SS[.f]Z`` is returned as it is; an offset is applied (offsets are
+    whole minutes, so the fraction digits, 0 to 9 of them, stay exactly as received), and a
+    space or lower-case ``t``/``z`` becomes ``T``/``Z``.
+    """
+    m = _TIME_RE.match(text)
+    if m is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
+    fraction = f".{frac}" if frac else ""
+    if zulu:
+        return f"{year}-{month}-{day}T{hour}:{minute}:{second}{fraction}Z"
+    leap = second == "60"
+    offset = timedelta(hours=int(oh), minutes=int(om))
+    local = datetime(
+        int(year), int(month), int(day), int(hour), int(minute), 59 if leap else int(second)
+    )
+    utc = local - offset if sign == "+" else local + offset
+    seconds = "60" if leap else f"{utc.second:02d}"
+    return utc.strftime("%Y-%m-%dT%H:%M:") + seconds + fraction + "Z"
+
+
 def parse_date(text: str) -> date:
     """Parse a ``YYYY-MM-DD`` date. Raises ``ValueError`` on anything else."""
     m = _DATE_RE.match(text)
@@ -162,9 +183,12 @@ NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 class Filing:
     """One SEC filing as the stream announces it.
 
-    Time fields keep the exact strings received; :meth:`discovered` and :meth:`accepted` parse
-    them (they were validated when the frame was parsed). ``extra`` holds any fields the server
-    sent beyond the documented ones, in the order received; ``frame`` the frame's bytes as
+    Time fields are RFC 3339 UTC strings (``T``, ``Z``) with the fraction digits as received:
+    the usual ``...Z`` exactly as received, an offset or a space converted (see
+    :func:`normalize_time`); ``accepted_time`` may be a ``YYYY-MM-DD`` date. :meth:`discovered`
+    and :meth:`accepted` parse them (they were validated when the frame was parsed).
+    ``extra`` holds any fields the server sent beyond the documented ones, in the order
+    received; ``frame`` the frame's bytes as
     received (for ``--raw``; empty for a filing not parsed from a frame).
     """
 
@@ -400,11 +424,17 @@ def _filing_in_detail(data: dict[str, Any], frame: bytes) -> Filing:
     if not _valid_date(filing_date):
         _bad_time("filling_date", filing_date)
     accepted = _str(data, "accepted_time")
-    if not (_valid_time(accepted) if len(accepted) != 10 else _valid_date(accepted)):
+    if len(accepted) == 10:
+        if not _valid_date(accepted):
+            _bad_time("accepted_time", accepted)
+    elif not _valid_time(accepted):
         _bad_time("accepted_time", accepted)
+    else:
+        accepted = normalize_time(accepted)
     discovered = _str(data, "discovered_time")
     if not _valid_time(discovered):
         _bad_time("discovered_time", discovered)
+    discovered = normalize_time(discovered)
     return Filing(
         accession,
         _str(data, "form"),

@@ -21,6 +21,7 @@ from secfeed_cli.protocol import (
     _filing_in_detail,
     format_time,
     hello_frame,
+    normalize_time,
     parse_date,
     parse_filings,
     parse_frame,
@@ -357,3 +358,46 @@ def test_impossible_dates_are_rejected(bad: str) -> None:
     with pytest.raises(ProtocolError):
         parse_frame(frame(discovered_time=f"{bad}T00:00:00Z"))
     assert isinstance(parse_frame(frame(filling_date="2024-02-29")), Filing)
+
+
+@pytest.mark.parametrize(
+    ("raw", "out"),
+    [
+        ("2026-01-12T16:00:00.1234567Z", "2026-01-12T16:00:00.1234567Z"),
+        ("2024-02-25T07:00:00-05:00", "2024-02-25T12:00:00Z"),
+        ("2024-02-25 12:00:00.123456789+01:30", "2024-02-25T10:30:00.123456789Z"),
+        ("2024-02-29T23:30:00.5-01:00", "2024-03-01T00:30:00.5Z"),
+        ("2026-01-12t16:00:00z", "2026-01-12T16:00:00Z"),
+        ("2016-12-31T18:59:60-05:00", "2016-12-31T23:59:60Z"),
+    ],
+)
+def test_times_come_out_as_utc_with_z_and_their_fraction_digits(raw: str, out: str) -> None:
+    msg = parse_frame(frame(discovered_time=raw, accepted_time=raw))
+    assert isinstance(msg, Filing)
+    assert msg.discovered_time == out and msg.accepted_time == out
+
+
+def test_a_date_only_accepted_time_stays_a_date() -> None:
+    msg = parse_frame(frame(accepted_time="2024-02-25"))
+    assert isinstance(msg, Filing) and msg.accepted_time == "2024-02-25"
+
+
+@settings(max_examples=300)
+@given(
+    st.datetimes(
+        min_value=datetime(1000, 1, 3), max_value=datetime(9000, 1, 1), timezones=st.just(None)
+    ),
+    st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59),
+    st.text(alphabet="0123456789", max_size=9),
+    st.sampled_from(["T", "t", " "]),
+)
+def test_normalised_times_name_the_same_instant(
+    when: datetime, offset: int, frac: str, sep: str
+) -> None:
+    sign = "+" if offset >= 0 else "-"
+    zone = f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+    text = when.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + (f".{frac}" if frac else "") + zone
+    normal = normalize_time(text)
+    assert normal.endswith("Z") and normal[10] == "T"
+    assert parse_time(normal) == parse_time(text)
+    assert normal.endswith(f".{frac}Z" if frac else f"{when.second:02d}Z")

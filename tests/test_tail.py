@@ -291,3 +291,62 @@ def test_a_piped_run_with_diagnostics_never_imports_rich(emulator_factory: Facto
     assert "secfeed: backlog complete: 3 filings" in err  # diagnostics were written
     assert err.rstrip().endswith("no rich")
     assert len(ndjson(res.stdout)) == 3
+
+
+def test_csv_escapes_control_characters_and_neutralises_formulas(
+    emulator_factory: Factory, tmp_path: Any
+) -> None:
+    import json as _json
+
+    from secfeed_cli.emulator.feed import load_sample
+
+    cells = {
+        '=HYPERLINK("http://x","y")': '\'=HYPERLINK("http://x","y")',
+        "+1+1": "'+1+1",
+        "-2": "'-2",
+        "@SUM(A1)": "'@SUM(A1)",
+        "\tTAB": "'\tTAB",
+        "\rCR": "'\rCR",
+        "clip \x1b]52;c;aGk=\x07 end": "clip \\x1b]52;c;aGk=\\x07 end",
+        "title \x1b]0;pwned\x9c": "title \\x1b]0;pwned\\x9c",
+        "nul\x00 and bell\x07": "nul\\x00 and bell\\x07",
+        "ACME 8-K (Filer)": "ACME 8-K (Filer)",
+    }
+    sample = load_sample()[: len(cells)]
+    for record, text in zip(sample, cells, strict=True):
+        record["description"] = text
+    path = tmp_path / "s.ndjson"
+    path.write_text("".join(_json.dumps(r) + "\n" for r in sample))
+    em = emulator_factory(backlog=len(cells), sample_path=str(path))
+    res = tail(em, "--backlog-only", "-f", "csv")
+    text = res.stdout.decode()
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert [r[3] for r in rows[1:]] == list(cells.values())
+    body = text.replace("\r\n", "").replace("\r", "").replace("\t", "")  # legal inside cells
+    assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in body)
+
+
+def test_raw_output_is_one_line_per_frame_even_when_the_frame_is_pretty_printed() -> None:
+    import json as _json
+    import socket
+
+    from .rawserver import HEARTBEAT, RawServer, drain, filing, frame, upgrade
+
+    pretty = _json.dumps(filing(1), indent=2).encode()
+    compact = _json.dumps(filing(2), separators=(",", ":")).encode()
+
+    def handler(sock: socket.socket, n: int) -> None:
+        upgrade(sock)
+        sock.sendall(frame(pretty) + frame(compact) + HEARTBEAT)
+        drain(sock)
+
+    server = RawServer(handler)
+    try:
+        res = secfeed("tail", "--url", server.url, "--backlog-only", "--raw")
+    finally:
+        server.close()
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.split(b"\n")
+    assert lines[2:] == [b""] and len(lines) == 3
+    assert _json.loads(lines[0]) == _json.loads(pretty)  # compacted, the same object
+    assert lines[1] == compact  # byte-exact otherwise

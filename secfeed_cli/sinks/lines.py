@@ -9,6 +9,7 @@ import orjson
 
 from ..protocol import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, to_record
+from .text import escape_control_csv
 
 
 class NdjsonSink:
@@ -17,7 +18,7 @@ class NdjsonSink:
     Lines are flushed as soon as everything read from the socket so far has been handled
     (:meth:`flush` on each caught-up event), so no line waits for more input; a burst of
     filings from one read becomes one write. With ``raw``, each filing frame is written
-    exactly as received instead.
+    exactly as received instead (compacted onto one line if it holds line breaks).
     """
 
     def __init__(self, out: BinaryIO, latency: bool = False, raw: bool = False) -> None:
@@ -28,7 +29,7 @@ class NdjsonSink:
 
     def filings(self, filings: list[Filing], received: float) -> None:
         if self.raw:
-            data = b"".join([f.frame + b"\n" for f in filings])
+            data = b"".join([_raw_line(f.frame) for f in filings])
         elif self.latency:
             data = b"".join([_record_line(f, received) for f in filings])
         else:
@@ -68,6 +69,14 @@ def _ndjson_lines(filings: list[Filing]) -> bytes:
     ).encode()
 
 
+def _raw_line(frame: bytes) -> bytes:
+    """The frame as received, on one line: a frame holding line breaks (pretty-printed JSON,
+    where they can only be whitespace between tokens) is re-encoded compactly."""
+    if b"\n" in frame or b"\r" in frame:
+        return orjson.dumps(orjson.loads(frame), option=orjson.OPT_APPEND_NEWLINE)
+    return frame + b"\n"
+
+
 def _record_line(f: Filing, received: float | None) -> bytes:
     return orjson.dumps(to_record(f, received), option=orjson.OPT_APPEND_NEWLINE)
 
@@ -76,8 +85,9 @@ class CsvSink:
     """A header row, then one row per filing with the NDJSON columns (extra fields left out).
 
     RFC 4180: fields holding a comma, a double quote or a line break are quoted (quotes
-    doubled); rows end in CRLF. Only ``form`` and ``description`` can need it: the other
-    columns were validated as digits, dates, times and URLs when the frame was parsed.
+    doubled); rows end in CRLF. Only ``form`` and ``description`` can need it, or hold control
+    characters or a leading formula character (see :func:`_quote`): the other columns were
+    validated as digits, dates, times and URLs when the frame was parsed.
     """
 
     def __init__(self, out: BinaryIO, latency: bool = False, header: bool = True) -> None:
@@ -117,7 +127,17 @@ class CsvSink:
         self.flush()
 
 
+#: A cell starting with one of these is run as a formula by spreadsheets (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _quote(text: str) -> str:
+    """A text cell: control characters escaped visibly (``\\x1b``, as the table shows them), a
+    leading formula character neutralised with a ``'`` (OWASP's advice), then RFC 4180 quoting.
+    """
+    text = escape_control_csv(text)
+    if text.startswith(FORMULA_START):
+        text = "'" + text
     if '"' in text:
         return '"' + text.replace('"', '""') + '"'
     if "," in text or "\n" in text or "\r" in text:
