@@ -94,10 +94,12 @@ STATIC_OUTPUT = [
     "YYYY\\-MM\\-DD (the wire's \\fBfilling_date\\fR, spelled correctly).",
     ".TP",
     "\\fBaccepted_time\\fR",
-    "When the SEC accepted the filing, exactly as received.",
+    "When the SEC accepted the filing: RFC 3339 UTC as below, or YYYY\\-MM\\-DD when the "
+    "server sends only a date.",
     ".TP",
     "\\fBdiscovered_time\\fR",
-    "When FinFeedAPI first saw it (RFC 3339 UTC), exactly as received.",
+    "When FinFeedAPI first saw it: RFC 3339 UTC with T and Z and the fraction digits as "
+    "received; an offset or a space separator is converted to that form.",
     ".TP",
     "\\fBis_historical\\fR",
     "true for the backlog sent on connecting, false for live filings.",
@@ -110,9 +112,12 @@ STATIC_OUTPUT = [
     "discovered_time in milliseconds.",
     ".PP",
     "Further fields sent by the server follow unchanged. \\fB\\-\\-raw\\fR prints each filing "
-    "frame exactly as received instead. \\fB\\-f csv\\fR writes a header row and the columns "
-    "above (not the extra fields) with RFC 4180 quoting and CRLF line ends; \\fB\\-f json\\fR "
-    "(snapshot only) writes one JSON array. Diagnostics go to standard error only.",
+    "frame exactly as received instead, one per line (a frame holding line breaks is "
+    "re\\-encoded compactly). \\fB\\-f csv\\fR writes a header row and the columns above (not "
+    "the extra fields) with RFC 4180 quoting and CRLF line ends; control characters are "
+    "written as visible escapes and a cell starting with =, +, \\-, @, tab or CR gets a "
+    "leading ' (CSV injection). \\fB\\-f json\\fR (snapshot only) writes one JSON array. "
+    "Diagnostics go to standard error only. A signal never cuts a line in half.",
 ]
 
 EXIT_TEXT = {
@@ -126,6 +131,8 @@ EXIT_TEXT = {
     "\\-\\-no\\-reconnect, the server redirected (redirects are not followed), or (snapshot) "
     "the backlog was not complete before \\-\\-timeout.",
     ExitCode.SERVER_ERROR: "The server reported another error under \\-\\-no\\-reconnect.",
+    ExitCode.BUSY: "(snapshot) Another run held the \\-\\-state lock until \\-\\-timeout.",
+    ExitCode.HANGUP: "Hung up (SIGHUP), handled like SIGTERM.",
     ExitCode.INTERRUPTED: "Interrupted (SIGINT, Ctrl\\-C).",
     ExitCode.TERMINATED: "Terminated (SIGTERM).",
 }

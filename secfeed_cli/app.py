@@ -42,6 +42,7 @@ class RunLimits:
     count: int | None = None
     duration: float | None = None
     timeout: float | None = None  # --backlog-only not complete by then: exit 4 (snapshot)
+    deadline: float | None = None  # time.monotonic() when that timeout ends (from the start)
 
 
 @dataclass
@@ -94,7 +95,9 @@ class Run:
         limits = self.limits
         start = time.monotonic()
         deadline = None if limits.duration is None else start + limits.duration
-        give_up = None if limits.timeout is None else start + limits.timeout
+        give_up = limits.deadline
+        if give_up is None and limits.timeout is not None:
+            give_up = start + limits.timeout
         if limits.count == 0:
             return ExitCode.OK
         self.stream.deadline = give_up

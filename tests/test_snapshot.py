@@ -8,6 +8,9 @@ import json
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from secfeed_cli.emulator.server import Emulator
 
@@ -169,3 +172,212 @@ def test_snapshot_into_a_pipe_closed_early_fails_and_keeps_state(
     assert b"exit: 1" in res.stderr
     assert b"output pipe closed before the snapshot was complete" in res.stderr
     assert not state.exists()
+
+
+# ---- what -o and --state name ----------------------------------------------------------------
+
+
+def test_a_symlink_keeps_pointing_at_its_target_which_is_replaced(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=5)
+    target = tmp_path / "real" / "filings.ndjson"
+    target.parent.mkdir()
+    target.write_bytes(OLD)
+    link = tmp_path / "latest.ndjson"
+    link.symlink_to(target)
+    res = secfeed("snapshot", "--url", em.url, "-o", str(link))
+    assert res.returncode == 0, res.stderr
+    assert link.is_symlink() and link.resolve() == target
+    assert accessions(ndjson(target.read_bytes())) == backlog_ids(em, 5)
+    assert leftovers(tmp_path) == [] and leftovers(target.parent) == []
+
+
+def test_a_fifo_is_written_directly_not_replaced(emulator_factory: Factory, tmp_path: Path) -> None:
+    import os
+    import stat
+    import threading
+
+    em = emulator_factory(backlog=5)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    res = secfeed("snapshot", "--url", em.url, "-o", str(fifo))
+    reader.join(timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert accessions(ndjson(got[0])) == backlog_ids(em, 5)
+
+
+def test_a_character_device_stays_a_device(emulator_factory: Factory, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("making a device node needs root")
+    full = tmp_path / "full"  # our own node for /dev/full's device: the real one is not risked
+    os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    em = emulator_factory(backlog=5)
+    res = secfeed("snapshot", "--url", em.url, "-o", str(full))
+    assert res.returncode == 1
+    assert b"No space left on device" in res.stderr and len(res.stderr.splitlines()) <= 3
+    assert stat.S_ISCHR(os.stat(full).st_mode)
+    assert leftovers(tmp_path) == []
+
+
+def _run_with(*args: str, umask: int | None = None, fsize: int | None = None) -> Any:
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, cli_env
+
+    def limits() -> None:
+        if umask is not None:
+            os.umask(umask)
+        if fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    return subprocess.run(
+        [sys.executable, "-m", "secfeed_cli", *args],
+        capture_output=True,
+        timeout=30,
+        env=cli_env(),
+        cwd=ROOT,
+        preexec_fn=limits,
+    )
+
+
+def test_modes_follow_the_existing_file_or_the_umask(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    import stat
+
+    em = emulator_factory(backlog=5)
+    new_out, new_state = tmp_path / "new.ndjson", tmp_path / "new.state"
+    res = _run_with(
+        "snapshot", "--url", em.url, "-o", str(new_out), "--state", str(new_state), umask=0o027
+    )
+    assert res.returncode == 0, res.stderr
+    assert stat.S_IMODE(new_out.stat().st_mode) == 0o640  # 0666 less the umask
+    assert stat.S_IMODE(new_state.stat().st_mode) == 0o640
+
+    old_out, old_state = tmp_path / "old.ndjson", tmp_path / "old.state"
+    old_out.write_bytes(OLD)
+    old_out.chmod(0o604)
+    res = _run_with("snapshot", "--url", em.url, "-o", str(old_out), "--state", str(old_state))
+    assert res.returncode == 0, res.stderr
+    old_state.chmod(0o664)
+    res = _run_with("snapshot", "--url", em.url, "-o", str(old_out), "--state", str(old_state))
+    assert res.returncode == 0, res.stderr
+    assert stat.S_IMODE(old_out.stat().st_mode) == 0o604
+    assert stat.S_IMODE(old_state.stat().st_mode) == 0o664
+
+
+def test_output_and_state_naming_the_same_file_is_a_usage_error(tmp_path: Path) -> None:
+    same = tmp_path / "x"
+    link = tmp_path / "link"
+    link.symlink_to(same)
+    res = secfeed("snapshot", "--url", "ws://127.0.0.1:9", "-o", str(same), "--state", str(link))
+    assert res.returncode == 2
+    assert b"name the same file" in res.stderr
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xff\xfe not utf-8",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"version": 1, "accessions": 5}',
+        b'{"version": 1, "accessions": [1, 2]}',
+        b"[]",
+        b'"text"',
+    ],
+    ids=["not-utf8", "deeply-nested", "not-a-list", "not-accessions", "array", "string"],
+)
+def test_a_state_file_of_any_other_kind_is_one_clear_error(tmp_path: Path, content: bytes) -> None:
+    state = tmp_path / "state"
+    state.write_bytes(content)
+    res = secfeed("snapshot", "--url", "ws://127.0.0.1:9", "--state", str(state))
+    err = res.stderr.decode()
+    assert res.returncode == 1, err
+    assert "is not a secfeed state file" in err and len(err.splitlines()) == 1
+    assert state.read_bytes() == content
+
+
+def test_a_state_that_cannot_be_saved_after_the_output_is_one_clear_error(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=5)
+    state = tmp_path / "state"
+    # Standard output is a pipe and /dev/null a device: only the state is a file the size
+    # limit applies to (Python ignores SIGXFSZ, so the write fails with EFBIG).
+    res = _run_with("snapshot", "--url", em.url, "--state", str(state), fsize=16)
+    err = res.stderr.decode()
+    assert res.returncode == 1, err
+    assert "wrote 5 filings to standard output, but could not save the state" in err
+    assert "the next run will write them again" in err and "internal error" not in err
+    assert len(ndjson(res.stdout)) == 5  # the output was committed first
+    assert not state.exists() and leftovers(tmp_path) == []
+
+
+def test_two_runs_on_one_state_take_turns(emulator_factory: Factory, tmp_path: Path) -> None:
+    import socket
+
+    from .rawserver import RawServer, drain, filing_frame, upgrade
+
+    def never_complete(sock: socket.socket, n: int) -> None:
+        upgrade(sock)
+        sock.sendall(filing_frame(1))  # no heartbeat: the backlog is never complete
+        drain(sock)
+
+    slow = RawServer(never_complete)
+    em = emulator_factory(backlog=5)
+    state = tmp_path / "state"
+    try:
+        with secfeed_popen("snapshot", "--url", slow.url, "--state", str(state)) as first:
+            slow.wait(lambda: slow.connections == 1)  # it holds the lock before connecting
+            busy = secfeed("snapshot", "--url", em.url, "--state", str(state), "--timeout", "1")
+            assert busy.returncode == 6, busy.stderr
+            assert b"another secfeed snapshot is using" in busy.stderr
+            assert busy.stdout == b""
+            with secfeed_popen(
+                "snapshot", "--url", em.url, "--state", str(state), "--timeout", "30"
+            ) as second:
+                first.send_signal(signal.SIGTERM)  # the first run ends: the second goes on
+                out, err = second.communicate(timeout=30)
+            first.communicate(timeout=30)
+        assert first.returncode == 143
+        assert second.returncode == 0, err
+        assert accessions(ndjson(out)) == backlog_ids(em, 5)
+    finally:
+        slow.close()
+
+
+def test_sighup_ends_a_snapshot_and_removes_its_temporary_file(tmp_path: Path) -> None:
+    import socket
+
+    from .rawserver import RawServer, drain, filing_frame, upgrade
+
+    def never_complete(sock: socket.socket, n: int) -> None:
+        upgrade(sock)
+        sock.sendall(filing_frame(1))
+        drain(sock)
+
+    server = RawServer(never_complete)
+    out = tmp_path / "out.ndjson"
+    try:
+        with secfeed_popen("snapshot", "--url", server.url, "-o", str(out)) as proc:
+            server.wait(lambda: server.connections == 1)  # the temp file exists by now
+            assert len(leftovers(tmp_path)) == 1
+            proc.send_signal(signal.SIGHUP)
+            proc.communicate(timeout=30)
+        assert proc.returncode == 129
+        assert leftovers(tmp_path) == [] and not out.exists()
+    finally:
+        server.close()
