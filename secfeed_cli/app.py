@@ -143,7 +143,11 @@ class Run:
                 raise
             raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
         finally:
-            self.stream.close()
+            try:
+                if sys.exc_info()[0] is None:
+                    sink.flush()  # the last lines go out before the close handshake
+            finally:
+                self.stream.close()
 
     def _filings(self, sink: Sink, event: NewFilings) -> bool:
         """Show what passes; True once --count is reached.

@@ -380,3 +380,29 @@ def test_reconnect_storm_keeps_fds_and_threads_bounded(servers: list[RawServer])
     assert threads <= 4, samples  # main and at most two readers (one finishing its close)
     printed = accessions(ndjson(out))
     assert len(printed) == len(set(printed))
+
+
+def test_lines_are_out_before_the_close_handshake_starts(servers: list[RawServer]) -> None:
+    def ignores_close(sock: socket.socket, n: int) -> None:
+        upgrade(sock)
+        sock.sendall(b"".join(filing_frame(i) for i in range(1, 6)) + HEARTBEAT)
+        seen = b""
+        while True:  # the client's frames are masked: a close starts with 0x88
+            chunk = sock.recv(4096)
+            if not chunk:
+                return
+            seen += chunk
+            if b"\x88" in seen:
+                server.note("close")
+                drain(sock)  # never answered
+                return
+
+    server = start(servers, ignores_close)
+    with secfeed_popen("tail", "--url", server.url, "--backlog-only") as proc:
+        assert proc.stdout is not None
+        server.wait(lambda: "close" in server.notes)
+        os.set_blocking(proc.stdout.fileno(), False)
+        early = proc.stdout.read() or b""  # what was on stdout when the close went out
+        proc.wait(timeout=20)
+    assert proc.returncode == 0
+    assert accessions(ndjson(early)) == [f"0000123456-26-{i:06d}" for i in range(1, 6)]
