@@ -11,7 +11,7 @@ import hashlib
 import json
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -166,3 +166,35 @@ def drain(sock: socket.socket) -> None:
 
 def close_frame(code: int = 1000, reason: str = "") -> bytes:
     return frame(code.to_bytes(2, "big") + reason.encode(), opcode=0x8)
+
+
+def client_frames(sock: socket.socket) -> Iterator[tuple[int, bytes]]:
+    """The client's frames (masked, as RFC 6455 requires of clients), unmasked, until EOF."""
+    buf = b""
+
+    def need(n: int) -> bool:
+        nonlocal buf
+        while len(buf) < n:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return False
+            buf += chunk
+        return True
+
+    while need(2):
+        opcode, length = buf[0] & 0x0F, buf[1] & 0x7F
+        head = 2
+        if length == 126:
+            if not need(4):
+                return
+            length, head = int.from_bytes(buf[2:4], "big"), 4
+        elif length == 127:
+            if not need(10):
+                return
+            length, head = int.from_bytes(buf[2:10], "big"), 10
+        if not need(head + 4 + length):
+            return
+        mask = buf[head : head + 4]
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(buf[head + 4 : head + 4 + length]))
+        buf = buf[head + 4 + length :]
+        yield opcode, payload

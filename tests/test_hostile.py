@@ -23,6 +23,7 @@ from .conftest import accessions, cli_env, ndjson, secfeed, secfeed_popen
 from .rawserver import (
     HEARTBEAT,
     RawServer,
+    client_frames,
     close_frame,
     drain,
     filing_frame,
@@ -386,13 +387,8 @@ def test_lines_are_out_before_the_close_handshake_starts(servers: list[RawServer
     def ignores_close(sock: socket.socket, n: int) -> None:
         upgrade(sock)
         sock.sendall(b"".join(filing_frame(i) for i in range(1, 6)) + HEARTBEAT)
-        seen = b""
-        while True:  # the client's frames are masked: a close starts with 0x88
-            chunk = sock.recv(4096)
-            if not chunk:
-                return
-            seen += chunk
-            if b"\x88" in seen:
+        for opcode, _ in client_frames(sock):
+            if opcode == 0x8:
                 server.note("close")
                 drain(sock)  # never answered
                 return
