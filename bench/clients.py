@@ -40,6 +40,7 @@ def raw(url: str, n: int) -> None:
 
     ws = websocket.create_connection(url)
     sock = ws.sock
+    assert sock is not None
     marker = b'{"type":"fillings"'
     seen = 0
     tail = b""

@@ -42,17 +42,18 @@ def _close_clients() -> Any:
             ws.close(timeout=1)
         except (OSError, websocket.WebSocketException):
             pass
-        ws.shutdown()
+        ws.shutdown()  # type: ignore[no-untyped-call]
 
 
 def recv_json(ws: websocket.WebSocket) -> dict[str, Any]:
     opcode, data = ws.recv_data()
     assert opcode == websocket.ABNF.OPCODE_TEXT
-    return json.loads(data)
+    decoded: dict[str, Any] = json.loads(data)
+    return decoded
 
 
 def read_filings(ws: websocket.WebSocket, n: int) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     while len(out) < n:
         msg = recv_json(ws)
         if msg["type"] == "fillings":

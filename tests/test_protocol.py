@@ -147,7 +147,7 @@ def test_tolerated_cik_string() -> None:
     assert isinstance(msg, Filing) and msg.cik == 320193
 
 
-BAD_FRAMES = {
+BAD_FRAMES: dict[str, tuple[str | bytes, str]] = {
     "invalid json": ('{"type": "fillings", ', "json"),
     "empty": ("", "json"),
     "invalid utf-8": (b'{"type":"fillings","form":"\xff"}', "utf8"),
@@ -297,17 +297,17 @@ _FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "ticker": st.just("ACME"),
     "cik ": st.just(_DROP),  # no change
 }
+
+
+def _as_bytes(text: str | bytes) -> bytes:
+    return text.encode() if isinstance(text, str) else text
+
+
 # The documented filing with one field changed (or dropped), or as documented.
 _filing_values = st.sampled_from(sorted(_FIELD_VALUES) + ["cik "] * 6).flatmap(
     lambda key: (_FIELD_VALUES[key] | st.just(_DROP)).map(lambda value: {key: value})
 )
-_bad_frame = st.sampled_from(sorted(BAD_FRAMES)).map(
-    lambda name: (
-        BAD_FRAMES[name][0].encode()
-        if isinstance(BAD_FRAMES[name][0], str)
-        else BAD_FRAMES[name][0]
-    )
-)
+_bad_frame = st.sampled_from(sorted(BAD_FRAMES)).map(lambda name: _as_bytes(BAD_FRAMES[name][0]))
 # Mostly filings, so that whole batches are accepted often enough to be compared.
 _batch_frames = st.lists(
     st.integers(0, 9).flatmap(

@@ -23,7 +23,7 @@ from secfeed_cli.filters import FilingFilter
 from secfeed_cli.latency import LatencyStats
 from secfeed_cli.protocol import Filing, ProtocolError, parse_filings, parse_frame
 from secfeed_cli.records import latency_ms
-from secfeed_cli.sinks import Status
+from secfeed_cli.sinks import Sink, Status
 from secfeed_cli.sinks.lines import CsvSink, JsonArraySink, NdjsonSink
 from secfeed_cli.sinks.table import PlainTableSink, _View
 
@@ -129,7 +129,7 @@ def test_no_frame_can_make_any_stage_raise(frames: list[bytes], with_latency: bo
     ):
         filt.select(filings)
 
-    sinks = [
+    sinks: list[Sink] = [
         NdjsonSink(io.BytesIO(), latency=with_latency),
         NdjsonSink(io.BytesIO(), raw=True),
         CsvSink(io.BytesIO(), latency=with_latency),
