@@ -302,3 +302,13 @@ def test_serve_prints_its_url_first() -> None:
             _, err = proc.communicate(timeout=10)
     assert proc.returncode == 143
     assert b"listening on ws://127.0.0.1:" in err and b"Traceback" not in err
+
+
+def test_the_event_log_is_bounded() -> None:
+    from secfeed_cli.emulator.server import EVENT_LOG, Emulator, EmulatorConfig
+
+    em = Emulator(EmulatorConfig())
+    for n in range(EVENT_LOG + 5):
+        em.record("connect", n)
+    assert len(em.events) == EVENT_LOG
+    assert em.events[0].conn == 5 and em.events[-1].conn == EVENT_LOG + 4

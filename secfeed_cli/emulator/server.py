@@ -37,6 +37,7 @@ from ..protocol import ServerError, format_time, parse_time
 from .feed import Feed, Published, firehose_records, load_sample, publish_record, ws_frame
 
 CHUNK = 1 << 16
+EVENT_LOG = 10_000
 
 
 @dataclass
@@ -114,7 +115,9 @@ class Emulator:
         sample = load_sample(config.sample_path)
         self.feed = Feed(sample, history=max(config.backlog, 1))
         self.log = log
-        self.events: list[Event] = []
+        # What happened, for tests and --verbose: bounded, so a long `secfeed serve` with many
+        # connections does not grow for ever (the newest EVENT_LOG events are kept).
+        self.events: deque[Event] = deque(maxlen=EVENT_LOG)
         self.changed = threading.Condition()
         self._ids = count(1)
         self._upgrades = 0
