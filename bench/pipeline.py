@@ -19,17 +19,18 @@ import pstats
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from typing import Any
 
 from secfeed_cli.app import Run, RunLimits
+from secfeed_cli.connection import ConnectOptions
 from secfeed_cli.emulator.feed import firehose_records, load_sample, publish_record
+from secfeed_cli.events import Event, NewFilings
 from secfeed_cli.filters import FilingFilter
 from secfeed_cli.frames import FrameReader
 from secfeed_cli.protocol import parse_filings
 from secfeed_cli.sinks import Sink
 from secfeed_cli.sinks.diagnostics import Diagnostics
 from secfeed_cli.sinks.lines import CsvSink, NdjsonSink
-from secfeed_cli.stream import ConnectOptions, Event, NewFilings, Stream
+from secfeed_cli.stream import Stream, Tracked
 
 READ = 1 << 16
 
@@ -46,16 +47,21 @@ class Reads:
         self.chunks = [blob[i : i + READ] for i in range(0, len(blob), READ)]
 
 
-class Owner:
-    """The per-connection state the stream's hot loop reads and updates (no socket)."""
+class NoSocket:
+    """The connection the stream's hot loop is told about (no socket behind it)."""
 
-    def __init__(self) -> None:
-        self.conn = 1
-        self.backlog_done = False
-        self.backlog_new = 0
-        self.backlog_overlap = 0
-        self.backlog_oldest: str | None = None
-        self.delivered = 0
+    conn = 1
+    closing = False
+    last_frame = 0.0
+
+    def send_text(self, text: str) -> None:
+        pass
+
+    def close(self, abort: bool = False) -> None:
+        pass
+
+    def join(self, timeout: float) -> bool:
+        return True
 
 
 def stage_frames(reads: Reads, fmt: str) -> None:
@@ -70,7 +76,7 @@ def stage_parse(reads: Reads, fmt: str) -> None:
         assert parse_filings([frame for _, frame in reader.feed(chunk)]) is not None
 
 
-def events(stream: Stream, owner: Any, reader: FrameReader, chunk: bytes) -> Iterator[Event]:
+def events(stream: Stream, owner: Tracked, reader: FrameReader, chunk: bytes) -> Iterator[Event]:
     """What the stream yields for one socket read, handed on as the reader thread does."""
     frames = reader.feed(chunk)
     if reader.all_text:
@@ -80,7 +86,7 @@ def events(stream: Stream, owner: Any, reader: FrameReader, chunk: bytes) -> Ite
 
 def stage_stream(reads: Reads, fmt: str) -> None:
     stream = Stream(ConnectOptions(url="ws://127.0.0.1:9"))
-    owner: Any = Owner()
+    owner = Tracked(NoSocket())
     reader = FrameReader()
     for chunk in reads.chunks:
         for _event in events(stream, owner, reader, chunk):
@@ -90,7 +96,7 @@ def stage_stream(reads: Reads, fmt: str) -> None:
 
 def stage_all(reads: Reads, fmt: str) -> None:
     stream = Stream(ConnectOptions(url="ws://127.0.0.1:9"))
-    owner: Any = Owner()
+    owner = Tracked(NoSocket())
     reader = FrameReader()
     run = Run(stream, FilingFilter(), RunLimits(), Diagnostics(quiet=True))
     with open(os.devnull, "wb") as out:

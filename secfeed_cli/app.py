@@ -15,13 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ConnectFailed, ExitCode, OutputError
-from .filters import FilingFilter
-from .latency import LatencyStats
-from .protocol import Filing
-from .records import latency_ms
-from .sinks import Sink, Status
-from .sinks.diagnostics import Diagnostics
-from .stream import (
+from .events import (
     BacklogComplete,
     Connected,
     Disconnected,
@@ -29,8 +23,14 @@ from .stream import (
     Malformed,
     NewFilings,
     Notice,
-    Stream,
 )
+from .filters import FilingFilter
+from .latency import LatencyStats
+from .protocol import Filing
+from .records import latency_ms
+from .sinks import Sink, Status
+from .sinks.diagnostics import Diagnostics
+from .stream import Stream
 
 _HISTORICAL = operator.attrgetter("is_historical")
 

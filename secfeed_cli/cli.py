@@ -336,9 +336,10 @@ def _run(
     """
     from . import config
     from .app import Run, RunLimits, silence_stdout
+    from .connection import ConnectOptions
     from .filters import FilingFilter, split_patterns
     from .sinks.diagnostics import Diagnostics
-    from .stream import ConnectOptions, Stream
+    from .stream import Stream
 
     diag = Diagnostics(quiet=opts["quiet"], verbose=opts["verbose"], secret=opts["api_key"])
     for warning in config.warnings:

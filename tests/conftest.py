@@ -17,6 +17,13 @@ from secfeed_cli.emulator.server import Emulator, EmulatorConfig, EmulatorThread
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test not marked ``unit`` is end-to-end: ``pytest -m unit`` is the fast loop."""
+    for item in items:
+        if item.get_closest_marker("unit") is None:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture
 def emulator_factory() -> Iterator[Callable[..., Emulator]]:
     """Start emulators with given config fields; all are stopped at the end of the test."""

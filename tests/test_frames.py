@@ -19,6 +19,8 @@ from secfeed_cli.frames import (
     FrameReader,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def fragment(payload: bytes, sizes: list[int], opcode: int = OP_TEXT) -> bytes:
     """A message split into fragments (first with the opcode, then continuations)."""

@@ -217,9 +217,9 @@ def test_a_connection_that_cannot_deliver_is_dropped_and_replaced(
 
 
 def test_read_timeout_without_heartbeats_is_two_ping_intervals() -> None:
-    from secfeed_cli import stream
+    from secfeed_cli import connection
 
-    assert stream.NO_HEARTBEAT_TIMEOUT > 2 * 60
+    assert connection.NO_HEARTBEAT_TIMEOUT > 2 * 60
 
 
 def _slow_101(sock: socket.socket, n: int) -> None:

@@ -28,6 +28,8 @@ from secfeed_cli.protocol import (
     parse_time,
 )
 
+pytestmark = pytest.mark.unit
+
 DOC_FILING = {
     "type": "fillings",
     "is_historical": True,

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -54,6 +55,8 @@ _times = st.sampled_from(
         "2026-01-12",
     ]
 )
+
+pytestmark = pytest.mark.unit
 _FIELDS = [
     "type",
     "is_historical",

@@ -1,0 +1,78 @@
+"""What the stream tells its caller: events, in order, and the counters the status line reads.
+
+No I/O: plain records. ``stream.py`` yields them; ``app.py`` turns them into output and
+diagnostics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .protocol import Filing
+
+
+@dataclass(slots=True)
+class NewFilings:
+    """Filings not delivered before, in order, from one socket read."""
+
+    filings: list[Filing]
+    received: float  # time.time() when their bytes were read
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogComplete:
+    initial: bool  # the first connection's backlog (what --backlog-only waits for)
+    new: int  # backlog filings not seen before
+    overlap: int  # backlog filings already printed (replayed after a reconnect)
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    conn: int
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    conn: int
+    reason: str
+    retry_in: float | None  # None when no reconnect follows
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A diagnostic for stderr. ``key`` set: show once per run. ``verbose``: only with -v."""
+
+    text: str
+    key: str | None = None
+    verbose: bool = False
+    level: str = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Idle:
+    """Nothing arrived for a while; lets the caller check its clock."""
+
+
+Event = NewFilings | BacklogComplete | Connected | Disconnected | Malformed | Notice | Idle
+CAUGHT_UP = Idle()
+
+
+@dataclass
+class Stats:
+    """Counters the status line and the exit summary read (written by the events thread)."""
+
+    host: str = ""
+    state: str = "connecting"
+    received: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    backlog_complete: bool = False
+    last_heartbeat: float | None = None  # time.monotonic()
+    lagging: bool = False

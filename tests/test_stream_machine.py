@@ -1,0 +1,230 @@
+"""The stream's state machine without sockets: an injected connector hands it scripted links.
+
+Backlogs, dedupe across reconnects, gap warnings, make-before-break with at most one pending
+connection, server errors: each checked event by event, in milliseconds. The same machine runs
+over real sockets in test_faults.py and test_hostile.py.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from secfeed_cli.connection import Closed, ConnectOptions, Link, Outbox, Texts
+from secfeed_cli.errors import AuthRejected, ConnectFailed
+from secfeed_cli.events import (
+    BacklogComplete,
+    Connected,
+    Disconnected,
+    Event,
+    Idle,
+    Malformed,
+    NewFilings,
+    Notice,
+)
+from secfeed_cli.handshake import HandshakeError
+from secfeed_cli.stream import Stream
+
+from .rawserver import filing
+
+pytestmark = pytest.mark.unit
+
+
+class FakeLink:
+    """A connection as the stream sees it; the test plays its reader thread."""
+
+    def __init__(self, conn: int, out: Outbox) -> None:
+        self.conn = conn
+        self.out = out
+        self.closing = False
+        self.last_frame = time.monotonic()
+
+    def send_text(self, text: str) -> None:
+        pass
+
+    def close(self, abort: bool = False) -> None:
+        if not self.closing:
+            self.closing = True
+            self.out.put(Closed(self, "closed"))  # the server answers the close at once
+
+    def join(self, timeout: float) -> bool:
+        return True
+
+    def read(self, *messages: dict[str, Any] | bytes) -> None:
+        frames = [m if isinstance(m, bytes) else json.dumps(m).encode() for m in messages]
+        self.out.put(Texts(self, frames, time.time()))
+
+    def drop(self, reason: str = "connection dropped") -> None:
+        self.out.put(Closed(self, reason))
+
+
+class Connector:
+    def __init__(self, failing: tuple[int, ...] = ()) -> None:
+        self.failing = failing
+        self.links: list[FakeLink] = []
+
+    def __call__(self, conn: int, out: Outbox) -> Link:
+        if conn in self.failing:
+            raise HandshakeError("connection refused")
+        link = FakeLink(conn, out)
+        self.links.append(link)
+        return link
+
+
+class NoWait(Stream):
+    def backoff(self) -> float:
+        return 0.0
+
+
+HEARTBEAT = {"type": "heartbeat"}
+
+
+def start(**opts: Any) -> tuple[Stream, Connector, Iterator[Event]]:
+    connector = Connector(opts.pop("failing", ()))
+    stream = NoWait(ConnectOptions(url="ws://127.0.0.1:9", **opts), tick=0.001, connector=connector)
+    events = stream.events()
+    assert next(events) == Connected(1, "127.0.0.1:9")
+    return stream, connector, events
+
+
+def until(events: Iterator[Event], kind: type, limit: int = 1000) -> Any:
+    """The next event of ``kind``, passing over others (a bounded number of steps)."""
+    for _ in range(limit):
+        event = next(events)
+        if isinstance(event, kind):
+            return event
+    raise AssertionError(f"no {kind.__name__}")
+
+
+def upto(events: Iterator[Event], kind: type, limit: int = 1000) -> list[Event]:
+    """Every event up to and including the next one of ``kind``, Idle left out."""
+    seen: list[Event] = []
+    for _ in range(limit):
+        event = next(events)
+        if not isinstance(event, Idle):
+            seen.append(event)
+        if isinstance(event, kind):
+            return seen
+    raise AssertionError(f"no {kind.__name__}")
+
+
+def ids(event: NewFilings) -> list[int]:
+    return [int(f.accession_no[-6:]) for f in event.filings]
+
+
+def test_backlog_then_live_filings_in_order() -> None:
+    stream, connector, events = start()
+    link = connector.links[0]
+    link.read(filing(1), filing(2), HEARTBEAT)
+    assert ids(until(events, NewFilings)) == [1, 2]
+    assert until(events, BacklogComplete) == BacklogComplete(True, 2, 0)
+    link.read(filing(3, historical=False))
+    assert ids(until(events, NewFilings)) == [3]
+    assert stream.stats.received == 3 and stream.stats.backlog_complete
+
+
+def test_a_dropped_connection_replays_only_what_is_new() -> None:
+    stream, connector, events = start()
+    connector.links[0].read(filing(1), filing(2), HEARTBEAT)
+    until(events, BacklogComplete)
+    connector.links[0].drop()
+    assert until(events, Disconnected) == Disconnected(1, "connection dropped", 0.0)
+    assert until(events, Connected).conn == 2
+    connector.links[1].read(filing(2), filing(3), HEARTBEAT)
+    assert ids(until(events, NewFilings)) == [3]
+    assert until(events, BacklogComplete) == BacklogComplete(False, 1, 1)
+    assert stream.stats.duplicates == 1
+
+
+def test_a_backlog_that_does_not_reach_back_is_a_gap_warning() -> None:
+    _, connector, events = start()
+    connector.links[0].read(filing(1), HEARTBEAT)
+    until(events, BacklogComplete)
+    connector.links[0].drop()
+    until(events, Connected)
+    connector.links[1].read(filing(5), filing(6), HEARTBEAT)
+    seen = upto(events, BacklogComplete)
+    assert isinstance(seen[-2], Notice) and "may have been missed" in seen[-2].text
+
+
+def test_make_before_break_keeps_at_most_one_connection_pending() -> None:
+    stream, connector, events = start()
+    first = connector.links[0]
+    first.read(filing(1), HEARTBEAT)
+    until(events, BacklogComplete)
+    first.read({"type": "reconnect", "within_seconds": 10})
+    assert until(events, Connected).conn == 2  # opened before the first one is closed
+    assert not first.closing
+    second = connector.links[1]
+    second.read({"type": "reconnect", "within_seconds": 10})  # during the switch
+    second.read(filing(1), filing(2), HEARTBEAT)
+    seen = upto(events, BacklogComplete)
+    assert not any(isinstance(e, Connected) for e in seen)  # no third connection meanwhile
+    assert len(connector.links) == 2
+    assert ids(next(e for e in seen if isinstance(e, NewFilings))) == [2]
+    assert seen[-1] == BacklogComplete(False, 1, 1)
+    assert first.closing  # the switch completed
+    assert until(events, Connected).conn == 3  # the deferred request, honoured now
+    assert [t.conn for t in stream.active if not t.closing] == [2, 3]
+
+
+def test_a_failed_switch_stays_on_the_current_connection() -> None:
+    stream, connector, events = start(failing=(2,))
+    connector.links[0].read(filing(1), HEARTBEAT)
+    until(events, BacklogComplete)
+    connector.links[0].read({"type": "reconnect", "within_seconds": 10})
+    notices: list[str] = []
+    while not any("staying on the current one" in n for n in notices):
+        event = next(events)
+        assert not isinstance(event, Connected | Disconnected)
+        if isinstance(event, Notice):
+            notices.append(event.text)
+    connector.links[0].read(filing(2, historical=False))
+    assert ids(until(events, NewFilings)) == [2]
+    assert [t.conn for t in stream.active] == [1]
+
+
+def test_a_rejected_key_ends_the_stream_at_once() -> None:
+    _, connector, events = start()
+    connector.links[0].read({"type": "error", "message": "Invalid API key"})
+    with pytest.raises(AuthRejected):
+        until(events, Connected)
+    assert connector.links[0].closing
+
+
+def test_malformed_frames_are_counted_and_the_rest_delivered() -> None:
+    stream, connector, events = start()
+    connector.links[0].read(b"not json", filing(1), {"type": "subscribe_ack"}, HEARTBEAT)
+    seen = upto(events, BacklogComplete)
+    assert [type(e).__name__ for e in seen] == [
+        "Malformed",
+        "NewFilings",
+        "Malformed",
+        "BacklogComplete",
+    ]
+    assert [e.kind for e in seen if isinstance(e, Malformed)] == ["json", "unknown-type"]
+    assert stream.stats.malformed == 2
+
+
+def test_without_reconnects_an_ended_connection_ends_the_stream() -> None:
+    _, connector, events = start(reconnect=False)
+    connector.links[0].drop("closed by server (1000)")
+    assert until(events, Disconnected) == Disconnected(1, "closed by server (1000)", None)
+    with pytest.raises(ConnectFailed, match="closed by server"):
+        next(events)
+
+
+def test_connect_failures_retry_until_max_retries() -> None:
+    connector = Connector(failing=(1,))
+    stream = NoWait(
+        ConnectOptions(url="ws://127.0.0.1:9", max_retries=2), tick=0.001, connector=connector
+    )
+    events = stream.events()
+    with pytest.raises(ConnectFailed, match="after 3 attempts: connection refused"):
+        for _ in range(100):
+            next(events)
+    assert stream.last_cause == "connection refused"
