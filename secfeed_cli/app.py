@@ -24,9 +24,9 @@ from .events import (
     NewFilings,
     Notice,
 )
+from .filing import Filing
 from .filters import FilingFilter
 from .latency import LatencyStats
-from .protocol import Filing
 from .records import latency_ms
 from .sinks import Sink, Status
 from .sinks.diagnostics import Diagnostics

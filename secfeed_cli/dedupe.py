@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from collections import deque
 
-from .protocol import Filing
+from .filing import Filing
 
 _ACCESSION = operator.attrgetter("accession_no")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .protocol import Filing
+from .filing import Filing
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .protocol import Filing
+from .filing import Filing
 
 
 def split_patterns(values: Iterable[str]) -> list[str]:

@@ -14,12 +14,20 @@ import json
 import operator
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from types import MappingProxyType
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
+
+from .filing import (
+    NO_EXTRA,
+    Filing,
+    normalize_time,
+    parse_time,
+    valid_date,
+    valid_time,
+)
 
 __all__ = [
     "Filing",
@@ -30,10 +38,8 @@ __all__ = [
     "ServerError",
     "UnknownMessage",
     "hello_frame",
-    "parse_date",
     "parse_filings",
     "parse_frame",
-    "parse_time",
 ]
 
 FILING_TYPE = "fillings"
@@ -41,7 +47,8 @@ FILING_TYPE = "fillings"
 MAX_CIK = 9_999_999_999
 HEARTBEAT_TYPES = frozenset({"heartbeat", "hearbeat"})
 
-#: The wire fields of a filing, in the order the docs list them.
+#: The wire fields of a filing, in the order the docs list them: the one list of them (the
+#: batch check, the detailed path and the emulator's encoder all follow it).
 FILING_FIELDS = (
     "type",
     "is_historical",
@@ -68,19 +75,6 @@ class ProtocolError(ValueError):
         self.reason = reason
 
 
-_TIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))\Z",
-    re.ASCII,
-)
-_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)
-# Shapes that admit only valid field ranges, so validation needs no datetime for days 1..28.
-_TIME_SHAPE = re.compile(
-    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[Tt ](?:[01]\d|2[0-3]):[0-5]\d:"
-    r"(?:[0-5]\d|60)(?:\.\d{1,9})?(?:[Zz]|[+-](?:[01]\d|2[0-3]):?[0-5]\d)\Z",
-    re.ASCII,
-)
-_DATE_SHAPE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\Z", re.ASCII)
 # A line per filing of its type tag and the four checked strings, NUL-separated: a batch of
 # filings is matched in one go (the hot path). Only real dates and times of the years 1900 to
 # 2099 match: day 29 of February, leap seconds and other years are left to the detailed path,
@@ -94,130 +88,6 @@ _FILINGS_SHAPE = re.compile(
     rf"(?:fillings\x00\d{{10}}-\d{{2}}-\d{{6}}\x00{_D}\x00(?:{_T}|{_D})\x00{_T}\n)*\Z", re.ASCII
 )
 _ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}\Z", re.ASCII)
-
-
-def parse_time(text: str) -> datetime:
-    """Parse an RFC 3339 time with 0 to 9 fraction digits and ``Z`` or an offset.
-
-    Returns an aware datetime in UTC. Digits past microseconds are truncated (Python's
-    datetime holds microseconds). Raises ``ValueError`` on anything else.
-    """
-    m = _TIME_RE.match(text)
-    if m is None:
-        raise ValueError(f"not an RFC 3339 time: {text!r}")
-    year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
-    micro = int((frac or "0")[:6].ljust(6, "0"))
-    if zulu:
-        tz = timezone.utc
-    else:
-        offset = timedelta(hours=int(oh), minutes=int(om))
-        tz = timezone(-offset if sign == "-" else offset)
-    sec = int(second)
-    leap = sec == 60  # RFC 3339 allows a leap second; datetime does not.
-    try:
-        value = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), 59 if leap else sec, micro, tz
-        )
-        if leap:
-            value += timedelta(seconds=1)
-        utc = value.astimezone(timezone.utc)
-    except OverflowError:  # e.g. year 1 with a positive offset: before datetime's range
-        raise ValueError(f"time out of range: {text!r}") from None
-    # A day of margin at both ends, so that any conversion to a local time zone stays in
-    # datetime's range (the table shows local times).
-    if not _EARLIEST <= utc <= _LATEST:
-        raise ValueError(f"time out of range: {text!r}")
-    return utc
-
-
-_EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)
-_LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
-
-
-def normalize_time(text: str) -> str:
-    """A valid time (see :func:`parse_time`) as RFC 3339 UTC: ``T``, ``Z``, fraction as received.
-
-    The usual ``...THH:MM:SS[.f]Z`` is returned as it is; an offset is applied (offsets are
-    whole minutes, so the fraction digits, 0 to 9 of them, stay exactly as received), and a
-    space or lower-case ``t``/``z`` becomes ``T``/``Z``.
-    """
-    m = _TIME_RE.match(text)
-    if m is None:
-        raise ValueError(f"not an RFC 3339 time: {text!r}")
-    year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
-    fraction = f".{frac}" if frac else ""
-    if zulu:
-        return f"{year}-{month}-{day}T{hour}:{minute}:{second}{fraction}Z"
-    leap = second == "60"
-    offset = timedelta(hours=int(oh), minutes=int(om))
-    local = datetime(
-        int(year), int(month), int(day), int(hour), int(minute), 59 if leap else int(second)
-    )
-    utc = local - offset if sign == "+" else local + offset
-    seconds = "60" if leap else f"{utc.second:02d}"
-    return utc.strftime("%Y-%m-%dT%H:%M:") + seconds + fraction + "Z"
-
-
-def parse_date(text: str) -> date:
-    """Parse a ``YYYY-MM-DD`` date. Raises ``ValueError`` on anything else."""
-    m = _DATE_RE.match(text)
-    if m is None:
-        raise ValueError(f"not a YYYY-MM-DD date: {text!r}")
-    return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-
-
-def format_time(value: datetime) -> str:
-    """Format an aware datetime as UTC RFC 3339 with 7 fraction digits and ``Z``.
-
-    Seven digits is the platform's documented output pattern (``yyyy-MM-ddTHH:mm:ss.fffffffZ``).
-    """
-    utc = value.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0Z"
-
-
-#: The ``extra`` of a filing with only the documented fields (one shared, read-only mapping).
-NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
-
-
-@dataclass(slots=True)
-class Filing:
-    """One SEC filing as the stream announces it.
-
-    Time fields are RFC 3339 UTC strings (``T``, ``Z``) with the fraction digits as received:
-    the usual ``...Z`` exactly as received, an offset or a space converted (see
-    :func:`normalize_time`); ``accepted_time`` may be a ``YYYY-MM-DD`` date. :meth:`discovered`
-    and :meth:`accepted` parse them (they were validated when the frame was parsed).
-    ``extra`` holds any fields the server sent beyond the documented ones, in the order
-    received; ``frame`` the frame's bytes as
-    received (for ``--raw``; empty for a filing not parsed from a frame).
-    """
-
-    accession_no: str
-    form: str
-    cik: int
-    description: str
-    filing_date: str
-    accepted_time: str
-    discovered_time: str
-    is_historical: bool
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    frame: bytes = field(default=b"", compare=False, repr=False)
-
-    def discovered(self) -> datetime:
-        return parse_time(self.discovered_time)
-
-    def accepted(self) -> datetime | date:
-        return _time_or_date(self.accepted_time)
-
-    @property
-    def url(self) -> str:
-        """The EDGAR filing index page, built from ``cik`` and ``accession_no``."""
-        return edgar_url(self.cik, self.accession_no)
-
-
-def edgar_url(cik: int, accession_no: str) -> str:
-    folder = accession_no.replace("-", "")
-    return f"https://www.sec.gov/Archives/edgar/data/{cik}/{folder}/{accession_no}-index.htm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,13 +202,14 @@ def _plain_filings(decoded: list[Any], frames: list[bytes]) -> list[Filing] | No
     # (a number has no dashes, a list or object shows its brackets). Exactly one line per
     # filing, each with exactly four NULs, proves no value holds a NUL or a newline, so no
     # value can pose as the separators and every line is its own filing's.
-    text = "".join([f"{r[0]}\x00{r[1]}\x00{r[5]}\x00{r[6]}\x00{r[7]}\n" for r in rows])
+    text = "".join([f"{r[0]}\x00{r[7]}\x00{r[5]}\x00{r[6]}\x00{r[2]}\n" for r in rows])
     if text.count("\n") != len(rows) or _FILINGS_SHAPE.match(text) is None:
         return None
     out: list[Filing] = []
     append = out.append
     # One plain loop: faster here than transposing the rows and checking types with sets.
-    for (_, accession, form, cik, description, filing_date, accepted, discovered, historical), (
+    # The row is FILING_FIELDS in order (a test holds the unpacking and the check text to it).
+    for (_, historical, discovered, form, description, filing_date, accepted, accession, cik), (
         data
     ), frame in zip(rows, decoded, frames, strict=True):
         if (
@@ -347,7 +218,7 @@ def _plain_filings(decoded: list[Any], frames: list[bytes]) -> list[Filing] | No
             or type(historical) is not bool
             or type(description) is not str
             or not 0 < cik <= MAX_CIK
-            or len(data) != 9  # extra fields
+            or len(data) != _N_FIELDS  # extra fields
         ):
             return None
         append(
@@ -394,7 +265,7 @@ def _filing(data: dict[str, Any], frame: bytes) -> Filing:
 
 def _extra(data: dict[str, Any]) -> Mapping[str, Any]:
     """Fields beyond the documented ones (the required ones are known to be present)."""
-    known = 9 if "description" in data else 8
+    known = _N_FIELDS if "description" in data else _N_FIELDS - 1
     if len(data) == known:
         return NO_EXTRA
     return {k: v for k, v in data.items() if k not in _KNOWN}
@@ -421,18 +292,18 @@ def _filing_in_detail(data: dict[str, Any], frame: bytes) -> Filing:
     elif not isinstance(description, str):
         raise ProtocolError("field", "'description' is not a string")
     filing_date = _str(data, "filling_date")
-    if not _valid_date(filing_date):
+    if not valid_date(filing_date):
         _bad_time("filling_date", filing_date)
     accepted = _str(data, "accepted_time")
     if len(accepted) == 10:
-        if not _valid_date(accepted):
+        if not valid_date(accepted):
             _bad_time("accepted_time", accepted)
-    elif not _valid_time(accepted):
+    elif not valid_time(accepted):
         _bad_time("accepted_time", accepted)
     else:
         accepted = normalize_time(accepted)
     discovered = _str(data, "discovered_time")
-    if not _valid_time(discovered):
+    if not valid_time(discovered):
         _bad_time("discovered_time", discovered)
     discovered = normalize_time(discovered)
     return Filing(
@@ -449,44 +320,13 @@ def _filing_in_detail(data: dict[str, Any], frame: bytes) -> Filing:
     )
 
 
-def _valid_time(text: str) -> bool:
-    if _TIME_SHAPE.match(text) is None:
-        return False
-    try:  # the detailed path: datetime decides (days 29..31, leap seconds, the range)
-        parse_time(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _valid_date(text: str) -> bool:
-    if _DATE_SHAPE.match(text) is None:
-        return False
-    if text[8:10] <= "28":
-        return True
-    try:
-        parse_date(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _bad_time(name: str, text: str) -> None:
     raise ProtocolError("field", f"'{name}' is not a valid time: {_short(repr(text))}")
 
 
 _KNOWN = frozenset(FILING_FIELDS)
-_FIELDS = operator.itemgetter(
-    "type",
-    "accession_no",
-    "form",
-    "cik",
-    "description",
-    "filling_date",
-    "accepted_time",
-    "discovered_time",
-    "is_historical",
-)
+_N_FIELDS = len(FILING_FIELDS)
+_FIELDS = operator.itemgetter(*FILING_FIELDS)
 
 
 def _reconnect(data: dict[str, Any]) -> Reconnect:
@@ -500,12 +340,6 @@ def _reconnect(data: dict[str, Any]) -> Reconnect:
             raise ProtocolError("field", "reconnect 'before_time' is not a string")
         before = _check(parse_time, before_raw, "before_time")
     return Reconnect(float(within), before)
-
-
-def _time_or_date(text: str) -> datetime | date:
-    if len(text) == 10:
-        return parse_date(text)
-    return parse_time(text)
 
 
 def _check(parse: Any, text: str, name: str) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from .protocol import Filing, edgar_url, format_time
+from .filing import Filing, edgar_url, format_time
 
 COLUMNS = (
     "accession_no",

@@ -15,7 +15,8 @@ import websocket
 
 from secfeed_cli.emulator.feed import load_sample
 from secfeed_cli.emulator.server import MALFORMED, Emulator
-from secfeed_cli.protocol import Filing, ServerError, parse_frame, parse_time
+from secfeed_cli.filing import Filing, parse_time
+from secfeed_cli.protocol import ServerError, parse_frame
 
 from .conftest import ROOT, cli_env
 

@@ -11,21 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from secfeed_cli.filing import Filing, format_time, normalize_time, parse_date, parse_time
 from secfeed_cli.protocol import (
-    Filing,
     Heartbeat,
     ProtocolError,
     Reconnect,
     ServerError,
     UnknownMessage,
     _filing_in_detail,
-    format_time,
     hello_frame,
-    normalize_time,
-    parse_date,
     parse_filings,
     parse_frame,
-    parse_time,
 )
 
 pytestmark = pytest.mark.unit
@@ -403,3 +399,12 @@ def test_normalised_times_name_the_same_instant(
     assert normal.endswith("Z") and normal[10] == "T"
     assert parse_time(normal) == parse_time(text)
     assert normal.endswith(f".{frac}Z" if frac else f"{when.second:02d}Z")
+
+
+def test_the_emulator_encodes_filings_in_the_one_field_order() -> None:
+    from secfeed_cli.emulator.feed import encode_filing, load_sample
+    from secfeed_cli.protocol import FILING_FIELDS
+
+    frame = encode_filing(load_sample()[0], "2026-01-12T16:00:00.0000000Z", True)
+    assert tuple(json.loads(frame)) == FILING_FIELDS
+    assert isinstance(parse_frame(frame), Filing)

@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from secfeed_cli.filing import Filing
 from secfeed_cli.filters import FilingFilter
 from secfeed_cli.latency import LatencyStats
-from secfeed_cli.protocol import Filing, ProtocolError, parse_filings, parse_frame
+from secfeed_cli.protocol import ProtocolError, parse_filings, parse_frame
 from secfeed_cli.records import latency_ms
 from secfeed_cli.sinks import Sink, Status
 from secfeed_cli.sinks.lines import CsvSink, JsonArraySink, NdjsonSink

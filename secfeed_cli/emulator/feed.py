@@ -15,12 +15,15 @@ from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
 
-from ..protocol import format_time
+from ..filing import format_time
+from ..protocol import FILING_FIELDS
 
 Record = dict[str, Any]
 
 
-SAMPLE_FIELDS = ("form", "description", "filling_date", "accepted_time", "accession_no", "cik")
+#: What a sample record must hold: the wire fields less those the emulator stamps itself.
+STAMPED_FIELDS = ("type", "is_historical", "discovered_time")
+SAMPLE_FIELDS = tuple(name for name in FILING_FIELDS if name not in STAMPED_FIELDS)
 
 
 def load_sample(path: str | None = None) -> list[Record]:
@@ -66,17 +69,8 @@ def ws_frame(payload: bytes, opcode: int = 0x1) -> bytes:
 
 def encode_filing(record: Record, discovered: str, historical: bool) -> bytes:
     """A filing frame's JSON in the documented field order, with the docs' spellings."""
-    wire = {
-        "type": "fillings",
-        "is_historical": historical,
-        "discovered_time": discovered,
-        "form": record["form"],
-        "description": record["description"],
-        "filling_date": record["filling_date"],
-        "accepted_time": record["accepted_time"],
-        "accession_no": record["accession_no"],
-        "cik": record["cik"],
-    }
+    stamped = dict(zip(STAMPED_FIELDS, ("fillings", historical, discovered), strict=True))
+    wire = {name: stamped[name] if name in stamped else record[name] for name in FILING_FIELDS}
     return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

@@ -33,7 +33,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from ..protocol import ServerError, format_time, parse_time
+from ..filing import format_time, parse_time
+from ..protocol import ServerError
 from .feed import Feed, Published, firehose_records, load_sample, publish_record, ws_frame
 
 CHUNK = 1 << 16

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..filing import Filing
 from ..latency import Summary
-from ..protocol import Filing
 
 FORMATS = ("auto", "table", "ndjson", "csv")
 

@@ -7,7 +7,7 @@ from typing import BinaryIO
 
 import orjson
 
-from ..protocol import Filing, edgar_url
+from ..filing import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, to_record
 from .text import escape_control_csv
 

@@ -13,9 +13,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from ..filing import Filing
 from ..forms import family
 from ..latency import fmt_ms
-from ..protocol import Filing
 from ..records import latency_ms
 from . import Status
 from .text import escape_control

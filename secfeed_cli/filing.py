@@ -1,0 +1,172 @@
+"""A filing as secfeed holds it, its times, and its EDGAR address. Pure.
+
+What filters, sinks and records import; the wire format that produces a :class:`Filing` is
+``protocol.py``'s business. Times follow RFC 3339 as the feed sends them (0 to 9 fraction digits,
+``Z`` or an offset, a leap second allowed), with one grammar (:data:`TIME_RE`) that admits only
+valid field ranges.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Any
+
+_DATE = r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+#: An RFC 3339 time: year, month, day, hour, minute, second, fraction, Z, sign, offset h, m.
+TIME_RE = re.compile(
+    _DATE + r"[Tt ]([01]\d|2[0-3]):([0-5]\d):([0-5]\d|60)(?:\.(\d{1,9}))?"
+    r"(?:([Zz])|([+-])([01]\d|2[0-3]):?([0-5]\d))\Z",
+    re.ASCII,
+)
+#: A ``YYYY-MM-DD`` date.
+DATE_RE = re.compile(_DATE + r"\Z", re.ASCII)
+# A day of margin at both ends of datetime's range, so that any conversion to a local time
+# zone stays in it (the table shows local times).
+_EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)
+_LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC 3339 time with 0 to 9 fraction digits and ``Z`` or an offset.
+
+    Returns an aware datetime in UTC. Digits past microseconds are truncated (Python's
+    datetime holds microseconds). Raises ``ValueError`` on anything else.
+    """
+    m = TIME_RE.match(text)
+    if m is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    if zulu:
+        tz = timezone.utc
+    else:
+        offset = timedelta(hours=int(oh), minutes=int(om))
+        tz = timezone(-offset if sign == "-" else offset)
+    sec = int(second)
+    leap = sec == 60  # RFC 3339 allows a leap second; datetime does not.
+    try:
+        value = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), 59 if leap else sec, micro, tz
+        )
+        if leap:
+            value += timedelta(seconds=1)
+        utc = value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. year 1 with a positive offset: before datetime's range
+        raise ValueError(f"time out of range: {text!r}") from None
+    if not _EARLIEST <= utc <= _LATEST:
+        raise ValueError(f"time out of range: {text!r}")
+    return utc
+
+
+def normalize_time(text: str) -> str:
+    """A valid time (see :func:`parse_time`) as RFC 3339 UTC: ``T``, ``Z``, fraction as received.
+
+    The usual ``...THH:MM:SS[.f]Z`` is returned as it is; an offset is applied (offsets are
+    whole minutes, so the fraction digits, 0 to 9 of them, stay exactly as received), and a
+    space or lower-case ``t``/``z`` becomes ``T``/``Z``.
+    """
+    m = TIME_RE.match(text)
+    if m is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    year, month, day, hour, minute, second, frac, zulu, sign, oh, om = m.groups()
+    fraction = f".{frac}" if frac else ""
+    if zulu:
+        return f"{year}-{month}-{day}T{hour}:{minute}:{second}{fraction}Z"
+    leap = second == "60"
+    offset = timedelta(hours=int(oh), minutes=int(om))
+    local = datetime(
+        int(year), int(month), int(day), int(hour), int(minute), 59 if leap else int(second)
+    )
+    utc = local - offset if sign == "+" else local + offset
+    seconds = "60" if leap else f"{utc.second:02d}"
+    return utc.strftime("%Y-%m-%dT%H:%M:") + seconds + fraction + "Z"
+
+
+def parse_date(text: str) -> date:
+    """Parse a ``YYYY-MM-DD`` date. Raises ``ValueError`` on anything else."""
+    m = DATE_RE.match(text)
+    if m is None:
+        raise ValueError(f"not a YYYY-MM-DD date: {text!r}")
+    return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+def valid_time(text: str) -> bool:
+    """Whether ``text`` is a time :func:`parse_time` accepts."""
+    try:
+        parse_time(text)
+    except ValueError:
+        return False
+    return True
+
+
+def valid_date(text: str) -> bool:
+    """Whether ``text`` is a real ``YYYY-MM-DD`` date."""
+    try:
+        parse_date(text)
+    except ValueError:
+        return False
+    return True
+
+
+def format_time(value: datetime) -> str:
+    """Format an aware datetime as UTC RFC 3339 with 7 fraction digits and ``Z``.
+
+    Seven digits is the platform's documented output pattern (``yyyy-MM-ddTHH:mm:ss.fffffffZ``).
+    """
+    utc = value.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0Z"
+
+
+def time_or_date(text: str) -> datetime | date:
+    if len(text) == 10:
+        return parse_date(text)
+    return parse_time(text)
+
+
+#: The ``extra`` of a filing with only the documented fields (one shared, read-only mapping).
+NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(slots=True)
+class Filing:
+    """One SEC filing as the stream announces it.
+
+    Time fields are RFC 3339 UTC strings (``T``, ``Z``) with the fraction digits as received:
+    the usual ``...Z`` exactly as received, an offset or a space converted (see
+    :func:`normalize_time`); ``accepted_time`` may be a ``YYYY-MM-DD`` date. :meth:`discovered`
+    and :meth:`accepted` parse them (they were validated when the frame was parsed).
+    ``extra`` holds any fields the server sent beyond the documented ones, in the order
+    received; ``frame`` the frame's bytes as
+    received (for ``--raw``; empty for a filing not parsed from a frame).
+    """
+
+    accession_no: str
+    form: str
+    cik: int
+    description: str
+    filing_date: str
+    accepted_time: str
+    discovered_time: str
+    is_historical: bool
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    frame: bytes = field(default=b"", compare=False, repr=False)
+
+    def discovered(self) -> datetime:
+        return parse_time(self.discovered_time)
+
+    def accepted(self) -> datetime | date:
+        return time_or_date(self.accepted_time)
+
+    @property
+    def url(self) -> str:
+        """The EDGAR filing index page, built from ``cik`` and ``accession_no``."""
+        return edgar_url(self.cik, self.accession_no)
+
+
+def edgar_url(cik: int, accession_no: str) -> str:
+    folder = accession_no.replace("-", "")
+    return f"https://www.sec.gov/Archives/edgar/data/{cik}/{folder}/{accession_no}-index.htm"
