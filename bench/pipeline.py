@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
-from secfeed_cli.app import Run, RunLimits
+from secfeed_cli.app import Run
 from secfeed_cli.connection import ConnectOptions
 from secfeed_cli.emulator.feed import firehose_records, load_sample, publish_record
 from secfeed_cli.events import Event, NewFilings
 from secfeed_cli.filters import FilingFilter
 from secfeed_cli.frames import FrameReader
 from secfeed_cli.protocol import parse_filings
+from secfeed_cli.settings import RunSettings
 from secfeed_cli.sinks import Sink
 from secfeed_cli.sinks.diagnostics import Diagnostics
 from secfeed_cli.sinks.lines import CsvSink, NdjsonSink
@@ -98,7 +99,7 @@ def stage_all(reads: Reads, fmt: str) -> None:
     stream = Stream(ConnectOptions(url="ws://127.0.0.1:9"))
     owner = Tracked(NoSocket())
     reader = FrameReader()
-    run = Run(stream, FilingFilter(), RunLimits(), Diagnostics(quiet=True))
+    run = Run(stream, FilingFilter(), RunSettings(), Diagnostics(quiet=True))
     with open(os.devnull, "wb") as out:
         sink: Sink = NdjsonSink(out) if fmt == "ndjson" else CsvSink(out)
         run.sink = sink

@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import ConnectFailed, ExitCode, OutputError
+from . import config
+from .connection import ConnectOptions
+from .errors import ConnectFailed, ExitCode, Interrupted, OutputError, Terminated
 from .events import (
     BacklogComplete,
     Connected,
@@ -28,21 +30,12 @@ from .filing import Filing
 from .filters import FilingFilter
 from .latency import LatencyStats
 from .records import latency_ms
-from .sinks import Sink, Status
+from .settings import OutputSettings, RunSettings
+from .sinks import Output, Sink, Status, make_sink
 from .sinks.diagnostics import Diagnostics
 from .stream import Stream
 
 _HISTORICAL = operator.attrgetter("is_historical")
-
-
-@dataclass
-class RunLimits:
-    backlog: bool = True  # False: --no-backlog
-    backlog_only: bool = False
-    count: int | None = None
-    duration: float | None = None
-    timeout: float | None = None  # --backlog-only not complete by then: exit 4 (snapshot)
-    deadline: float | None = None  # time.monotonic() when that timeout ends (from the start)
 
 
 @dataclass
@@ -58,7 +51,7 @@ class Run:
         self,
         stream: Stream,
         filt: FilingFilter,
-        limits: RunLimits,
+        limits: RunSettings,
         diag: Diagnostics,
         skip: Callable[[str], bool] | None = None,
     ) -> None:
@@ -240,3 +233,55 @@ def silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def execute(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    output: OutputSettings,
+    settings: RunSettings,
+    out: Output,
+    skip: Callable[[str], bool] | None = None,
+    record: Callable[[str], None] | None = None,
+    pipe_may_close: bool = True,
+) -> tuple[int, int]:
+    """One run into ``out``; returns the exit code and the number of filings written.
+
+    A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
+    (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
+    """
+    diag = Diagnostics(quiet=output.quiet, verbose=output.verbose, secret=connection.api_key)
+    for warning in config.warnings:
+        diag.warn(warning)
+    run = Run(Stream(connection), filters, settings, diag, skip=skip)
+    sink = make_sink(output, out, run.status, record)
+    code: int = ExitCode.ERROR
+    broken = closed = False
+    try:
+        code = run.run(sink)
+        sink.close()  # the last flush can fail too (disk full, closed pipe)
+        closed = True
+        return code, sink.written
+    except OSError as exc:
+        if not (isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE):
+            raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
+        broken = True
+        silence_stdout()
+        if not pipe_may_close:
+            raise OutputError("the output pipe closed before the snapshot was complete") from None
+        return ExitCode.OK, sink.written
+    except KeyboardInterrupt:
+        code = ExitCode.INTERRUPTED
+        raise Interrupted() from None
+    except Terminated as exc:
+        code = exc.exit_code
+        raise
+    finally:
+        if not broken and not closed:
+            try:
+                sink.close()
+            except OSError:
+                silence_stdout()
+                broken = True
+        if not broken and (output.latency or output.verbose or code != ExitCode.OK):
+            diag.info(run.summary())

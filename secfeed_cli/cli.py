@@ -9,14 +9,13 @@ from __future__ import annotations
 import errno
 import io
 import sys
-from typing import Any
-from urllib.parse import urlsplit
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import click
-from click.core import ParameterSource
 
 from . import __version__
-from .errors import ExitCode, Interrupted, OutputError, SecfeedError, Terminated
+from .errors import ExitCode, OutputError, SecfeedError, Terminated
 from .options import (
     SECONDS,
     config_option,
@@ -27,6 +26,11 @@ from .options import (
     run_options,
 )
 from .serve_command import serve
+from .settings import OutputSettings, RunSettings
+
+if TYPE_CHECKING:
+    from .connection import ConnectOptions
+    from .filters import FilingFilter
 
 EXIT_CODES_HELP = """\b
 Exit status:
@@ -38,8 +42,6 @@ Exit status:
   5    the server reported another error (--no-reconnect)
   6    snapshot: another run held the --state lock until --timeout
   129  hangup (SIGHUP); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)"""
-
-LOOPBACK = ("127.", "localhost", "::1")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -75,10 +77,11 @@ Examples:
 @output_options(("auto", "table", "ndjson", "csv"), "auto")
 @raw_option
 @run_options
-def tail(**opts: Any) -> int:
+def tail(
+    connection: ConnectOptions, filters: FilingFilter, output: OutputSettings, run: RunSettings
+) -> int:
     """Print the backlog of recent filings, then every new filing as it is discovered."""
-    _resolve_key(opts)
-    return _tail(opts)
+    return _tail(replace(connection, settle=run.settle), filters, output, run)
 
 
 SNAPSHOT_EPILOG = (
@@ -100,6 +103,7 @@ Examples:
 @click.option(
     "-o",
     "--output",
+    "output_path",
     type=click.Path(dir_okay=False, writable=True),
     help="Write here atomically (temp file, fsync, rename); else stdout.",
 )
@@ -121,68 +125,65 @@ Examples:
     metavar="S",
     help="Exit 4 when the backlog is not complete after S seconds.",
 )
-def snapshot(**opts: Any) -> int:
+def snapshot(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    output: OutputSettings,
+    output_path: str | None,
+    state: str | None,
+    skip_empty: bool,
+    timeout: float,
+) -> int:
     """Write the backlog the feed holds now (or only what is new since --state), then exit."""
     import os
     import time
 
-    deadline = time.monotonic() + opts["timeout"]  # for the whole run, the lock included
-    _resolve_key(opts)
-
-    from . import snapshot as snapshot_files
+    from .app import execute
     from .errors import StateBusy
     from .snapshot import AtomicFile, State, StateError
+    from .snapshot import StateBusy as Busy
 
-    if (
-        opts["output"]
-        and opts["state"]
-        and os.path.realpath(opts["output"]) == os.path.realpath(opts["state"])
-    ):
+    deadline = time.monotonic() + timeout  # for the whole run, the lock included
+    if output_path and state and os.path.realpath(output_path) == os.path.realpath(state):
         raise click.UsageError("-o/--output and --state name the same file")
-    opts.update(
-        heartbeat=True,
-        raw=False,
-        no_backlog=False,
-        backlog_only=True,
-        count=None,
-        duration=None,
-        settle=2.0,
-    )
-    state = None
-    if opts["state"]:
-        state = State(opts["state"])
+    connection = replace(connection, heartbeat=True, settle=2.0)
+    run = RunSettings(backlog_only=True, timeout=timeout, deadline=deadline)
+    seen = None
+    if state:
+        seen = State(state)
         try:
-            state.lock(deadline)
-            state.load()
+            seen.lock(deadline)
+            seen.load()
         except StateError as exc:
-            error = StateBusy if isinstance(exc, snapshot_files.StateBusy) else SecfeedError
-            raise error(str(exc)) from None
-    opts["deadline"] = deadline
-    target = AtomicFile(opts["output"]) if opts["output"] else None
+            raise (StateBusy if isinstance(exc, Busy) else SecfeedError)(str(exc)) from None
+    target = AtomicFile(output_path) if output_path else None
     # To stdout, too, a snapshot is all or nothing: held in memory (a backlog is a few hundred
     # filings) and written once complete.
     held = io.BytesIO()
     out = target.file if target else held
     try:
-        code, written = _run(
-            opts,
+        code, written = execute(
+            connection,
+            filters,
+            output,
+            run,
             out,
-            skip=state.__contains__ if state else None,
-            record=state.add if state else None,
+            skip=seen.__contains__ if seen else None,
+            record=seen.add if seen else None,
             pipe_may_close=False,
         )
         if target is not None:
-            if written == 0 and opts["skip_empty"]:
+            if written == 0 and skip_empty:
                 target.abort()
             else:
                 target.commit()
         else:
             _write_stdout(held.getvalue())
-        if state is not None:
+        if seen is not None:
             try:
-                state.save()
+                seen.save()
             except OutputError as exc:  # the output is out: at worst the next run repeats it
-                where = opts["output"] or "standard output"
+                where = output_path or "standard output"
                 raise OutputError(
                     f"wrote {written} filings to {where}, but could not save the state"
                     f" ({exc}); the next run will write them again"
@@ -231,208 +232,36 @@ Examples:
 @output_options(("auto", "table", "ndjson", "csv"), "auto")
 @raw_option
 @run_options
-def demo(rate: float, **opts: Any) -> int:
+def demo(rate: float, filters: FilingFilter, output: OutputSettings, run: RunSettings) -> int:
     """Run `tail` against the built-in emulator with real sample filings."""
+    from .connection import ConnectOptions
     from .emulator.server import EmulatorConfig, EmulatorThread
 
     runner = EmulatorThread(EmulatorConfig(rate=rate))
     emulator = runner.start()
     try:
-        opts.update(
-            url=emulator.url,
-            api_key=None,
-            key_in="header",
-            heartbeat=True,
-            stall_timeout=5.0,
-            connect_timeout=10.0,
-            reconnect=True,
-            max_retries=3,
-            ca_bundle=None,
-            proxy=None,
-        )
-        return _tail(opts)
+        connection = ConnectOptions(url=emulator.url, max_retries=3, settle=run.settle)
+        return _tail(connection, filters, output, run)
     finally:
         runner.stop()
 
 
 # ---- running ------------------------------------------------------------------------------
 
-_RANK = {
-    ParameterSource.COMMANDLINE: 0,
-    ParameterSource.ENVIRONMENT: 1,
-    ParameterSource.DEFAULT_MAP: 2,
-}
 
-
-def _resolve_key(opts: dict[str, Any]) -> None:
-    """Pick the key by precedence (flag > env > config) across --api-key and --api-key-file."""
-    from . import config
-
-    ctx = click.get_current_context()
-    candidates = []
-    for name in ("api_key", "api_key_file"):
-        source = ctx.get_parameter_source(name)
-        if opts.get(name) and source in _RANK:
-            candidates.append((_RANK[source], name))
-    key = None
-    if candidates:
-        _, name = min(candidates)
-        try:
-            key = opts[name] if name == "api_key" else config.read_key_file(opts[name])
-        except config.ConfigError as exc:
-            raise click.UsageError(str(exc)) from None
-    if key:
-        from .redact import add_secret
-
-        add_secret(key)
-        bad = next((ch for ch in key if ch <= " " or "\x7f" <= ch <= "\x9f"), None)
-        if bad is not None:
-            what = {"\r": "a CR", "\n": "a LF", " ": "a space", "\t": "a tab"}.get(
-                bad, f"control character U+{ord(bad):04X}"
-            )
-            raise click.UsageError(
-                f"the API key contains {what}: it cannot go into a request header"
-                " (check the key file or variable for a stray line break)"
-            )
-    opts["api_key"] = key
-    if key:
-        return
-    parts = urlsplit(opts["url"])
-    host = parts.hostname or ""
-    if parts.scheme == "ws" or host.startswith(LOOPBACK):
-        return
-    raise click.UsageError(
-        f"an API key is needed for {host}: pass --api-key KEY, --api-key-file FILE"
-        " or set FINFEED_API_KEY"
-    )
-
-
-def _tail(opts: dict[str, Any]) -> int:
+def _tail(
+    connection: ConnectOptions, filters: FilingFilter, output: OutputSettings, run: RunSettings
+) -> int:
+    from .app import execute
     from .sinks import resolve_format
-
-    if opts["backlog_only"] and opts["no_backlog"]:
-        raise click.UsageError("--backlog-only and --no-backlog exclude each other")
-    opts["fmt"] = resolve_format(opts["fmt"], sys.stdout.isatty())
-    if opts["raw"] and opts["fmt"] != "ndjson":
-        raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
     from .sinks.stdout import StdoutLines
 
+    output = replace(output, fmt=resolve_format(output.fmt, sys.stdout.isatty()))
+    if output.raw and output.fmt != "ndjson":
+        raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
     sys.stdout.flush()
-    code, _ = _run(opts, StdoutLines(sys.stdout.fileno()))
+    code, _ = execute(connection, filters, output, run, StdoutLines(sys.stdout.fileno()))
     return code
-
-
-def _run(
-    opts: dict[str, Any],
-    out: Any,
-    skip: Any = None,
-    record: Any = None,
-    pipe_may_close: bool = True,
-) -> tuple[int, int]:
-    """One run into ``out``; returns the exit code and the number of filings written.
-
-    A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
-    (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
-    """
-    from . import config
-    from .app import Run, RunLimits, silence_stdout
-    from .connection import ConnectOptions
-    from .filters import FilingFilter, split_patterns
-    from .sinks.diagnostics import Diagnostics
-    from .stream import Stream
-
-    diag = Diagnostics(quiet=opts["quiet"], verbose=opts["verbose"], secret=opts["api_key"])
-    for warning in config.warnings:
-        diag.warn(warning)
-    stream = Stream(
-        ConnectOptions(
-            url=opts["url"],
-            api_key=opts["api_key"],
-            key_in=opts["key_in"],
-            heartbeat=opts["heartbeat"],
-            stall_timeout=opts["stall_timeout"],
-            connect_timeout=opts["connect_timeout"],
-            settle=opts["settle"],
-            reconnect=opts["reconnect"],
-            max_retries=opts["max_retries"],
-            ca_bundle=opts["ca_bundle"],
-            proxy=opts["proxy"],
-        )
-    )
-    filt = FilingFilter(
-        forms=tuple(split_patterns(opts["forms"])),
-        exclude=tuple(split_patterns(opts["exclude_forms"])),
-        ciks=frozenset(opts["ciks"]),
-        amendments=not opts["no_amendments"],
-    )
-    limits = RunLimits(
-        backlog=not opts["no_backlog"],
-        backlog_only=opts["backlog_only"],
-        count=opts["count"],
-        duration=opts["duration"],
-        timeout=opts.get("timeout"),
-        deadline=opts.get("deadline"),
-    )
-    run = Run(stream, filt, limits, diag, skip=skip)
-    sink = _make_sink(opts, out, run, record)
-    code: int = ExitCode.ERROR
-    broken = closed = False
-    try:
-        code = run.run(sink)
-        sink.close()  # the last flush can fail too (disk full, closed pipe)
-        closed = True
-        return code, sink.written
-    except OSError as exc:
-        if not (isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE):
-            raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
-        broken = True
-        silence_stdout()
-        if not pipe_may_close:
-            raise OutputError("the output pipe closed before the snapshot was complete") from None
-        return ExitCode.OK, sink.written
-    except KeyboardInterrupt:
-        code = ExitCode.INTERRUPTED
-        raise Interrupted() from None
-    except Terminated as exc:
-        code = exc.exit_code
-        raise
-    finally:
-        if not broken and not closed:
-            try:
-                sink.close()
-            except OSError:
-                silence_stdout()
-                broken = True
-        if not broken and (opts["latency"] or opts["verbose"] or code != ExitCode.OK):
-            diag.info(run.summary())
-
-
-def _make_sink(opts: dict[str, Any], out: Any, run: Any, record: Any) -> Any:
-    fmt = opts["fmt"]
-    if fmt == "ndjson":
-        from .sinks.lines import NdjsonSink
-
-        sink: Any = NdjsonSink(out, latency=opts["latency"], raw=opts["raw"])
-    elif fmt == "csv":
-        from .sinks.lines import CsvSink
-
-        sink = CsvSink(out, latency=opts["latency"])
-    elif fmt == "json":
-        from .sinks.lines import JsonArraySink
-
-        sink = JsonArraySink(out, latency=opts["latency"])
-    else:
-        from .sinks.table import PlainTableSink, TableSink, table_console
-
-        if not sys.stdout.isatty():
-            sink = PlainTableSink(out, latency=opts["latency"])
-        else:
-            sink = TableSink(table_console(), run.status, latency=opts["latency"])
-    if record is not None:
-        from .sinks import Recording
-
-        sink = Recording(sink, record)
-    return sink
 
 
 # ---- entry point --------------------------------------------------------------------------

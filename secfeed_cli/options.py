@@ -3,15 +3,27 @@
 Validation happens here, before any connection is made: a bad URL, form pattern, CIK or
 count is a usage error (exit 2). ``--config`` is eager, so the config file's values are in
 place (as click's ``default_map``, below flags and environment) before other options resolve.
+
+Each group hands the command one typed object instead of its loose values: a builder function
+whose parameters are the group's options makes it (``--form`` -> ``_filters(forms=...)`` ->
+``FilingFilter.forms``), so an option can be followed to its use by reading.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
+from click.core import ParameterSource
+
+from .settings import OutputSettings, RunSettings
+
+if TYPE_CHECKING:
+    from .connection import ConnectOptions
+    from .filters import FilingFilter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,6 +95,23 @@ def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
         for option in reversed(options):
             f = option(f)
         return f
+
+    return decorator
+
+
+def _bundle(name: str, build: Callable[..., Any]) -> Callable[[F], F]:
+    """Hand the command ``name=build(...)`` in place of the values ``build`` takes."""
+    code = build.__code__
+    takes = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+
+    def decorator(f: F) -> F:
+        @functools.wraps(f)
+        def wrapper(**values: Any) -> Any:
+            mine = {key: values.pop(key) for key in takes if key in values}
+            values[name] = build(**mine)
+            return f(**values)
+
+        return wrapper  # type: ignore[return-value]
 
     return decorator
 
@@ -206,7 +235,87 @@ def connection_options(f: F) -> F:
                 " (HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured too).",
             ),
         ]
-    )(f)
+    )(_bundle("connection", _connection)(f))
+
+
+LOOPBACK = ("127.", "localhost", "::1")
+_RANK = {
+    ParameterSource.COMMANDLINE: 0,
+    ParameterSource.ENVIRONMENT: 1,
+    ParameterSource.DEFAULT_MAP: 2,
+}
+
+
+def _connection(
+    url: str,
+    api_key: str | None,
+    api_key_file: str | None,
+    key_in: str,
+    heartbeat: bool,
+    stall_timeout: float,
+    connect_timeout: float,
+    reconnect: bool,
+    max_retries: int | None,
+    ca_bundle: str | None,
+    proxy: str | None,
+) -> ConnectOptions:
+    from .connection import ConnectOptions
+
+    return ConnectOptions(
+        url=url,
+        api_key=_resolve_key(url, api_key, api_key_file),
+        key_in=key_in,
+        heartbeat=heartbeat,
+        stall_timeout=stall_timeout,
+        connect_timeout=connect_timeout,
+        reconnect=reconnect,
+        max_retries=max_retries,
+        ca_bundle=ca_bundle,
+        proxy=proxy,
+    )
+
+
+def _resolve_key(url: str, api_key: str | None, api_key_file: str | None) -> str | None:
+    """The key by precedence (flag > env > config) across --api-key and --api-key-file;
+    registered for redaction, checked for characters that would inject headers."""
+    from . import config
+
+    ctx = click.get_current_context()
+    given = {"api_key": api_key, "api_key_file": api_key_file}
+    candidates = [
+        (_RANK[source], name)
+        for name, value in given.items()
+        if value and (source := ctx.get_parameter_source(name)) in _RANK
+    ]
+    key = None
+    if candidates:
+        _, name = min(candidates)
+        try:
+            key = api_key if name == "api_key" else config.read_key_file(str(api_key_file))
+        except config.ConfigError as exc:
+            raise click.UsageError(str(exc)) from None
+    if key:
+        from .redact import add_secret
+
+        add_secret(key)
+        bad = next((ch for ch in key if ch <= " " or "\x7f" <= ch <= "\x9f"), None)
+        if bad is not None:
+            what = {"\r": "a CR", "\n": "a LF", " ": "a space", "\t": "a tab"}.get(
+                bad, f"control character U+{ord(bad):04X}"
+            )
+            raise click.UsageError(
+                f"the API key contains {what}: it cannot go into a request header"
+                " (check the key file or variable for a stray line break)"
+            )
+        return key
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "ws" or host.startswith(LOOPBACK):
+        return None
+    raise click.UsageError(
+        f"an API key is needed for {host}: pass --api-key KEY, --api-key-file FILE"
+        " or set FINFEED_API_KEY"
+    )
 
 
 def filter_options(f: F) -> F:
@@ -240,11 +349,27 @@ def filter_options(f: F) -> F:
                 help="A pattern matches amendments (/A) only if it matches them itself.",
             ),
         ]
-    )(f)
+    )(_bundle("filters", _filters)(f))
+
+
+def _filters(
+    forms: tuple[str, ...],
+    exclude_forms: tuple[str, ...],
+    ciks: tuple[int, ...],
+    no_amendments: bool,
+) -> FilingFilter:
+    from .filters import FilingFilter, split_patterns
+
+    return FilingFilter(
+        forms=tuple(split_patterns(forms)),
+        exclude=tuple(split_patterns(exclude_forms)),
+        ciks=frozenset(ciks),
+        amendments=not no_amendments,
+    )
 
 
 def output_options(formats: tuple[str, ...], default: str) -> Callable[[F], F]:
-    return _apply(
+    options: Callable[[F], F] = _apply(
         [
             click.option(
                 "-f",
@@ -268,6 +393,17 @@ def output_options(formats: tuple[str, ...], default: str) -> Callable[[F], F]:
             click.option("-v", "--verbose", is_flag=True, help="More detail on stderr."),
         ]
     )
+
+    def decorator(f: F) -> F:
+        return options(_bundle("output", _output)(f))
+
+    return decorator
+
+
+def _output(
+    fmt: str, latency: bool, quiet: bool, verbose: bool, raw: bool = False
+) -> OutputSettings:
+    return OutputSettings(fmt=fmt, latency=latency, quiet=quiet, verbose=verbose, raw=raw)
 
 
 def raw_option(f: F) -> F:
@@ -302,4 +438,22 @@ def run_options(f: F) -> F:
                 help="Without heartbeats: the backlog is complete after S quiet seconds.",
             ),
         ]
-    )(f)
+    )(_bundle("run", _run_settings)(f))
+
+
+def _run_settings(
+    no_backlog: bool,
+    backlog_only: bool,
+    count: int | None,
+    duration: float | None,
+    settle: float,
+) -> RunSettings:
+    if backlog_only and no_backlog:
+        raise click.UsageError("--backlog-only and --no-backlog exclude each other")
+    return RunSettings(
+        backlog=not no_backlog,
+        backlog_only=backlog_only,
+        count=count,
+        duration=duration,
+        settle=settle,
+    )

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from ..filing import Filing
 from ..latency import Summary
+from ..settings import OutputSettings
 
 FORMATS = ("auto", "table", "ndjson", "csv")
 
@@ -34,10 +35,19 @@ def resolve_format(requested: str, stdout_is_tty: bool) -> str:
     return requested
 
 
+class Output(Protocol):
+    """Where a sink writes: a binary file, or stdout's batch writer (``sinks/stdout.py``)."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class Sink(Protocol):
-    #: Filings written so far, counted right next to the write: a signal that interrupts a
-    #: flush leaves the line buffered for ``close``, so the count matches what is printed.
-    written: int
+    @property
+    def written(self) -> int:
+        """Filings written so far, counted right next to the write, so the count matches
+        what is printed."""
 
     def filings(self, filings: list[Filing], received: float) -> None:
         """Show filings, in order; ``received`` is the time.time() their bytes were read."""
@@ -76,3 +86,37 @@ class Recording:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def make_sink(
+    output: OutputSettings,
+    out: Output,
+    status: Callable[[], Status],
+    record: Callable[[str], None] | None = None,
+) -> Sink:
+    """The sink for ``output.fmt`` (already resolved: no ``auto``), writing to ``out``."""
+    sink: Sink
+    if output.fmt == "ndjson":
+        from .lines import NdjsonSink
+
+        sink = NdjsonSink(out, latency=output.latency, raw=output.raw)
+    elif output.fmt == "csv":
+        from .lines import CsvSink
+
+        sink = CsvSink(out, latency=output.latency)
+    elif output.fmt == "json":
+        from .lines import JsonArraySink
+
+        sink = JsonArraySink(out, latency=output.latency)
+    else:
+        import sys
+
+        from .table import PlainTableSink, TableSink, table_console
+
+        if not sys.stdout.isatty():
+            sink = PlainTableSink(out, latency=output.latency)
+        else:
+            sink = TableSink(table_console(), status, latency=output.latency)
+    if record is not None:
+        sink = Recording(sink, record)
+    return sink

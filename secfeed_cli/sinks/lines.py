@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from json.encoder import encode_basestring as _js
-from typing import BinaryIO
 
 import orjson
 
 from ..filing import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, to_record
+from . import Output
 from .text import escape_control_csv
 
 
@@ -21,7 +21,7 @@ class NdjsonSink:
     exactly as received instead (compacted onto one line if it holds line breaks).
     """
 
-    def __init__(self, out: BinaryIO, latency: bool = False, raw: bool = False) -> None:
+    def __init__(self, out: Output, latency: bool = False, raw: bool = False) -> None:
         self.out = out
         self.latency = latency
         self.raw = raw
@@ -90,7 +90,7 @@ class CsvSink:
     validated as digits, dates, times and URLs when the frame was parsed.
     """
 
-    def __init__(self, out: BinaryIO, latency: bool = False, header: bool = True) -> None:
+    def __init__(self, out: Output, latency: bool = False, header: bool = True) -> None:
         self.out = out
         self.latency = latency
         self.columns = COLUMNS + (LATENCY_COLUMNS if latency else ())
@@ -148,7 +148,7 @@ def _quote(text: str) -> str:
 class JsonArraySink:
     """One JSON array of the NDJSON objects (for snapshots); valid even when empty."""
 
-    def __init__(self, out: BinaryIO, latency: bool = False) -> None:
+    def __init__(self, out: Output, latency: bool = False) -> None:
         self.out = out
         self.latency = latency
         self.written = 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import BinaryIO
 
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -17,7 +16,7 @@ from ..filing import Filing
 from ..forms import family
 from ..latency import fmt_ms
 from ..records import latency_ms
-from . import Status
+from . import Output, Status
 from .text import escape_control
 
 FAMILY_STYLES = {
@@ -195,7 +194,7 @@ class TableSink:
 class PlainTableSink:
     """``--format table`` on a non-terminal: aligned plain rows, no colour, no redraw."""
 
-    def __init__(self, out: BinaryIO, latency: bool = False) -> None:
+    def __init__(self, out: Output, latency: bool = False) -> None:
         self.out = out
         self.latency = latency
         self.written = 0

@@ -1,0 +1,29 @@
+"""What a run is asked to do, typed: built once by each command from its options. Pure.
+
+Connection settings are :class:`connection.ConnectOptions` and filters are
+:class:`filters.FilingFilter`; these are the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    fmt: str = "ndjson"  # auto, table, ndjson, csv, json
+    latency: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    raw: bool = False  # NDJSON: frames as received
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    backlog: bool = True  # False: --no-backlog
+    backlog_only: bool = False
+    count: int | None = None
+    duration: float | None = None
+    settle: float = 2.0  # without heartbeats: quiet seconds that end the backlog
+    timeout: float | None = None  # --backlog-only not complete by then: exit 4 (snapshot)
+    deadline: float | None = None  # time.monotonic() when that timeout ends (from the start)
