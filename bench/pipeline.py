@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 
 from secfeed_cli.app import Run
 from secfeed_cli.connection import ConnectOptions
+from secfeed_cli.diagnostics import Diagnostics
 from secfeed_cli.emulator.feed import firehose_records, load_sample, publish_record
 from secfeed_cli.events import Event, NewFilings
 from secfeed_cli.filters import FilingFilter
@@ -29,7 +30,6 @@ from secfeed_cli.frames import FrameReader
 from secfeed_cli.protocol import parse_filings
 from secfeed_cli.settings import RunSettings
 from secfeed_cli.sinks import Sink
-from secfeed_cli.sinks.diagnostics import Diagnostics
 from secfeed_cli.sinks.lines import CsvSink, NdjsonSink
 from secfeed_cli.stream import Stream, Tracked
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from . import config
 from .connection import ConnectOptions
+from .diagnostics import Diagnostics
 from .errors import ConnectFailed, ExitCode, Interrupted, OutputError, Terminated
 from .events import (
     BacklogComplete,
@@ -32,7 +33,6 @@ from .latency import LatencyStats
 from .records import latency_ms
 from .settings import OutputSettings, RunSettings
 from .sinks import Output, Sink, Status, make_sink
-from .sinks.diagnostics import Diagnostics
 from .stream import Stream
 
 _HISTORICAL = operator.attrgetter("is_historical")

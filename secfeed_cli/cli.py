@@ -140,8 +140,8 @@ def snapshot(
 
     from .app import execute
     from .errors import StateBusy
-    from .snapshot import AtomicFile, State, StateError
-    from .snapshot import StateBusy as Busy
+    from .files import AtomicFile, State, StateError
+    from .files import StateBusy as Busy
 
     deadline = time.monotonic() + timeout  # for the whole run, the lock included
     if output_path and state and os.path.realpath(output_path) == os.path.realpath(state):
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
         code = exc.exit_code
     except SecfeedError as exc:
         if str(exc):
-            from .sinks.diagnostics import Diagnostics
+            from .diagnostics import Diagnostics
 
             Diagnostics().error(str(exc))
         code = exc.exit_code
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
 
         if os.environ.get("SECFEED_DEBUG"):
             raise
-        from .sinks.diagnostics import Diagnostics
+        from .diagnostics import Diagnostics
 
         Diagnostics().error(
             f"internal error: {type(exc).__name__}: {exc} (set SECFEED_DEBUG=1 for details)"

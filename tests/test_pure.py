@@ -10,13 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from secfeed_cli.dedupe import SeenSet
+from secfeed_cli.diagnostics import use_color
+from secfeed_cli.escape import escape_control
 from secfeed_cli.filing import Filing
 from secfeed_cli.filters import FilingFilter, base_form, parse_cik, split_patterns
 from secfeed_cli.forms import family
 from secfeed_cli.latency import LatencyStats, percentile
 from secfeed_cli.sinks import resolve_format
-from secfeed_cli.sinks.diagnostics import use_color
-from secfeed_cli.sinks.text import escape_control
 
 pytestmark = pytest.mark.unit
 

@@ -6,10 +6,10 @@ from json.encoder import encode_basestring as _js
 
 import orjson
 
+from ..escape import escape_control_csv
 from ..filing import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, to_record
 from . import Output
-from .text import escape_control_csv
 
 
 class NdjsonSink:

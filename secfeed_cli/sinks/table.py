@@ -12,12 +12,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from ..escape import escape_control
 from ..filing import Filing
 from ..forms import family
 from ..latency import fmt_ms
 from ..records import latency_ms
 from . import Output, Status
-from .text import escape_control
 
 FAMILY_STYLES = {
     "insider": "magenta",

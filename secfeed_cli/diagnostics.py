@@ -13,8 +13,8 @@ import os
 import sys
 from collections.abc import Mapping
 
-from ..redact import redact
-from .text import escape_control
+from .escape import escape_control
+from .redact import redact
 
 # SGR parameters of each level's prefix.
 DIM, YELLOW, BOLD_RED = "2", "33", "1;31"
