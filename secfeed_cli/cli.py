@@ -17,7 +17,6 @@ import click
 from . import __version__
 from .errors import ExitCode, OutputError, SecfeedError, Terminated
 from .options import (
-    SECONDS,
     config_option,
     connection_options,
     filter_options,
@@ -25,6 +24,7 @@ from .options import (
     raw_option,
     run_options,
 )
+from .params import SECONDS
 from .serve_command import serve
 from .settings import OutputSettings, RunSettings
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .errors import ExitCode, SecfeedError
-from .options import POSITIVE, SECONDS
+from .params import POSITIVE, SECONDS
 
 SERVE_EPILOG = """\b
 Examples:

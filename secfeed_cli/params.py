@@ -1,0 +1,71 @@
+"""Click parameter types: a value that is not a URL, form pattern or CIK is a usage error
+(exit 2) before anything connects. Form patterns complete from EDGAR's common forms."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+SECONDS = click.FloatRange(min=0, min_open=True)
+POSITIVE = click.IntRange(min=1)
+
+
+class WsUrl(click.ParamType[str, Any]):
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        parts = urlsplit(text)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            self.fail(f"{text!r} is not a ws:// or wss:// URL with a host", param, ctx)
+        try:
+            parts.port  # noqa: B018 - validates the port
+        except ValueError:
+            self.fail(f"{text!r} has an invalid port", param, ctx)
+        return text
+
+
+class FormPattern(click.ParamType[str, Any]):
+    """Form globs, comma-separated: ``8-K``, ``10-K*``, ``SCHEDULE 13*``."""
+
+    name = "FORM"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from .filters import split_patterns
+
+        text = str(value)
+        patterns = split_patterns([text])
+        if not patterns:
+            self.fail(f"{text!r} names no form", param, ctx)
+        for p in patterns:
+            if not p.isascii() or not all(ch.isalnum() or ch in " -/*?[]!._" for ch in p):
+                self.fail(
+                    f"{p!r} is not a form pattern (letters, digits, - / . and globs * ? [])",
+                    param,
+                    ctx,
+                )
+        return text
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[click.shell_completion.CompletionItem]:
+        from click.shell_completion import CompletionItem
+
+        from .forms import COMMON_FORMS
+
+        typed = incomplete.upper()
+        return [CompletionItem(f) for f in COMMON_FORMS if f.upper().startswith(typed)]
+
+
+class Cik(click.ParamType[int, Any]):
+    name = "CIK"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from .filters import parse_cik
+
+        try:
+            return parse_cik(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
