@@ -235,7 +235,8 @@ Examples:
 def demo(rate: float, filters: FilingFilter, output: OutputSettings, run: RunSettings) -> int:
     """Run `tail` against the built-in emulator with real sample filings."""
     from .connection import ConnectOptions
-    from .emulator.server import EmulatorConfig, EmulatorThread
+    from .emulator.runner import EmulatorThread
+    from .emulator.server import EmulatorConfig
 
     runner = EmulatorThread(EmulatorConfig(rate=rate))
     emulator = runner.start()

@@ -154,7 +154,8 @@ def serve(**opts: Any) -> int:
     """Run a local emulator of the FinFeedAPI SEC WebSocket, with real sample filings."""
     import asyncio
 
-    from .emulator.server import EmulatorConfig, serve_forever
+    from .emulator.runner import serve_forever
+    from .emulator.server import EmulatorConfig
 
     if opts["keyfile"] and not opts["certfile"]:
         raise click.UsageError("--keyfile needs --certfile")

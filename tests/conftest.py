@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from secfeed_cli.emulator.server import Emulator, EmulatorConfig, EmulatorThread
+from secfeed_cli.emulator.runner import EmulatorThread
+from secfeed_cli.emulator.server import Emulator, EmulatorConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import websocket
 
+from secfeed_cli.emulator.faults import MALFORMED
 from secfeed_cli.emulator.feed import load_sample
-from secfeed_cli.emulator.server import MALFORMED, Emulator
+from secfeed_cli.emulator.server import Emulator
 from secfeed_cli.filing import Filing, parse_time
 from secfeed_cli.protocol import ServerError, parse_frame
 

@@ -13,29 +13,24 @@ the emulator can feed a client far faster than any client can read (``--firehose
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hmac
 import json
-import signal
 import ssl
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import count
-from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from ..filing import format_time, parse_time
 from ..protocol import ServerError
-from .feed import Feed, Published, firehose_records, load_sample, publish_record, ws_frame
+from .auth import authorized, hello_problem
+from .faults import SessionEnds, apply_faults, has_faults, json_frame
+from .feed import Feed, Published, firehose_records, load_sample, publish_record
 
 CHUNK = 1 << 16
 EVENT_LOG = 10_000
@@ -73,39 +68,6 @@ class Event:
     name: str
     conn: int
     detail: str = ""
-
-
-def _json_frame(obj: dict[str, Any]) -> bytes:
-    return ws_frame(json.dumps(obj, separators=(",", ":")).encode("utf-8"))
-
-
-#: Malformed frames the emulator can interleave, cycled in this order: (name, frame bytes).
-MALFORMED: list[tuple[str, bytes]] = [
-    ("invalid-json", ws_frame(b'{"type": "fillings", "form": ')),
-    ("invalid-utf8", ws_frame(b'{"type":"fillings","form":"\xff\xfe"}')),
-    ("binary", ws_frame(b"\x00\x01\x02binary junk\xff", opcode=0x2)),
-    ("json-array", ws_frame(b'[{"type":"fillings"}]')),
-    ("json-string", ws_frame(b'"fillings"')),
-    ("unknown-type", _json_frame({"type": "subscribe_ack", "ok": True})),
-    ("missing-field", _json_frame({"type": "fillings", "is_historical": False, "form": "8-K"})),
-    (
-        "ill-typed",
-        _json_frame(
-            {
-                "type": "fillings",
-                "is_historical": False,
-                "discovered_time": "yesterday",
-                "form": 8,
-                "description": "x",
-                "filling_date": "2026-01-12",
-                "accepted_time": "2026-01-12T16:00:00Z",
-                "accession_no": "0000000000-26-000000",
-                "cik": "not a number",
-            }
-        ),
-    ),
-    ("huge", _json_frame({"type": "fillings", "description": "x" * (2 << 20)})),
-]
 
 
 class Emulator:
@@ -245,7 +207,7 @@ class Emulator:
         conn = next(self._ids)
         self.record("connect", conn, str(ws.remote_address))
         try:
-            if self.config.api_key is not None and not _authorized(ws.request, self.config.api_key):
+            if self.config.api_key is not None and not authorized(ws.request, self.config.api_key):
                 self.record("auth-rejected", conn)
                 await ws.send(json.dumps({"type": "error", "message": ServerError.INVALID_KEY}))
                 await ws.close(1008, "invalid API key")
@@ -253,10 +215,6 @@ class Emulator:
             await Session(self, ws, conn).run()
         finally:
             self.record("disconnect", conn)
-
-
-class _Abort(Exception):
-    """The session ends now (fault injection or the client went away)."""
 
 
 class Session:
@@ -275,7 +233,7 @@ class Session:
         self.sent = 0
         limit = self.cfg.fault_connections
         self.faulty = limit is None or conn <= limit
-        self._malformed = 0
+        self.malformed = 0
 
     def offer(self, item: Published) -> None:
         if self.overflow:
@@ -314,67 +272,40 @@ class Session:
                 with contextlib.suppress(Exception):
                     await self.ws.close()
 
-    async def _write(self, data: bytes) -> None:
+    async def write(self, data: bytes) -> None:
         transport = self.ws.transport
         if transport.is_closing():
-            raise _Abort
+            raise SessionEnds
         transport.write(data)
         await self.ws.drain()
 
     async def _send_filings(self, frames: Iterable[bytes]) -> None:
         """Write filing frames in large chunks, applying faults frame by frame."""
-        faults = self.faulty and self._has_faults()
+        faults = self.faulty and has_faults(self.cfg)
         chunk = bytearray()
         pending = 0  # filings in `chunk`; `sent` counts filings handed to the transport
         for frame in frames:
             if faults:
-                await self._fault(chunk, pending)
+                await apply_faults(self, chunk, pending)
             chunk += frame
             pending += 1
             if len(chunk) >= CHUNK:
-                await self._flush(chunk, pending)
+                await self.flush(chunk, pending)
                 pending = 0
         if chunk:
-            await self._flush(chunk, pending)
+            await self.flush(chunk, pending)
 
-    async def _flush(self, chunk: bytearray, filings: int) -> None:
+    async def flush(self, chunk: bytearray, filings: int) -> None:
         data = bytes(chunk)
         chunk.clear()
         self.sent += filings
-        await self._write(data)
-
-    async def _fault(self, chunk: bytearray, pending: int) -> None:
-        """Apply the faults due before the next filing (a drop or stall ends the session)."""
-        cfg = self.cfg
-        total = self.sent + pending
-        if cfg.drop_after is not None and total >= cfg.drop_after:
-            await self._flush(chunk, pending)
-            self.em.record("fault-drop", self.conn, str(self.sent))
-            self.ws.transport.abort()
-            raise _Abort
-        if cfg.stall_after is not None and total >= cfg.stall_after:
-            await self._flush(chunk, pending)
-            self.em.record("fault-stall", self.conn, str(self.sent))
-            await self.ws.wait_closed()
-            raise _Abort
-        if cfg.error_after is not None and total >= cfg.error_after:
-            await self._flush(chunk, pending)
-            self.em.record("fault-error", self.conn, str(self.sent))
-            await self._write(_json_frame({"type": "error", "message": "Internal server error"}))
-            await self.ws.close(1011, "internal error")
-            raise _Abort
-        every = cfg.malformed_every
-        if every and total and total % every == 0 and self._malformed < total // every:
-            name, frame = MALFORMED[self._malformed % len(MALFORMED)]
-            self._malformed += 1
-            chunk += frame
-            self.em.record("fault-malformed", self.conn, name)
+        await self.write(data)
 
     async def _write_loop(self, backlog: list[Published]) -> None:
         try:
-            if self.cfg.firehose and not (self.faulty and self._has_faults()):
+            if self.cfg.firehose and not (self.faulty and has_faults(self.cfg)):
                 for blob in self.em._firehose_chunks:
-                    await self._write(blob)
+                    await self.write(blob)
                 self.sent += len(self.em._firehose)
             elif self.cfg.firehose:
                 await self._send_filings(self.em._firehose)
@@ -390,18 +321,9 @@ class Session:
                     await asyncio.wait_for(self.wake.wait(), timeout=1.0)
                 except asyncio.TimeoutError:
                     if self.heartbeat:
-                        await self._write(_json_frame({"type": self.cfg.heartbeat_spelling}))
-        except (_Abort, ConnectionError):
+                        await self.write(json_frame({"type": self.cfg.heartbeat_spelling}))
+        except (SessionEnds, ConnectionError):
             return
-
-    def _has_faults(self) -> bool:
-        cfg = self.cfg
-        return bool(
-            cfg.drop_after is not None
-            or cfg.stall_after is not None
-            or cfg.error_after is not None
-            or cfg.malformed_every
-        )
 
     def _drain_outbox(self) -> Iterable[bytes]:
         # Frames leave the outbox only as they are written, so the buffer count stays honest.
@@ -414,16 +336,16 @@ class Session:
         self.writer.cancel()
         await asyncio.gather(self.writer, return_exceptions=True)
         self.em.record("overflow", self.conn, str(self.sent))
-        self.ws.transport.write(_json_frame({"type": "error", "message": ServerError.OVERFLOW}))
+        self.ws.transport.write(json_frame({"type": "error", "message": ServerError.OVERFLOW}))
         await self.ws.close(1008, "buffer overflow")
 
     async def _read_loop(self) -> None:
         async for message in self.ws:
-            reason = _hello_problem(message)
+            reason = hello_problem(message)
             if reason is not None:
                 self.em.record("bad-message", self.conn, reason)
                 text = f"Invalid message: {reason}"
-                self.ws.transport.write(_json_frame({"type": "error", "message": text}))
+                self.ws.transport.write(json_frame({"type": "error", "message": text}))
                 await self.ws.close(1008, "invalid message")
                 return
             assert isinstance(message, str)
@@ -442,53 +364,10 @@ class Session:
             "before_time": format_time(before),
         }
         self.em.record("reconnect-sent", self.conn)
-        await self._write(_json_frame(message))
+        await self.write(json_frame(message))
         await asyncio.sleep(within)
         self.em.record("reconnect-close", self.conn)
         await self.ws.close(1012, "reconnect window ended")
-
-
-def _hello_problem(message: str | bytes) -> str | None:
-    if isinstance(message, bytes):
-        return "binary frame"
-    try:
-        data = json.loads(message)
-    except ValueError:
-        return "malformed JSON"
-    if not isinstance(data, dict):
-        return "not a JSON object"
-    if data.get("type") != "hello":
-        return f"unsupported message type {data.get('type')!r}"
-    if not isinstance(data.get("heartbeat", False), bool):
-        return "'heartbeat' is not a boolean"
-    return None
-
-
-def _authorized(request: Request | None, key: str) -> bool:
-    if request is None:
-        return False
-    return any(hmac.compare_digest(c.encode(), key.encode()) for c in _offered_keys(request))
-
-
-def _offered_keys(request: Request) -> list[str]:
-    """Every place the docs (and their siblings) allow a key: header, Basic, query, path."""
-    offered = []
-    for name in ("Authorization", "X-APIKey", "X-CoinAPI-Key"):
-        for value in request.headers.get_all(name):
-            value = value.strip()
-            if name == "Authorization" and value[:6].lower() == "basic ":
-                try:
-                    user, _, password = base64.b64decode(value[6:]).decode().partition(":")
-                except (binascii.Error, UnicodeDecodeError):
-                    continue
-                if user == "finfeedapi":
-                    offered.append(password)
-            else:
-                offered.append(value)
-    parts = urlsplit(request.path)
-    offered += parse_qs(parts.query).get("apikey", [])
-    offered += [unquote(s[7:]) for s in parts.path.split("/") if s.upper().startswith("APIKEY-")]
-    return offered
 
 
 def _chunks(frames: list[bytes], size: int) -> list[bytes]:
@@ -501,84 +380,3 @@ def _chunks(frames: list[bytes], size: int) -> list[bytes]:
     if chunk:
         out.append(bytes(chunk))
     return out
-
-
-async def serve_forever(
-    config: EmulatorConfig, on_ready: Callable[[Emulator], None], quiet: bool = False
-) -> int:
-    """Run until SIGINT or SIGTERM; ``on_ready`` gets the emulator once it listens.
-
-    Returns the signal number that stopped it. The signals are taken through the event loop:
-    a Python-level handler could fire inside a connection's task and be swallowed there.
-    """
-    emulator = Emulator(config, log=None if quiet else _stderr_log)
-    await emulator.start()
-    loop = asyncio.get_running_loop()
-    stopped: asyncio.Future[int] = loop.create_future()
-
-    def stop(signum: int) -> None:
-        if not stopped.done():
-            stopped.set_result(signum)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop, signum)
-    on_ready(emulator)
-    try:
-        return await stopped
-    finally:
-        await emulator.close()
-
-
-def _stderr_log(event: Event) -> None:
-    if event.name in ("connect", "disconnect", "auth-rejected", "overflow", "bad-message"):
-        detail = f" {event.detail}" if event.detail else ""
-        print(f"secfeed serve: #{event.conn} {event.name}{detail}", file=sys.stderr, flush=True)
-
-
-class EmulatorThread:
-    """The emulator on its own event loop in a background thread (for ``demo`` and tests)."""
-
-    def __init__(self, config: EmulatorConfig, log: Callable[[Event], None] | None = None):
-        self.config = config
-        self._log = log
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self.emulator: Emulator | None = None
-        self._thread = threading.Thread(target=self._main, name="secfeed-emulator", daemon=True)
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> Emulator:
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
-        assert self.emulator is not None
-        return self.emulator
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=10)
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._run())
-        except BaseException as exc:  # reported to the starting thread
-            self._error = exc
-            self._ready.set()
-
-    async def _run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self.emulator = Emulator(self.config, log=self._log)
-        await self.emulator.start()
-        self._ready.set()
-        await self._stop.wait()
-        await self.emulator.close()
