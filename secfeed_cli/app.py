@@ -244,17 +244,19 @@ def execute(
     skip: Callable[[str], bool] | None = None,
     record: Callable[[str], None] | None = None,
     pipe_may_close: bool = True,
+    terminal: bool = False,
 ) -> tuple[int, int]:
     """One run into ``out``; returns the exit code and the number of filings written.
 
     A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
     (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
+    ``terminal``: ``out`` is a terminal (the table is then the live one).
     """
     diag = Diagnostics(quiet=output.quiet, verbose=output.verbose, secret=connection.api_key)
     for warning in config.warnings:
         diag.warn(warning)
     run = Run(Stream(connection), filters, settings, diag, skip=skip)
-    sink = make_sink(output, out, run.status, record)
+    sink = make_sink(output, out, run.status, record, terminal=terminal)
     code: int = ExitCode.ERROR
     broken = closed = False
     try:

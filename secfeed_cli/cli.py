@@ -30,6 +30,7 @@ from .settings import OutputSettings, RunSettings
 
 if TYPE_CHECKING:
     from .connection import ConnectOptions
+    from .environment import Environment
     from .filters import FilingFilter
 
 EXIT_CODES_HELP = """\b
@@ -178,7 +179,7 @@ def snapshot(
             else:
                 target.commit()
         else:
-            _write_stdout(held.getvalue())
+            _write_stdout(_environment(), held.getvalue())
         if seen is not None:
             try:
                 seen.save()
@@ -194,10 +195,9 @@ def snapshot(
             target.abort()
 
 
-def _write_stdout(data: bytes) -> None:
+def _write_stdout(env: Environment, data: bytes) -> None:
     try:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        env.write(data)
     except OSError as exc:
         from .app import silence_stdout
 
@@ -255,14 +255,20 @@ def _tail(
 ) -> int:
     from .app import execute
     from .sinks import resolve_format
-    from .sinks.stdout import StdoutLines
 
-    output = replace(output, fmt=resolve_format(output.fmt, sys.stdout.isatty()))
+    env = _environment()
+    output = replace(output, fmt=resolve_format(output.fmt, env.isatty()))
     if output.raw and output.fmt != "ndjson":
         raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
-    sys.stdout.flush()
-    code, _ = execute(connection, filters, output, run, StdoutLines(sys.stdout.fileno()))
+    code, _ = execute(connection, filters, output, run, env.output(), terminal=env.isatty())
     return code
+
+
+def _environment() -> Environment:
+    """The command's Environment: a test's (click's context object), else the real one."""
+    from .environment import Environment
+
+    return click.get_current_context().find_object(Environment) or Environment()
 
 
 # ---- entry point --------------------------------------------------------------------------

@@ -25,69 +25,6 @@ def write_config(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
     return path
 
 
-def output_kind(out: bytes) -> str:
-    text = out.decode()
-    if text.startswith("accession_no,"):
-        return "csv"
-    if text.startswith("TIME"):
-        return "table"
-    ndjson(out)
-    return "ndjson"
-
-
-def test_precedence_flag_env_config_default(emulator_factory: Factory, tmp_path: Path) -> None:
-    em = emulator_factory(backlog=2)
-    cfg = write_config(tmp_path, f'url = "{em.url}"\nformat = "csv"\n')
-    base = ["tail", "--backlog-only", "-q"]
-    # default (no config): auto -> ndjson on a pipe
-    res = secfeed(*base, "--url", em.url, env=cli_env(XDG_CONFIG_HOME=str(tmp_path / "none")))
-    assert output_kind(res.stdout) == "ndjson"
-    # config file (found through --config) beats the default, and supplies the URL
-    res = secfeed(*base, "--config", str(cfg))
-    assert res.returncode == 0, res.stderr
-    assert output_kind(res.stdout) == "csv"
-    # environment beats the config file
-    res = secfeed(*base, "--config", str(cfg), env=cli_env(SECFEED_FORMAT="table"))
-    assert output_kind(res.stdout) == "table"
-    # a flag beats the environment
-    res = secfeed(*base, "--config", str(cfg), "-f", "ndjson", env=cli_env(SECFEED_FORMAT="table"))
-    assert output_kind(res.stdout) == "ndjson"
-
-
-def test_config_found_in_xdg_config_home_and_by_env(
-    emulator_factory: Factory, tmp_path: Path
-) -> None:
-    em = emulator_factory(backlog=2)
-    (tmp_path / "secfeed").mkdir()
-    (tmp_path / "secfeed" / "config.toml").write_text(f'url = "{em.url}"\nformat = "csv"\n')
-    res = secfeed("tail", "--backlog-only", env=cli_env(XDG_CONFIG_HOME=str(tmp_path)))
-    assert res.returncode == 0, res.stderr
-    assert output_kind(res.stdout) == "csv"
-    other = write_config(tmp_path, f'url = "{em.url}"\nform = ["8-K", "4"]\n')
-    res = secfeed("tail", "--backlog-only", env=cli_env(SECFEED_CONFIG=str(other)))
-    assert res.returncode == 0, res.stderr
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ('colour = "red"\n', "unknown key 'colour'"),
-        ('max-retries = "three"\n', "key 'max-retries' must be int"),
-        ("heartbeat = 1\n", "key 'heartbeat' must be bool"),
-        ("form = [8]\n", "key 'form' must be str"),
-        ("url = [\n", "is not valid TOML"),
-    ],
-)
-def test_bad_config_is_a_usage_error_naming_file_and_key(
-    tmp_path: Path, text: str, message: str
-) -> None:
-    cfg = write_config(tmp_path, text)
-    res = secfeed("tail", "--config", str(cfg), "--url", "ws://127.0.0.1:9")
-    assert res.returncode == 2
-    err = res.stderr.decode()
-    assert str(cfg) in err and message in err and "Traceback" not in err
-
-
 def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
     res = secfeed("tail", "--config", str(tmp_path / "nope.toml"))
     assert res.returncode == 2 and b"cannot read config file" in res.stderr

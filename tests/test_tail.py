@@ -221,27 +221,6 @@ def test_table_forced_on_a_pipe_prints_plain_rows(emulator_factory: Factory) -> 
     assert "\x1b" not in res.stdout.decode()
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--url", "http://example.com"], "is not a ws:// or wss:// URL"),
-        (["--url", "ws://127.0.0.1:99999"], "invalid port"),
-        (["--url", "ws://127.0.0.1:1", "--form", "8-K;rm"], "is not a form pattern"),
-        (["--url", "ws://127.0.0.1:1", "--form", ","], "names no form"),
-        (["--url", "ws://127.0.0.1:1", "--cik", "12x"], "not a CIK"),
-        (["--url", "ws://127.0.0.1:1", "-n", "-1"], "-1"),
-        (["--url", "wss://api.sec.finfeedapi.com"], "FINFEED_API_KEY"),
-        (["--url", "ws://127.0.0.1:1", "-f", "csv", "--raw"], "--raw goes with NDJSON"),
-        (["--url", "ws://127.0.0.1:1", "--backlog-only", "--no-backlog"], "exclude each other"),
-    ],
-)
-def test_usage_errors_exit_2_with_one_clear_line(args: list[str], message: str) -> None:
-    res = secfeed("tail", *args, env=cli_env())
-    assert res.returncode == 2
-    assert message in res.stderr.decode()
-    assert b"Traceback" not in res.stderr and res.stdout == b""
-
-
 def test_connection_refused_exits_4(emulator_factory: Factory) -> None:
     res = secfeed("tail", "--url", "ws://127.0.0.1:9", "--max-retries", "1")
     assert res.returncode == 4

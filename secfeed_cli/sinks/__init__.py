@@ -93,6 +93,7 @@ def make_sink(
     out: Output,
     status: Callable[[], Status],
     record: Callable[[str], None] | None = None,
+    terminal: bool = False,
 ) -> Sink:
     """The sink for ``output.fmt`` (already resolved: no ``auto``), writing to ``out``."""
     sink: Sink
@@ -109,11 +110,9 @@ def make_sink(
 
         sink = JsonArraySink(out, latency=output.latency)
     else:
-        import sys
-
         from .table import PlainTableSink, TableSink, table_console
 
-        if not sys.stdout.isatty():
+        if not terminal:
             sink = PlainTableSink(out, latency=output.latency)
         else:
             sink = TableSink(table_console(), status, latency=output.latency)
