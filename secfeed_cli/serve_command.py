@@ -86,6 +86,14 @@ Examples:
     help="Seconds between WebSocket pings.",
 )
 @click.option(
+    "--heartbeat-interval",
+    type=SECONDS,
+    default=1.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds of silence before a heartbeat (the service: 1).",
+)
+@click.option(
     "--heartbeat-spelling",
     type=click.Choice(["heartbeat", "hearbeat"]),
     default="heartbeat",
@@ -172,6 +180,7 @@ def serve(**opts: Any) -> int:
         buffer=opts["buffer"],
         ping_interval=opts["ping_interval"],
         heartbeat_spelling=opts["heartbeat_spelling"],
+        heartbeat_interval=opts["heartbeat_interval"],
         firehose=opts["firehose"],
         sample_path=opts["sample_path"],
         certfile=opts["certfile"],

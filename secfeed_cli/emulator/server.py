@@ -50,6 +50,7 @@ class EmulatorConfig:
     buffer: int = 131_072
     ping_interval: float | None = 60.0
     heartbeat_spelling: str = "heartbeat"
+    heartbeat_interval: float = 1.0  # the documented second of silence before a heartbeat
     firehose: int = 0
     sample_path: str | None = None
     certfile: str | None = None
@@ -318,7 +319,9 @@ class Session:
                     continue
                 self.wake.clear()
                 try:
-                    await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+                    await asyncio.wait_for(
+                        self.wake.wait(), timeout=self.cfg.heartbeat_interval
+                    )
                 except asyncio.TimeoutError:
                     if self.heartbeat:
                         await self.write(json_frame({"type": self.cfg.heartbeat_spelling}))
