@@ -13,17 +13,23 @@ from typing import Any
 
 from .filing import Filing, edgar_url, format_time
 
-COLUMNS = (
-    "accession_no",
-    "form",
-    "cik",
-    "description",
-    "filing_date",
-    "accepted_time",
-    "discovered_time",
-    "is_historical",
-    "url",
+#: The output fields, in order, each with how it is encoded: the one definition of the schema.
+#: ``checked``: a string validated when the frame was parsed (digits, dates, times), which
+#: never needs escaping; ``text``: free text; ``int``; ``bool``; ``url``: the EDGAR filing
+#: index page, made from ``cik`` and ``accession_no``. The record (:func:`to_record`) and the
+#: fast NDJSON and CSV lines (:func:`line_source`) are all derived from it.
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("accession_no", "checked"),
+    ("form", "text"),
+    ("cik", "int"),
+    ("description", "text"),
+    ("filing_date", "checked"),
+    ("accepted_time", "checked"),
+    ("discovered_time", "checked"),
+    ("is_historical", "bool"),
+    ("url", "url"),
 )
+COLUMNS = tuple(name for name, _ in FIELDS)
 LATENCY_COLUMNS = ("received_time", "latency_ms")
 
 
@@ -35,15 +41,8 @@ def latency_ms(filing: Filing, received: float) -> float:
 def to_record(filing: Filing, received: float | None = None) -> dict[str, Any]:
     """The output object of one filing; with ``received`` it gains the latency fields."""
     record: dict[str, Any] = {
-        "accession_no": filing.accession_no,
-        "form": filing.form,
-        "cik": filing.cik,
-        "description": filing.description,
-        "filing_date": filing.filing_date,
-        "accepted_time": filing.accepted_time,
-        "discovered_time": filing.discovered_time,
-        "is_historical": filing.is_historical,
-        "url": edgar_url(filing.cik, filing.accession_no),
+        name: edgar_url(filing.cik, filing.accession_no) if kind == "url" else getattr(filing, name)
+        for name, kind in FIELDS
     }
     if received is not None:
         record["received_time"] = format_time(datetime.fromtimestamp(received, timezone.utc))
@@ -51,3 +50,30 @@ def to_record(filing: Filing, received: float | None = None) -> dict[str, Any]:
     for key, value in filing.extra.items():
         record.setdefault(key, value)
     return record
+
+
+def line_source(style: str) -> str:
+    """The body of an f-string that writes a filing ``f`` as one NDJSON object (``json``) or
+    one CSV row (``csv``), in :data:`FIELDS` order.
+
+    The sinks compile it once into their batch loops (``sinks/lines.py``); the names it uses
+    are ``f``, ``_js`` (JSON string escaping), ``_quote`` (a CSV text cell) and ``edgar_url``.
+    """
+    url = "{edgar_url(f.cik, f.accession_no)}"
+    parts = []
+    for name, kind in FIELDS:
+        value = {
+            "checked": f"{{f.{name}}}",
+            "text": f"{{_js(f.{name})}}" if style == "json" else f"{{_quote(f.{name})}}",
+            "int": f"{{f.{name}}}",
+            "bool": f'{{"true" if f.{name} else "false"}}',
+            "url": url,
+        }[kind]
+        if style == "json":
+            quoted = kind in ("checked", "url")
+            parts.append(f'"{name}":' + (f'"{value}"' if quoted else value))
+        else:
+            parts.append(value)
+    if style == "json":
+        return "{{" + ",".join(parts) + "}}"
+    return ",".join(parts)

@@ -319,9 +319,7 @@ class Session:
                     continue
                 self.wake.clear()
                 try:
-                    await asyncio.wait_for(
-                        self.wake.wait(), timeout=self.cfg.heartbeat_interval
-                    )
+                    await asyncio.wait_for(self.wake.wait(), timeout=self.cfg.heartbeat_interval)
                 except asyncio.TimeoutError:
                     if self.heartbeat:
                         await self.write(json_frame({"type": self.cfg.heartbeat_spelling}))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from json.encoder import encode_basestring as _js
+from typing import Any
 
 import orjson
 
 from ..escape import escape_control_csv
 from ..filing import Filing, edgar_url
-from ..records import COLUMNS, LATENCY_COLUMNS, to_record
+from ..records import COLUMNS, LATENCY_COLUMNS, line_source, to_record
 from . import Output
 
 
@@ -47,26 +49,26 @@ class NdjsonSink:
         self.out.flush()
 
 
-def _ndjson_lines(filings: list[Filing]) -> bytes:
-    """The records of :func:`to_record` written directly, a line each, as one UTF-8 block.
+def _compile(name: str, source: str) -> Any:
+    """A batch function generated from the schema (records.FIELDS), as dataclasses and
+    namedtuple generate theirs: an f-string per filing inside one list comprehension."""
+    namespace: dict[str, Any] = {
+        "_js": _js,
+        "_quote": _quote,
+        "edgar_url": edgar_url,
+        "_record_line": _record_line,
+    }
+    exec(compile(source, f"<secfeed {name}>", "exec"), namespace)
+    return namespace[name]
 
-    Only ``form`` and ``description`` need JSON escaping; the other strings were validated as
-    digits, dates and times when the frame was parsed, and :func:`edgar_url` makes the URL from
-    them. A filing with extra fields goes through orjson. Equal to ``orjson.dumps(to_record(f))``
-    per line (a test holds it to that).
-    """
-    return "".join(
-        [
-            f'{{"accession_no":"{f.accession_no}","form":{_js(f.form)},"cik":{f.cik},'
-            f'"description":{_js(f.description)},"filing_date":"{f.filing_date}",'
-            f'"accepted_time":"{f.accepted_time}","discovered_time":"{f.discovered_time}",'
-            f'"is_historical":{"true" if f.is_historical else "false"},'
-            f'"url":"{edgar_url(f.cik, f.accession_no)}"}}\n'
-            if not f.extra
-            else _record_line(f, None).decode()
-            for f in filings
-        ]
-    ).encode()
+
+#: The records of :func:`to_record` written directly, a line each, as one UTF-8 block. Only
+#: text fields need JSON escaping; the other strings were validated when the frame was parsed.
+#: A filing with extra fields goes through orjson. Equal to ``orjson.dumps(to_record(f))`` per
+#: line (a property test holds it to that).
+_ndjson_lines: Callable[[list[Filing]], bytes]
+#: CSV rows (without line ends) in the same columns.
+_csv_rows: Callable[[list[Filing]], list[str]]
 
 
 def _raw_line(frame: bytes) -> bytes:
@@ -99,13 +101,7 @@ class CsvSink:
         self.written = 0
 
     def filings(self, filings: list[Filing], received: float) -> None:
-        rows = [
-            f"{f.accession_no},{_quote(f.form)},{f.cik},{_quote(f.description)},"
-            f"{f.filing_date},{f.accepted_time},{f.discovered_time},"
-            f"{'true' if f.is_historical else 'false'},"
-            f"{edgar_url(f.cik, f.accession_no)}"
-            for f in filings
-        ]
+        rows = _csv_rows(filings)
         if self.latency:
             for i, f in enumerate(filings):
                 record = to_record(f, received)
@@ -169,3 +165,17 @@ class JsonArraySink:
     def close(self) -> None:
         self.out.write(b"[]\n" if self.written == 0 else b"\n]\n")
         self.out.flush()
+
+
+_ndjson_lines = _compile(
+    "_ndjson_lines",
+    "def _ndjson_lines(filings):\n"
+    "    return ''.join([\n"
+    f"        f'{line_source('json')}\\n' if not f.extra else _record_line(f, None).decode()\n"
+    "        for f in filings\n"
+    "    ]).encode()\n",
+)
+_csv_rows = _compile(
+    "_csv_rows",
+    f"def _csv_rows(filings):\n    return [f'{line_source('csv')}' for f in filings]\n",
+)
