@@ -43,7 +43,10 @@ class Pane:
             f"{command}; echo $? > {shlex.quote(str(self.done))}; "
             f"tmux -L {self.socket} wait-for -S {self.channel}; sleep 600"
         )
-        env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")}
+        # The terminal decides the size: COLUMNS/LINES (set by some test runners) would
+        # override it for rich.
+        drop = ("NO_COLOR", "TMUX", "COLUMNS", "LINES")
+        env = {k: v for k, v in os.environ.items() if k not in drop}
         env["TERM"] = "xterm-256color"
         self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), wrapped, env=env)
         # Everything the pane prints from now on also goes down a FIFO: its arrival is the
@@ -140,7 +143,10 @@ def test_live_table_rows_marker_status_and_escaping(
     em.wait_for("hello", conn=2)
     em.publish(12)  # both are subscribed: the sixth of these is the hostile one
     pane.wait_for(lambda s: "EVIL" in s)
-    screen = pane2.wait_for(lambda s: "backlog above" in s and "EVIL" in s)
+    # Everything asserted below is waited for (a screen read mid-repaint can lack a part).
+    screen = pane2.wait_for(
+        lambda s: "backlog above" in s and "EVIL" in s and "live latency" in s and "form" in s
+    )
     lines = screen.splitlines()
     marker = next(i for i, line in enumerate(lines) if "backlog above" in line)
     assert marker > 2, "backlog rows above the marker"

@@ -228,19 +228,23 @@ def test_connection_refused_exits_4(emulator_factory: Factory) -> None:
     assert "connection refused" in err and "Traceback" not in err
 
 
-def test_csv_quoting_matches_the_csv_module(emulator_factory: Factory, tmp_path: Any) -> None:
+def described(emulator_factory: Factory, tmp_path: Any, descriptions: list[str]) -> Emulator:
+    """An emulator whose backlog is real sample filings with these descriptions, in order."""
     import json as _json
 
     from secfeed_cli.emulator.feed import load_sample
 
-    tricky = ["plain", "a, comma", 'say "hi"', "line\nbreak", "cr\rhere", '"', ",", ""]
-    sample = load_sample()[: len(tricky)]
-    for record, text in zip(sample, tricky, strict=True):
+    sample = load_sample()[: len(descriptions)]
+    for record, text in zip(sample, descriptions, strict=True):
         record["description"] = text
     path = tmp_path / "s.ndjson"
     path.write_text("".join(_json.dumps(r) + "\n" for r in sample))
-    em = emulator_factory(backlog=len(tricky), sample_path=str(path))
-    res = tail(em, "--backlog-only", "-f", "csv")
+    return emulator_factory(backlog=len(descriptions), sample_path=str(path))
+
+
+def test_csv_quoting_matches_the_csv_module(emulator_factory: Factory, tmp_path: Any) -> None:
+    tricky = ["plain", "a, comma", 'say "hi"', "line\nbreak", "cr\rhere", '"', ",", ""]
+    res = tail(described(emulator_factory, tmp_path, tricky), "--backlog-only", "-f", "csv")
     rows = list(csv.reader(io.StringIO(res.stdout.decode(), newline="")))
     assert [r[3] for r in rows[1:]] == tricky
     reference = io.StringIO(newline="")
@@ -275,9 +279,6 @@ def test_a_piped_run_with_diagnostics_never_imports_rich(emulator_factory: Facto
 def test_csv_escapes_control_characters_and_neutralises_formulas(
     emulator_factory: Factory, tmp_path: Any
 ) -> None:
-    import json as _json
-
-    from secfeed_cli.emulator.feed import load_sample
 
     cells = {
         '=HYPERLINK("http://x","y")': '\'=HYPERLINK("http://x","y")',
@@ -291,13 +292,7 @@ def test_csv_escapes_control_characters_and_neutralises_formulas(
         "nul\x00 and bell\x07": "nul\\x00 and bell\\x07",
         "ACME 8-K (Filer)": "ACME 8-K (Filer)",
     }
-    sample = load_sample()[: len(cells)]
-    for record, text in zip(sample, cells, strict=True):
-        record["description"] = text
-    path = tmp_path / "s.ndjson"
-    path.write_text("".join(_json.dumps(r) + "\n" for r in sample))
-    em = emulator_factory(backlog=len(cells), sample_path=str(path))
-    res = tail(em, "--backlog-only", "-f", "csv")
+    res = tail(described(emulator_factory, tmp_path, list(cells)), "--backlog-only", "-f", "csv")
     text = res.stdout.decode()
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert [r[3] for r in rows[1:]] == list(cells.values())
