@@ -6,8 +6,6 @@ commands, so ``secfeed --version`` and ``--help`` start fast.
 
 from __future__ import annotations
 
-import errno
-import io
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -15,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__
-from .errors import ExitCode, OutputError, SecfeedError, Terminated
+from .errors import ExitCode, SecfeedError, Terminated
 from .options import (
     config_option,
     connection_options,
@@ -139,72 +137,21 @@ def snapshot(
     import os
     import time
 
-    from .app import execute
-    from .errors import StateBusy
-    from .files import AtomicFile, State, StateError
-    from .files import StateBusy as Busy
+    from .snapshot import take_snapshot
 
     deadline = time.monotonic() + timeout  # for the whole run, the lock included
     if output_path and state and os.path.realpath(output_path) == os.path.realpath(state):
         raise click.UsageError("-o/--output and --state name the same file")
-    connection = replace(connection, heartbeat=True, settle=2.0)
-    run = RunSettings(backlog_only=True, timeout=timeout, deadline=deadline)
-    seen = None
-    if state:
-        seen = State(state)
-        try:
-            seen.lock(deadline)
-            seen.load()
-        except StateError as exc:
-            raise (StateBusy if isinstance(exc, Busy) else SecfeedError)(str(exc)) from None
-    target = AtomicFile(output_path) if output_path else None
-    # To stdout, too, a snapshot is all or nothing: held in memory (a backlog is a few hundred
-    # filings) and written once complete.
-    held = io.BytesIO()
-    out = target.file if target else held
-    try:
-        code, written = execute(
-            connection,
-            filters,
-            output,
-            run,
-            out,
-            skip=seen.__contains__ if seen else None,
-            record=seen.add if seen else None,
-            pipe_may_close=False,
-        )
-        if target is not None:
-            if written == 0 and skip_empty:
-                target.abort()
-            else:
-                target.commit()
-        else:
-            _write_stdout(_environment(), held.getvalue())
-        if seen is not None:
-            try:
-                seen.save()
-            except OutputError as exc:  # the output is out: at worst the next run repeats it
-                where = output_path or "standard output"
-                raise OutputError(
-                    f"wrote {written} filings to {where}, but could not save the state"
-                    f" ({exc}); the next run will write them again"
-                ) from None
-        return code
-    finally:
-        if target is not None:
-            target.abort()
-
-
-def _write_stdout(env: Environment, data: bytes) -> None:
-    try:
-        env.write(data)
-    except OSError as exc:
-        from .app import silence_stdout
-
-        silence_stdout()
-        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
-            raise OutputError("the output pipe closed before the snapshot was complete") from None
-        raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
+    return take_snapshot(
+        replace(connection, heartbeat=True, settle=2.0),
+        filters,
+        output,
+        RunSettings(backlog_only=True, timeout=timeout, deadline=deadline),
+        _environment(),
+        output_path=output_path,
+        state_path=state,
+        skip_empty=skip_empty,
+    )
 
 
 DEMO_EPILOG = (

@@ -1,0 +1,89 @@
+"""One run of ``secfeed snapshot``: the backlog the feed holds now, written whole, then exit.
+
+The order is what makes it safe from cron: the state is locked for the whole run (a second run
+waits), the output is committed first and the state second, so a failure at any point can at
+worst make the next run repeat filings, never lose them. No click: ``cli.py`` validates the
+options and hands over typed settings.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+
+from .app import execute, silence_stdout
+from .connection import ConnectOptions
+from .environment import Environment
+from .errors import OutputError, SecfeedError, StateBusy
+from .files import AtomicFile, State, StateError
+from .files import StateBusy as Busy
+from .filters import FilingFilter
+from .settings import OutputSettings, RunSettings
+
+
+def take_snapshot(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    output: OutputSettings,
+    run: RunSettings,
+    env: Environment,
+    output_path: str | None,
+    state_path: str | None,
+    skip_empty: bool,
+) -> int:
+    """Lock and read the state, run until the backlog is complete, commit output then state."""
+    assert run.deadline is not None
+    seen = None
+    if state_path:
+        seen = State(state_path)
+        try:
+            seen.lock(run.deadline)
+            seen.load()
+        except StateError as exc:
+            raise (StateBusy if isinstance(exc, Busy) else SecfeedError)(str(exc)) from None
+    target = AtomicFile(output_path) if output_path else None
+    # To stdout, too, a snapshot is all or nothing: held in memory (a backlog is a few hundred
+    # filings) and written once complete.
+    held = io.BytesIO()
+    out = target.file if target else held
+    try:
+        code, written = execute(
+            connection,
+            filters,
+            output,
+            run,
+            out,
+            skip=seen.__contains__ if seen else None,
+            record=seen.add if seen else None,
+            pipe_may_close=False,
+        )
+        if target is not None:
+            if written == 0 and skip_empty:
+                target.abort()
+            else:
+                target.commit()
+        else:
+            _write_stdout(env, held.getvalue())
+        if seen is not None:
+            try:
+                seen.save()
+            except OutputError as exc:  # the output is out: at worst the next run repeats it
+                where = output_path or "standard output"
+                raise OutputError(
+                    f"wrote {written} filings to {where}, but could not save the state"
+                    f" ({exc}); the next run will write them again"
+                ) from None
+        return code
+    finally:
+        if target is not None:
+            target.abort()
+
+
+def _write_stdout(env: Environment, data: bytes) -> None:
+    try:
+        env.write(data)
+    except OSError as exc:
+        silence_stdout()
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            raise OutputError("the output pipe closed before the snapshot was complete") from None
+        raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
