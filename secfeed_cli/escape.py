@@ -26,6 +26,11 @@ def escape_control(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+def has_control_csv(text: str) -> bool:
+    """Whether :func:`escape_control_csv` would change ``text``."""
+    return _UNSAFE_IN_CSV.search(text) is not None
+
+
 def escape_control_csv(text: str) -> str:
     """:func:`escape_control` for a CSV cell: tab, LF and CR stay (the cell is quoted)."""
     if not _UNSAFE_IN_CSV.search(text):

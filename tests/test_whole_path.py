@@ -144,3 +144,32 @@ def test_no_frame_can_make_any_stage_raise(frames: list[bytes], with_latency: bo
     for width in (80, 160):
         console = Console(file=io.StringIO(), width=width, height=30, force_terminal=True)
         console.print(view)
+
+
+_cell_text = st.text(alphabet=st.sampled_from('ab,"=+-@ \t\r\n\x00\x1b\x07\x9c\u202e'), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_cell_text, _cell_text), min_size=1, max_size=5))
+def test_csv_batches_escape_exactly_like_each_cell_alone(cells: list[tuple[str, str]]) -> None:
+    import csv
+
+    from secfeed_cli.escape import escape_control_csv
+    from secfeed_cli.sinks.lines import FORMULA_START
+
+    filings = [parse_frame(json.dumps(filing(i)).encode()) for i in range(1, len(cells) + 1)]
+    batch = []
+    for f, (form, description) in zip(filings, cells, strict=True):
+        assert isinstance(f, Filing)
+        f.form, f.description = form, description
+        batch.append(f)
+    sink = CsvSink(io.BytesIO())
+    sink.filings(batch, 0.0)
+    sink.close()
+    rows = list(csv.reader(io.StringIO(sink.out.getvalue().decode(), newline="")))  # type: ignore[attr-defined]
+
+    def expected(text: str) -> str:
+        text = escape_control_csv(text)
+        return "'" + text if text.startswith(FORMULA_START) else text
+
+    assert [(r[1], r[3]) for r in rows[1:]] == [(expected(a), expected(b)) for a, b in cells]

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ..escape import escape_control_csv
+from ..escape import escape_control_csv, has_control_csv
 from ..filing import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, line_source, to_record
 from . import Output
@@ -49,7 +49,7 @@ class NdjsonSink:
         self.out.flush()
 
 
-def _compile(name: str, source: str) -> Any:
+def _compile(name: str, source: str, **names: Any) -> Any:
     """A batch function generated from the schema (records.FIELDS), as dataclasses and
     namedtuple generate theirs: an f-string per filing inside one list comprehension."""
     namespace: dict[str, Any] = {
@@ -57,6 +57,7 @@ def _compile(name: str, source: str) -> Any:
         "_quote": _quote,
         "edgar_url": edgar_url,
         "_record_line": _record_line,
+        **names,
     }
     exec(compile(source, f"<secfeed {name}>", "exec"), namespace)
     return namespace[name]
@@ -67,8 +68,10 @@ def _compile(name: str, source: str) -> Any:
 #: A filing with extra fields goes through orjson. Equal to ``orjson.dumps(to_record(f))`` per
 #: line (a property test holds it to that).
 _ndjson_lines: Callable[[list[Filing]], bytes]
-#: CSV rows (without line ends) in the same columns.
+#: CSV rows (without line ends) in the same columns; ``_csv_rows_escaping`` also makes control
+#: characters visible.
 _csv_rows: Callable[[list[Filing]], list[str]]
+_csv_rows_escaping: Callable[[list[Filing]], list[str]]
 
 
 def _raw_line(frame: bytes) -> bytes:
@@ -101,7 +104,10 @@ class CsvSink:
         self.written = 0
 
     def filings(self, filings: list[Filing], received: float) -> None:
-        rows = _csv_rows(filings)
+        # One look for control characters over the batch's text cells (usually there are
+        # none); only a batch that has some is escaped cell by cell.
+        texts = "".join([f.form + f.description for f in filings])
+        rows = (_csv_rows_escaping if has_control_csv(texts) else _csv_rows)(filings)
         if self.latency:
             for i, f in enumerate(filings):
                 record = to_record(f, received)
@@ -127,11 +133,15 @@ class CsvSink:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _quote_escaping(text: str) -> str:
+    """A text cell: control characters escaped visibly (``\\x1b``, as the table shows them),
+    then as :func:`_quote`."""
+    return _quote(escape_control_csv(text))
+
+
 def _quote(text: str) -> str:
-    """A text cell: control characters escaped visibly (``\\x1b``, as the table shows them), a
-    leading formula character neutralised with a ``'`` (OWASP's advice), then RFC 4180 quoting.
-    """
-    text = escape_control_csv(text)
+    """A text cell without control characters: a leading formula character neutralised with a
+    ``'`` (OWASP's advice), then RFC 4180 quoting."""
     if text.startswith(FORMULA_START):
         text = "'" + text
     if '"' in text:
@@ -178,4 +188,9 @@ _ndjson_lines = _compile(
 _csv_rows = _compile(
     "_csv_rows",
     f"def _csv_rows(filings):\n    return [f'{line_source('csv')}' for f in filings]\n",
+)
+_csv_rows_escaping = _compile(
+    "_csv_rows",
+    f"def _csv_rows(filings):\n    return [f'{line_source('csv')}' for f in filings]\n",
+    _quote=_quote_escaping,
 )
