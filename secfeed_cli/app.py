@@ -31,6 +31,7 @@ from .filing import Filing
 from .filters import FilingFilter
 from .latency import LatencyStats
 from .records import latency_ms
+from .redact import add_secret
 from .settings import OutputSettings, RunSettings
 from .sinks import Output, Sink, Status, make_sink
 from .stream import Stream
@@ -88,12 +89,9 @@ class Run:
         limits = self.limits
         start = time.monotonic()
         deadline = None if limits.duration is None else start + limits.duration
-        give_up = limits.deadline
-        if give_up is None and limits.timeout is not None:
-            give_up = start + limits.timeout
+        give_up = self.stream.opts.deadline
         if limits.count == 0:
             return ExitCode.OK
-        self.stream.deadline = give_up
         try:
             for event in self.stream.events():
                 if isinstance(event, NewFilings):
@@ -252,7 +250,8 @@ def execute(
     (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
     ``terminal``: ``out`` is a terminal (the table is then the live one).
     """
-    diag = Diagnostics(quiet=output.quiet, verbose=output.verbose, secret=connection.api_key)
+    add_secret(connection.api_key)  # however the settings were made (options do it too)
+    diag = Diagnostics(quiet=output.quiet, verbose=output.verbose)
     for warning in config.warnings:
         diag.warn(warning)
     run = Run(Stream(connection), filters, settings, diag, skip=skip)

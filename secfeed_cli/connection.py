@@ -33,7 +33,7 @@ from .frames import (
     OVERSIZE,
     FrameReader,
 )
-from .handshake import HandshakeError, Opened, Refused, Untrusted, open_websocket
+from .handshake import Opened, Refused, Untrusted, open_websocket
 from .protocol import hello_frame
 
 
@@ -53,8 +53,8 @@ class ConnectOptions:
     max_frame: int = 1 << 20
     dedupe_size: int = 250_000
     queue_batches: int = 64
-    #: time.monotonic() by which the caller gives up (snapshot --timeout): a handshake never
-    #: runs past it.
+    #: time.monotonic() by which the caller gives up (snapshot --timeout): the run ends there,
+    #: and no handshake or backoff runs past it.
     deadline: float | None = None
 
 
@@ -345,14 +345,7 @@ def request_target(url: str, api_key: str | None, key_in: str) -> tuple[str, lis
 
 
 def describe(exc: BaseException) -> str:
-    """A connect failure in a few plain words."""
-    if isinstance(exc, HandshakeError):
-        return str(exc)
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve host ({exc.strerror})"
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return "timed out"
+    """A connect failure on one line. The handshake words its own failures (refused, cannot
+    resolve, timed out: HandshakeError); anything else is an OSError mid-handshake."""
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]

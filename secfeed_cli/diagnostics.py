@@ -42,16 +42,13 @@ def _isatty(stream: object) -> bool:
 class Diagnostics:
     """``quiet`` keeps only errors; ``verbose`` adds detail. ``once`` keys show a line once."""
 
-    def __init__(
-        self, quiet: bool = False, verbose: bool = False, secret: str | None = None
-    ) -> None:
+    def __init__(self, quiet: bool = False, verbose: bool = False) -> None:
         self.quiet = quiet
         self.verbose = verbose
-        self.secret = secret
         self._shown: set[str] = set()
 
     def _say(self, sgr: str, prefix: str, text: str) -> None:
-        text = escape_control(redact(text, self.secret))  # the one way out to stderr
+        text = escape_control(redact(text))  # the one way out to stderr
         err = sys.stderr
         if err is None:  # started with stderr closed
             return

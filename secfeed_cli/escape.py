@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 control characters, DEL, and the bidirectional overrides that reorder what is shown.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-# The same, less tab, LF and CR: a quoted CSV cell may hold those (RFC 4180), and they cannot
+# DEL, C1 controls and the bidirectional overrides that reorder what is shown; with the C0
+# controls, everything escaped for a terminal.
+_OTHERS = "\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f{_OTHERS}]")
+# The same less tab, LF and CR: a quoted CSV cell may hold those (RFC 4180), and they cannot
 # drive a terminal.
-_UNSAFE_IN_CSV = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+_UNSAFE_IN_CSV = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_OTHERS}]")
 
 
 def _escape(match: re.Match[str]) -> str:

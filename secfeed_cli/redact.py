@@ -33,15 +33,9 @@ def add_secret(secret: str | None) -> None:
     _FORMS.sort(key=len, reverse=True)
 
 
-def redact(text: str, secret: str | None = None) -> str:
-    """``text`` with every registered secret (and ``secret``, if given) masked."""
-    forms = _FORMS if not secret else sorted(set(_FORMS) | secret_forms(secret), key=len)[::-1]
-    for form in forms:
+def redact(text: str) -> str:
+    """``text`` with every registered secret masked."""
+    for form in _FORMS:
         if form in text:
             text = text.replace(form, MASK)
     return text
-
-
-def forget_secrets() -> None:
-    """Clear the registry (for in-process tests that run several commands)."""
-    _FORMS.clear()

@@ -25,5 +25,5 @@ class RunSettings:
     count: int | None = None
     duration: float | None = None
     settle: float = 2.0  # without heartbeats: quiet seconds that end the backlog
-    timeout: float | None = None  # --backlog-only not complete by then: exit 4 (snapshot)
-    deadline: float | None = None  # time.monotonic() when that timeout ends (from the start)
+    #: snapshot --timeout, named when the run gives up at the connection's deadline (exit 4)
+    timeout: float | None = None

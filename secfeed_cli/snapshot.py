@@ -32,12 +32,12 @@ def take_snapshot(
     skip_empty: bool,
 ) -> int:
     """Lock and read the state, run until the backlog is complete, commit output then state."""
-    assert run.deadline is not None
+    assert connection.deadline is not None
     seen = None
     if state_path:
         seen = State(state_path)
         try:
-            seen.lock(run.deadline)
+            seen.lock(connection.deadline)
             seen.load()
         except StateError as exc:
             raise (StateBusy if isinstance(exc, Busy) else SecfeedError)(str(exc)) from None

@@ -61,7 +61,6 @@ from .protocol import (
     parse_filings,
     parse_frame,
 )
-from .redact import redact
 
 _ACCESSION = operator.attrgetter("accession_no")
 _HISTORICAL = operator.attrgetter("is_historical")
@@ -96,7 +95,7 @@ class Tracked:
 
 
 class Stream:
-    """Trackeds to the feed over time, as one exactly-once sequence of events."""
+    """Connections to the feed over time, as one exactly-once sequence of events."""
 
     def __init__(
         self, opts: ConnectOptions, tick: float = 0.2, connector: Connector | None = None
@@ -113,18 +112,8 @@ class Stream:
         self._last_seen_time: str | None = None
         self._lag_warned = False
         self._gap_from: str | None = None  # last filing time before an outage
-        #: What was going on, for a caller that gives up (snapshot --timeout).
+        #: What was going on, for a caller that gives up at ``opts.deadline`` (snapshot).
         self.last_cause = "not connected yet"
-
-    @property
-    def deadline(self) -> float | None:
-        """time.monotonic() by which the caller gives up: connecting and backing off never
-        run past it."""
-        return self.opts.deadline
-
-    @deadline.setter
-    def deadline(self, value: float | None) -> None:
-        self.opts.deadline = value
 
     def _connect_socket(self, conn: int, out: Outbox) -> Link:
         return connect(conn, out, self.opts, self._lagging)
@@ -144,13 +133,13 @@ class Stream:
         while True:
             if not standby:
                 self.stats.state = "connecting"
-            if self.deadline is not None and time.monotonic() >= self.deadline:
+            if self.opts.deadline is not None and time.monotonic() >= self.opts.deadline:
                 yield Idle()  # the caller gives up here, with last_cause intact
                 continue
             try:
                 link = self.connector(self._ids + 1, self.queue)
             except (OSError, HandshakeError) as exc:
-                reason = redact(describe(exc), self.opts.api_key)
+                reason = describe(exc)  # shown through diagnostics, which redact the key
                 self.last_cause = reason
                 if standby:
                     yield Notice(
@@ -435,8 +424,8 @@ class Stream:
     def _pause(self, seconds: float) -> Iterator[Event]:
         """Wait out a backoff in slices, yielding Idle so the caller's clock (--duration) runs."""
         end = time.monotonic() + seconds
-        if self.deadline is not None:
-            end = min(end, self.deadline)
+        if self.opts.deadline is not None:
+            end = min(end, self.opts.deadline)
         while (left := end - time.monotonic()) > 0:
             time.sleep(min(left, self.tick))
             yield Idle()
