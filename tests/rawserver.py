@@ -16,7 +16,7 @@ from typing import Any
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-Handler = Callable[[socket.socket, int], None]
+Handler = Callable[[socket.socket, int], object]  # what it returns is ignored
 
 
 class RawServer:
