@@ -43,6 +43,8 @@ _HISTORICAL = operator.attrgetter("is_historical")
 class Counters:
     filtered: int = 0
     already_written: int = 0  # in the snapshot state file
+    backlog_skipped: int = 0  # --no-backlog
+    handed: int = 0  # filings given to the sink (what --count counts)
 
 
 class Run:
@@ -68,9 +70,10 @@ class Run:
 
     def status(self) -> Status:
         stats = self.stream.stats
+        now = time.monotonic()
         age = None
         if stats.last_heartbeat is not None:
-            age = time.monotonic() - stats.last_heartbeat
+            age = now - stats.last_heartbeat
         return Status(
             state=stats.state,
             host=stats.host,
@@ -81,6 +84,10 @@ class Run:
             heartbeat_age=age,
             heartbeat_on=self.stream.opts.heartbeat,
             latency=self.latency.summary(),
+            received=stats.received,
+            skipped=self.counters.backlog_skipped,
+            cause=stats.cause,
+            retry_in=None if stats.retry_at is None else max(0.0, stats.retry_at - now),
         )
 
     def run(self, sink: Sink) -> ExitCode:
@@ -149,7 +156,9 @@ class Run:
         filings = event.filings
         received = event.received
         if not self.limits.backlog and not self.stream.stats.backlog_complete:
-            filings = [f for f in filings if not f.is_historical]  # --no-backlog
+            live = [f for f in filings if not f.is_historical]  # --no-backlog
+            self.counters.backlog_skipped += len(filings) - len(live)
+            filings = live
         if not all(map(_HISTORICAL, filings)):
             for filing in filings:
                 if not filing.is_historical:  # latency counts every live filing received
@@ -166,16 +175,18 @@ class Run:
             filings = new
         count = self.limits.count
         done = False
-        if count is not None and len(filings) >= count - sink.written:
-            filings = filings[: count - sink.written]
+        if count is not None and len(filings) >= count - self.counters.handed:
+            filings = filings[: count - self.counters.handed]
             done = True
         if filings:
             sink.filings(filings, received)
+            self.counters.handed += len(filings)
         return done
 
     @property
     def shown(self) -> int:
-        """Filings handed to the output (the sink counts them next to its write)."""
+        """Filings the output took (the sink counts them once flushed: output that could
+        not be written, such as to a full disk, is not shown)."""
         return 0 if self.sink is None else self.sink.written
 
     def _measure(self, filing: Filing, received: float) -> None:
@@ -215,6 +226,8 @@ class Run:
         ]
         if self.skip is not None:
             parts.append(f"{c.already_written} already written")
+        if c.backlog_skipped:
+            parts.append(f"{c.backlog_skipped} backlog filings skipped (--no-backlog)")
         text = ", ".join(parts)
         if lat.count and not math.isnan(lat.p50):
             text += f"; live latency {lat}"
@@ -252,8 +265,8 @@ def execute(
     """
     add_secret(connection.api_key)  # however the settings were made (options do it too)
     diag = Diagnostics(quiet=output.quiet, verbose=output.verbose)
-    for warning in config.warnings:
-        diag.warn(warning)
+    while config.warnings:  # each once, also when one process runs several commands (tests)
+        diag.warn(config.warnings.pop(0))
     run = Run(Stream(connection), filters, settings, diag, skip=skip)
     sink = make_sink(output, out, run.status, record, terminal=terminal)
     code: int = ExitCode.ERROR

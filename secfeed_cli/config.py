@@ -104,7 +104,8 @@ def read_key_file(path: str) -> str:
     return key
 
 
-#: Warnings collected while loading (the CLI prints them through its diagnostics).
+#: Warnings found while reading the options and files, before the run (the run prints them
+#: through its diagnostics, once): exposed key files, unknown form names.
 warnings: list[str] = []
 
 

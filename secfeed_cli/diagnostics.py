@@ -2,16 +2,16 @@
 
 Plain lines, with the ``secfeed:`` prefix coloured by ANSI codes when stderr is a terminal (see
 :func:`use_color` for NO_COLOR, FORCE_COLOR and TERM). No rich here: importing it would add
-~20 ms to every run's start-up for three colours. Under the live table, rich has replaced
-``sys.stderr`` with a proxy that prints above the table: lines go through it when stderr is
-that terminal, and to the real stderr when the user sent it elsewhere (``2>log``).
+~20 ms to every run's start-up for three colours. While the live table owns the terminal,
+a line for a terminal goes through its :data:`above` hook, which prints it above the table's
+status line; a line for elsewhere (``2>log``) goes straight there.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from .escape import escape_control
 from .redact import redact
@@ -39,6 +39,10 @@ def _isatty(stream: object) -> bool:
         return False
 
 
+#: Set by the live table while it draws: writes a whole line to stderr above its status line.
+above: Callable[[str], None] | None = None
+
+
 class Diagnostics:
     """``quiet`` keeps only errors; ``verbose`` adds detail. ``once`` keys show a line once."""
 
@@ -52,14 +56,14 @@ class Diagnostics:
         err = sys.stderr
         if err is None:  # started with stderr closed
             return
-        real = getattr(err, "rich_proxied_file", None)  # the live table's proxy
-        if real is not None and not _isatty(real):
-            err = real  # not the table's terminal: the proxy would put it on the screen
         if use_color(err):
             line = f"\x1b[{sgr}msecfeed: {prefix}\x1b[0m{text}\n"
         else:
             line = f"secfeed: {prefix}{text}\n"
         try:
+            if above is not None and _isatty(err):
+                above(line)
+                return
             err.write(line)
             err.flush()
         except (OSError, ValueError):  # stderr gone: nowhere left to say it

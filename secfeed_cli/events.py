@@ -76,3 +76,5 @@ class Stats:
     backlog_complete: bool = False
     last_heartbeat: float | None = None  # time.monotonic()
     lagging: bool = False
+    cause: str | None = None  # why the last attempt failed / the connection ended, in words
+    retry_at: float | None = None  # time.monotonic() of the next attempt

@@ -170,3 +170,21 @@ class Filing:
 def edgar_url(cik: int, accession_no: str) -> str:
     folder = accession_no.replace("-", "")
     return f"https://www.sec.gov/Archives/edgar/data/{cik}/{folder}/{accession_no}-index.htm"
+
+
+# "FORM - NAME (0001234567) (Role)": what EDGAR's latest-filings feed puts in an entry's title,
+# and what the stream's ``description`` repeats. The role (Filer, Issuer, Subject, Reporting,
+# Filed by, ...) is there when EDGAR lists the filing under several entities.
+_NAME_RE = re.compile(r"(.+?) \(\d{1,10}\)(?: \(([^()]+)\))?\Z", re.S)
+
+
+def split_description(description: str, form: str) -> tuple[str | None, str | None]:
+    """The company name and the role in an SEC description, or None for what is not there.
+
+    The form prefix is taken off only as the form itself (a name can hold " - ")."""
+    prefix = f"{form} - "
+    rest = description[len(prefix) :] if description.startswith(prefix) else description
+    m = _NAME_RE.match(rest)
+    if m is None:
+        return (rest.strip() or None), None
+    return m.group(1).strip() or None, m.group(2)

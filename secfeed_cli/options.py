@@ -297,11 +297,14 @@ def _filters(
     ciks: tuple[int, ...],
     no_amendments: bool,
 ) -> FilingFilter:
+    from . import config, formcheck
     from .filters import FilingFilter, split_patterns
 
+    include, exclude = split_patterns(forms), split_patterns(exclude_forms)
+    config.warnings.extend(formcheck.check(dict.fromkeys(include + exclude)))
     return FilingFilter(
-        forms=tuple(split_patterns(forms)),
-        exclude=tuple(split_patterns(exclude_forms)),
+        forms=tuple(include),
+        exclude=tuple(exclude),
         ciks=frozenset(ciks),
         amendments=not no_amendments,
     )

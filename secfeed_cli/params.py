@@ -51,12 +51,29 @@ class FormPattern(click.ParamType[str, Any]):
     def shell_complete(
         self, ctx: click.Context, param: click.Parameter, incomplete: str
     ) -> list[click.shell_completion.CompletionItem]:
+        """EDGAR's form types; after a comma, the last item of the list is completed.
+
+        For bash and zsh a value with a space comes back quoted (``'SCHEDULE 13G'``), since
+        the shell inserts it as it is; fish quotes by itself."""
+        import os
+
         from click.shell_completion import CompletionItem
 
-        from .forms import COMMON_FORMS
+        from .formcheck import RENAMED, known_forms
 
-        typed = incomplete.upper()
-        return [CompletionItem(f) for f in COMMON_FORMS if f.upper().startswith(typed)]
+        head, _, last = incomplete.rpartition(",")
+        head = f"{head}," if _ else ""
+        typed = last.strip().upper()
+        shell = os.environ.get("_SECFEED_COMPLETE", "")
+        quote = shell.startswith(("bash", "zsh"))
+        items = []
+        for form in known_forms():
+            if form.upper().startswith(typed) and form not in RENAMED:
+                value = head + form
+                if quote and " " in value:
+                    value = f"'{value}'"
+                items.append(CompletionItem(value))
+        return items
 
 
 class Cik(click.ParamType[int, Any]):

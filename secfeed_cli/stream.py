@@ -133,6 +133,7 @@ class Stream:
         while True:
             if not standby:
                 self.stats.state = "connecting"
+                self.stats.retry_at = None
             if self.opts.deadline is not None and time.monotonic() >= self.opts.deadline:
                 yield Idle()  # the caller gives up here, with last_cause intact
                 continue
@@ -159,18 +160,30 @@ class Stream:
                         f" {reason}"
                     ) from None
                 delay = self.backoff()
+                hint = ""
+                if self._ids == 0 and reason.startswith("cannot resolve"):
+                    hint = " (check the host in --url, and this machine's DNS)"
                 yield Notice(
-                    f"connect to {self.stats.host} failed ({reason}); retrying in {delay:.1f} s"
+                    f"connect to {self.stats.host} failed: {reason}{hint};"
+                    f" retrying in {delay:.1f} s"
                 )
+                self._waiting(reason, delay)
                 yield from self._pause(delay)
                 continue
             self._ids += 1
             conn = Tracked(link)
             self.active.append(conn)
             self.stats.state = "connected"
+            self.stats.cause = self.stats.retry_at = None
             self.last_cause = "connected, but the backlog was incomplete (no heartbeat yet)"
             yield Connected(conn.conn, self.stats.host)
             return
+
+    def _waiting(self, cause: str, delay: float) -> None:
+        """Between attempts: what the status line says, and when the next attempt is."""
+        self.stats.state = "waiting"
+        self.stats.cause = cause
+        self.stats.retry_at = time.monotonic() + delay
 
     def backoff(self) -> float:
         """Exponential backoff with full jitter: uniform(0, min(30, 0.5 * 2**(failures-1)))."""
@@ -418,6 +431,7 @@ class Stream:
         self.last_cause = f"connection lost: {reason}"
         yield Disconnected(conn.conn, reason, delay)
         self._gap_from = self._last_seen_time
+        self._waiting(f"connection lost: {reason}", delay)
         yield from self._pause(delay)
         yield from self._connect()
 

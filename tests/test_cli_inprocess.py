@@ -40,7 +40,7 @@ def kind(out: bytes) -> str:
     text = out.decode()
     if text.startswith("accession_no,"):
         return "csv"
-    if text.startswith("TIME"):
+    if text.startswith("discovered"):
         return "table"
     ndjson(out)
     return "ndjson"

@@ -91,12 +91,10 @@ def test_man_page_renders() -> None:
         assert heading in text
 
 
-def _complete(words: str, shell: str = "bash") -> list[str]:
-    env = cli_env(
-        _SECFEED_COMPLETE=f"{shell}_complete",
-        COMP_WORDS=words,
-        COMP_CWORD=str(len(words.split()) - (0 if words.endswith(" ") else 1)),
-    )
+def _complete(words: str, shell: str = "bash", cword: int | None = None) -> list[str]:
+    if cword is None:
+        cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    env = cli_env(_SECFEED_COMPLETE=f"{shell}_complete", COMP_WORDS=words, COMP_CWORD=str(cword))
     res = subprocess.run(
         [sys.executable, "-c", "from secfeed_cli.cli import main; main()"],
         capture_output=True,
@@ -124,7 +122,17 @@ def test_completion_of_options_formats_and_forms() -> None:
     assert set(_complete("secfeed tail -f ")) == {"auto", "table", "ndjson", "csv"}
     forms = _complete("secfeed tail --form 10-")
     assert "10-K" in forms and "10-Q" in forms and all(f.startswith("10-") for f in forms)
-    assert "SCHEDULE 13D/A" in _complete("secfeed tail --form sched")
+    # bash inserts a completion as it is: a form with a space comes back quoted.
+    assert "'SCHEDULE 13D/A'" in _complete("secfeed tail --form sched")
+    # A quote opened by the user: bash passes the word with it; it is the fourth word.
+    assert "'SCHEDULE 13G'" in _complete("secfeed tail --form 'SCHEDULE 13", cword=3)
+    # After a comma, the last item is completed and the list kept.
+    after_comma = _complete("secfeed tail --form 8-K,10-")
+    assert "8-K,10-K" in after_comma and "8-K,10-Q" in after_comma
+    assert all(f.startswith("8-K,10-") for f in after_comma)
+    assert "'8-K,DEF 14A'" in _complete("secfeed tail --form 8-K,def")
+    # Forms EDGAR renamed are not offered.
+    assert not any("SC 13G" in f for f in _complete("secfeed tail --form sc"))
 
 
 EXAMPLE_PORT = "8765"

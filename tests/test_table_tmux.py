@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from secfeed_cli.emulator.feed import load_sample
 from secfeed_cli.emulator.server import Emulator
+from secfeed_cli.filing import split_description
 
-from .conftest import ROOT
+from .conftest import ROOT, secfeed
 
 Factory = Callable[..., Emulator]
 
@@ -65,6 +69,10 @@ class Pane:
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p")
 
+    def history(self) -> str:
+        """Everything the pane holds: the scrollback and the screen."""
+        return self._tmux("capture-pane", "-p", "-S", "-")
+
     def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20) -> str:
         """Read the screen until ``predicate`` holds, bounded by ``timeout``.
 
@@ -109,9 +117,11 @@ class Pane:
 def pane_factory(tmp_path: Path) -> Iterator[Callable[..., Pane]]:
     panes: list[Pane] = []
 
-    def make(args: str, **kw: int) -> Pane:
+    def make(args: str, stderr_here: bool = False, **kw: int) -> Pane:
         err = tmp_path / f"stderr-{len(panes)}"
-        cmd = f"{shlex.quote(sys.executable)} -m secfeed_cli {args} 2>{err}"
+        cmd = f"{shlex.quote(sys.executable)} -m secfeed_cli {args}"
+        if not stderr_here:  # else warnings share the terminal with the table
+            cmd += f" 2>{err}"
         pane = Pane(tmp_path, f"cd {shlex.quote(str(ROOT))} && {cmd}", **kw)
         panes.append(pane)
         return pane
@@ -132,7 +142,93 @@ def evil_emulator(emulator_factory: Factory, tmp_path: Path) -> Emulator:
     return emulator_factory(backlog=40, rate=0, sample_path=str(path))
 
 
-def test_live_table_rows_marker_status_and_escaping(
+ACCESSION = re.compile(r"\d{10}-\d{2}-\d{6}")
+
+
+def _ndjson(url: str) -> list[dict[str, Any]]:
+    """What the emulator's backlog holds, read through the NDJSON output."""
+    res = secfeed("tail", "--url", url, "--backlog-only")
+    assert res.returncode == 0, res.stderr
+    return [json.loads(line) for line in res.stdout.splitlines()]
+
+
+def test_rows_stay_in_the_terminal_history_in_stable_columns(
+    emulator_factory: Factory, pane_factory: Callable[..., Pane]
+) -> None:
+    em = emulator_factory(backlog=300)
+    expected = _ndjson(em.url)
+    assert len(expected) == 300
+    pane = pane_factory(f"tail --url {em.url} -n 300", width=100, height=20)
+    assert pane.exit_code() == 0
+    history = pane.history().splitlines()
+    rows = [line for line in history if ACCESSION.search(line)]
+    # Every row shown is in the history, once, in order: nothing was only painted over.
+    assert [ACCESSION.findall(line)[0] for line in rows] == [r["accession_no"] for r in expected]
+    # The columns come from the width, not from the rows: every row lines up with every other.
+    headers = [line for line in history if line.startswith("discovered")]
+    assert len(headers) >= 300 // 18, "the header comes back each screenful"
+    assert len(set(headers)) == 1
+    company_at = headers[0].index("company")
+    accession_at = headers[0].index("accession")
+    for line, record in zip(rows, expected, strict=True):
+        assert line.index(record["accession_no"]) == accession_at, line
+        company, _ = split_description(record["description"], record["form"])
+        assert company is not None
+        assert line[company_at:].startswith(company[:20]), (line, company)
+        assert len(line) < 100
+    # The status line was redrawn in place: none of it was left among the rows.
+    assert not any("shown" in line for line in history)
+
+
+def test_80_columns_keep_the_company_readable_and_the_status_line_whole(
+    emulator_factory: Factory, pane_factory: Callable[..., Pane]
+) -> None:
+    em = emulator_factory(backlog=40)
+    expected = _ndjson(em.url)
+    pane = pane_factory(f"tail --url {em.url}", width=80, height=24)
+    screen = pane.wait_for(lambda s: "● live" in s and expected[-1]["accession_no"] in s)
+    lines = screen.rstrip("\n").splitlines()
+    status = lines[-1]
+    assert status.startswith("● live") and "shown" in status, status
+    assert len(status) < 80 and not status.endswith("…")
+    header = next(line for line in lines if line.startswith("discovered"))
+    assert header.split() == ["discovered", "form", "company", "accession"]
+    by_accession = {r["accession_no"]: r for r in expected}
+    company_at = header.index("company")
+    for line in lines:
+        found = ACCESSION.search(line)
+        if found:
+            record = by_accession[found.group()]
+            company, _ = split_description(record["description"], record["form"])
+            assert company is not None
+            assert line[company_at:].startswith(company[:24]), line
+            assert "(00" not in line, "the zero-padded CIK of the description is not repeated"
+    pane.keys("C-c")
+    assert pane.exit_code() == 130
+
+
+def test_first_contact_names_the_cause_and_the_retry(
+    pane_factory: Callable[..., Pane],
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))  # bound, not listening: every attempt is refused
+        port = probe.getsockname()[1]
+        pane = pane_factory(
+            f"tail --url ws://127.0.0.1:{port} --max-retries 100", stderr_here=True, width=120
+        )
+        screen = pane.wait_for(
+            lambda s: "connection refused · retry in" in s and "retrying in" in s
+        )
+        lines = screen.rstrip("\n").splitlines()
+        assert lines[-1].startswith(f"● 127.0.0.1:{port}: connection refused · retry in")
+        warning = next(line for line in lines if "warning" in line)
+        assert f"connect to 127.0.0.1:{port} failed: connection refused; retrying in" in warning
+        assert not any("●" in line for line in lines[:-1]), "warnings print above the status"
+        pane.keys("C-c")
+        assert pane.exit_code() == 130
+
+
+def test_live_table_marker_status_and_escaping(
     evil_emulator: Emulator, pane_factory: Callable[..., Pane], tmp_path: Path
 ) -> None:
     em = evil_emulator
@@ -145,17 +241,15 @@ def test_live_table_rows_marker_status_and_escaping(
     pane.wait_for(lambda s: "EVIL" in s)
     # Everything asserted below is waited for (a screen read mid-repaint can lack a part).
     screen = pane2.wait_for(
-        lambda s: "backlog above" in s and "EVIL" in s and "live latency" in s and "form" in s
+        lambda s: "backlog above" in s and "EVIL" in s and "52 shown" in s and "heartbeat" in s
     )
-    lines = screen.splitlines()
+    lines = screen.rstrip("\n").splitlines()
     marker = next(i for i, line in enumerate(lines) if "backlog above" in line)
     assert marker > 2, "backlog rows above the marker"
-    status = next(line for line in lines if "live latency" in line)
-    assert "connected 127.0.0.1" in status and "shown" in status and "malformed" in status
-    assert "backlog complete" in status and "heartbeat" in status
-    accession_rows = [line for line in lines if "-26-" in line]
-    assert len(accession_rows) >= 20
-    assert "form" in lines[0] and "description" in lines[0]
+    status = lines[-1]
+    assert status.startswith(f"● live · 127.0.0.1:{em.port}") and "0 malformed" in status
+    assert "heartbeat" in status and "live latency" in status
+    assert len([line for line in lines if ACCESSION.search(line)]) >= 20
 
     # The first pane ran to its count with the hostile description shown escaped.
     assert pane.exit_code() == 0
@@ -163,20 +257,19 @@ def test_live_table_rows_marker_status_and_escaping(
     evil_line = next(line for line in shown.splitlines() if "EVIL" in line)
     assert "\\x1b[31mRED\\x1b[0m" in evil_line and "\\x1b[2J\\x07" in evil_line
     assert "latency" in shown.splitlines()[0]
+    assert "discovered" in shown.splitlines()[0]
 
-    # Resizing keeps the newest rows and the status line on screen. Right after the resize
-    # tmux shows the old screen reflowed; the test waits for rich's repaint at the new width,
-    # which cuts the status line with an ellipsis (a reflowed line never ends in one).
+    # After a resize, new rows and the status line take the new width.
     pane2.resize(90, 15)
+    em.publish(3)
 
     def repainted(screen: str) -> bool:
-        lines = screen.splitlines()
-        return len(lines) <= 15 and any(
-            "connected 127.0.0.1" in line and line.rstrip().endswith("…") for line in lines
-        )
+        lines = screen.rstrip("\n").splitlines()
+        return "55 shown" in lines[-1] and len(lines[-1]) < 90
 
-    small = pane2.wait_for(repainted)
-    assert all(len(line) <= 90 for line in small.splitlines())
-    assert "-26-" in small  # rows still shown
+    small = pane2.wait_for(repainted).rstrip("\n").splitlines()
+    header = next(line for line in reversed(small) if line.startswith("discovered"))
+    assert len(header) < 90, "the header is printed again for the new width"
+    assert all(len(line) < 90 for line in small[small.index(header) :])
     pane2.keys("C-c")
     assert pane2.exit_code() == 130

@@ -215,8 +215,8 @@ def test_table_forced_on_a_pipe_prints_plain_rows(emulator_factory: Factory) -> 
     em = emulator_factory(backlog=5, rate=50)
     res = tail(em, "-f", "table", "-n", "8")
     lines = res.stdout.decode().splitlines()
-    assert lines[0].startswith("TIME")
-    assert "-------- live --------" in lines
+    assert lines[0].startswith("discovered")
+    assert "── backlog above · live filings below ──" in lines
     assert len(lines) == 1 + 8 + 1
     assert "\x1b" not in res.stdout.decode()
 

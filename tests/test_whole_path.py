@@ -12,13 +12,11 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections import deque
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rich.console import Console
 
 from secfeed_cli.filing import Filing
 from secfeed_cli.filters import FilingFilter
@@ -26,8 +24,9 @@ from secfeed_cli.latency import LatencyStats
 from secfeed_cli.protocol import FILING_FIELDS, ProtocolError, parse_filings, parse_frame
 from secfeed_cli.records import latency_ms
 from secfeed_cli.sinks import Sink, Status
+from secfeed_cli.sinks.layout import layout, row, status_line
 from secfeed_cli.sinks.lines import CsvSink, JsonArraySink, NdjsonSink
-from secfeed_cli.sinks.table import PlainTableSink, _View
+from secfeed_cli.sinks.table import PlainTableSink
 
 from .rawserver import filing
 
@@ -140,10 +139,11 @@ def test_no_frame_can_make_any_stage_raise(frames: list[bytes], with_latency: bo
     status = Status(
         "connected", "127.0.0.1:1", len(filings), 0, 0, True, 1.0, True, stats.summary()
     )
-    view = _View(deque((f, received) for f in filings), lambda: status, with_latency)
-    for width in (80, 160):
-        console = Console(file=io.StringIO(), width=width, height=30, force_terminal=True)
-        console.print(view)
+    for width in (20, 80, 160):  # the live table's rows and status line, in colour
+        columns = layout(width, with_latency)
+        for f in filings:
+            row(f, columns, "1ms", True)
+        status_line(status, width, True)
 
 
 _cell_text = st.text(alphabet=st.sampled_from('ab,"=+-@ \t\r\n\x00\x1b\x07\x9c\u202e'), max_size=12)

@@ -26,6 +26,10 @@ class Status:
     heartbeat_age: float | None  # seconds since the last heartbeat; None: none yet / off
     heartbeat_on: bool
     latency: Summary
+    received: int = 0  # filings received: a sign of life as good as a heartbeat
+    skipped: int = 0  # backlog filings left out (--no-backlog)
+    cause: str | None = None  # why the last attempt failed or the connection was lost
+    retry_in: float | None = None  # seconds until the next attempt
 
 
 def resolve_format(requested: str, stdout_is_tty: bool) -> str:
@@ -43,11 +47,45 @@ class Output(Protocol):
     def flush(self) -> None: ...
 
 
+class Counting:
+    """For sinks: ``written`` counts the filings the output took. Filings given to the output
+    (``_unflushed``) join the count when its flush returns, or when a signal ends the run right
+    after the flush's write completed (``signals.py`` holds it until then); not when the
+    write failed (a full disk)."""
+
+    out: Output
+    written: int = 0
+    _unflushed: int = 0
+
+    def _write_counting(self, data: bytes, filings: int) -> None:
+        """``out.write`` of ``filings`` more (0: counted already); it may flush."""
+        self._unflushed += filings
+        self._guarded(self.out.write, data)
+
+    def _flush_counting(self) -> None:
+        self._guarded(self.out.flush)
+        self._count()
+
+    def _guarded(self, call: Callable[..., object], *args: bytes) -> None:
+        try:
+            call(*args)
+        except OSError:  # what the output held is lost with the failed write
+            self._unflushed = 0
+            raise
+        except BaseException:  # a held signal, raised once the write was whole
+            self._count()
+            raise
+
+    def _count(self) -> None:
+        self.written += self._unflushed
+        self._unflushed = 0
+
+
 class Sink(Protocol):
     @property
     def written(self) -> int:
-        """Filings written so far, counted right next to the write, so the count matches
-        what is printed."""
+        """Filings the output has taken so far: counted when flushed, so a write that
+        fails (a full disk) is not counted and the count matches what was printed."""
 
     def filings(self, filings: list[Filing], received: float) -> None:
         """Show filings, in order; ``received`` is the time.time() their bytes were read."""
@@ -110,12 +148,17 @@ def make_sink(
 
         sink = JsonArraySink(out, latency=output.latency)
     else:
-        from .table import PlainTableSink, TableSink, table_console
+        from .table import PlainTableSink, TableSink
 
         if not terminal:
             sink = PlainTableSink(out, latency=output.latency)
         else:
-            sink = TableSink(table_console(), status, latency=output.latency)
+            import sys
+
+            from ..diagnostics import use_color
+
+            fd = getattr(out, "fd", 1)
+            sink = TableSink(out, fd, status, latency=output.latency, color=use_color(sys.stdout))
     if record is not None:
         sink = Recording(sink, record)
     return sink

@@ -11,10 +11,10 @@ import orjson
 from ..escape import escape_control_csv, has_control_csv
 from ..filing import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, line_source, to_record
-from . import Output
+from . import Counting, Output
 
 
-class NdjsonSink:
+class NdjsonSink(Counting):
     """One JSON object per line in the stable key order, UTF-8.
 
     Lines are flushed as soon as everything read from the socket so far has been handled
@@ -27,7 +27,6 @@ class NdjsonSink:
         self.out = out
         self.latency = latency
         self.raw = raw
-        self.written = 0
 
     def filings(self, filings: list[Filing], received: float) -> None:
         if self.raw:
@@ -36,17 +35,16 @@ class NdjsonSink:
             data = b"".join([_record_line(f, received) for f in filings])
         else:
             data = _ndjson_lines(filings)
-        self.written += len(filings)
-        self.out.write(data)
+        self._write_counting(data, len(filings))
 
     def backlog_complete(self) -> None:
         pass
 
     def flush(self) -> None:
-        self.out.flush()
+        self._flush_counting()
 
     def close(self) -> None:
-        self.out.flush()
+        self.flush()
 
 
 def _compile(name: str, source: str, **names: Any) -> Any:
@@ -86,7 +84,7 @@ def _record_line(f: Filing, received: float | None) -> bytes:
     return orjson.dumps(to_record(f, received), option=orjson.OPT_APPEND_NEWLINE)
 
 
-class CsvSink:
+class CsvSink(Counting):
     """A header row, then one row per filing with the NDJSON columns (extra fields left out).
 
     RFC 4180: fields holding a comma, a double quote or a line break are quoted (quotes
@@ -101,7 +99,6 @@ class CsvSink:
         self.columns = COLUMNS + (LATENCY_COLUMNS if latency else ())
         # Rows collect as text and go out as one encoded write per flush.
         self._rows: list[str] = [",".join(self.columns) + "\r\n"] if header else []
-        self.written = 0
 
     def filings(self, filings: list[Filing], received: float) -> None:
         # One look for control characters over the batch's text cells (usually there are
@@ -112,7 +109,7 @@ class CsvSink:
             for i, f in enumerate(filings):
                 record = to_record(f, received)
                 rows[i] += f",{record['received_time']},{record['latency_ms']}"
-        self.written += len(filings)
+        self._unflushed += len(filings)
         self._rows.append("\r\n".join(rows) + "\r\n")
 
     def backlog_complete(self) -> None:
@@ -122,8 +119,8 @@ class CsvSink:
         if self._rows:
             data = "".join(self._rows).encode("utf-8")
             self._rows.clear()
-            self.out.write(data)
-        self.out.flush()
+            self._write_counting(data, 0)
+        self._flush_counting()
 
     def close(self) -> None:
         self.flush()
@@ -151,30 +148,28 @@ def _quote(text: str) -> str:
     return text
 
 
-class JsonArraySink:
+class JsonArraySink(Counting):
     """One JSON array of the NDJSON objects (for snapshots); valid even when empty."""
 
     def __init__(self, out: Output, latency: bool = False) -> None:
         self.out = out
         self.latency = latency
-        self.written = 0
 
     def filings(self, filings: list[Filing], received: float) -> None:
         when = received if self.latency else None
         text = b",\n".join([orjson.dumps(to_record(f, when)) for f in filings])
-        lead = b"[\n" if self.written == 0 else b",\n"
-        self.written += len(filings)
-        self.out.write(lead + text)
+        lead = b"[\n" if self.written + self._unflushed == 0 else b",\n"
+        self._write_counting(lead + text, len(filings))
 
     def backlog_complete(self) -> None:
         pass
 
     def flush(self) -> None:
-        self.out.flush()
+        self._flush_counting()
 
     def close(self) -> None:
-        self.out.write(b"[]\n" if self.written == 0 else b"\n]\n")
-        self.out.flush()
+        self._write_counting(b"[]\n" if self.written + self._unflushed == 0 else b"\n]\n", 0)
+        self.flush()
 
 
 _ndjson_lines = _compile(

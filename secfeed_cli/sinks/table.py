@@ -1,247 +1,190 @@
-"""The live table for a terminal (rich), and its plain-text fallback for a non-terminal."""
+"""The table for a terminal: rows scroll into the terminal's history, a status line stays.
+
+As ``tail -f`` and ``kubectl get -w`` do, each filing is printed once, as a line; only the status
+line at the bottom is redrawn (several times a second, by a thread, as heartbeat ages change).
+Everything that writes to the terminal holds one lock: a batch of rows is written as "erase the
+status line, the rows, the status line again", so the status line is never left in the rows.
+Warnings on stderr go the same way (``diagnostics.above``). The column header is printed at the
+start, again each screenful (like vmstat) and whenever the width changes.
+
+Widths come from ``layout.py``: from the terminal's width alone, never from the rows.
+"""
 
 from __future__ import annotations
 
-from collections import deque
+import os
+import sys
+import threading
 from collections.abc import Callable
-from datetime import date, datetime
 
-from rich import box
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
-
-from ..escape import escape_control
+from .. import diagnostics
 from ..filing import Filing
-from ..forms import family
-from ..latency import fmt_ms
 from ..records import latency_ms
-from . import Output, Status
+from . import Counting, Output, Status
+from .layout import header, latency_cell, layout, marker, row, status_line
 
-FAMILY_STYLES = {
-    "insider": "magenta",
-    "periodic": "bold green",
-    "current": "bold yellow",
-    "registration": "cyan",
-    "ownership": "blue",
-    "funds": "bright_black",
-    "other": "default",
-}
+ERASE_LINE = "\r\x1b[K"
+HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
+#: Rows held before a write even without a flush (a burst goes out in pieces this big).
+BATCH = 500
 
 
-class _Marker:
-    """Where the backlog ends and live filings begin."""
-
-
-_MARKER = _Marker()
-_Row = tuple[Filing, float] | _Marker
-
-
-def _local(dt: datetime) -> datetime:
-    return dt.astimezone()
-
-
-def _accepted(filing: Filing) -> str:
+def terminal_size(fd: int) -> tuple[int, int]:
     try:
-        value = filing.accepted()
-    except ValueError:
-        return filing.accepted_time
-    if isinstance(value, datetime):
-        return _local(value).strftime("%m-%d %H:%M:%S")
-    assert isinstance(value, date)
-    return value.isoformat()
+        size = os.get_terminal_size(fd)
+    except OSError:
+        return 80, 24
+    return size.columns or 80, size.lines or 24
 
 
-def _latency(filing: Filing, received: float) -> str:
-    return fmt_ms(latency_ms(filing, received)) if not filing.is_historical else "-"
-
-
-def status_text(status: Status) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    colour = {"connected": "green", "connecting": "yellow"}.get(status.state, "red")
-    text.append("● ", style=colour)
-    text.append(f"{status.state} {status.host}", style=colour)
-    text.append(" │ ", style="dim")
-    text.append(f"{status.shown} shown")
-    text.append(f" · {status.filtered} filtered out")
-    text.append(f" · {status.malformed} malformed", style="red" if status.malformed else "")
-    text.append(" │ ", style="dim")
-    text.append(
-        "backlog complete" if status.backlog_complete else "backlog loading…",
-        style="" if status.backlog_complete else "yellow",
-    )
-    text.append(" │ ", style="dim")
-    if not status.heartbeat_on:
-        text.append("heartbeat off", style="dim")
-    elif status.heartbeat_age is None:
-        text.append("no heartbeat yet", style="dim")
-    else:
-        text.append(
-            f"heartbeat {status.heartbeat_age:.1f}s ago",
-            style="red" if status.heartbeat_age > 3 else "",
-        )
-    text.append(" │ ", style="dim")
-    text.append(f"live latency {status.latency}")
-    return text
-
-
-class _View:
-    """Renders the newest rows that fit the terminal at the moment of each repaint."""
-
-    def __init__(self, rows: deque[_Row], status: Callable[[], Status], latency: bool) -> None:
-        self.rows = rows
-        self.status = status
-        self.latency = latency
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        height = options.height or console.size.height
-        width = options.max_width
-        table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
-        table.add_column("time", no_wrap=True, width=8)
-        table.add_column("form", no_wrap=True, max_width=15)
-        table.add_column("description", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
-        if width >= 90:
-            table.add_column("cik", no_wrap=True, justify="right", width=10)
-        table.add_column("accession", no_wrap=True, width=20)
-        if width >= 110:
-            table.add_column("filed", no_wrap=True, width=10)
-        if width >= 125:
-            table.add_column("accepted", no_wrap=True, width=14)
-        if self.latency:
-            table.add_column("latency", no_wrap=True, justify="right", width=7)
-        ncols = len(table.columns)
-        fit = max(0, height - 4)  # header, its rule, a spacer and the status line
-        visible = [self.rows[i] for i in range(max(0, len(self.rows) - fit), len(self.rows))]
-        for row in visible:
-            if isinstance(row, _Marker):
-                cells = [
-                    Text("live", style="bold reverse"),
-                    Text(""),
-                    Text("── backlog above · live filings below ──", style="bold"),
-                ]
-                table.add_row(*cells, *([""] * (ncols - 3)))
-                continue
-            filing, received = row
-            cells = self._cells(filing, received, width)
-            table.add_row(*cells)
-        yield table
-        yield status_text(self.status())
-
-    def _cells(self, filing: Filing, received: float, width: int) -> list[Text]:
-        style = FAMILY_STYLES[family(filing.form)]
-        dim = "dim" if filing.is_historical else ""
-        try:
-            seen = _local(filing.discovered()).strftime("%H:%M:%S")
-        except ValueError:
-            seen = "?"
-        cells = [
-            Text(seen, style=dim),
-            Text(escape_control(filing.form), style=style),
-            Text(escape_control(filing.description), style=dim),
-        ]
-        if width >= 90:
-            cells.append(Text(str(filing.cik), style=dim))
-        cells.append(Text(filing.accession_no, style=f"link {filing.url}"))
-        if width >= 110:
-            cells.append(Text(escape_control(filing.filing_date), style=dim))
-        if width >= 125:
-            cells.append(Text(_accepted(filing), style=dim))
-        if self.latency:
-            cells.append(Text(_latency(filing, received)))
-        return cells
-
-
-class TableSink:
-    """The live table: newest at the bottom, repainted at most ``fps`` times a second."""
+class TableSink(Counting):
+    """The live view on a terminal (``fd``), written through ``out``."""
 
     def __init__(
         self,
-        console: Console,
+        out: Output,
+        fd: int,
         status: Callable[[], Status],
         latency: bool = False,
+        color: bool = True,
         fps: float = 10.0,
-        keep: int = 1000,
     ) -> None:
-        self.rows: deque[_Row] = deque(maxlen=keep)
-        self.view = _View(self.rows, status, latency)
-        self.live = Live(
-            self.view,
-            console=console,
-            refresh_per_second=fps,
-            redirect_stdout=False,
-            redirect_stderr=True,
-            vertical_overflow="crop",
+        self.out = out
+        self.fd = fd
+        self.status = status
+        self.latency = latency
+        self.color = color
+        self.lock = threading.RLock()
+        self._rows: list[str] = []  # printed at the next flush
+        self._width = 0  # the width the columns were laid out for (0: none yet)
+        self._columns = layout(80, latency)
+        self._since_header = 0
+        self._shown_status = ""
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(
+            target=self._tick, args=(1.0 / fps,), name="status-line", daemon=True
         )
-        self.live.start()
-        self.written = 0
+        self._write(HIDE_CURSOR + self._status_text())
+        diagnostics.above = self._above
+        self._ticker.start()
+
+    # -- the sink --
 
     def filings(self, filings: list[Filing], received: float) -> None:
-        self.written += len(filings)
-        self.rows.extend([(filing, received) for filing in filings])
+        width, height = terminal_size(self.fd)
+        for filing in filings:
+            if width != self._width or self._since_header >= max(height - 2, 5):
+                self._header(width)
+            ms = None if filing.is_historical else latency_ms(filing, received)
+            self._rows.append(row(filing, self._columns, latency_cell(ms), self.color))
+            self._since_header += 1
+        self._unflushed += len(filings)
+        if len(self._rows) >= BATCH:
+            self.flush()
+
+    def _header(self, width: int) -> None:
+        if width != self._width:
+            self._width = width
+            self._columns = layout(width, self.latency)
+        self._rows.append(header(self._columns, self.color))
+        self._since_header = 0
 
     def backlog_complete(self) -> None:
-        self.rows.append(_MARKER)
+        self._rows.append(marker(terminal_size(self.fd)[0], self.color))
+        self.flush()
 
     def flush(self) -> None:
-        pass
+        with self.lock:
+            if self._rows:
+                text = ERASE_LINE + "\n".join(self._rows) + "\n" + self._status_text()
+                self._rows.clear()
+                self._write_counting(text.encode("utf-8", "replace"), 0)
+                self._flush_counting()
 
     def close(self) -> None:
-        self.live.refresh()
-        self.live.stop()
+        self._stop.set()
+        if self._ticker.is_alive() and threading.current_thread() is not self._ticker:
+            self._ticker.join(timeout=1.0)
+        diagnostics.above = None
+        with self.lock:
+            try:
+                self.flush()
+            finally:
+                self._write(ERASE_LINE + SHOW_CURSOR)
+
+    # -- the status line --
+
+    def _status_text(self) -> str:
+        width = terminal_size(self.fd)[0]
+        self._shown_status = status_line(self.status(), width, self.color)
+        return self._shown_status + "\x1b[K"
+
+    def _tick(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            with self.lock:
+                if self._stop.is_set():
+                    return
+                before = self._shown_status
+                text = self._status_text()
+                if self._shown_status != before:
+                    self._write_fd("\r" + text)
+
+    def _above(self, line: str) -> None:
+        """A diagnostic line, printed where the status line was; the status line follows."""
+        with self.lock:
+            self._write_fd(ERASE_LINE)
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            self._write_fd(self._status_text())
+
+    def _write(self, text: str) -> None:
+        """From the main thread: through ``out`` (whole writes, signals held meanwhile)."""
+        self.out.write(text.encode("utf-8", "replace"))
+        self.out.flush()
+
+    def _write_fd(self, text: str) -> None:
+        """From any thread: straight to the terminal."""
+        data = memoryview(text.encode("utf-8", "replace"))
+        try:
+            while data:
+                data = data[os.write(self.fd, data) :]
+        except OSError:  # the terminal is gone: the main thread will find out and say so
+            pass
 
 
-class PlainTableSink:
-    """``--format table`` on a non-terminal: aligned plain rows, no colour, no redraw."""
+class PlainTableSink(Counting):
+    """``--format table`` on a non-terminal: the table's columns at 160 cells, no colour."""
+
+    WIDTH = 160
 
     def __init__(self, out: Output, latency: bool = False) -> None:
         self.out = out
         self.latency = latency
-        self.written = 0
-        head = f"{'TIME':8}  {'FORM':15}  {'CIK':>10}  {'ACCESSION':20}  {'FILED':10}  DESCRIPTION"
-        self._pending_header: bytes | None = (
-            head + ("  LATENCY" if latency else "") + "\n"
-        ).encode()
+        self.columns = layout(self.WIDTH, latency)
+        self._lines: list[str] = []
+        self._header_due = True  # printed with the first row
 
     def filings(self, filings: list[Filing], received: float) -> None:
-        if self._pending_header:
-            self.out.write(self._pending_header)
-            self._pending_header = None
+        if self._header_due:
+            self._lines.append(header(self.columns, False))
+            self._header_due = False
         for filing in filings:
-            self._line(filing, received)
-
-    def _line(self, filing: Filing, received: float) -> None:
-        try:
-            seen = _local(filing.discovered()).strftime("%H:%M:%S")
-        except ValueError:
-            seen = "?"
-        line = (
-            f"{seen:8}  {escape_control(filing.form):15}  {filing.cik:>10}  "
-            f"{filing.accession_no:20}  {escape_control(filing.filing_date):10}  "
-            f"{escape_control(filing.description)}"
-        )
-        if self.latency:
-            line += f"  {_latency(filing, received)}"
-        self.written += 1
-        self.out.write(line.encode("utf-8") + b"\n")
+            ms = None if filing.is_historical else latency_ms(filing, received)
+            self._lines.append(row(filing, self.columns, latency_cell(ms), False))
+        self._unflushed += len(filings)
 
     def backlog_complete(self) -> None:
-        self.out.write(b"-------- live --------\n")
-        self.out.flush()
+        self._lines.append(marker(self.WIDTH, False))
+        self.flush()
 
     def flush(self) -> None:
-        self.out.flush()
+        if self._lines:
+            self._write_counting(("\n".join(self._lines) + "\n").encode("utf-8"), 0)
+            self._lines.clear()
+        self._flush_counting()
 
     def close(self) -> None:
-        self.out.flush()
+        self.flush()
 
 
-def table_console(force_terminal: bool | None = None) -> Console:
-    return Console(force_terminal=force_terminal, highlight=False, soft_wrap=False)
-
-
-def status_summary(status: Status) -> str:
-    return status_text(status).plain
-
-
-__all__ = ["PlainTableSink", "Status", "TableSink", "status_summary", "table_console"]
+__all__ = ["PlainTableSink", "TableSink"]

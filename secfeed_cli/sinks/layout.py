@@ -1,0 +1,275 @@
+"""The live table's geometry and text: columns for a terminal width, cells cut to fit, the
+status line fitted to one line. Pure: no terminal here (``table.py`` writes).
+
+Column widths depend on the terminal width alone, never on the rows: a row printed now lines
+up with every row printed before it at that width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ..escape import escape_control
+from ..filing import Filing, split_description
+from ..forms import family
+from ..latency import fmt_ms
+from . import Status
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    width: int  # 0: the flexible one (company)
+    right: bool = False
+
+
+COLUMNS = {
+    c.key: c
+    for c in (
+        Column("time", "discovered", 10),
+        Column("form", "form", 14),
+        Column("company", "company", 0),
+        Column("role", "role", 9),
+        Column("cik", "cik", 10, right=True),
+        Column("accession", "accession", 20),
+        Column("filed", "filed", 10),
+        Column("accepted", "accepted", 14),
+        Column("latency", "latency", 8, right=True),
+    )
+}
+#: Left to right.
+ORDER = tuple(COLUMNS)
+#: What a narrower terminal keeps: these first, in this order (the README lists it).
+PRIORITY = ("time", "form", "company", "latency", "accession", "cik", "role", "filed", "accepted")
+#: The company column never gets narrower than this to make room for another column.
+COMPANY_MIN = 24
+GAP = 2
+
+#: SGR colour of each form family.
+FAMILY_SGR = {
+    "insider": "35",
+    "periodic": "1;32",
+    "current": "1;33",
+    "registration": "36",
+    "ownership": "34",
+    "funds": "90",
+    "other": "",
+}
+
+
+def layout(width: int, latency: bool) -> list[tuple[Column, int]]:
+    """The columns shown at ``width`` terminal cells, each with its width, left to right.
+
+    The last cell of a line stays free (a line that fills it makes some terminals wrap)."""
+    usable = max(width - 1, 20)
+    keys = ["time", "form", "company"]
+    used = sum(COLUMNS[k].width for k in keys) + GAP * 2
+    for key in PRIORITY[3:]:
+        if key == "latency" and not latency:
+            continue
+        need = COLUMNS[key].width + GAP
+        if used + need + COMPANY_MIN > usable:
+            break  # in priority order: a column is shown only if all before it are
+        keys.append(key)
+        used += need
+    company = max(usable - used, 8)
+    return [(COLUMNS[k], COLUMNS[k].width or company) for k in ORDER if k in keys]
+
+
+def cell_width(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len  # wide characters (CJK) take two cells
+
+    return cell_len(text)
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """``text`` in exactly ``width`` cells: padded, or cut with an ellipsis."""
+    if text.isascii():
+        if len(text) > width:
+            return text[: width - 1] + "…" if width > 0 else ""
+        return text.rjust(width) if right else text.ljust(width)
+    from rich.cells import set_cell_size
+
+    if cell_width(text) > width:
+        return set_cell_size(text, width - 1) + "…" if width > 0 else ""
+    pad = " " * (width - cell_width(text))
+    return pad + text if right else text + pad
+
+
+def local_time(filing: Filing) -> str:
+    try:
+        return filing.discovered().astimezone().strftime("%H:%M:%S")
+    except ValueError:
+        return "?"
+
+
+def accepted(filing: Filing) -> str:
+    try:
+        value = filing.accepted()
+    except ValueError:
+        return filing.accepted_time
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%m-%d %H:%M:%S")
+    assert isinstance(value, date)
+    return value.isoformat()
+
+
+def cells(filing: Filing, latency: str) -> dict[str, str]:
+    """Every column's text for one filing (control characters escaped)."""
+    company, role = split_description(filing.description, filing.form)
+    return {
+        "time": local_time(filing),
+        "form": escape_control(filing.form),
+        "company": escape_control(company or filing.description),
+        "role": escape_control(role or ""),
+        "cik": str(filing.cik),
+        "accession": filing.accession_no,
+        "filed": escape_control(filing.filing_date),
+        "accepted": accepted(filing),
+        "latency": latency,
+    }
+
+
+def sgr(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color and code else text
+
+
+def row(filing: Filing, columns: Sequence[tuple[Column, int]], latency: str, color: bool) -> str:
+    """One filing as one line (without its newline)."""
+    texts = cells(filing, latency)
+    dim = "2" if filing.is_historical else ""
+    parts = []
+    for column, width in columns:
+        text = fit(texts[column.key], width, column.right)
+        if column.key == "form":
+            text = sgr(text, FAMILY_SGR[family(filing.form)], color)
+        elif column.key == "accession" and color:
+            text = f"\x1b]8;;{filing.url}\x1b\\{sgr(text, dim, color)}\x1b]8;;\x1b\\"
+        else:
+            text = sgr(text, dim, color)
+        parts.append(text)
+    return (" " * GAP).join(parts).rstrip()
+
+
+def header(columns: Sequence[tuple[Column, int]], color: bool) -> str:
+    text = (" " * GAP).join(fit(c.header, w, c.right) for c, w in columns).rstrip()
+    return sgr(text, "1;4", color)
+
+
+def marker(width: int, color: bool) -> str:
+    text = "── backlog above · live filings below ──"
+    return sgr(fit(text, max(width - 1, 1)).rstrip(), "1", color)
+
+
+def latency_cell(ms: float | None) -> str:
+    return "-" if ms is None else fmt_ms(ms)
+
+
+# -- the status line --
+
+SEPARATOR = " │ "
+
+
+def _state(status: Status) -> tuple[str, list[str]]:
+    """The colour of the state segment, and its texts from longest to shortest."""
+    host = status.host
+    if status.state == "connected":
+        word = "live" if status.backlog_complete else "loading backlog"
+        colour = "32" if status.backlog_complete else "33"
+        return colour, [f"● {word} · {host}", f"● {word}"]
+    if status.cause and status.retry_in is not None:
+        wait = f" · retry in {status.retry_in:.0f}s"
+        return "31", [
+            f"● {host}: {status.cause}{wait}",
+            f"● {status.cause}{wait}",
+            f"● retry in {status.retry_in:.0f}s",
+        ]
+    if status.cause:
+        return "33", [
+            f"● {status.state} to {host} (last attempt: {status.cause})",
+            f"● {status.state} ({status.cause})",
+            f"● {status.state}",
+        ]
+    return "33", [f"● {status.state} to {host}", f"● {status.state}"]
+
+
+def _counts(status: Status) -> list[str]:
+    long = f"{status.shown} shown · {status.filtered} filtered out"
+    if status.skipped:
+        long += f" · {status.skipped} backlog skipped"
+    long += f" · {status.malformed} malformed"
+    middle = f"{status.shown} shown · {status.filtered} filtered"
+    if status.malformed:
+        middle += f" · {status.malformed} bad"
+    return [long, middle, f"{status.shown} shown"]
+
+
+def _heartbeat(status: Status) -> list[str]:
+    if not status.heartbeat_on:
+        return ["heartbeat off"]
+    if status.heartbeat_age is None:
+        # Filings arriving say the connection is alive as well as a heartbeat would.
+        return [] if status.received else ["no heartbeat yet"]
+    age = status.heartbeat_age
+    return [f"heartbeat {age:.1f}s ago", f"hb {age:.0f}s"]
+
+
+def _latency(status: Status) -> list[str]:
+    lat = status.latency
+    if not lat.count:
+        return ["live latency: no live filings yet"]
+    return [f"live latency {lat}", f"p50 {fmt_ms(lat.p50)}"]
+
+
+def status_segments(status: Status) -> list[tuple[str, list[str]]]:
+    """(colour, texts from longest to shortest) per segment, most important first."""
+    state_colour, state = _state(status)
+    segments = [(state_colour, state), ("", _counts(status))]
+    beat = _heartbeat(status)
+    if beat:
+        late = status.heartbeat_age is not None and status.heartbeat_age > 3
+        segments.append(("31" if late else "2", beat))
+    segments.append(("", _latency(status)))
+    return segments
+
+
+def fit_status(status: Status, width: int) -> list[tuple[str, str]]:
+    """The status line for ``width`` cells as (colour, text) parts: the least important
+    segments are shortened first, then left out; only the state is ever cut."""
+    segments = status_segments(status)
+    levels = [0] * len(segments)  # index into each segment's texts; len(texts) = left out
+    usable = max(width - 1, 1)
+
+    def length() -> int:
+        shown = [
+            texts[lv] for (_, texts), lv in zip(segments, levels, strict=True) if lv < len(texts)
+        ]
+        return sum(map(cell_width, shown)) + len(SEPARATOR) * (len(shown) - 1)
+
+    i = len(segments) - 1
+    while length() > usable and i >= 0:
+        levels[i] += 1
+        limit = len(segments[i][1]) - (1 if i == 0 else 0)  # the state is never left out
+        if levels[i] >= limit:
+            levels[i] = limit
+            i -= 1
+    parts: list[tuple[str, str]] = []
+    for (colour, texts), level in zip(segments, levels, strict=True):
+        if level >= len(texts):
+            continue
+        if parts:
+            parts.append(("2", SEPARATOR))
+        parts.append((colour, texts[level]))
+    if length() > usable:  # the state alone is too wide: cut it
+        colour, text = parts[0]
+        parts = [(colour, fit(text, usable).rstrip())]
+    return parts
+
+
+def status_line(status: Status, width: int, color: bool) -> str:
+    return "".join(sgr(text, colour, color) for colour, text in fit_status(status, width))
