@@ -256,15 +256,17 @@ def execute(
     record: Callable[[str], None] | None = None,
     pipe_may_close: bool = True,
     terminal: bool = False,
+    chatty: bool = True,
 ) -> tuple[int, int]:
     """One run into ``out``; returns the exit code and the number of filings written.
 
     A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
     (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
-    ``terminal``: ``out`` is a terminal (the table is then the live one).
+    ``terminal``: ``out`` is a terminal (the table is then the live one). ``chatty=False``:
+    information lines only with -v (see :class:`Diagnostics`).
     """
     add_secret(connection.api_key)  # however the settings were made (options do it too)
-    diag = Diagnostics(quiet=output.quiet, verbose=output.verbose)
+    diag = Diagnostics(quiet=output.quiet, verbose=output.verbose, chatty=chatty)
     while config.warnings:  # each once, also when one process runs several commands (tests)
         diag.warn(config.warnings.pop(0))
     run = Run(Stream(connection), filters, settings, diag, skip=skip)

@@ -1,11 +1,19 @@
 """The config file and the API key: flag > environment > config file > default.
 
-The file is TOML, flat, with the long option names as keys::
+The file is TOML, with the long option names as keys. Keys at the top apply to every command
+that has the option; a ``[tail]``, ``[snapshot]`` or ``[demo]`` table applies to that command
+only, and wins over the top::
 
     url = "wss://api.sec.finfeedapi.com"
     api-key-file = "~/.config/secfeed/key"
     form = ["8-K", "10-K*"]
+
+    [tail]
+    format = "table"
+
+    [snapshot]
     format = "ndjson"
+    quiet = true
 
 Click applies the precedence: values from here become the commands' ``default_map``, which sits
 below the command line and the environment. No click import here: the CLI passes the values on.
@@ -40,7 +48,22 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "latency": ("latency", (bool,), False),
     "timeout": ("timeout", (int, float), False),
     "state": ("state", (str,), False),
+    "output": ("output_path", (str,), False),
+    "skip-empty": ("skip_empty", (bool,), False),
+    "quiet": ("quiet", (bool,), False),
+    "verbose": ("verbose", (bool,), False),
+    "raw": ("raw", (bool,), False),
+    "count": ("count", (int,), False),
+    "duration": ("duration", (int, float), False),
+    "settle": ("settle", (int, float), False),
+    "no-backlog": ("no_backlog", (bool,), False),
+    "backlog-only": ("backlog_only", (bool,), False),
+    "rate": ("rate", (int, float), False),
 }
+#: The commands that read the config file; each may have a table of its own.
+COMMANDS = ("tail", "snapshot", "demo")
+#: Parameters that hold a path: ``~`` is expanded.
+PATHS = ("api_key_file", "ca_bundle", "state", "output_path")
 
 
 class ConfigError(ValueError):
@@ -58,8 +81,10 @@ def default_path(env: dict[str, str] | None = None, app_dir: str | None = None) 
     return Path.home() / ".config" / "secfeed" / "config.toml"
 
 
-def load(path: Path) -> dict[str, Any]:
-    """Read a config file into parameter values. Raises ConfigError naming file and key."""
+def load(path: Path, command: str | None = None) -> tuple[dict[str, Any], set[str]]:
+    """The parameter values a config file sets for ``command`` (its top-level keys, then its
+    own table's), and the names set by its own table. Raises ConfigError naming the file
+    (and table and key)."""
     if sys.version_info >= (3, 11):  # imported here: most runs have no config file
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
@@ -71,11 +96,30 @@ def load(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    for name, value in data.items():
+        if isinstance(value, dict) and name not in COMMANDS:
+            raise ConfigError(
+                f"config file {path}: unknown table [{name}] (known: {', '.join(COMMANDS)})"
+            )
+    values = _values(path, flat, "")
+    own: dict[str, Any] = {}
+    for name in COMMANDS:  # every table is checked, the command's own is used
+        table = _values(path, data.get(name, {}), f"[{name}] ")
+        if name == command:
+            own = table
+    values.update(own)
+    if "api_key" in values:
+        warn_if_exposed(path, "config file")
+    return values, set(own)
+
+
+def _values(path: Path, data: dict[str, Any], where: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in KEYS:
             known = ", ".join(sorted(KEYS))
-            raise ConfigError(f"config file {path}: unknown key {key!r} (known: {known})")
+            raise ConfigError(f"config file {path}: {where}unknown key {key!r} (known: {known})")
         name, types, many = KEYS[key]
         items = value if many and isinstance(value, list) else [value]
         if not many and isinstance(value, list):
@@ -83,12 +127,10 @@ def load(path: Path) -> dict[str, Any]:
         for item in items:
             if not isinstance(item, types) or (bool not in types and isinstance(item, bool)):
                 want = " or ".join(t.__name__ for t in types) + (" (or a list)" if many else "")
-                raise ConfigError(f"config file {path}: key {key!r} must be {want}")
-        if name in ("api_key_file", "ca_bundle", "state"):
+                raise ConfigError(f"config file {path}: {where}key {key!r} must be {want}")
+        if name in PATHS:
             value = str(Path(value).expanduser())
         values[name] = [str(i) for i in items] if many else value
-    if "api_key" in values:
-        warn_if_exposed(path, "config file")
     return values
 
 

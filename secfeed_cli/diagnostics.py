@@ -31,6 +31,10 @@ def use_color(stream: object, env: Mapping[str, str] | None = None) -> bool:
     return env.get("TERM") != "dumb" and _isatty(stream)
 
 
+def stderr_is_terminal() -> bool:
+    return _isatty(sys.stderr)
+
+
 def _isatty(stream: object) -> bool:
     isatty = getattr(stream, "isatty", None)
     try:
@@ -44,11 +48,15 @@ above: Callable[[str], None] | None = None
 
 
 class Diagnostics:
-    """``quiet`` keeps only errors; ``verbose`` adds detail. ``once`` keys show a line once."""
+    """``quiet`` keeps only errors; ``verbose`` adds detail. ``once`` keys show a line once.
 
-    def __init__(self, quiet: bool = False, verbose: bool = False) -> None:
+    ``chatty=False`` keeps information lines for ``verbose`` alone (warnings and errors still
+    show): a snapshot from cron is silent when all is well, since cron mails any output."""
+
+    def __init__(self, quiet: bool = False, verbose: bool = False, chatty: bool = True) -> None:
         self.quiet = quiet
         self.verbose = verbose
+        self.chatty = chatty
         self._shown: set[str] = set()
 
     def _say(self, sgr: str, prefix: str, text: str) -> None:
@@ -70,6 +78,7 @@ class Diagnostics:
             pass
 
     def info(self, text: str, verbose: bool = False, once: str | None = None) -> None:
+        verbose = verbose or not self.chatty
         if self.quiet or (verbose and not self.verbose) or self._seen(once):
             return
         self._say(DIM, "", text)

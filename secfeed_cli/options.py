@@ -67,12 +67,29 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     )
     if value is None and not path.exists():  # the default file is optional, --config is not
         return None
+    command = ctx.command.name
     try:
-        values = config.load(path)
+        values, own = config.load(path, command)
     except config.ConfigError as exc:
         raise click.UsageError(str(exc), ctx) from None
-    names = {p.name for p in ctx.command.params}
-    defaults = {k: v for k, v in values.items() if k in names}
+    options = {p.name: p for p in ctx.command.params}
+    defaults = {}
+    for name, value in values.items():
+        key = next(k for k, (n, _, _) in config.KEYS.items() if n == name)
+        option = options.get(name)
+        if option is None:
+            if name in own:  # in this command's own table
+                raise click.UsageError(
+                    f"config file {path}: [{command}] key {key!r}: secfeed {command}"
+                    " has no such option",
+                    ctx,
+                )
+            continue  # a top-level key for another command
+        try:  # checked here, so that an error names the file rather than an option
+            option.type_cast_value(ctx, value)
+        except click.BadParameter as exc:
+            raise click.UsageError(f"config file {path}: key {key!r}: {exc.message}", ctx) from None
+        defaults[name] = value
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return str(path)
 

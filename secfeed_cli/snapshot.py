@@ -13,6 +13,7 @@ import io
 
 from .app import execute, silence_stdout
 from .connection import ConnectOptions
+from .diagnostics import Diagnostics, stderr_is_terminal
 from .environment import Environment
 from .errors import OutputError, SecfeedError, StateBusy
 from .files import AtomicFile, State, StateError
@@ -41,6 +42,17 @@ def take_snapshot(
             seen.load()
         except StateError as exc:
             raise (StateBusy if isinstance(exc, Busy) else SecfeedError)(str(exc)) from None
+    already = 0
+
+    def skip(accession: str) -> bool:
+        nonlocal already
+        if seen is not None and accession in seen:
+            already += 1
+            return True
+        return False
+
+    # From cron (stderr not a terminal) a snapshot that succeeds says nothing, unless -v.
+    diag = Diagnostics(output.quiet, output.verbose, chatty=stderr_is_terminal())
     target = AtomicFile(output_path) if output_path else None
     # To stdout, too, a snapshot is all or nothing: held in memory (a backlog is a few hundred
     # filings) and written once complete.
@@ -53,12 +65,15 @@ def take_snapshot(
             output,
             run,
             out,
-            skip=seen.__contains__ if seen else None,
+            skip=skip if seen else None,
             record=seen.add if seen else None,
             pipe_may_close=False,
+            chatty=diag.chatty,
         )
+        where = output_path or "standard output"
+        untouched = target is not None and written == 0 and skip_empty
         if target is not None:
-            if written == 0 and skip_empty:
+            if untouched:
                 target.abort()
             else:
                 target.commit()
@@ -68,11 +83,15 @@ def take_snapshot(
             try:
                 seen.save()
             except OutputError as exc:  # the output is out: at worst the next run repeats it
-                where = output_path or "standard output"
                 raise OutputError(
                     f"wrote {written} filings to {where}, but could not save the state"
                     f" ({exc}); the next run will write them again"
                 ) from None
+        noun = "new filings" if seen is not None else "filings"
+        done = f"wrote {written} {noun} to {where}"
+        if untouched:
+            done = f"no new filings: {where} left as it was (--skip-empty)"
+        diag.info(done + (f" ({already} already written)" if seen is not None else ""))
         return code
     finally:
         if target is not None:

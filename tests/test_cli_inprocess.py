@@ -110,6 +110,11 @@ def test_config_found_in_xdg_config_home_and_by_env(
         ("heartbeat = 1\n", "key 'heartbeat' must be bool"),
         ("form = [8]\n", "key 'form' must be str"),
         ("url = [\n", "is not valid TOML"),
+        ('format = "xml"\n', "key 'format': 'xml' is not one of"),
+        ("count = -1\n", "key 'count': -1 is not in the range"),
+        ('[tail]\nstate = "x"\n', "[tail] key 'state': secfeed tail has no such option"),
+        ("[tial]\n", "unknown table [tial] (known: tail, snapshot, demo)"),
+        ('[snapshot]\nquiet = "yes"\n', "[snapshot] key 'quiet' must be bool"),
     ],
 )
 def test_bad_config_is_a_usage_error_naming_file_and_key(
@@ -120,6 +125,26 @@ def test_bad_config_is_a_usage_error_naming_file_and_key(
     result, _ = invoke("tail", "--config", str(cfg), "--url", "ws://127.0.0.1:9")
     assert result.exit_code == 2
     assert str(cfg) in result.stderr and message in result.stderr
+    assert "env var" not in result.stderr  # the file is to blame, not SECFEED_FORMAT
+
+
+def test_config_tables_per_command(emulator_factory: Factory, tmp_path: Path) -> None:
+    em = emulator_factory(backlog=4)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'url = "{em.url}"\ncount = 2\nquiet = true\n'
+        '[tail]\nformat = "csv"\nbacklog-only = true\n'
+        f'[snapshot]\nformat = "json"\noutput = "{tmp_path / "snap.json"}"\n'
+        "quiet = false\nverbose = true\n"
+    )
+    result, out = invoke("tail", "--config", str(cfg))
+    assert result.exit_code == 0, result.stderr
+    assert kind(out) == "csv" and len(out.splitlines()) == 1 + 2  # [tail], and count at the top
+    assert result.stderr == ""  # quiet, at the top
+    result, out = invoke("snapshot", "--config", str(cfg))
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "snap.json").read_bytes().count(b'"accession_no"') == 4  # no count here
+    assert "wrote 4 filings" in result.stderr  # [snapshot]: quiet = false beats the top
 
 
 def test_snapshot_writes_through_the_environment(emulator_factory: Factory) -> None:

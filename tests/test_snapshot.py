@@ -104,12 +104,13 @@ def test_state_file_writes_only_new_filings(emulator_factory: Factory, tmp_path:
     res = secfeed("snapshot", "--url", em.url, "--state", str(state), "-o", str(first))
     assert res.returncode == 0, res.stderr
     assert accessions(ndjson(first.read_bytes())) == backlog_ids(em, 40)
+    assert res.stderr == b"", "from cron (no terminal), success is silent: cron mails output"
 
     new = [p.accession_no for p in em.publish(3)]
     res = secfeed("snapshot", "--url", em.url, "--state", str(state), "-o", str(second), "-v")
     assert res.returncode == 0, res.stderr
     assert accessions(ndjson(second.read_bytes())) == new
-    assert b"37 already written" in res.stderr
+    assert f"wrote 3 new filings to {second} (37 already written)".encode() in res.stderr
 
     # Nothing new: an empty file, or with --skip-empty the old file is left as it was.
     res = secfeed("snapshot", "--url", em.url, "--state", str(state), "-o", str(third))
@@ -119,6 +120,7 @@ def test_state_file_writes_only_new_filings(emulator_factory: Factory, tmp_path:
         "snapshot", "--url", em.url, "--state", str(state), "-o", str(third), "--skip-empty"
     )
     assert res.returncode == 0 and third.read_bytes() == OLD
+    assert res.stderr == b""
     assert leftovers(tmp_path) == []
 
 

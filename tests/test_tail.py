@@ -16,7 +16,7 @@ import pytest
 from secfeed_cli.emulator.server import Emulator
 from secfeed_cli.records import COLUMNS
 
-from .conftest import ROOT, accessions, cli_env, ndjson, secfeed
+from .conftest import ROOT, accessions, cli_env, ndjson, secfeed, secfeed_popen
 
 Factory = Callable[..., Emulator]
 
@@ -195,6 +195,43 @@ def test_no_backlog_prints_live_only(emulator_factory: Factory) -> None:
     first = sample.index(records[0]["accession_no"])
     assert first >= 50  # after the backlog the connection got
     assert accessions(records) == sample[first : first + 5]  # consecutive live filings
+
+
+def test_no_backlog_summary_counts_what_it_skipped(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=7)
+    proc = secfeed_popen("tail", "--url", em.url, "--no-backlog", "-n", "2", "-v")
+    em.wait_for("hello")
+    em.publish(2)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert len(ndjson(out)) == 2
+    assert b"2 shown" in err and b"7 backlog filings skipped (--no-backlog)" in err
+
+
+def test_output_that_could_not_be_written_is_not_shown(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=30)
+    with open("/dev/full", "wb") as full:
+        proc = secfeed_popen("tail", "--url", em.url, "--backlog-only", stdout=full)
+        _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    err = stderr.decode()
+    assert "cannot write output: No space left on device" in err
+    assert "30 filings received, 0 shown" in err
+
+
+def test_form_typos_warn_once_with_the_closest_edgar_form(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=5)
+    res = tail(
+        em, "--backlog-only", "--form", "8K,10Q,1O-K", "--form", "SC 13G", "--exclude-form", "8K"
+    )
+    assert res.returncode == 0, res.stderr  # a warning: a new form type can appear any day
+    err = res.stderr.decode()
+    assert "unknown form '8K' (did you mean 8-K?)" in err and err.count("'8K'") == 1
+    assert "unknown form '10Q' (did you mean 10-Q?)" in err
+    assert "unknown form '1O-K' (did you mean 10-K?)" in err
+    assert "'SC 13G' was renamed SCHEDULE 13G" in err
+    res = tail(em, "--backlog-only", "--form", "8-K,10-K*,schedule 13g/a,s-1", "--form", "4")
+    assert res.returncode == 0 and b"warning" not in res.stderr, res.stderr
 
 
 def test_count_stops_exactly(emulator_factory: Factory) -> None:

@@ -251,13 +251,24 @@ def fit_status(status: Status, width: int) -> list[tuple[str, str]]:
         ]
         return sum(map(cell_width, shown)) + len(SEPARATOR) * (len(shown) - 1)
 
-    i = len(segments) - 1
-    while length() > usable and i >= 0:
-        levels[i] += 1
-        limit = len(segments[i][1]) - (1 if i == 0 else 0)  # the state is never left out
-        if levels[i] >= limit:
-            levels[i] = limit
-            i -= 1
+    while length() > usable:
+        # Shorten the least important segment that can be shortened (the state only loses its
+        # host here); when none can, leave out the least important one still shown; the rest
+        # of the state goes last of all.
+        shorter = [
+            i
+            for i, (_, t) in enumerate(segments)
+            if (i or levels[0] == 0) and levels[i] < len(t) - 1
+        ]
+        shown = [i for i, (_, t) in enumerate(segments) if i and levels[i] < len(t)]
+        if shorter:
+            levels[shorter[-1]] += 1
+        elif shown:
+            levels[shown[-1]] = len(segments[shown[-1]][1])
+        elif levels[0] < len(segments[0][1]) - 1:
+            levels[0] += 1
+        else:
+            break
     parts: list[tuple[str, str]] = []
     for (colour, texts), level in zip(segments, levels, strict=True):
         if level >= len(texts):
