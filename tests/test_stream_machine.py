@@ -228,3 +228,34 @@ def test_connect_failures_retry_until_max_retries() -> None:
         for _ in range(100):
             next(events)
     assert stream.last_cause == "connection refused"
+
+
+def test_a_first_contact_failure_says_why_and_when_the_next_attempt_is() -> None:
+    calls: list[int] = []
+    links = Connector()
+
+    def connector(conn: int, out: Outbox) -> Link:
+        calls.append(conn)
+        if len(calls) <= 2:
+            raise HandshakeError("cannot resolve host nowhere.invalid (Name or service not known)")
+        return links(conn, out)
+
+    class ShortWait(Stream):
+        def backoff(self) -> float:
+            return 0.05  # long enough to be seen waiting: the pause yields Idle at each tick
+
+    options = ConnectOptions(url="ws://nowhere.invalid:9")
+    stream = ShortWait(options, tick=0.001, connector=connector)
+    events = stream.events()
+    notice = until(events, Notice)
+    assert notice.text.startswith("connect to nowhere.invalid:9 failed: cannot resolve host")
+    assert "(check the host in --url, and this machine's DNS)" in notice.text
+    assert "; retrying in" in notice.text
+    # While it waits, the status line can say why and for how long.
+    assert isinstance(next(events), Idle)
+    assert stream.stats.state == "waiting"
+    assert stream.stats.cause is not None and stream.stats.cause.startswith("cannot resolve")
+    assert stream.stats.retry_at is not None
+    assert until(events, Connected) == Connected(1, "nowhere.invalid:9")
+    assert stream.stats.state == "connected" and stream.stats.cause is None
+    stream.close()
