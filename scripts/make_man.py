@@ -87,6 +87,13 @@ STATIC_OUTPUT = [
     "\\fBcik\\fR",
     "Filer CIK, an integer.",
     ".TP",
+    "\\fBcompany\\fR",
+    "The filer's name: from SEC's CIK map (company_tickers.json) when the CIK is in it, else "
+    "the name in the SEC description, else null.",
+    ".TP",
+    "\\fBticker\\fR",
+    "The CIK's primary ticker (the first SEC lists for it), or null.",
+    ".TP",
     "\\fBdescription\\fR",
     "The title the SEC publishes.",
     ".TP",

@@ -1,6 +1,7 @@
 """The output schema shared by NDJSON, CSV and JSON: ours, stable, documented. Pure.
 
-Keys, in this order: ``accession_no``, ``form``, ``cik``, ``description``, ``filing_date`` (the
+Keys, in this order: ``accession_no``, ``form``, ``cik``, ``company`` and ``ticker`` (who filed
+it, see ``companies.py``), ``description``, ``filing_date`` (the
 wire's ``filling_date``, spelled correctly), ``accepted_time``, ``discovered_time`` (time strings
 exactly as received), ``is_historical``, ``url`` (the EDGAR filing index page), then with
 ``--latency`` ``received_time`` and ``latency_ms``, then any extra fields the server sent.
@@ -11,17 +12,21 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from .companies import who
 from .filing import Filing, edgar_url, format_time
 
 #: The output fields, in order, each with how it is encoded: the one definition of the schema.
 #: ``checked``: a string validated when the frame was parsed (digits, dates, times), which
 #: never needs escaping; ``text``: free text; ``int``; ``bool``; ``url``: the EDGAR filing
-#: index page, made from ``cik`` and ``accession_no``. The record (:func:`to_record`) and the
-#: fast NDJSON and CSV lines (:func:`line_source`) are all derived from it.
+#: index page, made from ``cik`` and ``accession_no``; ``company`` and ``ticker``: from SEC's
+#: CIK map or the description (``companies.py``), text or null. The record
+#: (:func:`to_record`) and the fast NDJSON and CSV lines (:func:`line_source`) derive from it.
 FIELDS: tuple[tuple[str, str], ...] = (
     ("accession_no", "checked"),
     ("form", "text"),
     ("cik", "int"),
+    ("company", "company"),
+    ("ticker", "ticker"),
     ("description", "text"),
     ("filing_date", "checked"),
     ("accepted_time", "checked"),
@@ -40,9 +45,14 @@ def latency_ms(filing: Filing, received: float) -> float:
 
 def to_record(filing: Filing, received: float | None = None) -> dict[str, Any]:
     """The output object of one filing; with ``received`` it gains the latency fields."""
+    company, ticker = who(filing)
+    found = {
+        "url": edgar_url(filing.cik, filing.accession_no),
+        "company": company,
+        "ticker": ticker,
+    }
     record: dict[str, Any] = {
-        name: edgar_url(filing.cik, filing.accession_no) if kind == "url" else getattr(filing, name)
-        for name, kind in FIELDS
+        name: found[kind] if kind in found else getattr(filing, name) for name, kind in FIELDS
     }
     if received is not None:
         record["received_time"] = format_time(datetime.fromtimestamp(received, timezone.utc))
@@ -57,7 +67,9 @@ def line_source(style: str) -> str:
     one CSV row (``csv``), in :data:`FIELDS` order.
 
     The sinks compile it once into their batch loops (``sinks/lines.py``); the names it uses
-    are ``f``, ``_js`` (JSON string escaping), ``_quote`` (a CSV text cell) and ``edgar_url``.
+    are ``f``, ``_js`` (JSON string escaping), ``_quote`` (a CSV text cell), ``edgar_url``,
+    and ``_who``/``_who_json`` (company and ticker, from ``companies.py``), whose answer ``w``
+    serves both columns.
     """
     url = "{edgar_url(f.cik, f.accession_no)}"
     parts = []
@@ -68,6 +80,12 @@ def line_source(style: str) -> str:
             "int": f"{{f.{name}}}",
             "bool": f'{{"true" if f.{name} else "false"}}',
             "url": url,
+            "company": (
+                "{(w := _who_json(f))[0]}"
+                if style == "json"
+                else '{_quote((w := _who(f))[0] or "")}'
+            ),
+            "ticker": "{w[1]}" if style == "json" else '{_quote(w[1] or "")}',
         }[kind]
         if style == "json":
             quoted = kind in ("checked", "url")

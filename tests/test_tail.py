@@ -283,7 +283,8 @@ def test_csv_quoting_matches_the_csv_module(emulator_factory: Factory, tmp_path:
     tricky = ["plain", "a, comma", 'say "hi"', "line\nbreak", "cr\rhere", '"', ",", ""]
     res = tail(described(emulator_factory, tmp_path, tricky), "--backlog-only", "-f", "csv")
     rows = list(csv.reader(io.StringIO(res.stdout.decode(), newline="")))
-    assert [r[3] for r in rows[1:]] == tricky
+    col = rows[0].index("description")
+    assert [r[col] for r in rows[1:]] == tricky
     reference = io.StringIO(newline="")
     csv.writer(reference).writerow(["x", "a, comma", 'say "hi"'])
     assert 'a, comma","say ""hi"""' in reference.getvalue()
@@ -332,7 +333,8 @@ def test_csv_escapes_control_characters_and_neutralises_formulas(
     res = tail(described(emulator_factory, tmp_path, list(cells)), "--backlog-only", "-f", "csv")
     text = res.stdout.decode()
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert [r[3] for r in rows[1:]] == list(cells.values())
+    col = rows[0].index("description")
+    assert [r[col] for r in rows[1:]] == list(cells.values())
     body = text.replace("\r\n", "").replace("\r", "").replace("\t", "")  # legal inside cells
     assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in body)
 

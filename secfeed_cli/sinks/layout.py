@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ..companies import label
 from ..escape import escape_control
 from ..filing import Filing, split_description
 from ..forms import family
@@ -121,11 +122,11 @@ def accepted(filing: Filing) -> str:
 
 def cells(filing: Filing, latency: str) -> dict[str, str]:
     """Every column's text for one filing (control characters escaped)."""
-    company, role = split_description(filing.description, filing.form)
+    role = split_description(filing.description, filing.form)[1]
     return {
         "time": local_time(filing),
         "form": escape_control(filing.form),
-        "company": escape_control(company or filing.description),
+        "company": escape_control(label(filing)),
         "role": escape_control(role or ""),
         "cik": str(filing.cik),
         "accession": filing.accession_no,

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from ..companies import who, who_json
 from ..escape import escape_control_csv, has_control_csv
 from ..filing import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, line_source, to_record
@@ -55,6 +56,8 @@ def _compile(name: str, source: str, **names: Any) -> Any:
         "_quote": _quote,
         "edgar_url": edgar_url,
         "_record_line": _record_line,
+        "_who": who,
+        "_who_json": who_json,
         **names,
     }
     exec(compile(source, f"<secfeed {name}>", "exec"), namespace)

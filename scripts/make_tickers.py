@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Build the bundled CIK -> name/ticker map from SEC's company_tickers.json.
+
+Source: ``shared/data/sec-company-tickers-2026-02-13.json``, a byte-identical copy of
+https://www.sec.gov/files/company_tickers.json as downloaded on 2026-02-13 (see
+shared/data/SOURCES.md): 10,338 rows, 8,049 distinct CIKs. SEC/EDGAR data is a US-government
+work in the public domain.
+
+Writes ``secfeed_cli/data/company-tickers.tsv.gz``: ``#`` header lines naming the source and
+its date, then one ``CIK<TAB>TICKER<TAB>NAME`` line per row in SEC's order (the first row of a
+CIK carries its primary ticker). gzip with a fixed mtime, so the output is reproducible.
+
+Usage: python3 scripts/make_tickers.py [SEC_JSON] [--check]
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "secfeed_cli" / "data" / "company-tickers.tsv.gz"
+DEFAULT = ROOT.parent / "shared" / "data" / "sec-company-tickers-2026-02-13.json"
+sys.path.insert(0, str(ROOT))
+
+from secfeed_cli.tickers import parse_sec_json, to_tsv  # noqa: E402
+
+SOURCE = "https://www.sec.gov/files/company_tickers.json"
+DATE = "2026-02-13"
+
+
+def build(src: Path) -> bytes:
+    rows = parse_sec_json(src.read_bytes())
+    text = to_tsv(rows, source=SOURCE, date=DATE)
+    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    args = [a for a in argv if a != "--check"]
+    data = build(Path(args[0]) if args else DEFAULT)
+    if check:
+        if OUT.read_bytes() != data:
+            print(f"{OUT} is out of date: run scripts/make_tickers.py", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_bytes(data)
+    print(f"wrote {OUT} ({len(data):,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

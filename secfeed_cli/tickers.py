@@ -1,0 +1,201 @@
+"""Who filed it: SEC's map of CIKs to company names and tickers, bundled and cached.
+
+The map is SEC's ``company_tickers.json`` (https://www.sec.gov/files/company_tickers.json):
+rows of CIK, ticker and name in SEC's order, where a CIK's first row carries its primary ticker.
+secfeed ships a copy (``data/company-tickers.tsv.gz``, built by ``scripts/make_tickers.py``)
+and prefers a newer one fetched by ``secfeed tickers update`` into the user cache directory.
+Nothing here runs at import: :func:`directory` loads the map on first use.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from .escape import escape_control
+
+BUNDLED = Path(__file__).resolve().parent / "data" / "company-tickers.tsv.gz"
+CACHE_NAME = "company_tickers.json"
+META_NAME = "company_tickers.meta.json"
+#: ``secfeed tickers info`` warns about a cached map older than this.
+STALE_DAYS = 30
+
+Row = tuple[int, str, str]  # cik, ticker, name
+
+
+class MapError(ValueError):
+    """The data is not SEC's company_tickers.json (or our bundled copy of it)."""
+
+
+def parse_sec_json(data: bytes) -> list[Row]:
+    """SEC's ``{"0": {"cik_str": 320193, "ticker": "AAPL", "title": "Apple Inc."}, ...}``,
+    as rows in SEC's order. Raises MapError on anything else."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise MapError(f"not JSON ({exc})") from None
+    if not isinstance(doc, dict) or not doc:
+        raise MapError("not an object of rows")
+    rows = []
+    for key, value in doc.items():
+        if not isinstance(value, dict):
+            raise MapError(f"row {key!r} is not an object")
+        cik, ticker, title = value.get("cik_str"), value.get("ticker"), value.get("title")
+        if isinstance(cik, str) and cik.isdigit():
+            cik = int(cik)
+        if (
+            not isinstance(cik, int)
+            or isinstance(cik, bool)
+            or not 0 < cik < 10**10
+            or not isinstance(ticker, str)
+            or not isinstance(title, str)
+        ):
+            raise MapError(f"row {key!r} lacks an integer cik_str, a ticker or a title")
+        rows.append((cik, _clean(ticker), _clean(title)))
+    try:  # the keys are positions: "0", "1", ... (kept in that order)
+        rows = [row for _, row in sorted(zip(map(int, doc), rows, strict=True))]
+    except ValueError:
+        pass
+    return rows
+
+
+def _clean(text: str) -> str:
+    """One line, no control characters (the map comes from the network)."""
+    return escape_control(" ".join(text.split()))
+
+
+def to_tsv(rows: Iterable[Row], source: str, date: str) -> str:
+    lines = [f"# {source}", f"# {date}"]
+    lines += [f"{cik}\t{ticker}\t{name}" for cik, ticker, name in rows]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Directory:
+    """Names and tickers by CIK, CIKs by ticker; ``source`` and ``date`` say where from."""
+
+    rows: list[Row]
+    source: str
+    date: str  # YYYY-MM-DD of the copy
+    path: Path | None = None  # the cached file, None for the bundled copy
+    name: dict[int, str] = field(default_factory=dict)
+    tickers: dict[int, list[str]] = field(default_factory=dict)
+    by_ticker: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for cik, ticker, title in self.rows:
+            self.name.setdefault(cik, title)
+            self.tickers.setdefault(cik, [])
+            if ticker and ticker not in self.tickers[cik]:
+                self.tickers[cik].append(ticker)
+            ciks = self.by_ticker.setdefault(ticker.upper(), [])
+            if cik not in ciks:
+                ciks.append(cik)
+
+    def primary(self, cik: int) -> str | None:
+        found = self.tickers.get(cik)
+        return found[0] if found else None
+
+    def ciks_of(self, ticker: str) -> list[int]:
+        return self.by_ticker.get(ticker.strip().upper(), [])
+
+    def closest_tickers(self, ticker: str, n: int = 3) -> list[str]:
+        return difflib.get_close_matches(ticker.strip().upper(), list(self.by_ticker), n=n)
+
+    def lookup(self, query: str, limit: int = 20) -> list[int]:
+        """CIKs for a ticker, a CIK (leading zeros fine) or part of a name, best first."""
+        text = query.strip()
+        if text.isdigit():
+            cik = int(text)
+            return [cik] if cik in self.name else []
+        exact = self.ciks_of(text)
+        if exact:
+            return exact
+        needle = text.casefold()
+        return [cik for cik, title in self.name.items() if needle in title.casefold()][:limit]
+
+
+# -- where the map comes from --
+
+
+def cache_dir(env: dict[str, str] | None = None) -> Path:
+    """``$XDG_CACHE_HOME/secfeed``, else the platform's user cache directory."""
+    env = dict(os.environ) if env is None else env
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "secfeed"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "secfeed"
+    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "secfeed" / "Cache"
+    return Path.home() / ".cache" / "secfeed"
+
+
+def load_bundled() -> Directory:
+    lines = gzip.decompress(BUNDLED.read_bytes()).decode("utf-8").splitlines()
+    source, date = lines[0][2:], lines[1][2:]
+    rows = []
+    for line in lines[2:]:
+        cik, ticker, title = line.split("\t", 2)
+        rows.append((int(cik), ticker, title))
+    return Directory(rows, source=source, date=date)
+
+
+def read_meta(folder: Path) -> dict[str, str]:
+    try:
+        meta = orjson.loads((folder / META_NAME).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return {k: v for k, v in meta.items() if isinstance(v, str)} if isinstance(meta, dict) else {}
+
+
+def load_cached(folder: Path) -> Directory | None:
+    """The map ``secfeed tickers update`` saved, or None when there is none.
+    Raises MapError when it is there but not readable as one."""
+    path = folder / CACHE_NAME
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise MapError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        rows = parse_sec_json(data)
+    except MapError as exc:
+        raise MapError(f"{path} is not SEC's company_tickers.json: {exc}") from None
+    meta = read_meta(folder)
+    fetched = meta.get("fetched") or time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime)
+    )
+    return Directory(rows, source=meta.get("source", "?"), date=fetched, path=path)
+
+
+_loaded: Directory | None = None
+#: Where a warning found while loading goes (the run points it at its diagnostics).
+warn: Callable[[str], None] = lambda text: None  # noqa: E731
+
+
+def directory() -> Directory:
+    """The map in use, loaded once: the cached copy if there is a good one, else the bundled."""
+    global _loaded
+    if _loaded is None:
+        try:
+            _loaded = load_cached(cache_dir())
+        except MapError as exc:
+            warn(f"{exc}; using the map bundled with secfeed (run: secfeed tickers update)")
+        if _loaded is None:
+            _loaded = load_bundled()
+    return _loaded
+
+
+def forget() -> None:
+    """Load again on next use (after an update, and in tests)."""
+    global _loaded
+    _loaded = None
