@@ -24,7 +24,15 @@ from secfeed_cli.records import COLUMNS  # noqa: E402
 
 MAN = ROOT / "man" / "secfeed.1"
 DATE = "2026-11-25"  # of the last change to the page's fixed text
-COMMANDS = ("tail", "snapshot", "demo", "serve")
+COMMANDS = (
+    "tail",
+    "snapshot",
+    "demo",
+    "serve",
+    "tickers update",
+    "tickers info",
+    "tickers lookup",
+)
 
 
 def esc(text: str) -> str:
@@ -63,10 +71,21 @@ def option_entry(param: click.Parameter, ctx: click.Context) -> list[str]:
 
 
 def command_section(name: str) -> list[str]:
-    command = cli.commands[name]
-    ctx = click.Context(command, info_name=name, parent=click.Context(cli, info_name="secfeed"))
+    group, _, sub = name.partition(" ")
+    command = cli.commands[group]
+    parent = click.Context(cli, info_name="secfeed")
+    if sub:
+        assert isinstance(command, click.Group)
+        parent = click.Context(command, info_name=group, parent=parent)
+        command = command.commands[sub]
+    ctx = click.Context(command, info_name=sub or name, parent=parent)
     help_text = (command.help or "").split("\n\n")[0].strip()
-    out = [f".SS secfeed {name} [OPTIONS]", esc(help_text)]
+    args = "".join(
+        f" \\fI{esc(p.make_metavar(ctx))}\\fR"
+        for p in command.params
+        if isinstance(p, click.Argument)
+    )
+    out = [f".SS secfeed {name} [OPTIONS]{args}", esc(help_text)]
     for param in command.params:
         if isinstance(param, click.Option) and not param.hidden:
             out += option_entry(param, ctx)
@@ -230,6 +249,8 @@ def render() -> str:
         "\\fBsecfeed demo\\fR [\\fIOPTIONS\\fR]",
         ".br",
         "\\fBsecfeed serve\\fR [\\fIOPTIONS\\fR]",
+        ".br",
+        "\\fBsecfeed tickers\\fR \\fBupdate\\fR | \\fBinfo\\fR | \\fBlookup\\fR \\fIQUERY...\\fR",
         ".br",
         "\\fBsecfeed\\fR \\fB\\-\\-version\\fR | \\fB\\-\\-help\\fR",
         ".SH DESCRIPTION",

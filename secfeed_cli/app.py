@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import config
+from . import config, tickers
 from .connection import ConnectOptions
 from .diagnostics import Diagnostics
 from .errors import ConnectFailed, ExitCode, Interrupted, OutputError, Terminated
@@ -269,6 +269,7 @@ def execute(
     diag = Diagnostics(quiet=output.quiet, verbose=output.verbose, chatty=chatty)
     while config.warnings:  # each once, also when one process runs several commands (tests)
         diag.warn(config.warnings.pop(0))
+    tickers.warn = diag.warn  # the CIK map loads on the first filing
     run = Run(Stream(connection), filters, settings, diag, skip=skip)
     sink = make_sink(output, out, run.status, record, terminal=terminal)
     code: int = ExitCode.ERROR

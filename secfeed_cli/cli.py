@@ -25,6 +25,7 @@ from .options import (
 from .params import SECONDS
 from .serve_command import serve
 from .settings import OutputSettings, RunSettings
+from .tickers_command import tickers
 
 if TYPE_CHECKING:
     from .connection import ConnectOptions
@@ -53,10 +54,12 @@ def cli() -> None:
     secfeed snapshot  the current backlog to a file, atomically (for cron)
     secfeed demo      tail against the built-in emulator (no key, no network)
     secfeed serve     run the emulator for offline testing
+    secfeed tickers   the CIK -> company/ticker map: update, info, lookup
     """
 
 
 cli.add_command(serve)
+cli.add_command(tickers)
 
 TAIL_EPILOG = (
     """\b

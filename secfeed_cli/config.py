@@ -43,6 +43,9 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "form": ("forms", (str,), True),
     "exclude-form": ("exclude_forms", (str,), True),
     "cik": ("ciks", (str, int), True),
+    "ticker": ("tickers", (str,), True),
+    "watchlist": ("watchlist", (str,), False),
+    "user-agent": ("user_agent", (str,), False),
     "no-amendments": ("no_amendments", (bool,), False),
     "format": ("fmt", (str,), False),
     "latency": ("latency", (bool,), False),
@@ -63,7 +66,7 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
 #: The commands that read the config file; each may have a table of its own.
 COMMANDS = ("tail", "snapshot", "demo")
 #: Parameters that hold a path: ``~`` is expanded.
-PATHS = ("api_key_file", "ca_bundle", "state", "output_path")
+PATHS = ("api_key_file", "ca_bundle", "state", "output_path", "watchlist")
 
 
 class ConfigError(ValueError):

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
-from .params import SECONDS, Cik, FormPattern, WsUrl
+from .params import SECONDS, Cik, FormPattern, TickerList, WsUrl
 from .settings import OutputSettings, RunSettings
 
 if TYPE_CHECKING:
@@ -300,6 +300,20 @@ def filter_options(f: F) -> F:
                 help="Only filings of this CIK (repeatable; leading zeros allowed).",
             ),
             click.option(
+                "--ticker",
+                "tickers",
+                type=TickerList(),
+                multiple=True,
+                help="Only filings of the CIKs SEC maps this ticker to (repeatable,"
+                " comma-separated, case-insensitive).",
+            ),
+            click.option(
+                "--watchlist",
+                type=click.Path(dir_okay=False),
+                metavar="FILE",
+                help="Only filings of these: one ticker or CIK per line, # comments.",
+            ),
+            click.option(
                 "--no-amendments",
                 is_flag=True,
                 help="A pattern matches amendments (/A) only if it matches them itself.",
@@ -312,17 +326,27 @@ def _filters(
     forms: tuple[str, ...],
     exclude_forms: tuple[str, ...],
     ciks: tuple[int, ...],
+    tickers: tuple[str, ...],
+    watchlist: str | None,
     no_amendments: bool,
 ) -> FilingFilter:
     from . import config, formcheck
     from .filters import FilingFilter, split_patterns
+    from .watchlist import WatchlistError, read_watchlist, resolve_tickers
 
     include, exclude = split_patterns(forms), split_patterns(exclude_forms)
     config.warnings.extend(formcheck.check(dict.fromkeys(include + exclude)))
+    wanted = set(ciks)
+    try:
+        wanted |= resolve_tickers(split_patterns(tickers))
+        if watchlist is not None:
+            wanted |= read_watchlist(watchlist)
+    except WatchlistError as exc:
+        raise click.UsageError(str(exc)) from None
     return FilingFilter(
         forms=tuple(include),
         exclude=tuple(exclude),
-        ciks=frozenset(ciks),
+        ciks=frozenset(wanted),
         amendments=not no_amendments,
     )
 

@@ -86,3 +86,17 @@ class Cik(click.ParamType[int, Any]):
             return parse_cik(str(value))
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+
+
+class TickerList(click.ParamType[str, Any]):
+    """Tickers, comma-separated; checked against SEC's map when the filter is built."""
+
+    name = "TICKER"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        for item in text.split(","):
+            item = item.strip()
+            if item and not all(ch.isalnum() or ch in "-." for ch in item):
+                self.fail(f"{item!r} is not a ticker (letters, digits, - and .)", param, ctx)
+        return text

@@ -9,8 +9,6 @@ Nothing here runs at import: :func:`directory` loads the map on first use.
 
 from __future__ import annotations
 
-import difflib
-import gzip
 import os
 import sys
 import time
@@ -89,6 +87,7 @@ class Directory:
     name: dict[int, str] = field(default_factory=dict)
     tickers: dict[int, list[str]] = field(default_factory=dict)
     by_ticker: dict[str, list[int]] = field(default_factory=dict)
+    _squashed: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for cik, ticker, title in self.rows:
@@ -105,10 +104,31 @@ class Directory:
         return found[0] if found else None
 
     def ciks_of(self, ticker: str) -> list[int]:
-        return self.by_ticker.get(ticker.strip().upper(), [])
+        """The CIKs of a ticker; ``BRK.B``, ``BRKB`` and ``brk-b`` all find ``BRK-B``."""
+        exact = self.by_ticker.get(ticker.strip().upper())
+        if exact:
+            return exact
+        if not self._squashed:
+            for known, ciks in self.by_ticker.items():
+                self._squashed.setdefault(_squash(known), []).extend(ciks)
+        return self._squashed.get(_squash(ticker), [])
 
     def closest_tickers(self, ticker: str, n: int = 3) -> list[str]:
-        return difflib.get_close_matches(ticker.strip().upper(), list(self.by_ticker), n=n)
+        """Known tickers one or two edits away (a swap counts as one; ``-`` and ``.`` do not
+        count), the biggest companies (SEC's order) first; else difflib's closest."""
+        typed = _squash(ticker)
+        near = []
+        for rank, known in enumerate(self.by_ticker):
+            other = _squash(known)
+            if abs(len(other) - len(typed)) <= 2:
+                distance = _edits(typed, other)
+                if distance <= 2:
+                    near.append((distance, rank, known))
+        if near:
+            return [known for *_, known in sorted(near)[:n]]
+        import difflib
+
+        return difflib.get_close_matches(typed, list(self.by_ticker), n=n)
 
     def lookup(self, query: str, limit: int = 20) -> list[int]:
         """CIKs for a ticker, a CIK (leading zeros fine) or part of a name, best first."""
@@ -121,6 +141,25 @@ class Directory:
             return exact
         needle = text.casefold()
         return [cik for cik, title in self.name.items() if needle in title.casefold()][:limit]
+
+
+def _squash(ticker: str) -> str:
+    return ticker.strip().upper().replace("-", "").replace(".", "")
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions, swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = ca != cb
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
 
 
 # -- where the map comes from --
@@ -139,6 +178,8 @@ def cache_dir(env: dict[str, str] | None = None) -> Path:
 
 
 def load_bundled() -> Directory:
+    import gzip
+
     lines = gzip.decompress(BUNDLED.read_bytes()).decode("utf-8").splitlines()
     source, date = lines[0][2:], lines[1][2:]
     rows = []

@@ -1,0 +1,58 @@
+"""``--ticker`` and ``--watchlist``: tickers and CIKs turned into the set of CIKs to show.
+
+A ticker means every CIK that SEC's map gives it (``tickers.py``); a ticker the map does not
+know is an error that names the closest ones, since a filter that silently matches nothing
+would look like a quiet day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class WatchlistError(ValueError):
+    """A ticker the map does not know, or a watchlist that cannot be read."""
+
+
+def resolve_tickers(tickers: Iterable[str], where: str = "--ticker") -> set[int]:
+    from .tickers import directory
+
+    wanted: set[int] = set()
+    for ticker in tickers:
+        found = directory()
+        ciks = found.ciks_of(ticker)
+        if not ciks:
+            close = found.closest_tickers(ticker)
+            hint = f" (closest: {', '.join(close)})" if close else ""
+            raise WatchlistError(
+                f"{where}: unknown ticker {ticker!r}{hint}; SEC's map of {found.date} does not"
+                " list it (secfeed tickers update fetches the newest)"
+            )
+        wanted.update(ciks)
+    return wanted
+
+
+def read_watchlist(path: str) -> set[int]:
+    """One ticker or CIK per line; ``#`` starts a comment; blank lines are skipped."""
+    from .filters import parse_cik
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise WatchlistError(f"cannot read watchlist {path}: {reason}") from None
+    wanted: set[int] = set()
+    for number, line in enumerate(lines, 1):
+        item = line.split("#", 1)[0].strip()
+        if not item:
+            continue
+        where = f"watchlist {path} line {number}"
+        if item.isdigit():
+            try:
+                wanted.add(parse_cik(item))
+            except ValueError as exc:
+                raise WatchlistError(f"{where}: {exc}") from None
+        else:
+            wanted |= resolve_tickers([item], where)
+    return wanted
