@@ -16,7 +16,7 @@ Who = tuple[str | None, str | None]  # company, ticker
 _map: Directory | None = None
 _by_cik: dict[int, Who] = {}
 _by_description: dict[tuple[str, str], Who] = {}
-_json: dict[Who, tuple[str, str]] = {}
+_json: dict[Who, str] = {}
 _BOUND = 50_000  # caches are cleared when they grow past this
 
 
@@ -43,8 +43,14 @@ def who(filing: Filing) -> Who:
     return found
 
 
-def who_json(filing: Filing) -> tuple[str, str]:
-    """``company`` and ``ticker`` as JSON values (a string or ``null``)."""
+#: ``"company":...,"ticker":...`` of each CIK in SEC's map, and of each (description, form)
+#: of the CIKs not in it, filled as they come: the NDJSON lines look here first.
+json_by_cik: dict[int, str] = {}
+json_by_text: dict[tuple[str, str], str] = {}
+
+
+def who_json(filing: Filing) -> str:
+    """``"company":...,"ticker":...`` for a filing, as a piece of its JSON object."""
     pair = who(filing)
     found = _json.get(pair)
     if found is None:
@@ -52,10 +58,18 @@ def who_json(filing: Filing) -> tuple[str, str]:
             _json.clear()
         company, ticker = pair
         found = (
-            "null" if company is None else _js(company),
-            "null" if ticker is None else _js(ticker),
+            '"company":'
+            + ("null" if company is None else _js(company))
+            + ',"ticker":'
+            + ("null" if ticker is None else _js(ticker))
         )
         _json[pair] = found
+    if _map is not None and filing.cik in _map.name:
+        json_by_cik[filing.cik] = found
+    else:
+        if len(json_by_text) > _BOUND:
+            json_by_text.clear()
+        json_by_text[(filing.description, filing.form)] = found
     return found
 
 
@@ -73,3 +87,5 @@ def reset() -> None:
     _by_cik.clear()
     _by_description.clear()
     _json.clear()
+    json_by_cik.clear()
+    json_by_text.clear()

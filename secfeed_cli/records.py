@@ -68,8 +68,8 @@ def line_source(style: str) -> str:
 
     The sinks compile it once into their batch loops (``sinks/lines.py``); the names it uses
     are ``f``, ``_js`` (JSON string escaping), ``_quote`` (a CSV text cell), ``edgar_url``,
-    and ``_who``/``_who_json`` (company and ticker, from ``companies.py``), whose answer ``w``
-    serves both columns.
+    and for the company and ticker columns ``_json_by_cik``/``_json_by_text``/``_who_json``
+    (from ``companies.py``) or ``_who_csv``.
     """
     url = "{edgar_url(f.cik, f.accession_no)}"
     parts = []
@@ -80,14 +80,19 @@ def line_source(style: str) -> str:
             "int": f"{{f.{name}}}",
             "bool": f'{{"true" if f.{name} else "false"}}',
             "url": url,
-            "company": (
-                "{(w := _who_json(f))[0]}"
-                if style == "json"
-                else '{_quote((w := _who(f))[0] or "")}'
-            ),
-            "ticker": "{w[1]}" if style == "json" else '{_quote(w[1] or "")}',
+            # Both columns at once: the JSON piece is looked up by CIK first (a dict's get,
+            # no Python call, for every CIK in SEC's map), the CSV cells by the sink.
+            "company": "{_json_by_cik.get(f.cik) or _json_by_text.get((f.description, f.form))"
+            " or _who_json(f)}"
+            if style == "json"
+            else "{_who_csv(f)}",
+            "ticker": "",
         }[kind]
-        if style == "json":
+        if kind == "ticker":
+            continue
+        if kind == "company":
+            parts.append(value)
+        elif style == "json":
             quoted = kind in ("checked", "url")
             parts.append(f'"{name}":' + (f'"{value}"' if quoted else value))
         else:

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ..companies import who, who_json
+from ..companies import json_by_cik, json_by_text, who, who_json
 from ..escape import escape_control_csv, has_control_csv
 from ..filing import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, line_source, to_record
@@ -56,8 +56,10 @@ def _compile(name: str, source: str, **names: Any) -> Any:
         "_quote": _quote,
         "edgar_url": edgar_url,
         "_record_line": _record_line,
-        "_who": who,
+        "_who_csv": _who_csv,
         "_who_json": who_json,
+        "_json_by_cik": json_by_cik,
+        "_json_by_text": json_by_text,
         **names,
     }
     exec(compile(source, f"<secfeed {name}>", "exec"), namespace)
@@ -85,6 +87,24 @@ def _raw_line(frame: bytes) -> bytes:
 
 def _record_line(f: Filing, received: float | None) -> bytes:
     return orjson.dumps(to_record(f, received), option=orjson.OPT_APPEND_NEWLINE)
+
+
+_csv_cells: dict[tuple[str | None, str | None], str] = {}
+
+
+def _who_csv(f: Filing) -> str:
+    """The company and ticker cells of a CSV row, escaped as :func:`_quote_escaping` does (the
+    map comes from the network; a name from the description is in the batch's control check,
+    but escaping it here too keeps one cache for both kinds of batch)."""
+    pair = who(f)
+    found = _csv_cells.get(pair)
+    if found is None:
+        if len(_csv_cells) > 50_000:
+            _csv_cells.clear()
+        company, ticker = pair
+        found = f"{_quote_escaping(company or '')},{_quote_escaping(ticker or '')}"
+        _csv_cells[pair] = found
+    return found
 
 
 class CsvSink(Counting):
