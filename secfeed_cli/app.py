@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import config, tickers
 from .connection import ConnectOptions
@@ -32,9 +33,12 @@ from .filters import FilingFilter
 from .latency import LatencyStats
 from .records import latency_ms
 from .redact import add_secret
-from .settings import OutputSettings, RunSettings
+from .settings import AlertSettings, OutputSettings, RunSettings
 from .sinks import Output, Sink, Status, make_sink
 from .stream import Stream
+
+if TYPE_CHECKING:
+    from .alerts import Alerts
 
 _HISTORICAL = operator.attrgetter("is_historical")
 
@@ -57,6 +61,7 @@ class Run:
         limits: RunSettings,
         diag: Diagnostics,
         skip: Callable[[str], bool] | None = None,
+        alerts: Alerts | None = None,
     ) -> None:
         self.stream = stream
         self.filt = filt
@@ -66,6 +71,7 @@ class Run:
         self.latency = LatencyStats()
         self.sink: Sink | None = None
         self.skip = skip
+        self.alerts = alerts
         self._warned_growing = False
 
     def status(self) -> Status:
@@ -181,6 +187,8 @@ class Run:
         if filings:
             sink.filings(filings, received)
             self.counters.handed += len(filings)
+            if self.alerts is not None:
+                self.alerts.deliver(filings)
         return done
 
     @property
@@ -257,6 +265,7 @@ def execute(
     pipe_may_close: bool = True,
     terminal: bool = False,
     chatty: bool = True,
+    alerts: AlertSettings | None = None,
 ) -> tuple[int, int]:
     """One run into ``out``; returns the exit code and the number of filings written.
 
@@ -270,8 +279,13 @@ def execute(
     while config.warnings:  # each once, also when one process runs several commands (tests)
         diag.warn(config.warnings.pop(0))
     tickers.warn = diag.warn  # the CIK map loads on the first filing
-    run = Run(Stream(connection), filters, settings, diag, skip=skip)
-    sink = make_sink(output, out, run.status, record, terminal=terminal)
+    acting = None
+    if alerts is not None and alerts.active:
+        from .alerts import Alerts
+
+        acting = Alerts(alerts, diag.warn)
+    run = Run(Stream(connection), filters, settings, diag, skip=skip, alerts=acting)
+    sink = make_sink(output, out, run.status, record, terminal=terminal, alerts=alerts)
     code: int = ExitCode.ERROR
     broken = closed = False
     try:
@@ -300,5 +314,10 @@ def execute(
             except OSError:
                 silence_stdout()
                 broken = True
+        if acting is not None:
+            acting.close()  # hooks at work get a short grace period, then are killed
         if not broken and (output.latency or output.verbose or code != ExitCode.OK):
             diag.info(run.summary())
+        if acting is not None:
+            for line in acting.summaries():
+                diag.info(line)

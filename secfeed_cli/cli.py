@@ -15,6 +15,7 @@ import click
 from . import __version__
 from .errors import ExitCode, SecfeedError, Terminated
 from .options import (
+    alert_options,
     config_option,
     connection_options,
     filter_options,
@@ -24,7 +25,7 @@ from .options import (
 )
 from .params import SECONDS
 from .serve_command import serve
-from .settings import OutputSettings, RunSettings
+from .settings import AlertSettings, OutputSettings, RunSettings
 from .tickers_command import tickers
 
 if TYPE_CHECKING:
@@ -79,11 +80,16 @@ Examples:
 @output_options(("auto", "table", "ndjson", "csv"), "auto")
 @raw_option
 @run_options
+@alert_options
 def tail(
-    connection: ConnectOptions, filters: FilingFilter, output: OutputSettings, run: RunSettings
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    output: OutputSettings,
+    run: RunSettings,
+    alerts: AlertSettings,
 ) -> int:
     """Print the backlog of recent filings, then every new filing as it is discovered."""
-    return _tail(replace(connection, settle=run.settle), filters, output, run)
+    return _tail(replace(connection, settle=run.settle), filters, output, run, alerts)
 
 
 SNAPSHOT_EPILOG = (
@@ -182,7 +188,14 @@ Examples:
 @output_options(("auto", "table", "ndjson", "csv"), "auto")
 @raw_option
 @run_options
-def demo(rate: float, filters: FilingFilter, output: OutputSettings, run: RunSettings) -> int:
+@alert_options
+def demo(
+    rate: float,
+    filters: FilingFilter,
+    output: OutputSettings,
+    run: RunSettings,
+    alerts: AlertSettings,
+) -> int:
     """Run `tail` against the built-in emulator with real sample filings."""
     from .connection import ConnectOptions
     from .emulator.runner import EmulatorThread
@@ -192,7 +205,7 @@ def demo(rate: float, filters: FilingFilter, output: OutputSettings, run: RunSet
     emulator = runner.start()
     try:
         connection = ConnectOptions(url=emulator.url, max_retries=3, settle=run.settle)
-        return _tail(connection, filters, output, run)
+        return _tail(connection, filters, output, run, alerts)
     finally:
         runner.stop()
 
@@ -201,8 +214,13 @@ def demo(rate: float, filters: FilingFilter, output: OutputSettings, run: RunSet
 
 
 def _tail(
-    connection: ConnectOptions, filters: FilingFilter, output: OutputSettings, run: RunSettings
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    output: OutputSettings,
+    run: RunSettings,
+    alerts: AlertSettings,
 ) -> int:
+    from . import config
     from .app import execute
     from .sinks import resolve_format
 
@@ -210,7 +228,11 @@ def _tail(
     output = replace(output, fmt=resolve_format(output.fmt, env.isatty()))
     if output.raw and output.fmt != "ndjson":
         raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
-    code, _ = execute(connection, filters, output, run, env.output(), terminal=env.isatty())
+    if (alerts.bell or alerts.highlight) and not (output.fmt == "table" and env.isatty()):
+        config.warnings.append("--bell and --highlight act on the live table only (a terminal)")
+    code, _ = execute(
+        connection, filters, output, run, env.output(), terminal=env.isatty(), alerts=alerts
+    )
     return code
 
 

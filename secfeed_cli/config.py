@@ -62,6 +62,13 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "no-backlog": ("no_backlog", (bool,), False),
     "backlog-only": ("backlog_only", (bool,), False),
     "rate": ("rate", (int, float), False),
+    "exec": ("exec_commands", (str,), True),
+    "exec-jobs": ("exec_jobs", (int,), False),
+    "exec-timeout": ("exec_timeout", (int, float), False),
+    "notify": ("notify_urls", (str,), True),
+    "bell": ("bell", (bool,), False),
+    "highlight": ("highlight", (str,), True),
+    "alert-backlog": ("alert_backlog", (bool,), False),
 }
 #: The commands that read the config file; each may have a table of its own.
 COMMANDS = ("tail", "snapshot", "demo")

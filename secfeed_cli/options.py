@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
-from .params import SECONDS, Cik, FormPattern, TickerList, WsUrl
-from .settings import OutputSettings, RunSettings
+from .params import POSITIVE, SECONDS, Cik, FormPattern, TickerList, WsUrl
+from .settings import AlertSettings, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
     from .connection import ConnectOptions
@@ -439,4 +439,94 @@ def _run_settings(
         count=count,
         duration=duration,
         settle=settle,
+    )
+
+
+def alert_options(f: F) -> F:
+    return _apply(
+        [
+            click.option(
+                "--exec",
+                "exec_commands",
+                multiple=True,
+                metavar="CMD",
+                help="Run CMD through the shell for each filing shown: its NDJSON line on"
+                " stdin, its fields in SECFEED_* variables (repeatable).",
+            ),
+            click.option(
+                "--exec-jobs",
+                type=POSITIVE,
+                default=4,
+                show_default=True,
+                metavar="N",
+                help="Hooks running at once (1: one at a time, in filing order).",
+            ),
+            click.option(
+                "--exec-timeout",
+                type=SECONDS,
+                default=30.0,
+                show_default=True,
+                metavar="S",
+                help="Kill a hook (and what it started) after S seconds.",
+            ),
+            click.option(
+                "--notify",
+                "notify_urls",
+                multiple=True,
+                metavar="URL",
+                help="Send each burst of filings to this apprise URL (slack://, ntfy://,"
+                " json://, ...; needs secfeed[notify]; repeatable).",
+            ),
+            click.option(
+                "--bell", is_flag=True, help="Live table: ring the terminal bell for new filings."
+            ),
+            click.option(
+                "--highlight",
+                multiple=True,
+                metavar="REGEX",
+                help="Live table: mark rows whose form, company, ticker or description match"
+                " (case-insensitive, repeatable).",
+            ),
+            click.option(
+                "--alert-backlog",
+                is_flag=True,
+                help="Hooks, notifications and the bell for backlog filings too.",
+            ),
+        ]
+    )(_bundle("alerts", _alerts)(f))
+
+
+def _alerts(
+    exec_commands: tuple[str, ...],
+    exec_jobs: int,
+    exec_timeout: float,
+    notify_urls: tuple[str, ...],
+    bell: bool,
+    highlight: tuple[str, ...],
+    alert_backlog: bool,
+) -> AlertSettings:
+    import re
+
+    for pattern in highlight:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise click.UsageError(
+                f"--highlight {pattern!r} is not a regular expression: {exc}"
+            ) from None
+    if notify_urls:
+        from .alerts.notify import NotifyUnavailable, services
+
+        try:
+            services(notify_urls)  # apprise installed, and every URL one it knows
+        except (NotifyUnavailable, ValueError) as exc:
+            raise click.UsageError(str(exc)) from None
+    return AlertSettings(
+        exec_commands=exec_commands,
+        exec_jobs=exec_jobs,
+        exec_timeout=exec_timeout,
+        notify_urls=notify_urls,
+        bell=bell,
+        highlight=highlight,
+        backlog=alert_backlog,
     )

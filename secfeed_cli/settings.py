@@ -27,3 +27,20 @@ class RunSettings:
     settle: float = 2.0  # without heartbeats: quiet seconds that end the backlog
     #: snapshot --timeout, named when the run gives up at the connection's deadline (exit 4)
     timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """What to do for each filing shown (tail and demo): hooks, notifications, the bell."""
+
+    exec_commands: tuple[str, ...] = ()
+    exec_jobs: int = 4
+    exec_timeout: float = 30.0
+    notify_urls: tuple[str, ...] = ()
+    bell: bool = False
+    highlight: tuple[str, ...] = ()  # regular expressions, case-insensitive
+    backlog: bool = False  # --alert-backlog: backlog filings too
+
+    @property
+    def active(self) -> bool:
+        return bool(self.exec_commands or self.notify_urls)

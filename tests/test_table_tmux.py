@@ -57,6 +57,7 @@ class Pane:
         fifo = tmp / f"output-{id(self)}"
         os.mkfifo(fifo)
         self._output = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+        self.raw = b""  # what the pane printed, as wait_for() read it
         self._tmux("pipe-pane", f"cat > {shlex.quote(str(fifo))}")
 
     def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
@@ -65,8 +66,8 @@ class Pane:
         )
         return res.stdout.decode()
 
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p")
+    def screen(self, escapes: bool = False) -> str:
+        return self._tmux("capture-pane", "-p", *(["-e"] if escapes else []))
 
     def history(self) -> str:
         """Everything the pane holds: the scrollback and the screen."""
@@ -89,10 +90,12 @@ class Pane:
                 raise AssertionError(f"screen never matched; last screen:\n{screen}")
             while True:  # take everything printed so far, then look again
                 try:
-                    if not os.read(self._output, 1 << 16):
-                        break
+                    data = os.read(self._output, 1 << 16)
                 except BlockingIOError:
                     break
+                if not data:
+                    break
+                self.raw += data
 
     def keys(self, *keys: str) -> None:
         self._tmux("send-keys", *keys)
@@ -271,3 +274,26 @@ def test_live_table_marker_status_and_escaping(
     assert all(len(line) < 90 for line in small[small.index(header) :])
     pane2.keys("C-c")
     assert pane2.exit_code() == 130
+
+
+def test_bell_and_highlight_in_the_live_table(
+    emulator_factory: Factory, pane_factory: Callable[..., Pane]
+) -> None:
+    em = emulator_factory(backlog=3)
+    upcoming = em.feed.peek_next()
+    # The zero-padded CIK is in the SEC description: it marks that filer's rows.
+    pane = pane_factory(f"tail --url {em.url} --bell --highlight {upcoming['cik']:010d}")
+    em.wait_for("hello")
+    pane.wait_for(lambda s: "backlog above" in s)
+    published = [p.record for p in em.publish(2)]
+    assert published[0]["accession_no"] == upcoming["accession_no"]
+    pane.wait_for(lambda s: published[1]["accession_no"] in s and b"\a" in pane.raw)
+    # The bell rang for live filings only: not for the backlog printed before them.
+    assert pane.raw.index(b"\a") > pane.raw.index(published[0]["accession_no"].encode())
+    screen = pane.screen(escapes=True).splitlines()
+    first, second = (next(line for line in screen if r["accession_no"] in line) for r in published)
+    assert "7m" in first, "the matching row is in reverse video"
+    if published[1]["cik"] != upcoming["cik"]:
+        assert "7m" not in second
+    pane.keys("C-c")
+    assert pane.exit_code() == 130

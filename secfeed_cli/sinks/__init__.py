@@ -8,7 +8,7 @@ from typing import Protocol
 
 from ..filing import Filing
 from ..latency import Summary
-from ..settings import OutputSettings
+from ..settings import AlertSettings, OutputSettings
 
 FORMATS = ("auto", "table", "ndjson", "csv")
 
@@ -132,6 +132,7 @@ def make_sink(
     status: Callable[[], Status],
     record: Callable[[str], None] | None = None,
     terminal: bool = False,
+    alerts: AlertSettings | None = None,
 ) -> Sink:
     """The sink for ``output.fmt`` (already resolved: no ``auto``), writing to ``out``."""
     sink: Sink
@@ -158,7 +159,14 @@ def make_sink(
             from ..diagnostics import use_color
 
             fd = getattr(out, "fd", 1)
-            sink = TableSink(out, fd, status, latency=output.latency, color=use_color(sys.stdout))
+            sink = TableSink(
+                out,
+                fd,
+                status,
+                latency=output.latency,
+                color=use_color(sys.stdout),
+                alerts=alerts or AlertSettings(),
+            )
     if record is not None:
         sink = Recording(sink, record)
     return sink

@@ -7,6 +7,7 @@ up with every row printed before it at that width.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -140,9 +141,27 @@ def sgr(text: str, code: str, color: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if color and code else text
 
 
-def row(filing: Filing, columns: Sequence[tuple[Column, int]], latency: str, color: bool) -> str:
-    """One filing as one line (without its newline)."""
+def highlighter(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """One case-insensitive regex for ``--highlight`` patterns (None: none given)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+def row(
+    filing: Filing,
+    columns: Sequence[tuple[Column, int]],
+    latency: str,
+    color: bool,
+    highlight: re.Pattern[str] | None = None,
+) -> str:
+    """One filing as one line (without its newline); a ``highlight`` match is marked: in
+    reverse video, or without colour by a ``»`` after the time."""
     texts = cells(filing, latency)
+    if highlight is not None and _matches(highlight, filing, texts["company"]):
+        marked = (" " * GAP).join(fit(texts[c.key], w, c.right) for c, w in columns).rstrip()
+        # Without colour: a mark in the blank after the time (its column is 10 wide).
+        return sgr(marked, "1;7", color) if color else marked[:9] + "»" + marked[10:]
     dim = "2" if filing.is_historical else ""
     parts = []
     for column, width in columns:
@@ -155,6 +174,11 @@ def row(filing: Filing, columns: Sequence[tuple[Column, int]], latency: str, col
             text = sgr(text, dim, color)
         parts.append(text)
     return (" " * GAP).join(parts).rstrip()
+
+
+def _matches(pattern: re.Pattern[str], filing: Filing, company: str) -> bool:
+    """The form, the company (with its ticker) or the description match."""
+    return any(pattern.search(text) for text in (filing.form, company, filing.description))
 
 
 def header(columns: Sequence[tuple[Column, int]], color: bool) -> str:

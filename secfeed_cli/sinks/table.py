@@ -20,10 +20,12 @@ from collections.abc import Callable
 from .. import diagnostics
 from ..filing import Filing
 from ..records import latency_ms
+from ..settings import AlertSettings
 from . import Counting, Output, Status
-from .layout import header, latency_cell, layout, marker, row, status_line
+from .layout import header, highlighter, latency_cell, layout, marker, row, status_line
 
 ERASE_LINE = "\r\x1b[K"
+BELL = "\a"
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 #: Rows held before a write even without a flush (a burst goes out in pieces this big).
 BATCH = 500
@@ -48,7 +50,12 @@ class TableSink(Counting):
         latency: bool = False,
         color: bool = True,
         fps: float = 10.0,
+        alerts: AlertSettings | None = None,
     ) -> None:
+        alerts = alerts or AlertSettings()
+        self.bell = alerts.bell
+        self.bell_backlog = alerts.backlog
+        self.highlight = highlighter(alerts.highlight)
         self.out = out
         self.fd = fd
         self.status = status
@@ -76,9 +83,12 @@ class TableSink(Counting):
             if width != self._width or self._since_header >= max(height - 2, 5):
                 self._header(width)
             ms = None if filing.is_historical else latency_ms(filing, received)
-            self._rows.append(row(filing, self._columns, latency_cell(ms), self.color))
+            text = row(filing, self._columns, latency_cell(ms), self.color, self.highlight)
+            self._rows.append(text)
             self._since_header += 1
         self._unflushed += len(filings)
+        if self.bell and (self.bell_backlog or not all(f.is_historical for f in filings)):
+            self._rows[-1] += BELL  # once a batch: a burst is one ring, not hundreds
         if len(self._rows) >= BATCH:
             self.flush()
 

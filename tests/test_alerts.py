@@ -1,0 +1,336 @@
+"""Alerts against a real emulator: --exec hooks (stdin, environment, order, slow, failing,
+killed) and --notify through apprise to a real local HTTP server (json://, form://).
+
+Hooks report to the test through a FIFO (a line each when done), so the test waits for events,
+never for time; the run is then ended with SIGINT, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+from secfeed_cli.emulator.server import Emulator
+
+from .conftest import ROOT, cli_env, ndjson, secfeed_popen
+
+Factory = Callable[..., Emulator]
+
+
+class Fifo:
+    """A named pipe the hooks write a line to; :meth:`lines` awaits ``n`` of them."""
+
+    def __init__(self, path: Path) -> None:
+        os.mkfifo(path)
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)  # never reads as closed
+        self.buffer = b""
+
+    def lines(self, n: int, timeout: float = 30) -> list[str]:
+        while self.buffer.count(b"\n") < n:
+            if not select.select([self.fd], [], [], timeout)[0]:
+                have = self.buffer.count(b"\n")
+                raise AssertionError(f"only {have} of {n} lines came")
+            self.buffer += os.read(self.fd, 65536)
+        *done, self.buffer = self.buffer.split(b"\n", n)
+        return [line.decode() for line in done]
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Iterator[Fifo]:
+    made = Fifo(tmp_path / "done")
+    yield made
+    made.close()
+
+
+def start(em: Emulator, *args: str) -> subprocess.Popen[bytes]:
+    proc = secfeed_popen("tail", "--url", em.url, *args)
+    em.wait_for("hello")
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> tuple[bytes, str]:
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    return out, err.decode()
+
+
+def test_hooks_get_each_live_filing_on_stdin_and_in_the_environment(
+    emulator_factory: Factory, tmp_path: Path, fifo: Fifo
+) -> None:
+    em = emulator_factory(backlog=5)
+    hook = (
+        f'cat > "{tmp_path}/$SECFEED_ACCESSION_NO.json";'
+        f' env | grep ^SECFEED_ | sort > "{tmp_path}/$SECFEED_ACCESSION_NO.env";'
+        f' echo "$SECFEED_ACCESSION_NO" > {fifo.path}'
+    )
+    proc = start(em, "--exec", hook)
+    live = [p.record["accession_no"] for p in em.publish(4)]
+    assert sorted(fifo.lines(4)) == sorted(live)
+    out, err = stop(proc)
+    printed = {r["accession_no"]: r for r in ndjson(out)}
+    assert len(printed) == 9  # the backlog is shown, but its filings run no hook
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == sorted(f"{a}.json" for a in live)
+    for accession in live:
+        record = printed[accession]
+        assert json.loads((tmp_path / f"{accession}.json").read_text()) == record
+        env = dict(
+            line.split("=", 1) for line in (tmp_path / f"{accession}.env").read_text().splitlines()
+        )
+        assert env["SECFEED_ACCESSION_NO"] == accession
+        assert env["SECFEED_FORM"] == record["form"]
+        assert env["SECFEED_CIK"] == str(record["cik"])
+        assert env["SECFEED_COMPANY"] == (record["company"] or "")
+        assert env["SECFEED_TICKER"] == (record["ticker"] or "")
+        assert env["SECFEED_URL"] == record["url"]
+        assert env["SECFEED_FILING_DATE"] == record["filing_date"]
+        assert env["SECFEED_IS_HISTORICAL"] == "false"
+    assert "hooks: 4 ran, 0 failed, 0 timed out" in err
+
+
+def test_backlog_filings_alert_only_with_alert_backlog(
+    emulator_factory: Factory, tmp_path: Path, fifo: Fifo
+) -> None:
+    em = emulator_factory(backlog=5)
+    hook = f'echo "$SECFEED_ACCESSION_NO $SECFEED_IS_HISTORICAL" > {fifo.path}'
+    proc = start(em, "--exec", hook)
+    live = em.publish(1)[0].record["accession_no"]
+    assert fifo.lines(1) == [f"{live} false"]  # and none of the five backlog filings
+    _, err = stop(proc)
+    assert "hooks: 1 ran, 0 failed" in err
+
+    backlog = [p.record["accession_no"] for p in em.feed.backlog(5)]
+    proc = start(em, "--exec", hook, "--alert-backlog")
+    assert sorted(fifo.lines(5)) == sorted(f"{a} true" for a in backlog)
+    _, err = stop(proc)
+    assert "hooks: 5 ran, 0 failed" in err
+
+
+def test_one_job_runs_hooks_in_filing_order(
+    emulator_factory: Factory, tmp_path: Path, fifo: Fifo
+) -> None:
+    em = emulator_factory(backlog=0)
+    # Hooks take 0 to 90 ms (the accession's last digit), so that with several jobs the
+    # order would come out mixed.
+    hook = (
+        "sleep 0.0$(echo $SECFEED_ACCESSION_NO | tail -c 2);"
+        f' echo "$SECFEED_ACCESSION_NO" > {fifo.path}'
+    )
+    proc = start(em, "--exec", hook, "--exec-jobs", "1")
+    published = [p.record["accession_no"] for p in em.publish(12)]
+    assert fifo.lines(12) == published
+    stop(proc)
+
+
+def test_a_slow_hook_never_holds_the_feed_and_is_killed_at_exit(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=0)
+    marker = f"secfeed-test-{uuid.uuid4().hex}"
+    proc = start(em, "--exec", f"sleep 600; : {marker}", "--exec-jobs", "1")
+    em.publish(20)
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline() for _ in range(20)]  # all 20, while the first hook sleeps
+    assert all(line.endswith(b"}\n") for line in lines)
+    _, err = stop(proc)  # the grace period is short; then the hook's process group is killed
+    assert "hooks: 0 ran, 0 failed, 0 timed out, 1 killed at exit, 19 not run (exit)" in err
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True)
+    assert left.stdout == b"", "the hook and its children are gone"
+
+
+def test_exec_timeout_kills_the_hook_and_its_children(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=0)
+    pids = tmp_path / "pids"
+    hook = f"sleep 600 & echo $! >> {pids}; wait"  # a child that outlives a plain kill
+    proc = start(em, "--exec", hook, "--exec-timeout", "0.3")
+    published = em.publish(1)[0].record["accession_no"]
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    while b"killed after" not in line:
+        assert line, "stderr ended without the timeout line"
+        line = proc.stderr.readline()
+    assert f"--exec hook for {published} killed after 0.3 s (--exec-timeout)".encode() in line
+    child = int(pids.read_text())
+    assert _gone(child), "killed with its process group"
+    _, err = stop(proc)
+    assert "1 timed out" in err
+
+
+def _gone(pid: int) -> bool:
+    """Dead: no such process, or a zombie left to an init that does not reap (containers)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_failing_hooks_are_one_line_each_and_counted(emulator_factory: Factory, fifo: Fifo) -> None:
+    em = emulator_factory(backlog=0)
+    proc = start(em, "--exec", f"echo x > {fifo.path}; exit 7", "--exec", "true")
+    published = [p.record["accession_no"] for p in em.publish(3)]
+    fifo.lines(3)
+    _, err = stop(proc)
+    for accession in published:
+        assert err.count(f"--exec hook failed (exit 7) for {accession}") == 1
+    assert "hooks: 6 ran, 3 failed, 0 timed out" in err
+
+
+def test_hooks_do_not_get_the_api_key(
+    emulator_factory: Factory, tmp_path: Path, fifo: Fifo
+) -> None:
+    em = emulator_factory(backlog=0)
+    env = cli_env(FINFEED_API_KEY="sk-hook-test-123456")
+    proc = secfeed_popen(
+        "tail", "--url", em.url, "--exec", f"env > {tmp_path}/env; echo > {fifo.path}", env=env
+    )
+    em.wait_for("hello")
+    em.publish(1)
+    fifo.lines(1)
+    stop(proc)
+    assert "sk-hook-test-123456" not in (tmp_path / "env").read_text()
+
+
+# -- notifications --
+
+
+class Webhook:
+    """A real HTTP server on 127.0.0.1 that answers each POST with the next status in line."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.arrived = threading.Condition()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with hook.arrived:
+                    status = hook.statuses.pop(0) if hook.statuses else 200
+                    hook.requests.append((self.path, dict(self.headers), body))
+                    hook.arrived.notify_all()
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, n: int, timeout: float = 30) -> None:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.requests) >= n, timeout), self.requests
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Callable[[list[int]], Webhook]]:
+    made: list[Webhook] = []
+
+    def make(statuses: list[int]) -> Webhook:
+        made.append(Webhook(statuses))
+        return made[-1]
+
+    yield make
+    for hook in made:
+        hook.close()
+
+
+def test_a_burst_is_one_json_message_retried_after_a_500(
+    emulator_factory: Factory, webhook: Callable[[list[int]], Webhook]
+) -> None:
+    em = emulator_factory(backlog=3)
+    hook = webhook([500])
+    proc = start(em, "--notify", f"json://127.0.0.1:{hook.port}/hooks/sec")
+    published = em.publish(3)  # one burst
+    hook.wait(2)  # the 500, then the retry
+    _, err = stop(proc)
+    assert len(hook.requests) == 2 and hook.requests[0][2] == hook.requests[1][2]
+    path, headers, body = hook.requests[1]
+    assert path.startswith("/hooks/sec")
+    message = json.loads(body)
+    assert message["title"] == "3 new SEC filings"
+    for p in published:
+        assert p.record["accession_no"].replace("-", "") in message["message"]
+    assert "notifications: 1 sent (3 filings), 0 failed, 1 retries" in err
+
+
+def test_form_scheme_and_one_filing_per_message_title(
+    emulator_factory: Factory, webhook: Callable[[list[int]], Webhook]
+) -> None:
+    em = emulator_factory(backlog=0)
+    hook = webhook([])
+    proc = start(em, "--notify", f"form://127.0.0.1:{hook.port}/form")
+    filing = em.publish(1)[0].record
+    hook.wait(1)
+    stop(proc)
+    fields = parse_qs(hook.requests[0][2].decode())
+    assert fields["title"][0].startswith(f"{filing['form']}: ")
+    assert filing["description"] in fields["message"][0]
+
+
+def test_a_failing_webhook_is_reported_with_its_secret_masked(
+    emulator_factory: Factory, webhook: Callable[[list[int]], Webhook]
+) -> None:
+    em = emulator_factory(backlog=0)
+    hook = webhook([500] * 100)
+    secret = "sekrit-token-98765"
+    proc = start(em, "--notify", f"json://user:{secret}@127.0.0.1:{hook.port}/x")
+    em.publish(1)
+    hook.wait(1)
+    _, err = stop(proc)  # retries stop at the end of the grace period
+    assert secret not in err
+    assert f"json://user:****@127.0.0.1:{hook.port}/x failed after" in err
+    assert "notifications: 0 sent (0 filings), 1 failed" in err
+
+
+def test_notify_without_apprise_is_a_usage_error(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=0)
+    code = "import sys; sys.modules['apprise'] = None\nfrom secfeed_cli.cli import main; main()"
+    res = subprocess.run(
+        [sys.executable, "-c", code, "tail", "--url", em.url, "--notify", "json://127.0.0.1:9/"],
+        capture_output=True,
+        timeout=30,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    assert res.returncode == 2
+    assert b"--notify needs apprise, an optional extra: pip install 'secfeed[notify]'" in res.stderr
+    assert not any(event.name == "hello" for event in em.events)  # nothing was started
+
+
+def test_a_url_apprise_does_not_know_is_a_usage_error() -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "secfeed_cli", "tail", "--url", "ws://127.0.0.1:9"]
+        + ["--notify", "nosuchscheme://x/y"],
+        capture_output=True,
+        timeout=30,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    assert res.returncode == 2
+    assert b"apprise does not understand this nosuchscheme:// URL" in res.stderr
