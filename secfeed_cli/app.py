@@ -27,6 +27,7 @@ from .events import (
     Malformed,
     NewFilings,
     Notice,
+    Source,
 )
 from .filing import Filing
 from .filters import FilingFilter
@@ -39,6 +40,7 @@ from .stream import Stream
 
 if TYPE_CHECKING:
     from .alerts import Alerts
+    from .broker import NatsSettings
 
 _HISTORICAL = operator.attrgetter("is_historical")
 
@@ -56,7 +58,7 @@ class Run:
 
     def __init__(
         self,
-        stream: Stream,
+        stream: Source,
         filt: FilingFilter,
         limits: RunSettings,
         diag: Diagnostics,
@@ -88,7 +90,7 @@ class Run:
             malformed=stats.malformed,
             backlog_complete=stats.backlog_complete,
             heartbeat_age=age,
-            heartbeat_on=self.stream.opts.heartbeat,
+            heartbeat_on=self.stream.heartbeat,
             latency=self.latency.summary(),
             received=stats.received,
             skipped=self.counters.backlog_skipped,
@@ -102,7 +104,7 @@ class Run:
         limits = self.limits
         start = time.monotonic()
         deadline = None if limits.duration is None else start + limits.duration
-        give_up = self.stream.opts.deadline
+        give_up = self.stream.deadline
         if limits.count == 0:
             return ExitCode.OK
         try:
@@ -147,11 +149,13 @@ class Run:
                 raise
             raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
         finally:
+            settled = False
             try:
                 if sys.exc_info()[0] is None:
                     sink.flush()  # the last lines go out before the close handshake
+                    settled = True
             finally:
-                self.stream.close()
+                self.stream.close(settled)
 
     def _filings(self, sink: Sink, event: NewFilings) -> bool:
         """Show what passes; True once --count is reached.
@@ -182,8 +186,12 @@ class Run:
         count = self.limits.count
         done = False
         if count is not None and len(filings) >= count - self.counters.handed:
+            rest = filings[count - self.counters.handed :]
             filings = filings[: count - self.counters.handed]
             done = True
+            if rest:  # in the batch's order, from the first filing not shown
+                start = event.filings.index(rest[0])
+                self.stream.unconsumed(event.filings[start:])
         if filings:
             sink.filings(filings, received)
             self.counters.handed += len(filings)
@@ -266,13 +274,17 @@ def execute(
     terminal: bool = False,
     chatty: bool = True,
     alerts: AlertSettings | None = None,
+    source: NatsSettings | None = None,
+    relay: NatsSettings | None = None,
 ) -> tuple[int, int]:
     """One run into ``out``; returns the exit code and the number of filings written.
 
     A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
     (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
     ``terminal``: ``out`` is a terminal (the table is then the live one). ``chatty=False``:
-    information lines only with -v (see :class:`Diagnostics`).
+    information lines only with -v (see :class:`Diagnostics`). ``source``: read a NATS
+    JetStream stream instead of FinFeedAPI (``--from``); ``relay``: publish into one instead
+    of writing ``out`` (``secfeed relay``).
     """
     add_secret(connection.api_key)  # however the settings were made (options do it too)
     diag = Diagnostics(quiet=output.quiet, verbose=output.verbose, chatty=chatty)
@@ -284,8 +296,21 @@ def execute(
         from .alerts import Alerts
 
         acting = Alerts(alerts, diag.warn)
-    run = Run(Stream(connection), filters, settings, diag, skip=skip, alerts=acting)
-    sink = make_sink(output, out, run.status, record, terminal=terminal, alerts=alerts)
+    feed: Source
+    if source is not None:
+        from .broker.source import NatsSource
+
+        feed = NatsSource(source, backlog=settings.backlog, deadline=connection.deadline)
+    else:
+        feed = Stream(connection)
+    run = Run(feed, filters, settings, diag, skip=skip, alerts=acting)
+    sink: Sink
+    if relay is not None:
+        from .broker.relay import RelaySink
+
+        sink = RelaySink(relay, diag.warn, diag.info)
+    else:
+        sink = make_sink(output, out, run.status, record, terminal=terminal, alerts=alerts)
     code: int = ExitCode.ERROR
     broken = closed = False
     try:

@@ -21,7 +21,9 @@ from .options import (
     filter_options,
     output_options,
     raw_option,
+    relay_options,
     run_options,
+    source_options,
 )
 from .params import SECONDS
 from .serve_command import serve
@@ -29,6 +31,7 @@ from .settings import AlertSettings, OutputSettings, RunSettings
 from .tickers_command import tickers
 
 if TYPE_CHECKING:
+    from .broker import NatsSettings
     from .connection import ConnectOptions
     from .environment import Environment
     from .filters import FilingFilter
@@ -55,6 +58,7 @@ def cli() -> None:
     secfeed snapshot  the current backlog to a file, atomically (for cron)
     secfeed demo      tail against the built-in emulator (no key, no network)
     secfeed serve     run the emulator for offline testing
+    secfeed relay     publish the feed into NATS JetStream (tail --from reads it)
     secfeed tickers   the CIK -> company/ticker map: update, info, lookup
     """
 
@@ -81,15 +85,17 @@ Examples:
 @raw_option
 @run_options
 @alert_options
+@source_options
 def tail(
     connection: ConnectOptions,
     filters: FilingFilter,
     output: OutputSettings,
     run: RunSettings,
     alerts: AlertSettings,
+    source: NatsSettings | None,
 ) -> int:
     """Print the backlog of recent filings, then every new filing as it is discovered."""
-    return _tail(replace(connection, settle=run.settle), filters, output, run, alerts)
+    return _tail(replace(connection, settle=run.settle), filters, output, run, alerts, source)
 
 
 SNAPSHOT_EPILOG = (
@@ -133,6 +139,7 @@ Examples:
     metavar="S",
     help="Exit 4 when the backlog is not complete after S seconds.",
 )
+@source_options
 def snapshot(
     connection: ConnectOptions,
     filters: FilingFilter,
@@ -141,6 +148,7 @@ def snapshot(
     state: str | None,
     skip_empty: bool,
     timeout: float,
+    source: NatsSettings | None,
 ) -> int:
     """Write the backlog the feed holds now (or only what is new since --state), then exit."""
     import os
@@ -160,7 +168,50 @@ def snapshot(
         output_path=output_path,
         state_path=state,
         skip_empty=skip_empty,
+        source=source,
     )
+
+
+RELAY_EPILOG = (
+    """\b
+Examples:
+  secfeed relay --to nats://127.0.0.1:4222
+  secfeed relay --to nats://a:4222 --to nats://b:4222 --form 8-K,10-K*
+  secfeed tail --from nats://127.0.0.1:4222 --durable desk-1
+
+"""
+    + EXIT_CODES_HELP
+)
+
+
+@cli.command(epilog=RELAY_EPILOG)
+@connection_options
+@filter_options
+@run_options
+@relay_options
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="More detail on stderr.")
+def relay(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    run: RunSettings,
+    nats: NatsSettings,
+    quiet: bool,
+    verbose: bool,
+) -> int:
+    """Publish every filing into a NATS JetStream stream, for many consumers."""
+    from .app import execute
+
+    output = OutputSettings(fmt="relay", quiet=quiet, verbose=verbose)
+    code, _ = execute(
+        replace(connection, settle=run.settle),
+        filters,
+        output,
+        run,
+        _environment().output(),
+        relay=nats,
+    )
+    return code
 
 
 DEMO_EPILOG = (
@@ -219,6 +270,7 @@ def _tail(
     output: OutputSettings,
     run: RunSettings,
     alerts: AlertSettings,
+    source: NatsSettings | None = None,
 ) -> int:
     from . import config
     from .app import execute
@@ -231,7 +283,14 @@ def _tail(
     if (alerts.bell or alerts.highlight) and not (output.fmt == "table" and env.isatty()):
         config.warnings.append("--bell and --highlight act on the live table only (a terminal)")
     code, _ = execute(
-        connection, filters, output, run, env.output(), terminal=env.isatty(), alerts=alerts
+        connection,
+        filters,
+        output,
+        run,
+        env.output(),
+        terminal=env.isatty(),
+        alerts=alerts,
+        source=source,
     )
     return code
 

@@ -6,7 +6,9 @@ diagnostics.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from .filing import Filing
 
@@ -78,3 +80,25 @@ class Stats:
     lagging: bool = False
     cause: str | None = None  # why the last attempt failed / the connection ended, in words
     retry_at: float | None = None  # time.monotonic() of the next attempt
+
+
+class Source(Protocol):
+    """Where a run's filings come from: the FinFeedAPI stream (``stream.Stream``) or a NATS
+    JetStream stream (``broker.source.NatsSource``)."""
+
+    stats: Stats
+    last_cause: str  # what was going on, for a run that gives up at its deadline
+
+    @property
+    def heartbeat(self) -> bool: ...
+
+    @property
+    def deadline(self) -> float | None: ...
+
+    def events(self) -> Iterator[Event]: ...
+
+    def unconsumed(self, filings: list[Filing]) -> None:
+        """The run stopped before these (``--count``): they were not shown."""
+
+    def close(self, settled: bool = False) -> None:
+        """The run ends; ``settled``: everything yielded before was written and flushed."""

@@ -19,10 +19,11 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
-from .params import POSITIVE, SECONDS, Cik, FormPattern, TickerList, WsUrl
+from .params import DURATION, POSITIVE, SECONDS, Cik, FormPattern, NatsUrl, TickerList, WsUrl
 from .settings import AlertSettings, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
+    from .broker import NatsSettings
     from .connection import ConnectOptions
     from .filters import FilingFilter
 
@@ -266,8 +267,8 @@ def _resolve_key(url: str, api_key: str | None, api_key_file: str | None) -> str
         return key
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.scheme == "ws" or host.startswith(LOOPBACK):
-        return None
+    if parts.scheme == "ws" or host.startswith(LOOPBACK) or ctx.params.get("from_urls"):
+        return None  # no key needed (--from reads NATS, not FinFeedAPI)
     raise click.UsageError(
         f"an API key is needed for {host}: pass --api-key KEY, --api-key-file FILE"
         " or set FINFEED_API_KEY"
@@ -529,4 +530,157 @@ def _alerts(
         bell=bell,
         highlight=highlight,
         backlog=alert_backlog,
+    )
+
+
+# -- NATS: secfeed relay --to, and tail/snapshot --from --
+
+
+def _nats_common() -> list[Callable[[F], F]]:
+    return [
+        click.option(
+            "--stream",
+            "stream_name",
+            default="SECFEED",
+            show_default=True,
+            metavar="NAME",
+            help="The JetStream stream.",
+        ),
+        click.option(
+            "--subject-prefix",
+            default="secfeed.filings",
+            show_default=True,
+            metavar="P",
+            help="Subjects are P.<form> (the stream holds P.>).",
+        ),
+        click.option(
+            "--nats-creds",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="NATS credentials.",
+        ),
+        click.option(
+            "--nats-tls-ca",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="CA certificates for tls:// NATS servers.",
+        ),
+    ]
+
+
+def source_options(f: F) -> F:
+    return _apply(
+        [
+            click.option(
+                "--from",
+                "from_urls",
+                type=NatsUrl(),
+                multiple=True,
+                metavar="URL",
+                help="Read the filings from the NATS JetStream stream `secfeed relay` fills"
+                " (nats://[user:pass@]host:port; repeatable for a cluster), not FinFeedAPI.",
+            ),
+            click.option(
+                "--durable",
+                metavar="NAME",
+                help="With --from: a durable consumer that resumes where it stopped.",
+            ),
+            *_nats_common(),
+        ]
+    )(_bundle("source", _source)(f))
+
+
+def _source(
+    from_urls: tuple[str, ...],
+    durable: str | None,
+    stream_name: str,
+    subject_prefix: str,
+    nats_creds: str | None,
+    nats_tls_ca: str | None,
+) -> NatsSettings | None:
+    if not from_urls:
+        if durable:
+            raise click.UsageError("--durable goes with --from nats://...")
+        return None
+    return _nats_settings(
+        from_urls, stream_name, subject_prefix, nats_creds, nats_tls_ca, durable=durable
+    )
+
+
+def relay_options(f: F) -> F:
+    return _apply(
+        [
+            click.option(
+                "--to",
+                "to_urls",
+                type=NatsUrl(),
+                multiple=True,
+                required=True,
+                metavar="URL",
+                help="NATS server: nats://[user:pass@]host:port (repeatable for a cluster).",
+            ),
+            *_nats_common(),
+            click.option(
+                "--dedupe-window",
+                type=DURATION,
+                default="1h",
+                show_default=True,
+                metavar="D",
+                help="A new stream's de-duplication window (s, m, h, d).",
+            ),
+            click.option(
+                "--max-age",
+                type=DURATION,
+                default="7d",
+                show_default=True,
+                metavar="D",
+                help="How long a new stream keeps a filing (s, m, h, d).",
+            ),
+        ]
+    )(_bundle("nats", _relay)(f))
+
+
+def _relay(
+    to_urls: tuple[str, ...],
+    stream_name: str,
+    subject_prefix: str,
+    nats_creds: str | None,
+    nats_tls_ca: str | None,
+    dedupe_window: float,
+    max_age: float,
+) -> NatsSettings:
+    return _nats_settings(
+        to_urls,
+        stream_name,
+        subject_prefix,
+        nats_creds,
+        nats_tls_ca,
+        dedupe_window=dedupe_window,
+        max_age=max_age,
+    )
+
+
+def _nats_settings(
+    urls: tuple[str, ...],
+    stream: str,
+    prefix: str,
+    creds: str | None,
+    tls_ca: str | None,
+    **more: Any,
+) -> NatsSettings:
+    from .broker import NatsSettings, NatsUnavailable, load_nats
+    from .redact import add_secret
+
+    try:
+        load_nats()
+    except NatsUnavailable as exc:
+        raise click.UsageError(str(exc)) from None
+    for url in urls:
+        password = urlsplit(url).password
+        if password:
+            add_secret(password)
+    if not prefix or any(ch in prefix for ch in " *>") or prefix.endswith("."):
+        raise click.UsageError(f"--subject-prefix {prefix!r} is not a NATS subject prefix")
+    return NatsSettings(
+        servers=urls, stream=stream, prefix=prefix, creds=creds, tls_ca=tls_ca, **more
     )

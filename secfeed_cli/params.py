@@ -100,3 +100,40 @@ class TickerList(click.ParamType[str, Any]):
             if item and not all(ch.isalnum() or ch in "-." for ch in item):
                 self.fail(f"{item!r} is not a ticker (letters, digits, - and .)", param, ctx)
         return text
+
+
+class NatsUrl(click.ParamType[str, Any]):
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        parts = urlsplit(text)
+        if parts.scheme not in ("nats", "tls") or not parts.hostname:
+            self.fail(f"{text!r} is not a nats:// or tls:// URL with a host", param, ctx)
+        return text
+
+
+class Duration(click.ParamType[float, Any]):
+    """Seconds, or a number with s, m, h or d: ``90``, ``30m``, ``1h``, ``7d``."""
+
+    name = "DURATION"
+    UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, (int, float)):
+            seconds = float(value)
+        else:
+            text = str(value).strip().lower()
+            unit = self.UNITS.get(text[-1:], 0)
+            try:
+                seconds = float(text[:-1] if unit else text) * (unit or 1)
+            except ValueError:
+                self.fail(f"{value!r} is not a duration (90, 30m, 1h, 7d)", param, ctx)
+        if not seconds > 0:
+            self.fail(f"{value!r} is not a positive duration", param, ctx)
+        return seconds
+
+
+DURATION = Duration()

@@ -375,3 +375,18 @@ def _json_kind(value: Any) -> str:
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: Output fields that are derived from others (``records.py``), not part of a filing.
+_DERIVED = ("company", "ticker", "url", "received_time", "latency_ms")
+
+
+def filing_from_record(record: Any, payload: bytes) -> Filing:
+    """A filing back from secfeed's own output object (a ``secfeed relay`` message), checked
+    as a wire frame is. Raises ProtocolError."""
+    if not isinstance(record, dict) or "filing_date" not in record:
+        raise ProtocolError("shape", "not a secfeed filing object")
+    data = {k: v for k, v in record.items() if k not in _DERIVED}
+    data["filling_date"] = data.pop("filing_date")
+    data["type"] = "fillings"
+    return _filing(data, payload)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import io
+from typing import TYPE_CHECKING
 
 from .app import execute, silence_stdout
 from .connection import ConnectOptions
@@ -21,6 +22,9 @@ from .files import StateBusy as Busy
 from .filters import FilingFilter
 from .settings import OutputSettings, RunSettings
 
+if TYPE_CHECKING:
+    from .broker import NatsSettings
+
 
 def take_snapshot(
     connection: ConnectOptions,
@@ -31,6 +35,7 @@ def take_snapshot(
     output_path: str | None,
     state_path: str | None,
     skip_empty: bool,
+    source: NatsSettings | None = None,
 ) -> int:
     """Lock and read the state, run until the backlog is complete, commit output then state."""
     assert connection.deadline is not None
@@ -69,6 +74,7 @@ def take_snapshot(
             record=seen.add if seen else None,
             pipe_may_close=False,
             chatty=diag.chatty,
+            source=source,
         )
         where = output_path or "standard output"
         untouched = target is not None and written == 0 and skip_empty

@@ -280,7 +280,18 @@ class Stream:
         if filings:
             yield self._batch(owner, filings, received)
 
-    def close(self) -> None:
+    @property
+    def heartbeat(self) -> bool:
+        return self.opts.heartbeat
+
+    @property
+    def deadline(self) -> float | None:
+        return self.opts.deadline
+
+    def unconsumed(self, filings: list[Filing]) -> None:
+        pass  # the feed cannot be asked again for what was not shown
+
+    def close(self, settled: bool = False) -> None:
         """Close every connection: at most CLOSE_WAIT for the close handshakes, then cut."""
         links = [tracked.link for tracked in self.active]
         for link in links:

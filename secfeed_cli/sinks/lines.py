@@ -212,3 +212,7 @@ _csv_rows_escaping = _compile(
     f"def _csv_rows(filings):\n    return [f'{line_source('csv')}' for f in filings]\n",
     _quote=_quote_escaping,
 )
+
+#: The NDJSON lines of a batch of filings, as ``tail -f ndjson`` writes them (also the payload
+#: of ``secfeed relay``'s messages).
+ndjson_lines: Callable[[list[Filing]], bytes] = _ndjson_lines

@@ -1,0 +1,208 @@
+"""``secfeed relay``: the feed into a NATS JetStream stream, a filing delivered once acknowledged.
+
+The relay is an ordinary run (``app.execute``) whose sink publishes instead of printing: every
+filing that passes the filters becomes one message, its payload the NDJSON object of
+``tail -f ndjson``, its subject ``<prefix>.<form token>``, its ``Nats-Msg-Id`` the accession
+number, so that JetStream drops a filing it already holds (a second relay, a restart).
+
+At most ``max_unacked`` filings are out without an acknowledgement; when that many wait (NATS is
+down or slow), :meth:`RelaySink.filings` blocks, the run stops reading the stream, and the
+connection's bounded queue and then TCP hold the feed back: nothing is dropped. Each filing is
+retried with backoff until NATS acknowledges it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+from ..errors import ConnectFailed
+from ..filing import Filing, parse_time
+from ..sinks.lines import ndjson_lines
+from . import LoopThread, NatsSettings, connect, subject_token
+
+#: Seconds a relay stopping waits for acknowledgements still due.
+CLOSE_WAIT = 5.0
+
+
+class RelaySink:
+    def __init__(
+        self,
+        settings: NatsSettings,
+        warn: Callable[[str], None],
+        info: Callable[[str], None],
+    ) -> None:
+        self.settings = settings
+        self.warn = warn
+        self.info = info
+        self.loop = LoopThread()
+        try:
+            self.nc = self.loop.call(connect(settings), timeout=30)
+        except Exception as exc:  # noqa: BLE001 - nats-py raises many kinds
+            self.loop.stop()
+            raise ConnectFailed(f"cannot connect to NATS at {settings.shown}: {exc}") from None
+        self.js = self.nc.jetstream()
+        self.window = self.loop.call(self._ensure_stream(), timeout=30)
+        self.slots = threading.BoundedSemaphore(settings.max_unacked)
+        self.lock = threading.Lock()
+        self.settled = threading.Condition(self.lock)  # notified as acknowledgements come
+        self.written = 0  # acknowledged: published or already there
+        self.published = 0
+        self.duplicates = 0
+        self.retries = 0
+        self.out = 0  # handed to the loop, not yet acknowledged
+        self.oldest_backlog: float | None = None  # discovered time, for the window check
+        self._warned_full = False
+        self._warned_down = False
+        self._window_checked = False
+
+    async def _ensure_stream(self) -> float:
+        """The stream's de-duplication window; the stream is created when missing."""
+        from nats.js import api
+        from nats.js.errors import NotFoundError
+
+        s = self.settings
+        try:
+            found = await self.js.stream_info(s.stream)
+        except NotFoundError:
+            await self.js.add_stream(
+                api.StreamConfig(
+                    name=s.stream,
+                    subjects=[f"{s.prefix}.>"],
+                    storage=api.StorageType.FILE,
+                    duplicate_window=s.dedupe_window,
+                    max_age=s.max_age,
+                )
+            )
+            self.info(
+                f"created stream {s.stream} on {s.shown}: subjects {s.prefix}.>, file storage,"
+                f" de-duplication window {s.dedupe_window:g} s, max age {s.max_age:g} s"
+            )
+            return s.dedupe_window
+        window = float(found.config.duplicate_window or 0)
+        self.info(f"publishing into the existing stream {s.stream} (its settings as they are)")
+        return window
+
+    # -- the sink --
+
+    def filings(self, filings: list[Filing], received: float) -> None:
+        payloads = ndjson_lines(filings).split(b"\n")
+        ready: list[tuple[str, str, bytes]] = []
+        for filing, payload in zip(filings, payloads, strict=False):
+            if filing.is_historical:
+                self._note_backlog(filing)
+            elif not self._window_checked:
+                self._check_window()
+            if not self.slots.acquire(blocking=False):
+                self._schedule(ready)  # what is ready goes first: its acks free slots
+                ready = []
+                if not self.slots.acquire(timeout=1.0):
+                    if not self._warned_full:
+                        self._warned_full = True
+                        self.warn(
+                            f"NATS has not acknowledged {self.settings.max_unacked} filings:"
+                            " the relay stops reading the feed until it does (the feed waits"
+                            " in TCP; nothing is dropped)"
+                        )
+                    self.slots.acquire()
+            subject = f"{self.settings.prefix}.{subject_token(filing.form)}"
+            ready.append((subject, filing.accession_no, payload))
+        self._schedule(ready)
+
+    def _schedule(self, items: list[tuple[str, str, bytes]]) -> None:
+        if items:
+            with self.lock:
+                self.out += len(items)
+            self.loop.loop.call_soon_threadsafe(self._start, items)
+
+    def _start(self, items: list[tuple[str, str, bytes]]) -> None:
+        for item in items:
+            asyncio.ensure_future(self._deliver(*item))
+
+    async def _deliver(self, subject: str, accession: str, payload: bytes) -> None:
+        pause = 0.2
+        while True:
+            try:
+                ack = await self.js.publish(
+                    subject, payload, timeout=5.0, headers={"Nats-Msg-Id": accession}
+                )
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - down, timed out, no responders: retry
+                with self.lock:
+                    self.retries += 1
+                    first = not self._warned_down
+                    self._warned_down = True
+                if first:
+                    self.warn(
+                        f"NATS did not acknowledge a filing ({type(exc).__name__}); retrying"
+                        " with backoff until it does"
+                    )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+        with self.lock:
+            if ack.duplicate:
+                self.duplicates += 1
+            else:
+                self.published += 1
+            self.written += 1
+            self.out -= 1
+            self.settled.notify_all()
+            if self._warned_down:
+                self._warned_down = False
+                self.info("NATS acknowledges again")
+        self.slots.release()
+
+    def _note_backlog(self, filing: Filing) -> None:
+        try:
+            when = parse_time(filing.discovered_time).timestamp()
+        except ValueError:
+            return
+        if self.oldest_backlog is None or when < self.oldest_backlog:
+            self.oldest_backlog = when
+
+    def _check_window(self) -> None:
+        self._window_checked = True
+        if self.oldest_backlog is None:
+            return
+        reach = time.time() - self.oldest_backlog
+        if self.window < reach:
+            self.warn(
+                f"stream {self.settings.stream} de-duplicates over {self.window:g} s, but the"
+                f" backlog reaches {reach:.0f} s back: a relay restarted later would publish its"
+                " older filings again (raise the stream's duplicate window)"
+            )
+
+    def backlog_complete(self) -> None:
+        self._check_window()
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        """Wait (up to CLOSE_WAIT) for the acknowledgements still due, then disconnect."""
+        if not self._window_checked:
+            self._check_window()
+        with self.settled:
+            self.settled.wait_for(lambda: self.out == 0, CLOSE_WAIT)
+            left = self.out
+        try:
+            self.loop.call(self.nc.close(), timeout=5)
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+        self.loop.stop()
+        if left:
+            self.warn(
+                f"{left} filings were not acknowledged by NATS before the relay stopped: they"
+                " are not in the stream (a relay started later publishes the backlog again)"
+            )
+        self.info(self.summary())
+
+    def summary(self) -> str:
+        return (
+            f"relay: {self.published} published, {self.duplicates} already in the stream"
+            f" (duplicates), {self.retries} retries"
+        )

@@ -1,0 +1,189 @@
+"""``tail --from nats://`` and ``snapshot --from nats://``: filings out of the JetStream stream
+``secfeed relay`` fills, as the same events the FinFeedAPI stream yields.
+
+What the stream holds when the consumer starts is the backlog (``is_historical: true``, the
+table's dim rows, ``--backlog-only``); what arrives later is live. With ``--durable NAME`` the
+consumer is durable: the server remembers what it acknowledged, and a consumer started again
+resumes after it. A message is acknowledged only once the run has written and flushed its line
+(the generator resumes after the run handled the caught-up event that follows each batch), so a
+consumer stopped and restarted misses nothing; a filing cut off by ``--count`` is not
+acknowledged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from ..dedupe import SeenSet
+from ..errors import ConnectFailed
+from ..events import (
+    CAUGHT_UP,
+    BacklogComplete,
+    Connected,
+    Event,
+    Idle,
+    Malformed,
+    NewFilings,
+    Stats,
+)
+from ..filing import Filing
+from ..protocol import ProtocolError, filing_from_record
+from . import LoopThread, NatsSettings, connect
+
+#: Messages fetched at once, and how long a fetch waits for the first one.
+BATCH = 512
+TICK = 0.2
+
+
+class NatsSource:
+    def __init__(
+        self, settings: NatsSettings, backlog: bool = True, deadline: float | None = None
+    ) -> None:
+        self.settings = settings
+        self.backlog = backlog
+        self._deadline = deadline
+        self.stats = Stats(host=settings.shown)
+        self.last_cause = f"not connected to NATS at {settings.shown} yet"
+        self.seen = SeenSet(200_000)
+        self.loop: LoopThread | None = None
+        self.nc: Any = None
+        self.sub: Any = None
+        self.handed: list[Any] = []  # messages yielded, not yet acknowledged
+        self.withheld: set[str] = set()  # accessions the run did not show (--count)
+
+    @property
+    def heartbeat(self) -> bool:
+        return False
+
+    @property
+    def deadline(self) -> float | None:
+        return self._deadline
+
+    def _start(self) -> int:
+        """Connect and subscribe; returns how many messages the consumer has waiting."""
+        from nats.js import api
+
+        self.loop = LoopThread()
+        s = self.settings
+        try:
+            self.nc = self.loop.call(connect(s), timeout=30)
+            js = self.nc.jetstream()
+            policy = api.DeliverPolicy.ALL if self.backlog else api.DeliverPolicy.NEW
+            config = api.ConsumerConfig(
+                deliver_policy=policy, ack_policy=api.AckPolicy.EXPLICIT, ack_wait=60
+            )
+            self.sub = self.loop.call(
+                js.pull_subscribe(
+                    f"{s.prefix}.>", durable=s.durable, stream=s.stream, config=config
+                ),
+                timeout=30,
+            )
+            info = self.loop.call(self.sub.consumer_info(), timeout=30)
+        except Exception as exc:  # noqa: BLE001 - nats-py raises many kinds
+            self.last_cause = f"NATS at {s.shown}: {type(exc).__name__}: {exc}"
+            raise ConnectFailed(f"cannot read stream {s.stream} from {s.shown}: {exc}") from None
+        # Undelivered, plus delivered to an earlier run of a durable consumer but not
+        # acknowledged (it stopped first): both are the backlog.
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    def events(self) -> Iterator[Event]:
+        waiting = self._start()
+        self.stats.state = "connected"
+        self.last_cause = "connected to NATS"
+        yield Connected(1, self.stats.host)
+        shown_backlog = 0
+        backlog_seen = 0
+        if waiting == 0:
+            self.stats.backlog_complete = True
+            yield BacklogComplete(initial=True, new=0, overlap=0)
+        assert self.loop is not None
+        while True:
+            try:
+                messages = self.loop.call(self.sub.fetch(BATCH, timeout=TICK), timeout=TICK + 30)
+            except Exception as exc:  # noqa: BLE001 - a fetch timeout is nats-py's TimeoutError
+                if "Timeout" not in type(exc).__name__:
+                    self.last_cause = f"NATS: {type(exc).__name__}: {exc}"
+                yield Idle()
+                continue
+            received = time.time()
+            filings: list[Filing] = []
+            for message in messages:
+                self.handed.append(message)
+                historical = not self.stats.backlog_complete
+                backlog_seen += historical
+                last_of_backlog = historical and backlog_seen >= waiting
+                try:
+                    filing = filing_from_record(orjson.loads(message.data), message.data)
+                except (orjson.JSONDecodeError, ProtocolError) as exc:
+                    self.stats.malformed += 1
+                    reason = str(exc) if isinstance(exc, ProtocolError) else "not JSON"
+                    yield Malformed("nats message", reason)
+                    filing = None
+                if filing is not None:
+                    if filing.is_historical != historical:
+                        filing = replace(filing, is_historical=historical)
+                    self.stats.received += 1
+                    if self.seen.add(filing.accession_no):
+                        filings.append(filing)
+                        shown_backlog += historical
+                    else:
+                        self.stats.duplicates += 1
+                if last_of_backlog:  # the backlog ends here: what follows is live
+                    if filings:
+                        yield NewFilings(filings, received)
+                        filings = []
+                    self.stats.backlog_complete = True
+                    yield BacklogComplete(initial=True, new=shown_backlog, overlap=0)
+            if filings:
+                yield NewFilings(filings, received)
+            yield CAUGHT_UP
+            self._acknowledge()  # the run has written and flushed what came before
+
+    def _acknowledge(self) -> None:
+        if not self.handed or self.loop is None:
+            return
+        handed, self.handed = self.handed, []
+
+        async def ack_all() -> None:
+            for message in handed:
+                if self._accession(message) in self.withheld:
+                    await message.nak()  # not shown (--count): delivered again at once
+                else:
+                    await message.ack()
+            await self.nc.flush()
+
+        try:
+            self.loop.call(ack_all(), timeout=30)
+        except Exception as exc:  # noqa: BLE001 - not acknowledged: delivered again later
+            self.last_cause = f"NATS: acknowledging failed: {exc}"
+
+    @staticmethod
+    def _accession(message: Any) -> str:
+        try:
+            record = orjson.loads(message.data)
+        except orjson.JSONDecodeError:
+            return ""
+        value = record.get("accession_no") if isinstance(record, dict) else None
+        return value if isinstance(value, str) else ""
+
+    def unconsumed(self, filings: list[Filing]) -> None:
+        self.withheld.update(f.accession_no for f in filings)
+
+    def close(self, settled: bool = False) -> None:
+        if self.loop is None:
+            return
+        if not settled:  # not known to be written: delivered again, now or to the next run
+            self.withheld.update(self._accession(m) for m in self.handed)
+        self._acknowledge()
+        try:
+            if self.nc is not None:
+                self.loop.call(self.nc.close(), timeout=5)
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+        self.loop.stop()
+        self.loop = None
