@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from . import config, tickers
@@ -298,6 +298,7 @@ def execute(
         acting = Alerts(alerts, diag.warn)
     feed: Source
     if source is not None:
+        source = replace(source, connect_timeout=connection.connect_timeout)
         from .broker.source import NatsSource
 
         feed = NatsSource(source, backlog=settings.backlog, deadline=connection.deadline)
@@ -308,6 +309,7 @@ def execute(
     if relay is not None:
         from .broker.relay import RelaySink
 
+        relay = replace(relay, connect_timeout=connection.connect_timeout)
         sink = RelaySink(relay, diag.warn, diag.info)
     else:
         sink = make_sink(output, out, run.status, record, terminal=terminal, alerts=alerts)

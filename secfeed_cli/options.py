@@ -629,6 +629,15 @@ def relay_options(f: F) -> F:
                 help="A new stream's de-duplication window (s, m, h, d).",
             ),
             click.option(
+                "--max-unacked",
+                type=POSITIVE,
+                default=4096,
+                show_default=True,
+                metavar="N",
+                help="Filings out without NATS's acknowledgement, at most; then the relay"
+                " stops reading the feed until NATS catches up.",
+            ),
+            click.option(
                 "--max-age",
                 type=DURATION,
                 default="7d",
@@ -647,6 +656,7 @@ def _relay(
     nats_creds: str | None,
     nats_tls_ca: str | None,
     dedupe_window: float,
+    max_unacked: int,
     max_age: float,
 ) -> NatsSettings:
     return _nats_settings(
@@ -657,6 +667,7 @@ def _relay(
         nats_tls_ca,
         dedupe_window=dedupe_window,
         max_age=max_age,
+        max_unacked=max_unacked,
     )
 
 

