@@ -10,7 +10,10 @@ Writes ``secfeed_cli/data/company-tickers.tsv.gz``: ``#`` header lines naming th
 its date, then one ``CIK<TAB>TICKER<TAB>NAME`` line per row in SEC's order (the first row of a
 CIK carries its primary ticker). gzip with a fixed mtime, so the output is reproducible.
 
-Usage: python3 scripts/make_tickers.py [SEC_JSON] [--check]
+A gzipped copy of the same file is kept in tests/data (the test suite checks the bundled map
+against it where shared/ is not at hand).
+
+Usage: python3 scripts/make_tickers.py [SEC_JSON[.gz]] [--check]
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ DATE = "2026-02-13"
 
 
 def build(src: Path) -> bytes:
-    rows = parse_sec_json(src.read_bytes())
+    raw = src.read_bytes()
+    rows = parse_sec_json(gzip.decompress(raw) if src.suffix == ".gz" else raw)
     text = to_tsv(rows, source=SOURCE, date=DATE)
     return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 

@@ -168,6 +168,15 @@ def test_real_forms_and_matching_globs_get_no_warning() -> None:
     assert len(check(["8K", "XYZ*", "SC 13D"])) == 3
 
 
+def test_the_shipped_form_list_holds_the_forms_of_the_feed() -> None:
+    from secfeed_cli.formcheck import known_forms
+
+    forms = known_forms()
+    assert len(forms) > 200 and list(forms) == sorted(forms)
+    for form in ("8-K", "10-K", "10-Q", "4", "SCHEDULE 13G/A", "DEF 14A", "424B2", "S-1/A"):
+        assert form in forms
+
+
 def test_the_shipped_form_list_is_what_the_script_builds() -> None:
     import subprocess
     import sys
