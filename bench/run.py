@@ -98,6 +98,7 @@ def measure(cmd: list[str], lines: int | None = None) -> dict[str, float]:
     data: dict[str, float] = json.loads(res.stdout)
     if not data["ok"]:
         log(f"failed: {' '.join(cmd)}: {res.stderr.decode()[-300:]}")
+        raise SystemExit("bench: a contender failed; no numbers are written from a failed run")
     return data
 
 
@@ -225,7 +226,7 @@ def run_all(
         if wscat:
             contenders["wscat"] = ([wscat, "--no-color", "-c", url], n)
         if websocat:
-            contenders["websocat"] = ([websocat, "-U", url], n)
+            contenders["websocat"] = ([websocat, "-U", "--no-close", url], n)
         table = "secfeed tail -f table (tmux)"
         kept = {
             form: kept_share(contenders[f"secfeed tail -f ndjson --form {form}"][0], n)
@@ -267,7 +268,7 @@ def run_all(
             if wscat:
                 at_big["wscat"] = ([wscat, "--no-color", "-c", url], args.big)
             if websocat:
-                at_big["websocat"] = ([websocat, "-U", url], args.big)
+                at_big["websocat"] = ([websocat, "-U", "--no-close", url], args.big)
             big = {name: [] for name in at_big}
             for run in range(args.runs):
                 log(f"N={args.big} run {run + 1}/{args.runs}")
@@ -512,10 +513,11 @@ def history(
 
 
 def ratio_spread(
-    slow: list[dict[str, float]], fast: list[dict[str, float]]
+    reference: list[dict[str, float]], measured: list[dict[str, float]]
 ) -> tuple[float, float, float]:
-    """Throughput ratio ``slow``/``fast`` per interleaved run: min, median, max."""
-    ratios = [a["seconds"] / b["seconds"] for a, b in zip(slow, fast, strict=False)]
+    """Throughput of ``measured`` relative to ``reference`` (its time over the measured
+    one's), run by run (they were interleaved): min, median, max."""
+    ratios = [a["seconds"] / b["seconds"] for a, b in zip(reference, measured, strict=False)]
     return min(ratios), statistics.median(ratios), max(ratios)
 
 
@@ -555,7 +557,7 @@ def targets(
             )
     table = results.get("secfeed tail -f table (tmux)")
     if table:
-        lo, mid, hi = ratio_spread(table, results["secfeed tail -f ndjson"])
+        lo, mid, hi = ratio_spread(results["secfeed tail -f ndjson"], table)
         checks.append(("table >= 0.8x NDJSON", f"{mid:.2f}x ({lo:.2f}-{hi:.2f})", mid >= 0.8))
     ndjson = med["secfeed tail -f ndjson"]
     drop95 = med[f"secfeed tail -f ndjson --form {FILTERS[-1]}"]

@@ -17,6 +17,11 @@ def _escape(match: re.Match[str]) -> str:
     return match.group().encode("unicode_escape").decode("ascii")
 
 
+def has_control(text: str) -> bool:
+    """Whether :func:`escape_control` would change ``text``."""
+    return _UNSAFE.search(text) is not None
+
+
 def escape_control(text: str) -> str:
     """Show control characters as escapes (``\\x1b``) so they cannot move the cursor or recolour."""
     if not _UNSAFE.search(text):

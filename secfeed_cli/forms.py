@@ -65,9 +65,15 @@ COMMON_FORMS = (
 )
 
 
+_FAMILY: dict[str, str] = {}
+
+
 def family(form: str) -> str:
+    found = _FAMILY.get(form)
+    if found is not None:
+        return found
     upper = form.upper()
-    for name, pattern in FAMILIES:
-        if pattern.match(upper):
-            return name
-    return "other"
+    found = next((name for name, pattern in FAMILIES if pattern.match(upper)), "other")
+    if len(_FAMILY) < 10_000:  # a few hundred forms exist; the bound is for hostile feeds
+        _FAMILY[form] = found
+    return found

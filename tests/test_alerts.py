@@ -264,6 +264,7 @@ def test_a_burst_is_one_json_message_retried_after_a_500(
     emulator_factory: Factory, webhook: Callable[[list[int]], Webhook]
 ) -> None:
     em = emulator_factory(backlog=3)
+    backlog = [p.record["accession_no"] for p in em.feed.backlog(3)]
     hook = webhook([500])
     proc = start(em, "--notify", f"json://127.0.0.1:{hook.port}/hooks/sec")
     published = em.publish(3)  # one burst
@@ -276,6 +277,8 @@ def test_a_burst_is_one_json_message_retried_after_a_500(
     assert message["title"] == "3 new SEC filings"
     for p in published:
         assert p.record["accession_no"].replace("-", "") in message["message"]
+    for accession in backlog:  # shown, but the backlog sends nothing without --alert-backlog
+        assert accession.replace("-", "") not in message["message"]
     assert "notifications: 1 sent (3 filings), 0 failed, 1 retries" in err
 
 

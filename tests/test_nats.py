@@ -38,8 +38,9 @@ class NatsServer:
     """``nats-server -js`` on 127.0.0.1, its store in a temporary directory; restartable on the
     same port with the same store (an outage)."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: Path, extra: tuple[str, ...] = ()) -> None:
         self.store = store
+        self.extra = extra
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
@@ -48,7 +49,8 @@ class NatsServer:
         assert NATS_SERVER is not None
         port = str(self.port or -1)
         self.proc = subprocess.Popen(
-            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", port, "-sd", str(self.store)],
+            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", port, "-sd", str(self.store)]
+            + list(self.extra),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -280,3 +282,48 @@ def test_broker_passwords_are_masked(emulator_factory: Factory, tmp_path: Path) 
     assert res.returncode == 4
     assert b"hunter2-secret" not in res.stderr
     assert b"nats://***@127.0.0.1:1" in res.stderr
+
+
+def test_a_broker_with_a_password_and_a_private_ca(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    ca_file, cert_file, key_file = (str(tmp_path / n) for n in ("ca.pem", "cert.pem", "key.pem"))
+    ca.cert_pem.write_to_path(ca_file)
+    cert.cert_chain_pems[0].write_to_path(cert_file)
+    cert.private_key_pem.write_to_path(key_file)
+    secret = "s3cret-broker-pass"
+    server = NatsServer(
+        tmp_path / "js",
+        (
+            "--user",
+            "relay",
+            "--pass",
+            secret,
+            "--tls",
+            "--tlscert",
+            cert_file,
+            "--tlskey",
+            key_file,
+        ),
+    )
+    try:
+        em = emulator_factory(backlog=5)
+        url = f"tls://relay:{secret}@127.0.0.1:{server.port}"
+        res = secfeed(
+            "relay", "--url", em.url, "--to", url, "--nats-tls-ca", ca_file, "--backlog-only"
+        )
+        assert res.returncode == 0, res.stderr
+        assert b"relay: 5 published" in res.stderr and secret.encode() not in res.stderr
+        read = secfeed("tail", "--from", url, "--nats-tls-ca", ca_file, "--backlog-only")
+        assert read.returncode == 0, read.stderr
+        assert len(ndjson(read.stdout)) == 5
+        # Without the CA the server's certificate is not trusted: no connection, exit 4.
+        untrusted = secfeed("tail", "--from", url, "--backlog-only", "--connect-timeout", "2")
+        assert untrusted.returncode == 4 and secret.encode() not in untrusted.stderr
+        assert b"***@127.0.0.1" in untrusted.stderr
+    finally:
+        server.stop()

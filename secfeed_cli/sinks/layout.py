@@ -8,13 +8,12 @@ up with every row printed before it at that width.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 
 from ..companies import label
-from ..escape import escape_control
-from ..filing import Filing, split_description
+from ..escape import escape_control, has_control
+from ..filing import Filing, parse_time, split_description
 from ..forms import family
 from ..latency import fmt_ms
 from . import Status
@@ -103,37 +102,64 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return pad + text if right else text + pad
 
 
+#: Local times of the seconds seen, by the UTC text that names them (a burst shares a few).
+_LOCAL: dict[tuple[str, str], str] = {}
+
+
+def _local(text: str, fmt: str) -> str:
+    """A normalised UTC time (``YYYY-MM-DDTHH:MM:SS...Z``) in local time, cached by second."""
+    key = (text[:19], fmt)
+    found = _LOCAL.get(key)
+    if found is None:
+        if len(_LOCAL) > 20_000:
+            _LOCAL.clear()
+        found = parse_time(text).astimezone().strftime(fmt)
+        _LOCAL[key] = found
+    return found
+
+
 def local_time(filing: Filing) -> str:
     try:
-        return filing.discovered().astimezone().strftime("%H:%M:%S")
+        return _local(filing.discovered_time, "%H:%M:%S")
     except ValueError:
         return "?"
 
 
 def accepted(filing: Filing) -> str:
+    text = filing.accepted_time
+    if len(text) == 10:  # a date only
+        return text
     try:
-        value = filing.accepted()
+        return _local(text, "%m-%d %H:%M:%S")
     except ValueError:
-        return filing.accepted_time
-    if isinstance(value, datetime):
-        return value.astimezone().strftime("%m-%d %H:%M:%S")
-    assert isinstance(value, date)
-    return value.isoformat()
+        return escape_control(text)
 
 
-def cells(filing: Filing, latency: str) -> dict[str, str]:
-    """Every column's text for one filing (control characters escaped)."""
-    role = split_description(filing.description, filing.form)[1]
+#: How each column's text is made. Only form, company and role can hold control characters
+#: (they come from the form and the description; the map's names were cleaned when loaded, the
+#: rest was validated when the frame was parsed): :func:`row` escapes those when needed.
+_CELLS: dict[str, Callable[[Filing, str], str]] = {
+    "time": lambda f, lat: local_time(f),
+    "form": lambda f, lat: f.form,
+    "company": lambda f, lat: label(f),
+    "role": lambda f, lat: split_description(f.description, f.form)[1] or "",
+    "cik": lambda f, lat: str(f.cik),
+    "accession": lambda f, lat: f.accession_no,
+    "filed": lambda f, lat: f.filing_date,
+    "accepted": lambda f, lat: accepted(f),
+    "latency": lambda f, lat: lat,
+}
+_MAY_HOLD_CONTROLS = frozenset(("form", "company", "role"))
+
+
+def cells(filing: Filing, latency: str, keys: Sequence[str] = ORDER) -> dict[str, str]:
+    """The text of these columns for one filing, control characters escaped."""
+    unsafe = has_control(filing.form) or has_control(filing.description)
     return {
-        "time": local_time(filing),
-        "form": escape_control(filing.form),
-        "company": escape_control(label(filing)),
-        "role": escape_control(role or ""),
-        "cik": str(filing.cik),
-        "accession": filing.accession_no,
-        "filed": escape_control(filing.filing_date),
-        "accepted": accepted(filing),
-        "latency": latency,
+        key: escape_control(_CELLS[key](filing, latency))
+        if unsafe and key in _MAY_HOLD_CONTROLS
+        else _CELLS[key](filing, latency)
+        for key in keys
     }
 
 
@@ -157,23 +183,34 @@ def row(
 ) -> str:
     """One filing as one line (without its newline); a ``highlight`` match is marked: in
     reverse video, or without colour by a ``»`` after the time."""
-    texts = cells(filing, latency)
-    if highlight is not None and _matches(highlight, filing, texts["company"]):
+    texts = cells(filing, latency, [c.key for c, _ in columns])
+    if highlight is not None and _matches(highlight, filing, _CELLS["company"](filing, latency)):
         marked = (" " * GAP).join(fit(texts[c.key], w, c.right) for c, w in columns).rstrip()
         # Without colour: a mark in the blank after the time (its column is 10 wide).
         return sgr(marked, "1;7", color) if color else marked[:9] + "»" + marked[10:]
-    dim = "2" if filing.is_historical else ""
+    # One dim for the whole of a backlog row; the form in its family's colour; the accession
+    # a link to EDGAR (live rows: a burst of backlog rows would carry a URL each for nothing).
+    dim = "\x1b[2m" if color and filing.is_historical else ""
     parts = []
     for column, width in columns:
-        text = fit(texts[column.key], width, column.right)
-        if column.key == "form":
-            text = sgr(text, FAMILY_SGR[family(filing.form)], color)
-        elif column.key == "accession" and color:
-            text = f"\x1b]8;;{filing.url}\x1b\\{sgr(text, dim, color)}\x1b]8;;\x1b\\"
-        else:
-            text = sgr(text, dim, color)
+        key = column.key
+        text = texts[key]
+        text = (
+            text.ljust(width)
+            if len(text) <= width and text.isascii() and not column.right
+            else fit(text, width, column.right)
+        )
+        if not color:
+            pass
+        elif key == "form":
+            code = FAMILY_SGR[family(filing.form)]
+            if code:
+                text = f"\x1b[{code}m{text}\x1b[0m{dim}"
+        elif key == "accession" and not filing.is_historical:
+            text = f"\x1b]8;;{filing.url}\x1b\\{text}\x1b]8;;\x1b\\"
         parts.append(text)
-    return (" " * GAP).join(parts).rstrip()
+    line = (" " * GAP).join(parts).rstrip()
+    return f"{dim}{line}\x1b[0m" if dim else line
 
 
 def _matches(pattern: re.Pattern[str], filing: Filing, company: str) -> bool:
