@@ -327,3 +327,32 @@ def test_a_broker_with_a_password_and_a_private_ca(
         assert b"***@127.0.0.1" in untrusted.stderr
     finally:
         server.stop()
+
+
+def test_an_existing_stream_is_used_as_it_is_with_a_warning_about_its_window(
+    emulator_factory: Factory, nats_server: NatsServer
+) -> None:
+    async def create() -> None:
+        import nats
+        from nats.js import api
+
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.jetstream().add_stream(
+                api.StreamConfig(
+                    name="SECFEED",
+                    subjects=["secfeed.filings.>"],
+                    storage=api.StorageType.MEMORY,
+                    duplicate_window=0.5,
+                )
+            )
+        finally:
+            await nc.close()
+
+    asyncio.run(create())
+    em = emulator_factory(backlog=5)  # its backlog was discovered seconds apart, minutes ago
+    res = relay(em, nats_server, "--backlog-only")
+    assert res.returncode == 0, res.stderr
+    assert b"publishing into the existing stream SECFEED" in res.stderr
+    assert b"de-duplicates over 0.5 s, but the backlog reaches" in res.stderr
+    assert len(nats_server.stream()) == 5
