@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import config, tickers
 from .connection import ConnectOptions
@@ -250,6 +250,12 @@ class Run:
         return text
 
 
+class Outcome(NamedTuple):
+    code: int
+    written: int  # filings the output took
+    already_written: int  # filings the snapshot state skipped
+
+
 def silence_stdout() -> None:
     """After a broken pipe: point stdout at /dev/null so the interpreter's final flush is quiet.
 
@@ -276,8 +282,9 @@ def execute(
     alerts: AlertSettings | None = None,
     source: NatsSettings | None = None,
     relay: NatsSettings | None = None,
-) -> tuple[int, int]:
-    """One run into ``out``; returns the exit code and the number of filings written.
+) -> Outcome:
+    """One run into ``out``; returns the exit code, the filings written and those the
+    snapshot state had already written (``skip``).
 
     A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
     (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
@@ -319,7 +326,7 @@ def execute(
         code = run.run(sink)
         sink.close()  # the last flush can fail too (disk full, closed pipe)
         closed = True
-        return code, sink.written
+        return Outcome(code, sink.written, run.counters.already_written)
     except OSError as exc:
         if not (isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE):
             raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
@@ -327,7 +334,7 @@ def execute(
         silence_stdout()
         if not pipe_may_close:
             raise OutputError("the output pipe closed before the snapshot was complete") from None
-        return ExitCode.OK, sink.written
+        return Outcome(ExitCode.OK, sink.written, run.counters.already_written)
     except KeyboardInterrupt:
         code = ExitCode.INTERRUPTED
         raise Interrupted() from None

@@ -203,7 +203,7 @@ def relay(
     from .app import execute
 
     output = OutputSettings(fmt="relay", quiet=quiet, verbose=verbose)
-    code, _ = execute(
+    code, _, _ = execute(
         replace(connection, settle=run.settle),
         filters,
         output,
@@ -282,7 +282,7 @@ def _tail(
         raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
     if (alerts.bell or alerts.highlight) and not (output.fmt == "table" and env.isatty()):
         config.warnings.append("--bell and --highlight act on the live table only (a terminal)")
-    code, _ = execute(
+    code, _, _ = execute(
         connection,
         filters,
         output,

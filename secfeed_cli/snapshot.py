@@ -47,15 +47,6 @@ def take_snapshot(
             seen.load()
         except StateError as exc:
             raise (StateBusy if isinstance(exc, Busy) else SecfeedError)(str(exc)) from None
-    already = 0
-
-    def skip(accession: str) -> bool:
-        nonlocal already
-        if seen is not None and accession in seen:
-            already += 1
-            return True
-        return False
-
     # From cron (stderr not a terminal) a snapshot that succeeds says nothing, unless -v.
     diag = Diagnostics(output.quiet, output.verbose, chatty=stderr_is_terminal())
     target = AtomicFile(output_path) if output_path else None
@@ -64,13 +55,13 @@ def take_snapshot(
     held = io.BytesIO()
     out = target.file if target else held
     try:
-        code, written = execute(
+        code, written, already = execute(
             connection,
             filters,
             output,
             run,
             out,
-            skip=skip if seen else None,
+            skip=seen.__contains__ if seen else None,
             record=seen.add if seen else None,
             pipe_may_close=False,
             chatty=diag.chatty,
