@@ -82,7 +82,7 @@ class Directory:
 
     rows: list[Row]
     source: str
-    date: str  # YYYY-MM-DD of the copy
+    date: str  # when the copy was current: YYYY-MM-DD (bundled), or the last check (cached)
     path: Path | None = None  # the cached file, None for the bundled copy
     name: dict[int, str] = field(default_factory=dict)
     tickers: dict[int, list[str]] = field(default_factory=dict)
@@ -212,10 +212,13 @@ def load_cached(folder: Path) -> Directory | None:
     except MapError as exc:
         raise MapError(f"{path} is not SEC's company_tickers.json: {exc}") from None
     meta = read_meta(folder)
-    fetched = meta.get("fetched") or time.strftime(
-        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime)
+    # As of the last time SEC confirmed it (a 304 confirms without a new download).
+    when = (
+        meta.get("checked")
+        or meta.get("fetched")
+        or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime))
     )
-    return Directory(rows, source=meta.get("source", "?"), date=fetched, path=path)
+    return Directory(rows, source=meta.get("source", "?"), date=when, path=path)
 
 
 _loaded: Directory | None = None

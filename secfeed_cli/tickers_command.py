@@ -65,12 +65,10 @@ def update(user_agent: str | None, source: str, quiet: bool) -> None:
 def info() -> None:
     """Which map is in use, where it came from, and how old it is."""
     from .diagnostics import Diagnostics
-    from .tickers import STALE_DAYS, cache_dir, directory, read_meta
+    from .tickers import STALE_DAYS, directory
 
     found = directory()
     when = found.date
-    if found.path is not None:
-        when = read_meta(cache_dir()).get("checked", when)
     age = _age_days(when)
     lines = [
         ("map", "cached (secfeed tickers update)" if found.path else "bundled with secfeed"),

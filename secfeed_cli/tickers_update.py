@@ -21,7 +21,7 @@ import orjson
 
 from .errors import ConnectFailed, SecfeedError
 from .files import write_atomic
-from .tickers import CACHE_NAME, META_NAME, MapError, parse_sec_json, read_meta
+from .tickers import CACHE_NAME, META_NAME, MapError, Row, parse_sec_json, read_meta
 
 SEC_URL = "https://www.sec.gov/files/company_tickers.json"
 FAIR_ACCESS = "https://www.sec.gov/os/accessing-edgar-data"
@@ -46,8 +46,9 @@ def update(source: str, user_agent: str, folder: Path, timeout: float = 30.0) ->
     (not the map, cannot write); the cached map is then untouched."""
     path = folder / CACHE_NAME
     meta: dict[str, str] = {}
+    cached: list[Row] = []
     try:  # a conditional request only for a cached map that is whole
-        parse_sec_json(path.read_bytes())
+        cached = parse_sec_json(path.read_bytes())
         meta = read_meta(folder)
     except (OSError, MapError):
         pass
@@ -69,8 +70,7 @@ def update(source: str, user_agent: str, folder: Path, timeout: float = 30.0) ->
     except urllib.error.HTTPError as exc:
         if exc.code == 304 and meta:
             _save_meta(folder, {**meta, "checked": _now()})
-            rows = parse_sec_json(path.read_bytes())
-            return Updated(False, len(rows), len({r[0] for r in rows}), path)
+            return Updated(False, len(cached), len({r[0] for r in cached}), path)
         raise ConnectFailed(_http_error(source, exc.code, exc.reason, user_agent)) from None
     except urllib.error.URLError as exc:
         raise ConnectFailed(f"cannot fetch {source}: {exc.reason}") from None
