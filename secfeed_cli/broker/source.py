@@ -53,7 +53,8 @@ class NatsSource:
         self.loop: LoopThread | None = None
         self.nc: Any = None
         self.sub: Any = None
-        self.handed: list[Any] = []  # messages yielded, not yet acknowledged
+        #: Messages yielded, not yet acknowledged, with their accession ("" if malformed).
+        self.handed: list[tuple[Any, str]] = []
         self.withheld: set[str] = set()  # accessions the run did not show (--count)
 
     @property
@@ -113,17 +114,18 @@ class NatsSource:
             received = time.time()
             filings: list[Filing] = []
             for message in messages:
-                self.handed.append(message)
                 historical = not self.stats.backlog_complete
                 backlog_seen += historical
                 last_of_backlog = historical and backlog_seen >= waiting
+                bad = None
                 try:
                     filing = filing_from_record(orjson.loads(message.data), message.data)
                 except (orjson.JSONDecodeError, ProtocolError) as exc:
+                    filing, bad = None, str(exc) if isinstance(exc, ProtocolError) else "not JSON"
+                self.handed.append((message, "" if filing is None else filing.accession_no))
+                if bad is not None:
                     self.stats.malformed += 1
-                    reason = str(exc) if isinstance(exc, ProtocolError) else "not JSON"
-                    yield Malformed("nats message", reason)
-                    filing = None
+                    yield Malformed("nats message", bad)
                 if filing is not None:
                     if filing.is_historical != historical:
                         filing = replace(filing, is_historical=historical)
@@ -150,8 +152,8 @@ class NatsSource:
         handed, self.handed = self.handed, []
 
         async def ack_all() -> None:
-            for message in handed:
-                if self._accession(message) in self.withheld:
+            for message, accession in handed:
+                if accession in self.withheld:
                     await message.nak()  # not shown (--count): delivered again at once
                 else:
                     await message.ack()
@@ -162,15 +164,6 @@ class NatsSource:
         except Exception as exc:  # noqa: BLE001 - not acknowledged: delivered again later
             self.last_cause = f"NATS: acknowledging failed: {exc}"
 
-    @staticmethod
-    def _accession(message: Any) -> str:
-        try:
-            record = orjson.loads(message.data)
-        except orjson.JSONDecodeError:
-            return ""
-        value = record.get("accession_no") if isinstance(record, dict) else None
-        return value if isinstance(value, str) else ""
-
     def unconsumed(self, filings: list[Filing]) -> None:
         self.withheld.update(f.accession_no for f in filings)
 
@@ -178,7 +171,7 @@ class NatsSource:
         if self.loop is None:
             return
         if not settled:  # not known to be written: delivered again, now or to the next run
-            self.withheld.update(self._accession(m) for m in self.handed)
+            self.withheld.update(accession for _, accession in self.handed)
         self._acknowledge()
         try:
             if self.nc is not None:
