@@ -184,7 +184,7 @@ def row(
     """One filing as one line (without its newline); a ``highlight`` match is marked: in
     reverse video, or without colour by a ``»`` after the time."""
     texts = cells(filing, latency, [c.key for c, _ in columns])
-    if highlight is not None and _matches(highlight, filing, _CELLS["company"](filing, latency)):
+    if highlight is not None and _matches(highlight, filing, texts["company"]):
         marked = (" " * GAP).join(fit(texts[c.key], w, c.right) for c, w in columns).rstrip()
         # Without colour: a mark in the blank after the time (its column is 10 wide).
         return sgr(marked, "1;7", color) if color else marked[:9] + "»" + marked[10:]
@@ -195,11 +195,7 @@ def row(
     for column, width in columns:
         key = column.key
         text = texts[key]
-        text = (
-            text.ljust(width)
-            if len(text) <= width and text.isascii() and not column.right
-            else fit(text, width, column.right)
-        )
+        text = fit(text, width, column.right)
         if not color:
             pass
         elif key == "form":
