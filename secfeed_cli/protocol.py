@@ -11,16 +11,17 @@ and ``hearbeat`` (the sibling APIs' spelling).
 from __future__ import annotations
 
 import json
-import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
+import msgspec
 
 from .filing import (
+    FILING_TYPE,
+    MAX_CIK,
     NO_EXTRA,
     Filing,
     normalize_time,
@@ -42,9 +43,6 @@ __all__ = [
     "parse_frame",
 ]
 
-FILING_TYPE = "fillings"
-#: EDGAR CIKs have at most 10 digits; a larger number would also lose precision in jq.
-MAX_CIK = 9_999_999_999
 HEARTBEAT_TYPES = frozenset({"heartbeat", "hearbeat"})
 
 #: The wire fields of a filing, in the order the docs list them: the one list of them (the
@@ -75,8 +73,8 @@ class ProtocolError(ValueError):
         self.reason = reason
 
 
-# A line per filing of its type tag and the four checked strings, NUL-separated: a batch of
-# filings is matched in one go (the hot path). Only real dates and times of the years 1900 to
+# A line per filing of its four checked strings, NUL-separated: a batch of filings is matched
+# in one go (the hot path). Only real dates and times of the years 1900 to
 # 2099 match: day 29 of February, leap seconds and other years are left to the detailed path,
 # where the calendar decides.
 _D = (
@@ -85,7 +83,7 @@ _D = (
 )
 _T = _D + r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?Z"  # already in output form
 _FILINGS_SHAPE = re.compile(
-    rf"(?:fillings\x00\d{{10}}-\d{{2}}-\d{{6}}\x00{_D}\x00(?:{_T}|{_D})\x00{_T}\n)*\Z", re.ASCII
+    rf"(?:\d{{10}}-\d{{2}}-\d{{6}}\x00{_D}\x00(?:{_T}|{_D})\x00{_T}\n)*\Z", re.ASCII
 )
 _ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}\Z", re.ASCII)
 
@@ -139,15 +137,24 @@ def hello_frame(heartbeat: bool = True) -> str:
     return json.dumps({"type": "hello", "heartbeat": heartbeat}, separators=(",", ":"))
 
 
+_decode_any = msgspec.json.Decoder().decode
+#: A plain filing frame straight into a Filing: the documented fields and nothing else, with
+#: their JSON types (msgspec checks them, and the CIK's range); anything else fails.
+_decode_filing = msgspec.json.Decoder(Filing).decode
+#: What a frame's decoding can raise (msgspec reports bad UTF-8 as UnicodeDecodeError, and
+#: nesting deeper than Python's recursion limit as RecursionError).
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
 def decode_json(frame: str | bytes) -> Any:
     """Decode a text frame's JSON, mapping every failure to :class:`ProtocolError`.
 
-    orjson does the work (it validates UTF-8 as it parses, several times faster than the
-    standard library); a failure is then classified as bad UTF-8 or bad JSON.
+    msgspec does the work (it validates UTF-8 as it parses); a failure is then classified as
+    bad UTF-8 or bad JSON.
     """
     try:
-        return orjson.loads(frame)
-    except orjson.JSONDecodeError as exc:
+        return _decode_any(frame)
+    except _DECODE_ERRORS as exc:
         if isinstance(frame, bytes | bytearray | memoryview):
             try:
                 bytes(frame).decode("utf-8")
@@ -160,14 +167,11 @@ def decode_json(frame: str | bytes) -> Any:
 
 def parse_frame(frame: str | bytes) -> Message:
     """Turn one received text frame (``str``, or ``bytes`` holding UTF-8) into a message."""
-    try:
-        data = orjson.loads(frame)
-    except orjson.JSONDecodeError:
-        data = decode_json(frame)  # raises the classified ProtocolError
     raw = frame if type(frame) is bytes else _as_bytes(frame)
-    if type(data) is dict and data.get("type") == FILING_TYPE:
-        return _filing(data, raw)  # the common case, one call shorter
-    return parse_object(data, raw)
+    plain = parse_filings([raw])
+    if plain is not None:
+        return plain[0]  # the common case
+    return parse_object(decode_json(frame), raw)
 
 
 def _as_bytes(frame: str | bytes) -> bytes:
@@ -178,64 +182,31 @@ def parse_filings(frames: list[bytes]) -> list[Filing] | None:
     """Parse a batch of frames that are all plain filings, or return None.
 
     The fast path for a burst: each frame a JSON object holding exactly the documented
-    fields, all valid. The work runs in C-level passes over the whole batch (decoding, field
-    lookup, one regex over every filing's checked strings) instead of per-frame calls. None
+    fields, all valid. msgspec decodes each frame straight into a :class:`Filing`, checking
+    the fields' presence and JSON types, that there are no others, and the CIK's range; one
+    regex then checks every filing's accession number, dates and times in one pass. None
     means some frame is anything else (a heartbeat, an extra field, a bad value): the caller
     then parses frame by frame with :func:`parse_frame`, which says what is wrong. A batch it
-    accepts gives exactly the filings :func:`parse_frame` would (a property test holds it).
+    accepts gives exactly the filings the detailed path would (a property test holds it).
     """
     try:
-        decoded = list(map(orjson.loads, frames))
-    except orjson.JSONDecodeError:
+        filings = list(map(_decode_filing, frames))
+    except _DECODE_ERRORS:
         return None
-    return _plain_filings(decoded, frames)
-
-
-def _plain_filings(decoded: list[Any], frames: list[bytes]) -> list[Filing] | None:
-    """Decoded frames as filings if every one is a plain, valid filing, else None."""
-    try:
-        rows = list(map(_FIELDS, decoded))
-    except (KeyError, TypeError):  # TypeError: a non-object
-        return None
-    # The type tag and the strings the shape regex checks, a line of five NUL-separated
-    # values per filing. A value that is not a string formats as something the regex rejects
-    # (a number has no dashes, a list or object shows its brackets). Exactly one line per
+    # The checked strings of each filing on a line, NUL-separated. Exactly one line per
     # filing, each with exactly four NULs, proves no value holds a NUL or a newline, so no
     # value can pose as the separators and every line is its own filing's.
-    text = "".join([f"{r[0]}\x00{r[7]}\x00{r[5]}\x00{r[6]}\x00{r[2]}\n" for r in rows])
-    if text.count("\n") != len(rows) or _FILINGS_SHAPE.match(text) is None:
+    text = "".join(
+        [
+            f"{f.accession_no}\x00{f.filing_date}\x00{f.accepted_time}\x00{f.discovered_time}\n"
+            for f in filings
+        ]
+    )
+    if text.count("\n") != len(filings) or _FILINGS_SHAPE.match(text) is None:
         return None
-    out: list[Filing] = []
-    append = out.append
-    # One plain loop: faster here than transposing the rows and checking types with sets.
-    # The row is FILING_FIELDS in order (a test holds the unpacking and the check text to it).
-    for (_, historical, discovered, form, description, filing_date, accepted, accession, cik), (
-        data
-    ), frame in zip(rows, decoded, frames, strict=True):
-        if (
-            type(form) is not str
-            or type(cik) is not int
-            or type(historical) is not bool
-            or type(description) is not str
-            or not 0 < cik <= MAX_CIK
-            or len(data) != _N_FIELDS  # extra fields
-        ):
-            return None
-        append(
-            Filing(
-                accession,
-                form,
-                cik,
-                description,
-                filing_date,
-                accepted,
-                discovered,
-                historical,
-                NO_EXTRA,
-                frame,
-            )
-        )
-    return out
+    for filing, frame in zip(filings, frames, strict=True):
+        filing.frame = frame
+    return filings
 
 
 def parse_object(data: Any, frame: bytes = b"") -> Message:
@@ -258,9 +229,8 @@ def parse_object(data: Any, frame: bytes = b"") -> Message:
 
 
 def _filing(data: dict[str, Any], frame: bytes) -> Filing:
-    """A filing from its decoded frame: the batch check for the usual case, else the detail."""
-    plain = _plain_filings([data], [frame])
-    return plain[0] if plain else _filing_in_detail(data, frame)
+    """A filing from its decoded frame (the fast path has turned it down, or never saw it)."""
+    return _filing_in_detail(data, frame)
 
 
 def _extra(data: dict[str, Any]) -> Mapping[str, Any]:
@@ -326,7 +296,6 @@ def _bad_time(name: str, text: str) -> None:
 
 _KNOWN = frozenset(FILING_FIELDS)
 _N_FIELDS = len(FILING_FIELDS)
-_FIELDS = operator.itemgetter(*FILING_FIELDS)
 
 
 def _reconnect(data: dict[str, Any]) -> Reconnect:

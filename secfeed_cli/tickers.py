@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
+import msgspec
 
 from .escape import escape_control
 
@@ -37,8 +37,8 @@ def parse_sec_json(data: bytes) -> list[Row]:
     """SEC's ``{"0": {"cik_str": 320193, "ticker": "AAPL", "title": "Apple Inc."}, ...}``,
     as rows in SEC's order. Raises MapError on anything else."""
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        doc = msgspec.json.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise MapError(f"not JSON ({exc})") from None
     if not isinstance(doc, dict) or not doc:
         raise MapError("not an object of rows")
@@ -191,8 +191,8 @@ def load_bundled() -> Directory:
 
 def read_meta(folder: Path) -> dict[str, str]:
     try:
-        meta = orjson.loads((folder / META_NAME).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+        meta = msgspec.json.decode((folder / META_NAME).read_bytes())
+    except (OSError, msgspec.DecodeError, UnicodeDecodeError):
         return {}
     return {k: v for k, v in meta.items() if isinstance(v, str)} if isinstance(meta, dict) else {}
 

@@ -110,7 +110,7 @@ def lookup(queries: tuple[str, ...]) -> None:
 
     A table on a terminal, NDJSON otherwise; exit 1 when a query matches nothing.
     """
-    import orjson
+    import msgspec
 
     from .diagnostics import Diagnostics
     from .errors import SecfeedError
@@ -138,7 +138,7 @@ def lookup(queries: tuple[str, ...]) -> None:
             click.echo(f"{row['cik']:>10}  {tickers:<16}  {row['name']}")
     else:
         out = sys.stdout.buffer
-        out.write(b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in rows))
+        out.write(msgspec.json.Encoder().encode_lines(rows))
         out.flush()
     if missing:
         names = ", ".join(repr(q) for q in missing)

@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
+import msgspec
 
 from .errors import ConnectFailed, SecfeedError
 from .files import write_atomic
@@ -116,4 +116,4 @@ def _http_error(source: str, code: int, reason: str, user_agent: str) -> str:
 
 
 def _save_meta(folder: Path, meta: dict[str, str]) -> None:
-    write_atomic(str(folder / META_NAME), orjson.dumps(meta, option=orjson.OPT_INDENT_2))
+    write_atomic(str(folder / META_NAME), msgspec.json.format(msgspec.json.encode(meta), indent=2))

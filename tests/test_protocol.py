@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime, timezone
 from typing import Any
 
-import orjson
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,6 +59,7 @@ def test_documented_filing_example() -> None:
         discovered_time="2024-02-25T12:34:56.123456Z",
         is_historical=True,
     )
+    assert isinstance(msg, Filing)
     assert msg.discovered() == datetime(2024, 2, 25, 12, 34, 56, 123456, timezone.utc)
     assert msg.url == (
         "https://www.sec.gov/Archives/edgar/data/123456/000012345624000001/"
@@ -70,6 +71,18 @@ def test_bytes_frames_and_extra_fields_are_kept() -> None:
     msg = parse_frame(frame(ticker="ACME", items=["2.02"]).encode())
     assert isinstance(msg, Filing)
     assert msg.extra == {"ticker": "ACME", "items": ["2.02"]}
+
+
+def test_fields_named_like_the_parsers_own_are_extra_fields() -> None:
+    """``extra`` and ``frame`` are filled in by the parser: a frame's keys of those names (or
+    of the Python spelling of filling_date) are the server's extra fields, never taken for
+    them, and a big number in one keeps all its digits."""
+    raw = frame(frame="AAAA", extra={"a": 1}, filing_date="x", big=2**70).encode()
+    for msg in (parse_frame(raw), *(parse_filings([raw]) or [])):
+        assert isinstance(msg, Filing)
+        assert msg.extra == {"frame": "AAAA", "extra": {"a": 1}, "filing_date": "x", "big": 2**70}
+        assert msg.frame == raw and msg.filing_date == DOC_FILING["filling_date"]
+    assert parse_filings([raw]) is None  # the fast path turns it down
 
 
 def test_other_documented_messages() -> None:
@@ -218,11 +231,9 @@ def test_arbitrary_objects_never_raise_anything_else(data: dict[str, Any]) -> No
 
 
 @given(st.text(), st.text(), st.integers(min_value=0, max_value=10**10), st.booleans())
-def test_direct_ndjson_line_equals_orjson_of_the_record(
+def test_direct_ndjson_line_equals_the_encoded_record(
     form: str, description: str, cik: int, historical: bool
 ) -> None:
-    import orjson
-
     from secfeed_cli.records import to_record
     from secfeed_cli.sinks.lines import _ndjson_lines
 
@@ -237,20 +248,20 @@ def test_direct_ndjson_line_equals_orjson_of_the_record(
         historical,
     )
     try:
-        expected = orjson.dumps(to_record(filing), option=orjson.OPT_APPEND_NEWLINE)
-    except TypeError:  # lone surrogates: orjson refuses them, and so does the parser
+        expected = msgspec.json.encode(to_record(filing)) + b"\n"
+    except UnicodeEncodeError:  # lone surrogates: msgspec refuses them, and so does the parser
         return
     with_extra = Filing(**{**_fields(filing), "extra": {"ticker": form, "cik": 1}})
     lines = _ndjson_lines([filing, with_extra, filing]).splitlines(keepends=True)
     assert len(lines) == 3 and lines[0] == lines[2]
-    assert orjson.loads(lines[0]) == orjson.loads(expected)
-    assert list(orjson.loads(lines[0])) == list(orjson.loads(expected))
-    extra = orjson.dumps(to_record(with_extra), option=orjson.OPT_APPEND_NEWLINE)
-    assert lines[1] == extra and orjson.loads(extra)["cik"] == cik  # documented field wins
+    assert json.loads(lines[0]) == json.loads(expected)
+    assert list(json.loads(lines[0])) == list(json.loads(expected))
+    extra = msgspec.json.encode(to_record(with_extra)) + b"\n"
+    assert lines[1] == extra and json.loads(extra)["cik"] == cik  # documented field wins
 
 
 def _fields(filing: Filing) -> dict[str, Any]:
-    return {name: getattr(filing, name) for name in Filing.__dataclass_fields__}
+    return {name: getattr(filing, name) for name in Filing.__struct_fields__}
 
 
 # ---- the batch fast path ----------------------------------------------------------------
@@ -331,7 +342,7 @@ def test_the_batch_path_agrees_with_frame_by_frame_parsing(frames: list[bytes]) 
     assert all(type(f) is Filing and not f.extra for f in batch)
     assert [f.frame for f in batch] == frames
     # and the slow path, which checks each field its own way, agrees on every one
-    assert batch == [_filing_in_detail(orjson.loads(f), f) for f in frames]
+    assert batch == [_filing_in_detail(json.loads(f), f) for f in frames]
 
 
 @given(st.dates(), st.times(), st.integers(min_value=0, max_value=9))

@@ -17,11 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import orjson
-
 from ..companies import who
 from ..filing import Filing
-from ..records import to_record
+from ..sinks.lines import record_line
 
 #: Jobs waiting for a worker; beyond this, new filings' hooks are dropped (and counted).
 QUEUE = 10_000
@@ -114,7 +112,7 @@ class ExecHooks:
             self._run(*job)
 
     def _run(self, filing: Filing, command: str) -> None:
-        line = orjson.dumps(to_record(filing), option=orjson.OPT_APPEND_NEWLINE)
+        line = record_line(filing, None)
         try:
             proc = subprocess.Popen(
                 command,

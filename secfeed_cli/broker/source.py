@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
-import orjson
+from msgspec.structs import replace
 
 from ..dedupe import SeenSet
 from ..errors import ConnectFailed
@@ -32,7 +31,7 @@ from ..events import (
     Stats,
 )
 from ..filing import Filing
-from ..protocol import ProtocolError, filing_from_record
+from ..protocol import ProtocolError, decode_json, filing_from_record
 from . import LoopThread, NatsSettings, connect
 
 #: Messages fetched at once, and how long a fetch waits for the first one.
@@ -119,9 +118,9 @@ class NatsSource:
                 last_of_backlog = historical and backlog_seen >= waiting
                 bad = None
                 try:
-                    filing = filing_from_record(orjson.loads(message.data), message.data)
-                except (orjson.JSONDecodeError, ProtocolError) as exc:
-                    filing, bad = None, str(exc) if isinstance(exc, ProtocolError) else "not JSON"
+                    filing = filing_from_record(decode_json(message.data), message.data)
+                except ProtocolError as exc:
+                    filing, bad = None, str(exc)
                 self.handed.append((message, "" if filing is None else filing.accession_no))
                 if bad is not None:
                     self.stats.malformed += 1

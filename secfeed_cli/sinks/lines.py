@@ -6,7 +6,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring as _js
 from typing import Any
 
-import orjson
+import msgspec
 
 from ..companies import json_by_cik, json_by_text, who, who_json
 from ..escape import escape_control_csv, has_control_csv
@@ -33,7 +33,7 @@ class NdjsonSink(Counting):
         if self.raw:
             data = b"".join([_raw_line(f.frame) for f in filings])
         elif self.latency:
-            data = b"".join([_record_line(f, received) for f in filings])
+            data = b"".join([record_line(f, received) for f in filings])
         else:
             data = _ndjson_lines(filings)
         self._write_counting(data, len(filings))
@@ -55,7 +55,7 @@ def _compile(name: str, source: str, **names: Any) -> Any:
         "_js": _js,
         "_quote": _quote,
         "edgar_url": edgar_url,
-        "_record_line": _record_line,
+        "record_line": record_line,
         "_who_csv": _who_csv,
         "_who_json": who_json,
         "_json_by_cik": json_by_cik,
@@ -68,7 +68,7 @@ def _compile(name: str, source: str, **names: Any) -> Any:
 
 #: The records of :func:`to_record` written directly, a line each, as one UTF-8 block. Only
 #: text fields need JSON escaping; the other strings were validated when the frame was parsed.
-#: A filing with extra fields goes through orjson. Equal to ``orjson.dumps(to_record(f))`` per
+#: A filing with extra fields goes through msgspec. Equal to ``record_line(f, None)`` per
 #: line (a property test holds it to that).
 _ndjson_lines: Callable[[list[Filing]], bytes]
 #: CSV rows (without line ends) in the same columns; ``_csv_rows_escaping`` also makes control
@@ -81,12 +81,16 @@ def _raw_line(frame: bytes) -> bytes:
     """The frame as received, on one line: a frame holding line breaks (pretty-printed JSON,
     where they can only be whitespace between tokens) is re-encoded compactly."""
     if b"\n" in frame or b"\r" in frame:
-        return orjson.dumps(orjson.loads(frame), option=orjson.OPT_APPEND_NEWLINE)
+        return _encode(msgspec.json.decode(frame)) + b"\n"
     return frame + b"\n"
 
 
-def _record_line(f: Filing, received: float | None) -> bytes:
-    return orjson.dumps(to_record(f, received), option=orjson.OPT_APPEND_NEWLINE)
+_encode = msgspec.json.Encoder().encode
+
+
+def record_line(f: Filing, received: float | None) -> bytes:
+    """The NDJSON line of :func:`to_record`'s object (extra fields, latency and alerts)."""
+    return _encode(to_record(f, received)) + b"\n"
 
 
 _csv_cells: dict[tuple[str | None, str | None], str] = {}
@@ -180,7 +184,7 @@ class JsonArraySink(Counting):
 
     def filings(self, filings: list[Filing], received: float) -> None:
         when = received if self.latency else None
-        text = b",\n".join([orjson.dumps(to_record(f, when)) for f in filings])
+        text = b",\n".join([_encode(to_record(f, when)) for f in filings])
         lead = b"[\n" if self.written + self._unflushed == 0 else b",\n"
         self._write_counting(lead + text, len(filings))
 
@@ -199,7 +203,7 @@ _ndjson_lines = _compile(
     "_ndjson_lines",
     "def _ndjson_lines(filings):\n"
     "    return ''.join([\n"
-    f"        f'{line_source('json')}\\n' if not f.extra else _record_line(f, None).decode()\n"
+    f"        f'{line_source('json')}\\n' if not f.extra else record_line(f, None).decode()\n"
     "        for f in filings\n"
     "    ]).encode()\n",
 )
