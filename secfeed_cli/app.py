@@ -96,6 +96,7 @@ class Run:
             skipped=self.counters.backlog_skipped,
             cause=stats.cause,
             retry_in=None if stats.retry_at is None else max(0.0, stats.retry_at - now),
+            undrawn=self.undrawn,
         )
 
     def run(self, sink: Sink) -> ExitCode:
@@ -205,6 +206,11 @@ class Run:
         not be written, such as to a full disk, is not shown)."""
         return 0 if self.sink is None else self.sink.written
 
+    @property
+    def undrawn(self) -> int:
+        """Filings of a burst the live table did not draw (``sinks/table.py``)."""
+        return int(getattr(self.sink, "undrawn", 0))
+
     def _measure(self, filing: Filing, received: float) -> None:
         ms = latency_ms(filing, received)
         self.latency.add(ms)
@@ -240,6 +246,8 @@ class Run:
             f"{stats.malformed} malformed skipped",
             f"{stats.duplicates} duplicates skipped",
         ]
+        if self.undrawn:
+            parts.append(f"{self.undrawn} not drawn (a burst faster than a terminal can show)")
         if self.skip is not None:
             parts.append(f"{c.already_written} already written")
         if c.backlog_skipped:
@@ -350,7 +358,8 @@ def execute(
                 broken = True
         if acting is not None:
             acting.close()  # hooks at work get a short grace period, then are killed
-        if not broken and (output.latency or output.verbose or code != ExitCode.OK):
+        # The summary also when the table left rows of a burst undrawn: it says how many.
+        if not broken and (output.latency or output.verbose or code != ExitCode.OK or run.undrawn):
             diag.info(run.summary())
         if acting is not None:
             for line in acting.summaries():

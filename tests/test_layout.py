@@ -189,3 +189,15 @@ def test_the_shipped_form_list_is_what_the_script_builds() -> None:
         capture_output=True,
     )
     assert res.returncode == 0, res.stderr
+
+
+def test_the_row_budget_lets_a_burst_through_then_a_rate() -> None:
+    from secfeed_cli.sinks.table import RowBudget
+
+    budget = RowBudget(capacity=2000, rate=1000, now=10.0)
+    assert budget.available(10.0) == 2000
+    budget.spend(1990)
+    assert budget.available(10.0) == 10
+    assert budget.available(10.125) == 135  # refilled at 1,000 a second
+    budget.spend(135)
+    assert budget.available(13.0) == 2000  # never more than the capacity

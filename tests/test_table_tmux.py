@@ -36,7 +36,9 @@ EVIL = "EVIL \x1b[31mRED\x1b[0m \x1b[2J\x07 CORP"
 class Pane:
     """One tmux server (own socket) with one window running a command."""
 
-    def __init__(self, tmp: Path, command: str, width: int = 160, height: int = 30) -> None:
+    def __init__(
+        self, tmp: Path, command: str, width: int = 160, height: int = 30, history: int = 2000
+    ) -> None:
         self.socket = f"secfeed-test-{os.getpid()}-{id(self)}"
         self.done = tmp / f"exit-code-{id(self)}"
         self.channel = f"done-{id(self)}"
@@ -51,7 +53,21 @@ class Pane:
         drop = ("NO_COLOR", "TMUX", "COLUMNS", "LINES")
         env = {k: v for k, v in os.environ.items() if k not in drop}
         env["TERM"] = "xterm-256color"
-        self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), wrapped, env=env)
+        # The server reads this file when it starts: the pane's history is as long as asked.
+        conf = tmp / f"tmux-{id(self)}.conf"
+        conf.write_text(f"set -g history-limit {history}\n")
+        self._tmux(
+            "-f",
+            str(conf),
+            "new-session",
+            "-d",
+            "-x",
+            str(width),
+            "-y",
+            str(height),
+            wrapped,
+            env=env,
+        )
         # Everything the pane prints from now on also goes down a FIFO: its arrival is the
         # event wait_for() awaits. Opened read-write, so it never reads as closed.
         fifo = tmp / f"output-{id(self)}"
@@ -297,3 +313,36 @@ def test_bell_and_highlight_in_the_live_table(
         assert "7m" not in second
     pane.keys("C-c")
     assert pane.exit_code() == 130
+
+
+def test_a_burst_is_summarised_not_drawn_row_by_row(
+    emulator_factory: Factory, pane_factory: Callable[..., Pane], tmp_path: Path
+) -> None:
+    """20,000 filings at once: the first 2,000 rows are drawn, then a line says how many were
+    not drawn and the newest follow; every filing is a row or counted in such a line."""
+    n = 20_000  # shed unless drawing took over 18 s: 2,000 rows + 1,000 a second
+    em = emulator_factory(firehose=n, backlog=0)
+    expected = [r["accession_no"] for r in _ndjson(em.url)]
+    assert len(expected) == n
+    pane = pane_factory(f"tail --url {em.url} --backlog-only", width=120, height=20, history=50_000)
+    assert pane.exit_code() == 0
+    history = pane.history().splitlines()
+    undrawn_at = [i for i, line in enumerate(history) if "filings not drawn" in line]
+    assert undrawn_at, "a burst of 20,000 is not drawn row by row"
+    undrawn = [
+        int(re.search(r"⋯ ([\d,]+) filings", history[i]).group(1).replace(",", ""))  # type: ignore[union-attr]
+        for i in undrawn_at
+    ]
+    shown = [ACCESSION.findall(line)[0] for line in history if ACCESSION.search(line)]
+    assert len(shown) + sum(undrawn) == n
+    # The rows drawn are filings of the burst, once each, in the feed's order.
+    order = {accession: i for i, accession in enumerate(expected)}
+    positions = [order[a] for a in shown]
+    assert positions == sorted(set(positions))
+    # A whole screenful many times over is drawn before the budget applies (2,000 rows,
+    # less at most one batch of 500 that did not fit any more), and the last filing is shown.
+    first = sum(1 for line in history[: undrawn_at[0]] if ACCESSION.search(line))
+    assert first >= 1500
+    assert shown[-1] == expected[-1]
+    err = (tmp_path / "stderr-0").read_text()
+    assert f"{len(shown)} shown" in err and f"{sum(undrawn)} not drawn" in err, err

@@ -30,6 +30,7 @@ class Status:
     skipped: int = 0  # backlog filings left out (--no-backlog)
     cause: str | None = None  # why the last attempt failed or the connection was lost
     retry_in: float | None = None  # seconds until the next attempt
+    undrawn: int = 0  # filings of a burst the live table did not draw
 
 
 def resolve_format(requested: str, stdout_is_tty: bool) -> str:

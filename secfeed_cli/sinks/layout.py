@@ -224,6 +224,12 @@ def marker(width: int, color: bool) -> str:
     return sgr(fit(text, max(width - 1, 1)).rstrip(), "1", color)
 
 
+def undrawn_line(count: int, width: int, color: bool) -> str:
+    """The line standing for the filings of a burst the table did not draw (dim)."""
+    text = f"⋯ {count:,} filings not drawn: faster than a terminal can show (-f ndjson keeps all)"
+    return sgr(fit(text, max(width - 1, 1)).rstrip(), "2", color)
+
+
 def latency_cell(ms: float | None) -> str:
     return "-" if ms is None else fmt_ms(ms)
 
@@ -261,6 +267,8 @@ def _counts(status: Status) -> list[str]:
     if status.skipped:
         long += f" · {status.skipped} backlog skipped"
     long += f" · {status.malformed} malformed"
+    if status.undrawn:
+        long = f"{status.shown} shown · {status.undrawn} not drawn · " + long.split(" · ", 1)[1]
     middle = f"{status.shown} shown · {status.filtered} filtered"
     if status.malformed:
         middle += f" · {status.malformed} bad"

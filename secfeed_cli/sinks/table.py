@@ -8,6 +8,13 @@ Warnings on stderr go the same way (``diagnostics.above``). The column header is
 start, again each screenful (like vmstat) and whenever the width changes.
 
 Widths come from ``layout.py``: from the terminal's width alone, never from the rows.
+
+A burst faster than anyone can read (a reconnect's replay of thousands of filings, an emulator
+firehose) is not drawn row by row: :class:`RowBudget` lets :data:`BURST_ROWS` rows through at
+once and :data:`ROWS_PER_SECOND` after that; beyond it the rows are held for a frame, then one
+line says how many filings were not drawn and the newest rows follow. Drawing every row would
+make the terminal, not the feed, set the pace: the table would fall behind the stream, and the
+server drops clients 131,072 messages behind. NDJSON and CSV never drop a row.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from .. import diagnostics
@@ -22,13 +30,51 @@ from ..filing import Filing
 from ..records import latency_ms
 from ..settings import AlertSettings
 from . import Counting, Output, Status
-from .layout import header, highlighter, latency_cell, layout, marker, row, status_line
+from .layout import (
+    header,
+    highlighter,
+    latency_cell,
+    layout,
+    marker,
+    row,
+    status_line,
+    undrawn_line,
+)
 
 ERASE_LINE = "\r\x1b[K"
 BELL = "\a"
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 #: Rows held before a write even without a flush (a burst goes out in pieces this big).
 BATCH = 500
+#: Rows drawn at once before the budget applies: more than a terminal's screen many times
+#: over, and tmux's whole default history (2,000 lines).
+BURST_ROWS = 2000
+#: Rows a second drawn while a burst goes on (the budget's refill rate).
+ROWS_PER_SECOND = 1000.0
+#: While over budget, rows are held and drawn at most this often (seconds).
+FRAME = 0.1
+
+
+class RowBudget:
+    """A token bucket of rows: ``capacity`` at once, refilled at ``rate`` a second. Pure
+    arithmetic on the times it is given."""
+
+    def __init__(
+        self, capacity: float = BURST_ROWS, rate: float = ROWS_PER_SECOND, now: float = 0.0
+    ) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self.tokens = capacity
+        self.at = now
+
+    def available(self, now: float) -> int:
+        """Rows that may be drawn at ``now``."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        return int(self.tokens)
+
+    def spend(self, rows: int) -> None:
+        self.tokens -= rows
 
 
 def terminal_size(fd: int) -> tuple[int, int]:
@@ -63,6 +109,14 @@ class TableSink(Counting):
         self.color = color
         self.lock = threading.RLock()
         self._rows: list[str] = []  # printed at the next flush
+        # Filings not drawn yet, with their receive times (the latency cell), in batches.
+        self._pending: list[tuple[list[Filing], float]] = []
+        self._pending_count = 0
+        self._ring = False  # --bell: a batch since the last draw wants a ring
+        self._budget = RowBudget(now=time.monotonic())
+        self._drawn_at = 0.0
+        #: Filings of a burst that were not drawn (see the module's docstring).
+        self.undrawn = 0
         self._width = 0  # the width the columns were laid out for (0: none yet)
         self._columns = layout(80, latency)
         self._since_header = 0
@@ -78,19 +132,53 @@ class TableSink(Counting):
     # -- the sink --
 
     def filings(self, filings: list[Filing], received: float) -> None:
-        width, height = terminal_size(self.fd)
-        for filing in filings:
-            if width != self._width or self._since_header >= max(height - 2, 5):
-                self._header(width)
-            ms = None if filing.is_historical else latency_ms(filing, received)
-            text = row(filing, self._columns, latency_cell(ms), self.color, self.highlight)
-            self._rows.append(text)
-            self._since_header += 1
-        self._unflushed += len(filings)
+        self._pending.append((filings, received))
+        self._pending_count += len(filings)
         if self.bell and (self.bell_backlog or not all(f.is_historical for f in filings)):
-            self._rows[-1] += BELL  # once a batch: a burst is one ring, not hundreds
-        if len(self._rows) >= BATCH:
+            self._ring = True  # once a draw: a burst is one ring, not hundreds
+        if self._pending_count >= BATCH:
             self.flush()
+
+    def _draw(self, force: bool = False) -> None:
+        """Turn pending filings into rows: all of them within the budget; otherwise, a frame
+        after the last draw (or when ``force``d), a line for those not drawn and the newest
+        rows the budget allows."""
+        count = self._pending_count
+        if not count:
+            return
+        now = time.monotonic()
+        allowed = self._budget.available(now)
+        if count > allowed and not force and now - self._drawn_at < FRAME:
+            return  # held: drawn at a later flush (each read, or the idle tick)
+        pending = self._pending
+        self._pending = []
+        self._pending_count = 0
+        self._drawn_at = now
+        skip = max(0, count - allowed)
+        if skip:
+            self.undrawn += skip
+            self._rows.append(undrawn_line(skip, terminal_size(self.fd)[0], self.color))
+        width, height = terminal_size(self.fd)
+        drawn = 0
+        for filings, received in pending:
+            if skip >= len(filings):
+                skip -= len(filings)
+                continue
+            for filing in filings[skip:] if skip else filings:
+                if width != self._width or self._since_header >= max(height - 2, 5):
+                    self._header(width)
+                ms = None if filing.is_historical else latency_ms(filing, received)
+                self._rows.append(
+                    row(filing, self._columns, latency_cell(ms), self.color, self.highlight)
+                )
+                self._since_header += 1
+            drawn += len(filings) - skip
+            skip = 0
+        self._budget.spend(drawn)
+        self._unflushed += drawn
+        if self._ring and drawn:
+            self._rows[-1] += BELL
+        self._ring = False
 
     def _header(self, width: int) -> None:
         if width != self._width:
@@ -100,11 +188,13 @@ class TableSink(Counting):
         self._since_header = 0
 
     def backlog_complete(self) -> None:
+        self._draw(force=True)
         self._rows.append(marker(terminal_size(self.fd)[0], self.color))
         self.flush()
 
-    def flush(self) -> None:
+    def flush(self, force: bool = False) -> None:
         with self.lock:
+            self._draw(force)
             if self._rows:
                 text = ERASE_LINE + "\n".join(self._rows) + "\n" + self._status_text()
                 self._rows.clear()
@@ -118,7 +208,7 @@ class TableSink(Counting):
         diagnostics.above = None
         with self.lock:
             try:
-                self.flush()
+                self.flush(force=True)
             finally:
                 self._write(ERASE_LINE + SHOW_CURSOR)
 
