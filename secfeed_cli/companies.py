@@ -47,6 +47,13 @@ def who(filing: Filing) -> Who:
 #: of the CIKs not in it, filled as they come: the NDJSON lines look here first.
 json_by_cik: dict[int, str] = {}
 json_by_text: dict[tuple[str, str], str] = {}
+#: The company and ticker cells of a CSV row for each CIK in SEC's map (``sinks/lines.py``).
+csv_by_cik: dict[int, str] = {}
+
+
+def mapped(cik: int) -> bool:
+    """Whether SEC's map names this CIK (known once :func:`who` has answered for it)."""
+    return cik in _by_cik
 
 
 def who_json(filing: Filing) -> str:
@@ -89,3 +96,4 @@ def reset() -> None:
     _json.clear()
     json_by_cik.clear()
     json_by_text.clear()
+    csv_by_cik.clear()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from json.encoder import encode_basestring as _js
 from typing import Any
 
 import msgspec
 
-from ..companies import json_by_cik, json_by_text, who, who_json
+from ..companies import csv_by_cik, json_by_cik, json_by_text, mapped, who, who_json
 from ..escape import escape_control_csv, has_control_csv
 from ..filing import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, line_source, to_record
@@ -57,6 +58,7 @@ def _compile(name: str, source: str, **names: Any) -> Any:
         "edgar_url": edgar_url,
         "record_line": record_line,
         "_who_csv": _who_csv,
+        "_csv_by_cik": csv_by_cik,
         "_who_json": who_json,
         "_json_by_cik": json_by_cik,
         "_json_by_text": json_by_text,
@@ -108,7 +110,26 @@ def _who_csv(f: Filing) -> str:
         company, ticker = pair
         found = f"{_quote_escaping(company or '')},{_quote_escaping(ticker or '')}"
         _csv_cells[pair] = found
+    if mapped(f.cik):
+        csv_by_cik[f.cik] = found
     return found
+
+
+def _cell_cache(quote: Callable[[str], str]) -> tuple[dict[str, str], Callable[[str], str]]:
+    """A cache of quoted cells and the function that fills it (for the form column)."""
+    cells: dict[str, str] = {}
+
+    def quote_cached(text: str) -> str:
+        if len(cells) > 50_000:
+            cells.clear()
+        found = cells[text] = quote(text)
+        return found
+
+    return cells, quote_cached
+
+
+_DESCRIPTION = operator.attrgetter("description")
+_FORM = operator.attrgetter("form")
 
 
 class CsvSink(Counting):
@@ -130,7 +151,7 @@ class CsvSink(Counting):
     def filings(self, filings: list[Filing], received: float) -> None:
         # One look for control characters over the batch's text cells (usually there are
         # none); only a batch that has some is escaped cell by cell.
-        texts = "".join([f.form + f.description for f in filings])
+        texts = "".join(map(_DESCRIPTION, filings)) + "".join(map(_FORM, filings))
         rows = (_csv_rows_escaping if has_control_csv(texts) else _csv_rows)(filings)
         if self.latency:
             for i, f in enumerate(filings):
@@ -207,14 +228,20 @@ _ndjson_lines = _compile(
     "        for f in filings\n"
     "    ]).encode()\n",
 )
+_forms, _quote_form = _cell_cache(_quote)
+_forms_escaping, _quote_form_escaping = _cell_cache(_quote_escaping)
 _csv_rows = _compile(
     "_csv_rows",
     f"def _csv_rows(filings):\n    return [f'{line_source('csv')}' for f in filings]\n",
+    _forms=_forms,
+    _quote_form=_quote_form,
 )
 _csv_rows_escaping = _compile(
     "_csv_rows",
     f"def _csv_rows(filings):\n    return [f'{line_source('csv')}' for f in filings]\n",
     _quote=_quote_escaping,
+    _forms=_forms_escaping,
+    _quote_form=_quote_form_escaping,
 )
 
 #: The NDJSON lines of a batch of filings, as ``tail -f ndjson`` writes them (also the payload
