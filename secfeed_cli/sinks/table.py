@@ -112,6 +112,7 @@ class TableSink(Counting):
         # Filings not drawn yet, with their receive times (the latency cell), in batches.
         self._pending: list[tuple[list[Filing], float]] = []
         self._pending_count = 0
+        self._dropped = 0  # held filings let go for good: counted in the next "not drawn"
         self._ring = False  # --bell: a batch since the last draw wants a ring
         self._budget = RowBudget(now=time.monotonic())
         self._drawn_at = 0.0
@@ -149,15 +150,23 @@ class TableSink(Counting):
         now = time.monotonic()
         allowed = self._budget.available(now)
         if count > allowed and not force and now - self._drawn_at < FRAME:
-            return  # held: drawn at a later flush (each read, or the idle tick)
+            # Held, to be drawn at a later flush (each read, or the idle tick). No more is
+            # kept than a draw could ever show: the memory held stays the same for any burst.
+            while len(self._pending) > 1 and count - len(self._pending[0][0]) >= BURST_ROWS:
+                count -= len(self._pending.pop(0)[0])
+                self._dropped += self._pending_count - count
+                self._pending_count = count
+            return
         pending = self._pending
         self._pending = []
         self._pending_count = 0
         self._drawn_at = now
         skip = max(0, count - allowed)
-        if skip:
-            self.undrawn += skip
-            self._rows.append(undrawn_line(skip, terminal_size(self.fd)[0], self.color))
+        if skip or self._dropped:
+            self.undrawn += skip + self._dropped
+            line = undrawn_line(skip + self._dropped, terminal_size(self.fd)[0], self.color)
+            self._rows.append(line)
+            self._dropped = 0
         width, height = terminal_size(self.fd)
         drawn = 0
         for filings, received in pending:
