@@ -378,7 +378,11 @@ def write_results(
         " not what limits the others. wscat's and websocat's times are until their N-th line"
         " reached a counting pipe (they never exit by themselves). websocat is a compiled (Rust)"
         " client: the reference for what a compiled client achieves here. The table runs in a"
-        " 200x50 tmux pane and exits after counting N filings. secfeed runs without `-q`, so"
+        " 200x50 tmux pane and exits after counting N filings; it draws the first 2,000 rows"
+        " of a burst and then 1,000 a second, and counts the rest in `⋯ N filings not drawn`"
+        " lines (README, The live table), so it writes far less than NDJSON does: its ratio"
+        " says the table keeps up with the feed, not that a terminal shows 131,072 rows that"
+        " fast. secfeed runs without `-q`, so"
         " its status lines are written (to a pipe, as in a script). The filters keep "
         + ", ".join(f"{share:.1%} (`--form {form}`)" for form, share in kept.items())
         + " of the filings, amendments included.",
