@@ -76,7 +76,10 @@ def test_reconnect_message_switches_make_before_break(emulator_factory: Factory)
 
 
 def test_overflow_from_a_slow_consumer_warns_and_reconnects(emulator_factory: Factory) -> None:
-    em = emulator_factory(backlog=300, rate=3000, buffer=100)
+    # The buffer holds 2 s of the feed: only a client that stopped reading fills it. With 100
+    # (33 ms at 3,000/s), a stall of the emulator's own thread on a busy machine made it
+    # publish a catch-up burst past the buffer while the client was keeping up (a CI failure).
+    em = emulator_factory(backlog=300, rate=2000, buffer=4000)
     with secfeed_popen("tail", "--url", em.url, "--duration", "50", "-v") as proc:
         assert proc.stdout is not None and proc.stderr is not None
         em.wait_for("overflow", timeout=40)  # stdout is not read: the client backed up
