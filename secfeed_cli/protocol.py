@@ -45,8 +45,9 @@ __all__ = [
 
 HEARTBEAT_TYPES = frozenset({"heartbeat", "hearbeat"})
 
-#: The wire fields of a filing, in the order the docs list them: the one list of them (the
-#: batch check, the detailed path and the emulator's encoder all follow it).
+#: The wire fields of a filing, in the order the docs list them: the detailed path and the
+#: emulator's encoder follow it; the fast path's decoder is :class:`Filing` itself, whose wire
+#: names a test holds to this list.
 FILING_FIELDS = (
     "type",
     "is_historical",
@@ -217,7 +218,7 @@ def parse_object(data: Any, frame: bytes = b"") -> Message:
     if not isinstance(kind, str):
         raise ProtocolError("no-type", "frame has no string 'type'")
     if kind == FILING_TYPE:
-        return _filing(data, frame)
+        return _filing_in_detail(data, frame)
     if kind in HEARTBEAT_TYPES:
         return Heartbeat(kind)
     if kind == "reconnect":
@@ -226,11 +227,6 @@ def parse_object(data: Any, frame: bytes = b"") -> Message:
         message = data.get("message")
         return ServerError(message if isinstance(message, str) else json.dumps(message))
     return UnknownMessage(kind, data)
-
-
-def _filing(data: dict[str, Any], frame: bytes) -> Filing:
-    """A filing from its decoded frame (the fast path has turned it down, or never saw it)."""
-    return _filing_in_detail(data, frame)
 
 
 def _extra(data: dict[str, Any]) -> Mapping[str, Any]:
@@ -242,7 +238,8 @@ def _extra(data: dict[str, Any]) -> Mapping[str, Any]:
 
 
 def _filing_in_detail(data: dict[str, Any], frame: bytes) -> Filing:
-    """The tolerant path, with a precise reason for whatever is wrong."""
+    """A filing from its decoded frame, when the fast path (:func:`parse_filings`) turned it
+    down or never saw it: the tolerant path, with a precise reason for whatever is wrong."""
     accession = _str(data, "accession_no")
     if not _ACCESSION_RE.match(accession):
         raise ProtocolError("field", f"'accession_no' is not NNNNNNNNNN-NN-NNNNNN: {accession!r}")
@@ -358,4 +355,4 @@ def filing_from_record(record: Any, payload: bytes) -> Filing:
     data = {k: v for k, v in record.items() if k not in _DERIVED}
     data["filling_date"] = data.pop("filing_date")
     data["type"] = "fillings"
-    return _filing(data, payload)
+    return _filing_in_detail(data, payload)

@@ -419,3 +419,8 @@ def test_the_emulator_encodes_filings_in_the_one_field_order() -> None:
     frame = encode_filing(load_sample()[0], "2026-01-12T16:00:00.0000000Z", True)
     assert tuple(json.loads(frame)) == FILING_FIELDS
     assert isinstance(parse_frame(frame), Filing)
+    # The fast path decodes into Filing: its wire names (and tag) are the same fields.
+    info = msgspec.inspect.type_info(Filing)
+    assert isinstance(info, msgspec.inspect.StructType)
+    decodable = {f.encode_name for f in info.fields if f.name not in ("extra", "frame")}
+    assert {info.tag_field, *decodable} == set(FILING_FIELDS)
