@@ -220,14 +220,18 @@ def header(columns: Sequence[tuple[Column, int]], color: bool) -> str:
 
 
 def marker(width: int, color: bool) -> str:
-    text = "── backlog above · live filings below ──"
-    return sgr(fit(text, max(width - 1, 1)).rstrip(), "1", color)
+    return _note_line("── backlog above · live filings below ──", width, "1", color)
 
 
 def undrawn_line(count: int, width: int, color: bool) -> str:
     """The line standing for the filings of a burst the table did not draw (dim)."""
     text = f"⋯ {count:,} filings not drawn: faster than a terminal can show (-f ndjson keeps all)"
-    return sgr(fit(text, max(width - 1, 1)).rstrip(), "2", color)
+    return _note_line(text, width, "2", color)
+
+
+def _note_line(text: str, width: int, code: str, color: bool) -> str:
+    """A line of the table's own among the rows, fitted short of the last column."""
+    return sgr(fit(text, max(width - 1, 1)).rstrip(), code, color)
 
 
 def latency_cell(ms: float | None) -> str:
@@ -263,12 +267,13 @@ def _state(status: Status) -> tuple[str, list[str]]:
 
 
 def _counts(status: Status) -> list[str]:
-    long = f"{status.shown} shown · {status.filtered} filtered out"
+    long = f"{status.shown} shown"
+    if status.undrawn:
+        long += f" · {status.undrawn} not drawn"
+    long += f" · {status.filtered} filtered out"
     if status.skipped:
         long += f" · {status.skipped} backlog skipped"
     long += f" · {status.malformed} malformed"
-    if status.undrawn:
-        long = f"{status.shown} shown · {status.undrawn} not drawn · " + long.split(" · ", 1)[1]
     middle = f"{status.shown} shown · {status.filtered} filtered"
     if status.malformed:
         middle += f" · {status.malformed} bad"
