@@ -153,21 +153,21 @@ class TableSink(Counting):
             # Held, to be drawn at a later flush (each read, or the idle tick). No more is
             # kept than a draw could ever show: the memory held stays the same for any burst.
             while len(self._pending) > 1 and count - len(self._pending[0][0]) >= BURST_ROWS:
-                count -= len(self._pending.pop(0)[0])
-                self._dropped += self._pending_count - count
-                self._pending_count = count
+                dropped = len(self._pending.pop(0)[0])
+                count -= dropped
+                self._dropped += dropped
+            self._pending_count = count
             return
         pending = self._pending
         self._pending = []
         self._pending_count = 0
         self._drawn_at = now
+        width, height = terminal_size(self.fd)
         skip = max(0, count - allowed)
         if skip or self._dropped:
             self.undrawn += skip + self._dropped
-            line = undrawn_line(skip + self._dropped, terminal_size(self.fd)[0], self.color)
-            self._rows.append(line)
+            self._rows.append(undrawn_line(skip + self._dropped, width, self.color))
             self._dropped = 0
-        width, height = terminal_size(self.fd)
         drawn = 0
         for filings, received in pending:
             if skip >= len(filings):
