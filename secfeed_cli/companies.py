@@ -71,7 +71,7 @@ def who_json(filing: Filing) -> str:
             + ("null" if ticker is None else _js(ticker))
         )
         _json[pair] = found
-    if _map is not None and filing.cik in _map.name:
+    if mapped(filing.cik):
         json_by_cik[filing.cik] = found
     else:
         if len(json_by_text) > _BOUND:
