@@ -13,13 +13,27 @@ _UNSAFE = re.compile(f"[\x00-\x1f{_OTHERS}]")
 _UNSAFE_IN_CSV = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_OTHERS}]")
 
 
+# The ASCII characters of each set, for a quick look at ASCII text (nearly all of the feed):
+# deleting them with bytes.translate and comparing lengths is several times faster than a
+# regex search.
+_ASCII_UNSAFE = bytes([*range(0x20), 0x7F])
+_ASCII_UNSAFE_IN_CSV = bytes([c for c in _ASCII_UNSAFE if c not in b"\t\n\r"])
+
+
 def _escape(match: re.Match[str]) -> str:
     return match.group().encode("unicode_escape").decode("ascii")
 
 
+def _has(text: str, unsafe: re.Pattern[str], ascii_unsafe: bytes) -> bool:
+    if text.isascii():
+        data = text.encode("ascii")
+        return len(data.translate(None, ascii_unsafe)) != len(data)
+    return unsafe.search(text) is not None
+
+
 def has_control(text: str) -> bool:
     """Whether :func:`escape_control` would change ``text``."""
-    return _UNSAFE.search(text) is not None
+    return _has(text, _UNSAFE, _ASCII_UNSAFE)
 
 
 def escape_control(text: str) -> str:
@@ -31,7 +45,7 @@ def escape_control(text: str) -> str:
 
 def has_control_csv(text: str) -> bool:
     """Whether :func:`escape_control_csv` would change ``text``."""
-    return _UNSAFE_IN_CSV.search(text) is not None
+    return _has(text, _UNSAFE_IN_CSV, _ASCII_UNSAFE_IN_CSV)
 
 
 def escape_control_csv(text: str) -> str:

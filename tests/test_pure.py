@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 
 from secfeed_cli.dedupe import SeenSet
 from secfeed_cli.diagnostics import use_color
-from secfeed_cli.escape import escape_control
+from secfeed_cli.escape import (
+    escape_control,
+    escape_control_csv,
+    has_control,
+    has_control_csv,
+)
 from secfeed_cli.filing import Filing
 from secfeed_cli.filters import FilingFilter, base_form, parse_cik, split_patterns
 from secfeed_cli.forms import family
@@ -123,6 +128,20 @@ def test_format_rule() -> None:
 def test_escape_control() -> None:
     assert escape_control("ACME\x1b[2J\x07 CORP\u202e") == "ACME\\x1b[2J\\x07 CORP\\u202e"
     assert escape_control("plain Ünïcode") == "plain Ünïcode"
+
+
+# ASCII text with controls, and text with the non-ASCII characters the escapes cover.
+_CONTROL_TEXT = st.text(st.characters(max_codepoint=0x7F)) | st.text(
+    st.sampled_from(["a", ",", "\t", "\n", "\r", "\x1b", "\x7f", "\x85", "\u202e", "Ü", "\u2066"])
+)
+
+
+@given(_CONTROL_TEXT)
+def test_the_quick_look_for_controls_agrees_with_the_escapes(text: str) -> None:
+    # has_control* look at ASCII text another way (bytes.translate) than the escapes do (a
+    # regex): they must answer exactly "would escaping change it".
+    assert has_control(text) == (escape_control(text) != text)
+    assert has_control_csv(text) == (escape_control_csv(text) != text)
 
 
 def test_seen_set_is_bounded() -> None:
