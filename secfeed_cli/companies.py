@@ -47,8 +47,9 @@ def who(filing: Filing) -> Who:
 #: of the CIKs not in it, filled as they come: the NDJSON lines look here first.
 json_by_cik: dict[int, str] = {}
 json_by_text: dict[tuple[str, str], str] = {}
-#: The company and ticker cells of a CSV row for each CIK in SEC's map (``sinks/lines.py``).
+#: The company and ticker cells of a CSV row, the same way (``sinks/lines.py``).
 csv_by_cik: dict[int, str] = {}
+csv_by_text: dict[tuple[str, str], str] = {}
 
 
 def mapped(cik: int) -> bool:
@@ -97,3 +98,4 @@ def reset() -> None:
     json_by_cik.clear()
     json_by_text.clear()
     csv_by_cik.clear()
+    csv_by_text.clear()

@@ -69,8 +69,8 @@ def line_source(style: str) -> str:
     The sinks compile it once into their batch loops (``sinks/lines.py``); the names it uses
     are ``f``, ``_js`` (JSON string escaping), ``_quote`` (a CSV text cell), ``edgar_url``,
     and for the company and ticker columns ``_json_by_cik``/``_json_by_text``/``_who_json``
-    (from ``companies.py``) or ``_csv_by_cik``/``_who_csv``, and ``_forms``/``_quote_form`` (the
-    form cell, cached).
+    (from ``companies.py``) or ``_csv_by_cik``/``_csv_by_text``/``_who_csv``, and
+    ``_forms``/``_quote_form`` (the form cell, cached).
     """
     # edgar_url() written out: a Python call per filing less (a test holds them equal).
     url = (
@@ -97,7 +97,8 @@ def line_source(style: str) -> str:
             "company": "{_json_by_cik.get(f.cik) or _json_by_text.get((f.description, f.form))"
             " or _who_json(f)}"
             if style == "json"
-            else "{_csv_by_cik.get(f.cik) or _who_csv(f)}",
+            else "{_csv_by_cik.get(f.cik) or _csv_by_text.get((f.description, f.form))"
+            " or _who_csv(f)}",
             "ticker": "",
         }[kind]
         if kind == "ticker":

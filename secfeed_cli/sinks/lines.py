@@ -9,7 +9,15 @@ from typing import Any
 
 import msgspec
 
-from ..companies import csv_by_cik, json_by_cik, json_by_text, mapped, who, who_json
+from ..companies import (
+    csv_by_cik,
+    csv_by_text,
+    json_by_cik,
+    json_by_text,
+    mapped,
+    who,
+    who_json,
+)
 from ..escape import escape_control_csv, has_control_csv
 from ..filing import Filing, edgar_url
 from ..records import COLUMNS, LATENCY_COLUMNS, line_source, to_record
@@ -59,6 +67,7 @@ def _compile(name: str, source: str, **names: Any) -> Any:
         "record_line": record_line,
         "_who_csv": _who_csv,
         "_csv_by_cik": csv_by_cik,
+        "_csv_by_text": csv_by_text,
         "_who_json": who_json,
         "_json_by_cik": json_by_cik,
         "_json_by_text": json_by_text,
@@ -112,6 +121,10 @@ def _who_csv(f: Filing) -> str:
         _csv_cells[pair] = found
     if mapped(f.cik):
         csv_by_cik[f.cik] = found
+    else:
+        if len(csv_by_text) > 50_000:
+            csv_by_text.clear()
+        csv_by_text[(f.description, f.form)] = found
     return found
 
 
