@@ -86,18 +86,30 @@ class Directory:
     path: Path | None = None  # the cached file, None for the bundled copy
     name: dict[int, str] = field(default_factory=dict)
     tickers: dict[int, list[str]] = field(default_factory=dict)
-    by_ticker: dict[str, list[int]] = field(default_factory=dict)
+    _by_ticker: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _squashed: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        # Every run that prints a filing loads this: names and tickers now, the index by
+        # ticker (for --ticker and lookups) when first asked.
+        name, tickers = self.name, self.tickers
         for cik, ticker, title in self.rows:
-            self.name.setdefault(cik, title)
-            self.tickers.setdefault(cik, [])
-            if ticker and ticker not in self.tickers[cik]:
-                self.tickers[cik].append(ticker)
-            ciks = self.by_ticker.setdefault(ticker.upper(), [])
-            if cik not in ciks:
-                ciks.append(cik)
+            known = tickers.get(cik)
+            if known is None:
+                name[cik] = title
+                tickers[cik] = [ticker] if ticker else []
+            elif ticker and ticker not in known:
+                known.append(ticker)
+
+    @property
+    def by_ticker(self) -> dict[str, list[int]]:
+        """CIKs by upper-case ticker, in SEC's order."""
+        if not self._by_ticker:
+            for cik, ticker, _ in self.rows:
+                ciks = self._by_ticker.setdefault(ticker.upper(), [])
+                if cik not in ciks:
+                    ciks.append(cik)
+        return self._by_ticker
 
     def primary(self, cik: int) -> str | None:
         found = self.tickers.get(cik)
@@ -182,10 +194,8 @@ def load_bundled() -> Directory:
 
     lines = gzip.decompress(BUNDLED.read_bytes()).decode("utf-8").splitlines()
     source, date = lines[0][2:], lines[1][2:]
-    rows = []
-    for line in lines[2:]:
-        cik, ticker, title = line.split("\t", 2)
-        rows.append((int(cik), ticker, title))
+    fields = [line.split("\t", 2) for line in lines[2:]]
+    rows = [(int(cik), ticker, title) for cik, ticker, title in fields]
     return Directory(rows, source=source, date=date)
 
 
