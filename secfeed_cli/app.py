@@ -219,7 +219,7 @@ class Run:
                 f"negative latency ({ms:.0f} ms): this machine's clock is behind the server's;"
                 " consider syncing it with NTP"
             )
-        if not self._warned_growing and self.latency.count % 64 == 0 and self.latency.growing():
+        if not self._warned_growing and self.latency.falling_behind(received):
             self._warned_growing = True
             self.diag.warn("latency keeps growing: this client is falling behind the feed")
 

@@ -44,11 +44,13 @@ class LatencyStats:
     newest quarter of the window is far above that of the oldest quarter.
     """
 
-    def __init__(self, window: int = 4096) -> None:
+    def __init__(self, window: int = 4096, check_every: float = 1.0) -> None:
         self.recent: deque[float] = deque(maxlen=window)
         self.count = 0
         self.max = -math.inf
         self.negative = 0
+        self.check_every = check_every
+        self._next_check = -math.inf
 
     def add(self, ms: float) -> None:
         self.recent.append(ms)
@@ -63,6 +65,15 @@ class LatencyStats:
             return Summary(0, math.nan, math.nan, math.nan)
         values = sorted(self.recent)
         return Summary(self.count, percentile(values, 50), percentile(values, 95), self.max)
+
+    def falling_behind(self, now: float) -> bool:
+        """:meth:`growing`, looked at no more often than once every ``check_every`` seconds
+        of ``now``: it sorts half the window (about 0.1 ms), too much to do every few filings
+        of a fast feed, where it would delay the filing that ran it."""
+        if now < self._next_check:
+            return False
+        self._next_check = now + self.check_every
+        return self.growing()
 
     def growing(self, min_samples: int = 64, threshold_ms: float = 2000.0) -> bool:
         """True when the newest quarter runs ``threshold_ms`` behind the oldest quarter."""
