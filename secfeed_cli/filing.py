@@ -122,6 +122,26 @@ def format_time(value: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0Z"
 
 
+#: Seconds since the epoch of each ``YYYY-MM-DDTHH:MM`` seen by :func:`utc_seconds`.
+_MINUTES: dict[str, float] = {}
+
+
+def utc_seconds(text: str) -> float:
+    """Seconds since the epoch of a time as a :class:`Filing` holds it (normalised:
+    ``YYYY-MM-DDTHH:MM:SS[.f]Z``, validated when the frame was parsed); equal to
+    ``parse_time(text).timestamp()`` but for the digits past microseconds, which it keeps.
+
+    Each live filing's latency needs one, so the minute is parsed once and cached, and the
+    seconds are read as a number.
+    """
+    minute = _MINUTES.get(text[:16])
+    if minute is None:
+        if len(_MINUTES) > 4096:
+            _MINUTES.clear()
+        minute = _MINUTES[text[:16]] = parse_time(text[:16] + ":00Z").timestamp()
+    return minute + float(text[17:-1])
+
+
 def time_or_date(text: str) -> datetime | date:
     if len(text) == 10:
         return parse_date(text)

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .companies import who
-from .filing import Filing, edgar_url, format_time
+from .filing import Filing, edgar_url, format_time, utc_seconds
 
 #: The output fields, in order, each with how it is encoded: the one definition of the schema.
 #: ``checked``: a string validated when the frame was parsed (digits, dates, times), which
@@ -40,7 +40,7 @@ LATENCY_COLUMNS = ("received_time", "latency_ms")
 
 def latency_ms(filing: Filing, received: float) -> float:
     """Local receive time (``time.time()``) minus ``discovered_time``, in milliseconds."""
-    return (received - filing.discovered().timestamp()) * 1000.0
+    return (received - utc_seconds(filing.discovered_time)) * 1000.0
 
 
 def to_record(filing: Filing, received: float | None = None) -> dict[str, Any]:

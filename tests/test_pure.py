@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ from secfeed_cli.escape import (
     has_control,
     has_control_csv,
 )
-from secfeed_cli.filing import Filing
+from secfeed_cli.filing import Filing, parse_time, utc_seconds
 from secfeed_cli.filters import FilingFilter, base_form, parse_cik, split_patterns
 from secfeed_cli.forms import family
 from secfeed_cli.latency import LatencyStats, percentile
@@ -86,6 +88,34 @@ def test_latency_growth_and_negative_values() -> None:
     skewed = LatencyStats()
     skewed.add(-5.0)
     assert skewed.negative == 1
+
+
+def test_falling_behind_is_looked_at_once_a_second() -> None:
+    stats = LatencyStats()
+    for i in range(400):
+        stats.add(100.0 + i * 20)
+    assert stats.falling_behind(1000.0)
+    assert not stats.falling_behind(1000.5)  # within the second: not looked at again
+    assert stats.falling_behind(1001.0)
+    steady = LatencyStats()
+    for _ in range(400):
+        steady.add(100.0)
+    assert not steady.falling_behind(1000.0)
+
+
+@given(
+    st.datetimes(min_value=datetime(1, 1, 3), max_value=datetime(9999, 12, 29)),
+    st.text("0123456789", max_size=9),
+    st.booleans(),
+)
+def test_utc_seconds_agree_with_parse_time(when: datetime, fraction: str, leap: bool) -> None:
+    second = 60 if leap else when.second
+    text = f"{when.year:04d}-{when:%m-%dT%H:%M}:{second:02d}"
+    text += (f".{fraction}" if fraction else "") + "Z"
+    expected = parse_time(text).timestamp()
+    # parse_time keeps microseconds, utc_seconds every digit: they differ by less than a
+    # microsecond, plus what a float of that size cannot hold.
+    assert abs(utc_seconds(text) - expected) <= 1e-6 + 4 * math.ulp(expected)
 
 
 def test_families() -> None:
