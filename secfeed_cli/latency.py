@@ -70,8 +70,8 @@ class LatencyStats:
         """:meth:`growing`, looked at no more often than once every ``check_every`` seconds
         of ``now``: it sorts half the window (about 0.1 ms), too much to do every few filings
         of a fast feed, where it would delay the filing that ran it."""
-        if now < self._next_check:
-            return False
+        if self._next_check - self.check_every <= now < self._next_check:
+            return False  # looked at less than check_every ago (a clock set back: look now)
         self._next_check = now + self.check_every
         return self.growing()
 

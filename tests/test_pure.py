@@ -97,6 +97,7 @@ def test_falling_behind_is_looked_at_once_a_second() -> None:
     assert stats.falling_behind(1000.0)
     assert not stats.falling_behind(1000.5)  # within the second: not looked at again
     assert stats.falling_behind(1001.0)
+    assert stats.falling_behind(900.0)  # the clock was set back: looked at, not put off
     steady = LatencyStats()
     for _ in range(400):
         steady.add(100.0)
