@@ -176,6 +176,14 @@ def latency_gap(secfeed: list[list[float]], plain: list[list[float]]) -> float:
     )
 
 
+def rotated(names: list[str], run: int) -> list[str]:
+    """The contenders in run ``run``'s order: each run starts one further along, so no
+    contender always follows the same one (the previous process may still be exiting, the
+    emulator still finishing its sends)."""
+    k = run % len(names)
+    return names[k:] + names[:k]
+
+
 def byte_compile() -> None:
     """secfeed's modules compiled to bytecode, as an install leaves them (see RESULTS.md)."""
     import compileall
@@ -287,14 +295,15 @@ def run_all(
         results: dict[str, list[dict[str, float]]] = {name: [] for name in contenders}
         if have_tmux:
             results[table] = []
+        table_cmd = [SECFEED, "tail", "--url", url, "-f", "table", "-n", str(n)]
         for run in range(args.runs):
             log(f"run {run + 1}/{args.runs}")
-            for name, (cmd, lines) in contenders.items():
-                results[name].append(measure(cmd, lines))
-            if have_tmux:
-                results[table].append(
-                    measure_in_tmux([SECFEED, "tail", "--url", url, "-f", "table", "-n", str(n)])
-                )
+            for name in rotated(list(results), run):
+                if name == table:
+                    results[table].append(measure_in_tmux(table_cmd))
+                else:
+                    cmd, lines = contenders[name]
+                    results[name].append(measure(cmd, lines))
     finally:
         emulator.terminate()
         emulator.wait()
@@ -315,7 +324,8 @@ def run_all(
             big = {name: [] for name in at_big}
             for run in range(args.runs):
                 log(f"N={args.big} run {run + 1}/{args.runs}")
-                for name, (cmd, lines) in at_big.items():
+                for name in rotated(list(at_big), run):
+                    cmd, lines = at_big[name]
                     big[name].append(measure(cmd, lines))
             big_rss = max(big["secfeed tail -f ndjson"], key=lambda r: r["rss_kb"])
         finally:
@@ -426,7 +436,8 @@ def write_results(
         f"Each contender reads a {n:,}-filing firehose from one `secfeed serve --firehose` process"
         " on 127.0.0.1, output discarded. Seconds are wall-clock from process start to exit"
         f" (start-up included), min/median/max of {args.runs} runs interleaved with the other"
-        " contenders. Ratios are throughput relative to the plain websocket-client loop, to"
+        " contenders, each run in an order rotated by one (so that no contender always follows"
+        " the same one). Ratios are throughput relative to the plain websocket-client loop, to"
         " wscat and to websocat (above 1.00x is faster). RSS is the peak resident set.",
         "",
         "| contender | median s | min s | max s | filings/s | vs plain loop | vs wscat |"
