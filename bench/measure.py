@@ -1,9 +1,10 @@
 """Run one command and report its wall time and peak RSS as JSON.
 
-    python bench/measure.py [--stdout devnull|inherit] [--lines N] [--out FILE] -- CMD...
+    python bench/measure.py [--stdout devnull|inherit|pipe] [--lines N] [--out FILE] -- CMD...
 
 ``--lines N`` reads the command's stdout and stops it once N lines have arrived (for tools that
-never exit by themselves, such as wscat); otherwise the command must exit on its own.
+never exit by themselves, such as wscat); otherwise the command must exit on its own, and with
+``--stdout pipe`` its output is read and its lines counted until then, as ``--lines`` does.
 """
 
 from __future__ import annotations
@@ -29,18 +30,18 @@ def peak_rss_kb(pid: int) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--stdout", choices=["devnull", "inherit"], default="devnull")
+    ap.add_argument("--stdout", choices=["devnull", "inherit", "pipe"], default="devnull")
     ap.add_argument("--lines", type=int)
     ap.add_argument("--out")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     start = time.perf_counter()
+    seen = 0
     if args.lines:
         # stdin stays open (wscat closes the connection when its stdin ends).
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE)
         assert proc.stdout is not None
-        seen = 0
         fd = proc.stdout.fileno()
         rss = 0
         while seen < args.lines:
@@ -54,14 +55,18 @@ def main() -> None:
         proc.wait()
         ok = seen >= args.lines
     else:
-        out = subprocess.DEVNULL if args.stdout == "devnull" else None
-        proc = subprocess.Popen(cmd, stdout=out, stdin=subprocess.DEVNULL)
+        out = {"devnull": subprocess.DEVNULL, "inherit": None, "pipe": subprocess.PIPE}
+        proc = subprocess.Popen(cmd, stdout=out[args.stdout], stdin=subprocess.DEVNULL)
+        if proc.stdout is not None:  # a pipe read as wscat's is, until the end
+            fd = proc.stdout.fileno()
+            while chunk := os.read(fd, 1 << 20):
+                seen += chunk.count(b"\n")
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         rss = usage.ru_maxrss
         ok = proc.returncode == 0
-    result = {"seconds": elapsed, "rss_kb": rss, "ok": ok}
+    result = {"seconds": elapsed, "rss_kb": rss, "ok": ok, "lines": seen}
     text = json.dumps(result)
     if args.out:
         with open(args.out, "w") as fh:

@@ -101,16 +101,31 @@ def busy(n: int) -> list[subprocess.Popen[bytes]]:
     return [subprocess.Popen([PY, "-c", "while True: pass"]) for _ in range(n)]
 
 
-def measure(cmd: list[str], lines: int | None = None) -> dict[str, float]:
+def measure(
+    cmd: list[str], lines: int | None = None, expect: int | None = None
+) -> dict[str, float]:
     args = [PY, str(BENCH / "measure.py")]
-    if lines:
-        args += ["--lines", str(lines)]
+    # Every contender's output goes into a pipe that this harness reads and counts (as a
+    # script's jq would), to the N-th line for those that never exit, else to the end.
+    args += ["--lines", str(lines)] if lines else ["--stdout", "pipe"]
     res = subprocess.run([*args, "--", *cmd], capture_output=True, timeout=600)
     data: dict[str, float] = json.loads(res.stdout)
     if not data["ok"]:
         log(f"failed: {' '.join(cmd)}: {res.stderr.decode()[-300:]}")
         raise SystemExit("bench: a contender failed; no numbers are written from a failed run")
+    if expect is not None and data["lines"] != expect:
+        raise SystemExit(f"bench: {' '.join(cmd)} printed {data['lines']} lines, not {expect}")
     return data
+
+
+def drain_lines(name: str, n: int) -> int | None:
+    """How many lines a secfeed drain of N filings must print (a run that loses or repeats a
+    filing is a failed run, not a fast one)."""
+    if name == "secfeed tail -f ndjson":
+        return n
+    if name == "secfeed tail -f csv":
+        return n + 1  # the header
+    return None
 
 
 def measure_in_tmux(cmd: list[str]) -> dict[str, float]:
@@ -303,7 +318,7 @@ def run_all(
                     results[table].append(measure_in_tmux(table_cmd))
                 else:
                     cmd, lines = contenders[name]
-                    results[name].append(measure(cmd, lines))
+                    results[name].append(measure(cmd, lines, drain_lines(name, n)))
     finally:
         emulator.terminate()
         emulator.wait()
@@ -326,7 +341,7 @@ def run_all(
                 log(f"N={args.big} run {run + 1}/{args.runs}")
                 for name in rotated(list(at_big), run):
                     cmd, lines = at_big[name]
-                    big[name].append(measure(cmd, lines))
+                    big[name].append(measure(cmd, lines, drain_lines(name, args.big)))
             big_rss = max(big["secfeed tail -f ndjson"], key=lambda r: r["rss_kb"])
         finally:
             emulator.terminate()
@@ -434,7 +449,9 @@ def write_results(
         f"## Draining a burst of {n:,} filings",
         "",
         f"Each contender reads a {n:,}-filing firehose from one `secfeed serve --firehose` process"
-        " on 127.0.0.1, output discarded. Seconds are wall-clock from process start to exit"
+        " on 127.0.0.1; its output goes into a pipe that the harness reads and counts (as a"
+        " script's `jq` would), and secfeed's drains must print exactly N lines (a run that"
+        " loses or repeats a filing fails). Seconds are wall-clock from process start to exit"
         f" (start-up included), min/median/max of {args.runs} runs interleaved with the other"
         " contenders, each run in an order rotated by one (so that no contender always follows"
         " the same one). Ratios are throughput relative to the plain websocket-client loop, to"
