@@ -6,7 +6,6 @@ import csv
 import fnmatch
 import io
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -356,31 +355,3 @@ def test_raw_output_is_one_line_per_frame_even_when_the_frame_is_pretty_printed(
     assert lines[2:] == [b""] and len(lines) == 3
     assert _json.loads(lines[0]) == _json.loads(pretty)  # compacted, the same object
     assert lines[1] == compact  # byte-exact otherwise
-
-
-def test_a_pipe_on_stdout_is_widened_and_gets_every_line(emulator_factory: Factory) -> None:
-    fcntl = pytest.importorskip("fcntl")
-    if not hasattr(fcntl, "F_GETPIPE_SZ"):
-        pytest.skip("no F_GETPIPE_SZ on this system")
-    from secfeed_cli.sinks.stdout import PIPE_SIZE
-
-    with open("/proc/sys/fs/pipe-max-size") as fh:
-        if int(fh.read()) < PIPE_SIZE:
-            pytest.skip("this system caps pipes below 1 MiB")
-    em = emulator_factory(backlog=300)
-    read_end, write_end = os.pipe()
-    try:
-        assert fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ) < PIPE_SIZE  # the default, 64 KiB
-        with secfeed_popen("tail", "--url", em.url, "--backlog-only", stdout=write_end) as proc:
-            os.close(write_end)
-            write_end = -1
-            out = b""
-            while chunk := os.read(read_end, 1 << 16):
-                out += chunk
-            assert proc.wait(timeout=20) == 0
-        assert fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ) >= PIPE_SIZE
-    finally:
-        os.close(read_end)
-        if write_end != -1:
-            os.close(write_end)
-    assert accessions(ndjson(out)) == [r["accession_no"] for r in backlog_records(em)]
