@@ -216,11 +216,16 @@ def code_version() -> str:
     return f"{git('rev-parse', '--short', 'HEAD') or 'unknown'}{'+changes' if dirty else ''}"
 
 
+#: What a measurement depends on: the client, and the harness that measures it.
+MEASURED = ("secfeed_cli", "bench/run.py", "bench/measure.py", "bench/clients.py")
+
+
 def code_id() -> str:
-    """What identifies the code measured: secfeed_cli/'s tree (commits that leave it alone,
-    such as one of these results, keep it)."""
-    tree = git("rev-parse", "--short", "HEAD:secfeed_cli") or "unknown"
-    return tree + ("+changes" if git("status", "--porcelain", "--", "secfeed_cli") else "")
+    """What identifies the code measured and how: the git objects of :data:`MEASURED` (a
+    commit that leaves them alone, such as one of these results, keeps it)."""
+    objects = [git("rev-parse", "--short", f"HEAD:{path}") or "unknown" for path in MEASURED]
+    changed = git("status", "--porcelain", "--", *MEASURED)
+    return "-".join(objects) + ("+changes" if changed else "")
 
 
 def kept_share(cmd: list[str], n: int) -> float:
@@ -589,7 +594,8 @@ def history(
         "",
         f"The last {len(recent)} runs of this harness (bench/runs.json keeps them all), each with"
         " the commit it measured. A target is met only if it was met in every run of the code"
-        f" measured here (marked *: {sum(same)} of them); the others are shown for comparison.",
+        " and harness measured here (secfeed_cli/ and bench/'s scripts as in this run; marked"
+        f" *: {sum(same)} of them); the others are shown for comparison.",
         "",
         f"| target | {head} | verdict |",
         "| --- | " + " | ".join("---:" for _ in recent) + " | --- |",
