@@ -12,9 +12,11 @@ import base64
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
@@ -409,3 +411,53 @@ def test_lines_are_out_before_the_close_handshake_starts(servers: list[RawServer
         proc.wait(timeout=20)
     assert proc.returncode == 0
     assert accessions(ndjson(early)) == [f"0000123456-26-{i:06d}" for i in range(1, 6)]
+
+
+# ---- a feed that falls further and further behind --------------------------------------------
+
+
+def test_latency_that_keeps_growing_is_warned_about_once(servers: list[RawServer]) -> None:
+    stop = threading.Event()
+    sent = [0]
+
+    def receding(sock: socket.socket, n: int) -> None:
+        upgrade(sock)
+        sock.sendall(HEARTBEAT)  # no backlog: everything after this is live
+        first = datetime.now(timezone.utc)
+        while not stop.is_set():
+            sent[0] += 1
+            # Each filing was discovered 50 ms before the last one: its latency, as the
+            # client measures it, grows by the pause plus 50 ms a filing.
+            when = first - timedelta(milliseconds=50 * sent[0])
+            stamp = when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+            sock.sendall(filing_frame(sent[0], historical=False, discovered_time=stamp))
+            server.note(sent[0])
+            stop.wait(0.01)  # the feed's pace (the misbehaviour), not a synchronisation
+
+    server = start(servers, receding)
+    warned = threading.Event()
+    err: list[bytes] = []
+    with secfeed_popen("tail", "--url", server.url, stdout=subprocess.DEVNULL) as proc:
+
+        def read_stderr() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                err.append(line)
+                if b"latency keeps growing" in line:
+                    warned.set()
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        try:
+            assert warned.wait(60), b"".join(err).decode()
+            # It is looked at once a second: 200 more filings (two seconds or more) would
+            # have warned again if it warned more than once.
+            after = sent[0] + 200
+            server.wait(lambda: sent[0] >= after, timeout=60)
+        finally:
+            stop.set()
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=20)
+            reader.join(20)
+    text = b"".join(err).decode()
+    assert text.count("latency keeps growing") == 1, text
