@@ -72,13 +72,21 @@ def who_json(filing: Filing) -> str:
             + ("null" if ticker is None else _js(ticker))
         )
         _json[pair] = found
-    if mapped(filing.cik):
-        json_by_cik[filing.cik] = found
-    else:
-        if len(json_by_text) > _BOUND:
-            json_by_text.clear()
-        json_by_text[(filing.description, filing.form)] = found
+    remember(filing, found, json_by_cik, json_by_text)
     return found
+
+
+def remember(
+    filing: Filing, piece: str, by_cik: dict[int, str], by_text: dict[tuple[str, str], str]
+) -> None:
+    """Keep an output's company piece for this filing where its lines look first: by CIK for a
+    CIK in SEC's map, else by (description, form), the way :func:`who` found it."""
+    if mapped(filing.cik):
+        by_cik[filing.cik] = piece
+    else:
+        if len(by_text) > _BOUND:
+            by_text.clear()
+        by_text[(filing.description, filing.form)] = piece
 
 
 def label(filing: Filing) -> str:

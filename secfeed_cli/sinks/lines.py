@@ -14,7 +14,7 @@ from ..companies import (
     csv_by_text,
     json_by_cik,
     json_by_text,
-    mapped,
+    remember,
     who,
     who_json,
 )
@@ -119,12 +119,7 @@ def _who_csv(f: Filing) -> str:
         company, ticker = pair
         found = f"{_quote_escaping(company or '')},{_quote_escaping(ticker or '')}"
         _csv_cells[pair] = found
-    if mapped(f.cik):
-        csv_by_cik[f.cik] = found
-    else:
-        if len(csv_by_text) > 50_000:
-            csv_by_text.clear()
-        csv_by_text[(f.description, f.form)] = found
+    remember(f, found, csv_by_cik, csv_by_text)
     return found
 
 
