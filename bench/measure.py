@@ -28,6 +28,14 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
+def count_lines(fd: int, limit: float = float("inf")) -> int:
+    """Read ``fd`` until its end, or until ``limit`` lines have come; how many came."""
+    seen = 0
+    while seen < limit and (chunk := os.read(fd, 1 << 20)):
+        seen += chunk.count(b"\n")
+    return seen
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stdout", choices=["devnull", "inherit", "pipe"], default="devnull")
@@ -42,13 +50,7 @@ def main() -> None:
         # stdin stays open (wscat closes the connection when its stdin ends).
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE)
         assert proc.stdout is not None
-        fd = proc.stdout.fileno()
-        rss = 0
-        while seen < args.lines:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            seen += chunk.count(b"\n")
+        seen = count_lines(proc.stdout.fileno(), args.lines)
         elapsed = time.perf_counter() - start
         rss = peak_rss_kb(proc.pid)
         proc.kill()
@@ -58,9 +60,7 @@ def main() -> None:
         out = {"devnull": subprocess.DEVNULL, "inherit": None, "pipe": subprocess.PIPE}
         proc = subprocess.Popen(cmd, stdout=out[args.stdout], stdin=subprocess.DEVNULL)
         if proc.stdout is not None:  # a pipe read as wscat's is, until the end
-            fd = proc.stdout.fileno()
-            while chunk := os.read(fd, 1 << 20):
-                seen += chunk.count(b"\n")
+            seen = count_lines(proc.stdout.fileno())
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
