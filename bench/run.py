@@ -210,22 +210,25 @@ def git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
 
-def code_version() -> str:
-    """The commit measured, marked when secfeed_cli/ differs from it."""
-    dirty = git("status", "--porcelain", "--", "secfeed_cli")
-    return f"{git('rev-parse', '--short', 'HEAD') or 'unknown'}{'+changes' if dirty else ''}"
-
-
 #: What a measurement depends on: the client, and the harness that measures it.
 MEASURED = ("secfeed_cli", "bench/run.py", "bench/measure.py", "bench/clients.py")
+
+
+def uncommitted() -> str:
+    """``+changes`` when :data:`MEASURED` differs from the commit, else nothing."""
+    return "+changes" if git("status", "--porcelain", "--", *MEASURED) else ""
+
+
+def code_version() -> str:
+    """The commit measured."""
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + uncommitted()
 
 
 def code_id() -> str:
     """What identifies the code measured and how: the git objects of :data:`MEASURED` (a
     commit that leaves them alone, such as one of these results, keeps it)."""
     objects = [git("rev-parse", "--short", f"HEAD:{path}") or "unknown" for path in MEASURED]
-    changed = git("status", "--porcelain", "--", *MEASURED)
-    return "-".join(objects) + ("+changes" if changed else "")
+    return "-".join(objects) + uncommitted()
 
 
 def kept_share(cmd: list[str], n: int) -> float:
