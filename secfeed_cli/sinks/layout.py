@@ -194,15 +194,12 @@ def row(
     parts = []
     for column, width in columns:
         key = column.key
-        text = texts[key]
-        text = fit(text, width, column.right)
-        if not color:
-            pass
-        elif key == "form":
+        text = fit(texts[key], width, column.right)
+        if color and key == "form":
             code = FAMILY_SGR[family(filing.form)]
             if code:
                 text = f"\x1b[{code}m{text}\x1b[0m{dim}"
-        elif key == "accession" and not filing.is_historical:
+        elif color and key == "accession" and not filing.is_historical:
             text = f"\x1b]8;;{filing.url}\x1b\\{text}\x1b]8;;\x1b\\"
         parts.append(text)
     line = (" " * GAP).join(parts).rstrip()
