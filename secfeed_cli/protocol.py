@@ -354,5 +354,5 @@ def filing_from_record(record: Any, payload: bytes) -> Filing:
         raise ProtocolError("shape", "not a secfeed filing object")
     data = {k: v for k, v in record.items() if k not in _DERIVED}
     data["filling_date"] = data.pop("filing_date")
-    data["type"] = "fillings"
+    data["type"] = FILING_TYPE
     return _filing_in_detail(data, payload)
