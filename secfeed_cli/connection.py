@@ -289,10 +289,15 @@ class Connection:
         while True:  # wait for the output, but not for ever once this connection is closing
             try:
                 self.out.put(item, timeout=SLICE)
-                return
+                break
             except queue.Full:
                 if self.closing and time.monotonic() >= self.close_by:
                     return
+        # The time spent waiting for our own output is not the server's silence: the stall
+        # watchdog (time since the last complete frame) starts again as reading resumes.
+        # Otherwise the first read after a long wait, if it held no whole frame yet, looked
+        # like a stalled server, and the reconnect dropped what the server had sent meanwhile.
+        self.last_frame = time.monotonic()
 
 
 def _close_reason(payload: bytes) -> str:

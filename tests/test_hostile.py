@@ -9,7 +9,10 @@ in a subprocess.
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -17,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -217,6 +221,47 @@ def test_a_connection_that_cannot_deliver_is_dropped_and_replaced(
     assert accessions(ndjson(res.stdout)) == ["0000123456-26-000001", "0000123456-26-000002"]
     assert said in err and "connection #1 lost" in err
     assert server.connections == 2
+
+
+def test_waiting_on_our_own_output_is_not_a_stalled_server() -> None:
+    # A real socket pair, the server's end in the test's hands. The connection's queue holds
+    # one batch and starts full, so the first frame read makes its reader wait for the output
+    # (our side, as when stdout is not read).
+    from secfeed_cli.connection import Connection, ConnectOptions, Texts
+    from secfeed_cli.handshake import Opened
+
+    server, client = socket.socketpair()
+    out: queue.Queue[Any] = queue.Queue(maxsize=1)
+    out.put("the output is busy")
+    waiting = threading.Event()
+    link = Connection(1, Opened(client, b""), out, ConnectOptions(stall_timeout=3), waiting.set)
+    link.start()
+    second = filing_frame(2)
+    try:
+        server.sendall(filing_frame(1))
+        assert waiting.wait(10)  # frame 1 is read; the reader waits for room in the queue
+        # The output holds the reader longer than the stall timeout (the condition under test),
+        # and meanwhile the server sends the first half of frame 2.
+        server.sendall(second[:100])
+        time.sleep(4)
+        assert out.get(timeout=10) == "the output is busy"  # room: the reader goes on
+        first = out.get(timeout=10)
+        # Its next read holds half a frame. The time it spent waiting used to count as the
+        # server's silence: 'no complete frame for 3 s (stalled)', and the link was dropped.
+        # The rest comes a second later, well inside the stall timeout (the server's pace).
+        time.sleep(1)
+        with contextlib.suppress(OSError):  # a dropped link: its Closed record says why
+            server.sendall(second[100:])
+        after = out.get(timeout=10)
+    finally:
+        link.close(abort=True)
+        server.close()
+    assert isinstance(first, Texts) and isinstance(after, Texts), after
+    frames = [*first.frames, *after.frames]
+    assert [json.loads(f)["accession_no"] for f in frames] == [
+        "0000123456-26-000001",
+        "0000123456-26-000002",
+    ]
 
 
 def test_read_timeout_without_heartbeats_is_two_ping_intervals() -> None:
