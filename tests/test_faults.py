@@ -80,7 +80,11 @@ def test_overflow_from_a_slow_consumer_warns_and_reconnects(emulator_factory: Fa
     # (33 ms at 3,000/s), a stall of the emulator's own thread on a busy machine made it
     # publish a catch-up burst past the buffer while the client was keeping up (a CI failure).
     em = emulator_factory(backlog=300, rate=2000, buffer=4000)
-    with secfeed_popen("tail", "--url", em.url, "--duration", "50", "-v") as proc:
+    # Once the client reads again, TCP may let several seconds pass before the server sends
+    # (its zero-window probes back off while nobody reads): the stall timeout covers that, so
+    # the server's overflow error, queued behind the data, is what ends the connection.
+    stall = ("--stall-timeout", "30")
+    with secfeed_popen("tail", "--url", em.url, "--duration", "90", "-v", *stall) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         em.wait_for("overflow", timeout=40)  # stdout is not read: the client backed up
         chunks: list[bytes] = []
