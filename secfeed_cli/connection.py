@@ -15,7 +15,6 @@ import math
 import operator
 import queue
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from .frames import (
     OP_TEXT,
     OVERSIZE,
     FrameReader,
+    client_frame,
 )
 from .handshake import Opened, Refused, Untrusted, open_websocket
 from .protocol import hello_frame
@@ -168,9 +168,7 @@ class Connection:
 
     def _send(self, opcode: int, payload: bytes, timeout: float) -> None:
         """Send one masked frame within ``timeout`` seconds; raises OSError otherwise."""
-        import websocket  # lazy: its frame encoder masks what a client sends
-
-        data = websocket.ABNF.create_frame(payload, opcode).format()
+        data = client_frame(opcode, payload)
         deadline = time.monotonic() + timeout
         if not self._send_lock.acquire(timeout=timeout):
             raise TimeoutError("another send is blocked")
@@ -268,7 +266,7 @@ class Connection:
                     return f"protocol error: {reader.error}"
         except TimeoutError:
             return "closed" if self.closing else "a send timed out (the server is not reading)"
-        except (OSError, ssl.SSLError) as exc:
+        except OSError as exc:  # ssl.SSLError included
             return "closed" if self.closing else f"connection error: {exc}"
 
     def _overdue(self) -> str | None:

@@ -17,12 +17,15 @@ import base64
 import hashlib
 import os
 import socket
-import ssl
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from . import __version__
+
+if TYPE_CHECKING:
+    import ssl
 
 #: The status line and headers of a response (the server's or a proxy's) may not exceed this.
 MAX_HEAD = 16 << 10
@@ -192,6 +195,8 @@ def _tunnel(
 
 
 def _tls(sock: socket.socket, host: str, ca_bundle: str | None, deadline: float) -> ssl.SSLSocket:
+    import ssl  # only wss:// needs it (~10 ms of start-up otherwise)
+
     try:
         context = ssl.create_default_context(cafile=ca_bundle)
     except (OSError, ssl.SSLError) as exc:

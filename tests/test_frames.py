@@ -17,6 +17,7 @@ from secfeed_cli.frames import (
     OVERSIZE,
     FrameError,
     FrameReader,
+    client_frame,
 )
 
 pytestmark = pytest.mark.unit
@@ -119,3 +120,27 @@ def test_a_64_mib_frame_is_still_skipped_not_fatal() -> None:
     frames += reader.feed(bytes(size - 1000) + b"\x81\x02ok")
     assert frames == [(OVERSIZE, str(size).encode()), (OP_TEXT, b"ok")]
     assert reader.error is None
+
+
+@given(
+    st.sampled_from([0, 1, 125, 126, 127, 65535, 65536, 70000]).flatmap(
+        lambda n: st.binary(min_size=n, max_size=n)
+    ),
+    st.binary(min_size=4, max_size=4),
+    st.sampled_from([OP_TEXT, OP_CLOSE, 0xA]),
+)
+def test_client_frames_are_masked_as_websocket_client_masks_them(
+    payload: bytes, mask: bytes, opcode: int
+) -> None:
+    # websocket-client's encoder is an independent implementation of RFC 6455 section 5.3:
+    # with the same masking key, the bytes on the wire must be the same (all three lengths).
+    import websocket
+
+    theirs = websocket.ABNF(1, 0, 0, 0, opcode, 1, payload)
+    theirs.get_mask_key = lambda _n: mask
+    assert client_frame(opcode, payload, mask) == theirs.format()
+
+
+def test_client_frames_get_a_fresh_masking_key_each() -> None:
+    keys = {client_frame(OP_TEXT, b"{}")[2:6] for _ in range(8)}
+    assert len(keys) > 1
