@@ -64,6 +64,9 @@ class NoSocket:
     def join(self, timeout: float) -> bool:
         return True
 
+    def read_direct(self) -> None:
+        return None
+
 
 def stage_frames(reads: Reads, fmt: str) -> None:
     reader = FrameReader()

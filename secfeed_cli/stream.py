@@ -28,6 +28,7 @@ from .connection import (
     ConnectOptions,
     Connector,
     Frames,
+    Item,
     Link,
     Outbox,
     Texts,
@@ -61,6 +62,10 @@ from .protocol import (
     parse_filings,
     parse_frame,
 )
+
+#: While a connection's keeper thread reads (after the output held the stream's thread), how
+#: often the stream looks whether it may read again itself.
+HANDOVER = 0.01
 
 _ACCESSION = operator.attrgetter("accession_no")
 _HISTORICAL = operator.attrgetter("is_historical")
@@ -195,23 +200,23 @@ class Stream:
     def events(self) -> Iterator[Event]:
         yield from self._connect()
         while self.active:
-            try:
-                item = self.queue.get(timeout=self.tick)
-            except queue.Empty:
+            items = self._next()
+            if not items:
                 yield from self._on_idle()
                 continue
-            owner = self._tracked(item.link)
-            if owner is None:  # a late record of a connection already given up
-                continue
-            if type(item) is Texts:
-                yield from self._on_texts(owner, item.frames, item.received)
-                yield CAUGHT_UP
-            elif type(item) is Frames:
-                yield from self._on_data(owner, item.batch, item.received)
-                yield CAUGHT_UP  # what was read so far is handled: output may flush
-            else:
-                assert type(item) is Closed
-                yield from self._on_closed(owner, item.reason)
+            for item in items:
+                owner = self._tracked(item.link)
+                if owner is None:  # a late record of a connection already given up
+                    continue
+                if type(item) is Texts:
+                    yield from self._on_texts(owner, item.frames, item.received)
+                    yield CAUGHT_UP
+                elif type(item) is Frames:
+                    yield from self._on_data(owner, item.batch, item.received)
+                    yield CAUGHT_UP  # what was read so far is handled: output may flush
+                else:
+                    assert type(item) is Closed
+                    yield from self._on_closed(owner, item.reason)
             if self.stats.lagging and not self._lag_warned:
                 self._lag_warned = True
                 yield Notice(
@@ -220,6 +225,28 @@ class Stream:
                     key="lagging",
                 )
         raise ConnectFailed(f"connection to {self.stats.host} ended")  # pragma: no cover
+
+    def _next(self) -> list[Item]:
+        """What was read next, in order: first what a connection's keeper thread queued, then,
+        with one connection, a read right here (``Link.read_direct``). Empty when a tick
+        passed with nothing."""
+        end = time.monotonic() + self.tick
+        while True:
+            try:
+                return [self.queue.get_nowait()]
+            except queue.Empty:
+                pass
+            wait = end - time.monotonic()
+            if len(self.active) == 1:
+                read = self.active[0].link.read_direct()
+                if read is not None:
+                    return read
+                wait = min(wait, HANDOVER)  # the keeper is reading: it lets go after this step
+            try:
+                return [self.queue.get(timeout=max(0.0, wait))]
+            except queue.Empty:
+                if time.monotonic() >= end:
+                    return []
 
     def _tracked(self, link: Link) -> Tracked | None:
         for tracked in self.active:  # one or two

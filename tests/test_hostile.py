@@ -223,6 +223,69 @@ def test_a_connection_that_cannot_deliver_is_dropped_and_replaced(
     assert server.connections == 2
 
 
+def test_the_stream_reads_for_itself_and_its_keeper_only_while_the_output_is_held() -> None:
+    # The stream's thread reads the socket itself (a burst stays on one core); the
+    # connection's keeper thread reads only while the output holds the stream's thread, and
+    # what it read comes first when the stream is back. A real socket pair; the filings must
+    # come out in order, once each, whoever read them.
+    from secfeed_cli.connection import Connection, ConnectOptions, Item, Outbox
+    from secfeed_cli.events import NewFilings
+    from secfeed_cli.handshake import Opened
+    from secfeed_cli.stream import Stream
+
+    readers: list[str] = []
+    keeper_read = threading.Event()
+
+    class Recording(Connection):
+        def _step(self) -> list[Item]:
+            items = super()._step()
+            if items:
+                readers.append(threading.current_thread().name)
+                if threading.current_thread() is not threading.main_thread():
+                    keeper_read.set()
+            return items
+
+    server, client = socket.socketpair()
+    opts = ConnectOptions(url="ws://127.0.0.1:9", stall_timeout=30, heartbeat=False)
+
+    def connector(conn: int, out: Outbox) -> Connection:
+        link = Recording(conn, Opened(client, b""), out, opts, lambda: None)
+        link.start()
+        return link
+
+    stream = Stream(opts, connector=connector)
+    events = stream.events()
+    seen: list[str] = []
+
+    def take(until: int) -> None:
+        while len(seen) < until:
+            event = next(events)
+            if isinstance(event, NewFilings):
+                seen.extend(f.accession_no for f in event.filings)
+
+    def burst(first: int, last: int) -> None:
+        server.sendall(b"".join(filing_frame(n) for n in range(first, last + 1)))
+
+    try:
+        burst(1, 200)
+        take(1)
+        burst(201, 400)  # the output holds the stream's thread until the keeper has read
+        assert keeper_read.wait(10)
+        held = len(readers)
+        take(400)
+        for k in range(20):  # the stream is back: it reads again (a few tries: a busy machine
+            first = 401 + 100 * k  # may keep it away longer than the keeper waits)
+            burst(first, first + 99)
+            take(first + 99)
+            if "MainThread" in readers[held:]:
+                break
+    finally:
+        stream.close()
+        server.close()
+    assert "MainThread" in readers[held:], readers
+    assert seen == [f"0000123456-26-{n:06d}" for n in range(1, len(seen) + 1)]
+
+
 def test_waiting_on_our_own_output_is_not_a_stalled_server() -> None:
     # A real socket pair, the server's end in the test's hands. The connection's queue holds
     # one batch and starts full, so the first frame read makes its reader wait for the output

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from secfeed_cli.connection import Closed, ConnectOptions, Link, Outbox, Texts
+from secfeed_cli.connection import Closed, ConnectOptions, Item, Link, Outbox, Texts
 from secfeed_cli.errors import AuthRejected, ConnectFailed
 from secfeed_cli.events import (
     BacklogComplete,
@@ -53,6 +53,9 @@ class FakeLink:
 
     def join(self, timeout: float) -> bool:
         return True
+
+    def read_direct(self) -> list[Item] | None:
+        return None  # the test puts what the link reads into the queue
 
     def read(self, *messages: dict[str, Any] | bytes) -> None:
         frames = [m if isinstance(m, bytes) else json.dumps(m).encode() for m in messages]
