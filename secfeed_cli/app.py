@@ -318,7 +318,7 @@ def execute(
 
         feed = NatsSource(source, backlog=settings.backlog, deadline=connection.deadline)
     else:
-        feed = Stream(connection)
+        feed = Stream(connection, keep_frames=output.raw)
     run = Run(feed, filters, settings, diag, skip=skip, alerts=acting)
     sink: Sink
     if relay is not None:

@@ -179,7 +179,7 @@ def _as_bytes(frame: str | bytes) -> bytes:
     return frame.encode() if isinstance(frame, str) else bytes(frame)
 
 
-def parse_filings(frames: list[bytes]) -> list[Filing] | None:
+def parse_filings(frames: list[bytes], keep_frames: bool = True) -> list[Filing] | None:
     """Parse a batch of frames that are all plain filings, or return None.
 
     The fast path for a burst: each frame a JSON object holding exactly the documented
@@ -189,6 +189,8 @@ def parse_filings(frames: list[bytes]) -> list[Filing] | None:
     means some frame is anything else (a heartbeat, an extra field, a bad value): the caller
     then parses frame by frame with :func:`parse_frame`, which says what is wrong. A batch it
     accepts gives exactly the filings the detailed path would (a property test holds it).
+    ``keep_frames=False`` leaves each filing's ``frame`` empty (only ``--raw`` writes it:
+    setting it costs ~0.2 us a filing).
     """
     try:
         filings = list(map(_decode_filing, frames))
@@ -205,8 +207,9 @@ def parse_filings(frames: list[bytes]) -> list[Filing] | None:
     )
     if text.count("\n") != len(filings) or _FILINGS_SHAPE.match(text) is None:
         return None
-    for filing, frame in zip(filings, frames, strict=True):
-        filing.frame = frame
+    if keep_frames:
+        for filing, frame in zip(filings, frames, strict=True):
+            filing.frame = frame
     return filings
 
 

@@ -103,9 +103,15 @@ class Stream:
     """Connections to the feed over time, as one exactly-once sequence of events."""
 
     def __init__(
-        self, opts: ConnectOptions, tick: float = 0.2, connector: Connector | None = None
+        self,
+        opts: ConnectOptions,
+        tick: float = 0.2,
+        connector: Connector | None = None,
+        keep_frames: bool = True,
     ) -> None:
         self.opts = opts
+        #: Whether filings keep the frame they came in (``--raw`` writes it).
+        self.keep_frames = keep_frames
         self.tick = tick
         self.stats = Stats(host=urlsplit(opts.url).netloc)
         self.seen = SeenSet(opts.dedupe_size)
@@ -256,7 +262,7 @@ class Stream:
 
     def _on_texts(self, owner: Tracked, frames: list[bytes], received: float) -> Iterator[Event]:
         """The text frames of one socket read. Filings of the same phase take the fast path."""
-        filings = parse_filings(frames)
+        filings = parse_filings(frames, self.keep_frames)
         if filings is not None and (owner.backlog_done or all(map(_HISTORICAL, filings))):
             fresh = self._take(owner, filings)
             if fresh:

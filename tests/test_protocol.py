@@ -85,6 +85,14 @@ def test_fields_named_like_the_parsers_own_are_extra_fields() -> None:
     assert parse_filings([raw]) is None  # the fast path turns it down
 
 
+def test_the_fast_path_keeps_frames_only_when_asked() -> None:
+    frames = [frame(accession_no=f"0000123456-26-00000{n}").encode() for n in range(3)]
+    kept, bare = parse_filings(frames), parse_filings(frames, keep_frames=False)
+    assert kept is not None and bare is not None
+    assert [f.frame for f in kept] == frames and {f.frame for f in bare} == {b""}
+    assert kept == bare  # the same filings otherwise (equality ignores the frame)
+
+
 def test_other_documented_messages() -> None:
     assert parse_frame('{"type":"heartbeat"}') == Heartbeat("heartbeat")
     assert parse_frame('{"type":"hearbeat"}') == Heartbeat("hearbeat")
