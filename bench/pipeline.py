@@ -77,7 +77,7 @@ def stage_frames(reads: Reads, fmt: str) -> None:
 def stage_parse(reads: Reads, fmt: str) -> None:
     reader = FrameReader()
     for chunk in reads.chunks:
-        assert parse_filings([frame for _, frame in reader.feed(chunk)]) is not None
+        assert parse_filings([frame for _, frame in reader.feed(chunk)], False) is not None
 
 
 def events(stream: Stream, owner: Tracked, reader: FrameReader, chunk: bytes) -> Iterator[Event]:
@@ -89,7 +89,7 @@ def events(stream: Stream, owner: Tracked, reader: FrameReader, chunk: bytes) ->
 
 
 def stage_stream(reads: Reads, fmt: str) -> None:
-    stream = Stream(ConnectOptions(url="ws://127.0.0.1:9"))
+    stream = Stream(ConnectOptions(url="ws://127.0.0.1:9"), keep_frames=False)
     owner = Tracked(NoSocket())
     reader = FrameReader()
     for chunk in reads.chunks:
@@ -99,7 +99,7 @@ def stage_stream(reads: Reads, fmt: str) -> None:
 
 
 def stage_all(reads: Reads, fmt: str) -> None:
-    stream = Stream(ConnectOptions(url="ws://127.0.0.1:9"))
+    stream = Stream(ConnectOptions(url="ws://127.0.0.1:9"), keep_frames=False)
     owner = Tracked(NoSocket())
     reader = FrameReader()
     run = Run(stream, FilingFilter(), RunSettings(), Diagnostics(quiet=True))
