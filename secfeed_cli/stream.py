@@ -234,19 +234,23 @@ class Stream:
 
     def _next(self) -> list[Item]:
         """What was read next, in order: first what a connection's keeper thread queued, then,
-        with one connection, a read right here (``Link.read_direct``). Empty when a tick
-        passed with nothing."""
+        with one connection, a read right here (``Link.read_direct``, asked first every time:
+        it tells the keeper the stream is here to read, so the keeper lets go after its current
+        step instead of staying ahead for the rest of a burst). Empty when a tick passed with
+        nothing."""
         end = time.monotonic() + self.tick
         while True:
+            direct = len(self.active) == 1
+            if direct:
+                read = self.active[0].link.read_direct()
+                if read is not None:
+                    return read
             try:
                 return [self.queue.get_nowait()]
             except queue.Empty:
                 pass
             wait = end - time.monotonic()
-            if len(self.active) == 1:
-                read = self.active[0].link.read_direct()
-                if read is not None:
-                    return read
+            if direct:
                 wait = min(wait, HANDOVER)  # the keeper is reading: it lets go after this step
             try:
                 return [self.queue.get(timeout=max(0.0, wait))]
