@@ -287,3 +287,25 @@ def test_the_bundled_map_is_what_the_script_builds_from_the_shared_file() -> Non
     assert (len(bundled.rows), len(bundled.name)) == (10_338, 8_049)
     assert bundled.date == "2026-02-13"
     assert os.path.getsize(ROOT / "secfeed_cli" / "data" / "company-tickers.tsv.gz") < 200_000
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("collecting", [True, False])
+def test_loading_the_map_leaves_the_garbage_collector_as_it_was(
+    collecting: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The map loads with the collector off; it must come back on (or stay off) as it was.
+    import gc
+
+    from secfeed_cli import tickers
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no cached map: the bundled one
+    tickers.forget()
+    was = gc.isenabled()
+    try:
+        gc.enable() if collecting else gc.disable()
+        assert tickers.directory().name[320193] == "Apple Inc."
+        assert gc.isenabled() is collecting
+    finally:
+        gc.enable() if was else gc.disable()
+        tickers.forget()
