@@ -26,7 +26,7 @@ from secfeed_cli.diagnostics import Diagnostics
 from secfeed_cli.emulator.feed import firehose_records, load_sample, publish_record
 from secfeed_cli.events import Event, NewFilings
 from secfeed_cli.filters import FilingFilter
-from secfeed_cli.frames import FrameReader
+from secfeed_cli.frames import OP_TEXT, FrameReader
 from secfeed_cli.protocol import parse_filings
 from secfeed_cli.settings import RunSettings
 from secfeed_cli.sinks import Sink
@@ -71,21 +71,24 @@ class NoSocket:
 def stage_frames(reads: Reads, fmt: str) -> None:
     reader = FrameReader()
     for chunk in reads.chunks:
-        reader.feed(chunk)
+        reader.read(chunk)
 
 
 def stage_parse(reads: Reads, fmt: str) -> None:
     reader = FrameReader()
     for chunk in reads.chunks:
-        assert parse_filings([frame for _, frame in reader.feed(chunk)], False) is not None
+        frames = reader.read(chunk)
+        assert reader.all_text and parse_filings(frames, False) is not None  # type: ignore[arg-type]
 
 
 def events(stream: Stream, owner: Tracked, reader: FrameReader, chunk: bytes) -> Iterator[Event]:
     """What the stream yields for one socket read, handed on as the reader thread does."""
-    frames = reader.feed(chunk)
+    frames = reader.read(chunk)
     if reader.all_text:
-        return stream._on_texts(owner, [frame for _, frame in frames], 0.0)
-    return stream._on_data(owner, frames, 0.0)
+        return stream._on_texts(owner, frames, 0.0)  # type: ignore[arg-type]
+    return stream._on_data(
+        owner, [(OP_TEXT, f) if isinstance(f, bytes) else f for f in frames], 0.0
+    )
 
 
 def stage_stream(reads: Reads, fmt: str) -> None:

@@ -12,14 +12,13 @@ No click, no rich.
 from __future__ import annotations
 
 import math
-import operator
 import queue
 import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .errors import DEFAULT_URL, AuthRejected, ConnectFailed
@@ -128,8 +127,6 @@ SEND_TIMEOUT = 5.0
 CLOSE_WAIT = 0.1
 #: With --no-heartbeat the server still pings every 60 s: a little over two ping intervals.
 NO_HEARTBEAT_TIMEOUT = 130.0
-
-_PAYLOAD = operator.itemgetter(1)
 
 
 class Connection:
@@ -292,18 +289,22 @@ class Connection:
                 return [self._end("connection dropped (no close frame)")]
         now = time.time()
         reader = self._frames
-        frames = reader.feed(data)
+        frames = reader.read(data)
         if not frames:  # bytes, but no complete frame: a trickle is still a stall
             if reader.error is not None:
                 return [self._end(f"protocol error: {reader.error}")]
             why = self._overdue()
             return [] if why is None else [self._end(why)]
         self.last_frame = time.monotonic()
-        if reader.all_text:  # the usual case: hand them on without a look
-            return [Texts(self, list(map(_PAYLOAD, frames)), now)]
+        if reader.all_text:  # the usual case: the payloads alone, handed on without a look
+            return [Texts(self, cast("list[bytes]", frames), now)]
         items: list[Item] = []
         batch: list[tuple[int, bytes]] = []
-        for opcode, payload in frames:
+        for frame in frames:
+            if isinstance(frame, bytes):  # a whole text frame
+                batch.append((OP_TEXT, frame))
+                continue
+            opcode, payload = frame
             if opcode == OP_PING:
                 self._send(OP_PONG, payload, SEND_TIMEOUT)
             elif opcode == OP_CLOSE:

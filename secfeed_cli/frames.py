@@ -39,13 +39,20 @@ class FrameError(Exception):
     """The byte stream is not valid WebSocket framing; the connection cannot continue."""
 
 
+#: A complete frame as :meth:`FrameReader.read` returns it: a whole text frame is its payload
+#: alone (the usual case: no pair to build for each), any other ``(opcode, payload)``.
+Frame = bytes | tuple[int, bytes]
+
+
 class FrameReader:
-    """Incremental parser: :meth:`feed` takes bytes, returns complete ``(opcode, payload)`` pairs.
+    """Incremental parser: :meth:`read` takes bytes, returns the complete frames (:data:`Frame`);
+    :meth:`feed` the same as ``(opcode, payload)`` pairs.
 
     Data messages come out whole (fragments are joined). A message larger than ``max_size`` is
     skipped without being buffered and reported once as ``(OVERSIZE, str(size).encode())``.
-    ``all_text`` says whether the last :meth:`feed` returned whole unfragmented text frames
-    only (the usual case, which the caller can hand on as a batch without looking at each).
+    ``all_text`` says whether the last :meth:`read` returned whole unfragmented text frames
+    only, all bare payloads (the usual case, which the caller can hand on as a batch without
+    looking at each).
     """
 
     def __init__(self, max_size: int = 1 << 20) -> None:
@@ -61,12 +68,16 @@ class FrameReader:
         self.error: FrameError | None = None
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        """:meth:`read`, every frame as an ``(opcode, payload)`` pair."""
+        return [(OP_TEXT, f) if isinstance(f, bytes) else f for f in self.read(data)]
+
+    def read(self, data: bytes) -> list[Frame]:
         """The complete frames in what has arrived so far.
 
         When the framing breaks, the frames before the break are returned and :attr:`error`
         says what broke; the connection cannot continue after that.
         """
-        out: list[tuple[int, bytes]] = []
+        out: list[Frame] = []
         try:
             self._feed(data, out)
         except FrameError as exc:
@@ -74,7 +85,7 @@ class FrameReader:
             self.all_text = False
         return out
 
-    def _feed(self, data: bytes, out: list[tuple[int, bytes]]) -> None:
+    def _feed(self, data: bytes, out: list[Frame]) -> None:
         if self.error is not None:
             raise self.error
         self.all_text = True
@@ -101,7 +112,7 @@ class FrameReader:
                 if end > n:
                     break
                 if end - pos - 4 <= max_size:
-                    out.append((OP_TEXT, buf[pos + 4 : end]))
+                    out.append(buf[pos + 4 : end])
                     pos = end
                     continue
             if length & 0x80:
@@ -131,7 +142,7 @@ class FrameReader:
             if b0 == 0x81 and length <= max_size and self._frag_op is None:
                 if end > n:
                     break
-                out.append((OP_TEXT, buf[start:end]))  # any other whole text frame
+                out.append(buf[start:end])  # any other whole text frame
                 pos = end
                 continue
             self.all_text = False
@@ -158,7 +169,7 @@ class FrameReader:
         start: int,
         end: int,
         length: int,
-        out: list[tuple[int, bytes]],
+        out: list[Frame],
     ) -> int:
         """Binary, oversize and fragmented frames: the new position, or -1 for 'need more'."""
         if opcode == OP_CONT:
@@ -193,7 +204,7 @@ class FrameReader:
             self._finish(out)
         return end
 
-    def _finish(self, out: list[tuple[int, bytes]]) -> None:
+    def _finish(self, out: list[Frame]) -> None:
         assert self._frag_op is not None
         if self._frag_skip:
             out.append((OVERSIZE, str(self._frag_len).encode()))

@@ -144,3 +144,11 @@ def test_client_frames_are_masked_as_websocket_client_masks_them(
 def test_client_frames_get_a_fresh_masking_key_each() -> None:
     keys = {client_frame(OP_TEXT, b"{}")[2:6] for _ in range(8)}
     assert len(keys) > 1
+
+
+def test_read_gives_whole_text_frames_as_bare_payloads() -> None:
+    reader = FrameReader()
+    assert reader.read(ws_frame(b'{"a":1}') + ws_frame(b"x" * 300)) == [b'{"a":1}', b"x" * 300]
+    assert reader.all_text
+    mixed = reader.read(ws_frame(b"hi") + ws_frame(b"p", OP_PING) + ws_frame(b"\x00", OP_BINARY))
+    assert mixed == [b"hi", (OP_PING, b"p"), (OP_BINARY, b"\x00")] and not reader.all_text
