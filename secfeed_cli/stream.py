@@ -1,11 +1,13 @@
 """The feed over time: connections, reconnects, backlogs, dedupe, as one sequence of events.
 
-Connections (``connection.py``) hand what they read to one bounded queue; :meth:`Stream.events`
-(the caller's thread) parses it, drops duplicates, decides when a backlog is complete, switches
-connections when the server asks (make-before-break), reconnects with backoff and warns about
-gaps. Reading never waits for the output except through that bounded queue: when it fills,
-reading stops, TCP pushes back, and a warning says the client is falling behind before the
-server's 131 072-message buffer overflows.
+:meth:`Stream.events` (the caller's thread) reads the connection itself when it has one, and
+otherwise takes what the connections' keeper threads read into one bounded queue (they read
+while the caller is away: its output blocked, or two connections during a switch). It parses
+it, drops duplicates, decides when a backlog is complete, switches connections when the server
+asks (make-before-break), reconnects with backoff and warns about gaps. While the output holds
+the caller, reading goes on into that bounded queue only: when it fills, reading stops, TCP
+pushes back, and a warning says the client is falling behind before the server's
+131 072-message buffer overflows.
 
 The connect function is injectable, so this state machine is tested without sockets
 (tests/test_stream_machine.py). No click, no rich: everything the user sees leaves as an event.
