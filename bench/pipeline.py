@@ -19,6 +19,7 @@ import pstats
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from typing import cast
 
 from secfeed_cli.app import Run
 from secfeed_cli.connection import ConnectOptions
@@ -77,15 +78,15 @@ def stage_frames(reads: Reads, fmt: str) -> None:
 def stage_parse(reads: Reads, fmt: str) -> None:
     reader = FrameReader()
     for chunk in reads.chunks:
-        frames = reader.read(chunk)
-        assert reader.all_text and parse_filings(frames, False) is not None  # type: ignore[arg-type]
+        frames = cast("list[bytes]", reader.read(chunk))  # the firehose: whole text frames only
+        assert reader.all_text and parse_filings(frames, False) is not None
 
 
 def events(stream: Stream, owner: Tracked, reader: FrameReader, chunk: bytes) -> Iterator[Event]:
     """What the stream yields for one socket read, handed on as the reader thread does."""
     frames = reader.read(chunk)
     if reader.all_text:
-        return stream._on_texts(owner, frames, 0.0)  # type: ignore[arg-type]
+        return stream._on_texts(owner, cast("list[bytes]", frames), 0.0)
     return stream._on_data(
         owner, [(OP_TEXT, f) if isinstance(f, bytes) else f for f in frames], 0.0
     )
