@@ -271,9 +271,9 @@ class Connection:
         try:
             items = self._read_once()
         except TimeoutError:
-            items = [self._end("a send timed out (the server is not reading)")]
+            items = [self._end(self._lost("a send timed out (the server is not reading)"))]
         except OSError as exc:  # ssl.SSLError included
-            items = [self._end(f"connection error: {exc}")]
+            items = [self._end(self._lost(f"connection error: {exc}"))]
         return items
 
     def _read_once(self) -> list[Item]:
@@ -283,18 +283,16 @@ class Connection:
             try:
                 data = self.sock.recv(1 << 16)
             except TimeoutError:
-                why = self._overdue()
-                return [] if why is None else [self._end(why)]
+                return self._if_overdue()
             if not data:
-                return [self._end("connection dropped (no close frame)")]
+                return [self._end(self._lost("connection dropped (no close frame)"))]
         now = time.time()
         reader = self._frames
         frames = reader.read(data)
         if not frames:  # bytes, but no complete frame: a trickle is still a stall
             if reader.error is not None:
                 return [self._end(f"protocol error: {reader.error}")]
-            why = self._overdue()
-            return [] if why is None else [self._end(why)]
+            return self._if_overdue()
         self.last_frame = time.monotonic()
         if reader.all_text:  # the usual case: the payloads alone, handed on without a look
             return [Texts(self, cast("list[bytes]", frames), now)]
@@ -322,10 +320,17 @@ class Connection:
             items.append(self._end(f"protocol error: {reader.error}"))
         return items
 
+    def _lost(self, reason: str) -> str:
+        """Why the link went: just "closed" once we were closing it ourselves."""
+        return "closed" if self.closing else reason
+
+    def _if_overdue(self) -> list[Item]:
+        """After a read with no whole frame: the end, if a clock ran out; else nothing."""
+        why = self._overdue()
+        return [] if why is None else [self._end(why)]
+
     def _end(self, reason: str) -> Closed:
         """The connection is over: the socket goes, and the Closed record says why."""
-        if self.closing and not reason.startswith("closed by server"):
-            reason = "closed"
         self.ended = reason
         self._shutdown()
         self.sock.close()
