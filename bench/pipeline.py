@@ -27,7 +27,7 @@ from secfeed_cli.diagnostics import Diagnostics
 from secfeed_cli.emulator.feed import firehose_records, load_sample, publish_record
 from secfeed_cli.events import Event, NewFilings
 from secfeed_cli.filters import FilingFilter
-from secfeed_cli.frames import OP_TEXT, FrameReader
+from secfeed_cli.frames import FrameReader, as_pairs
 from secfeed_cli.protocol import parse_filings
 from secfeed_cli.settings import RunSettings
 from secfeed_cli.sinks import Sink
@@ -87,9 +87,7 @@ def events(stream: Stream, owner: Tracked, reader: FrameReader, chunk: bytes) ->
     frames = reader.read(chunk)
     if reader.all_text:
         return stream._on_texts(owner, cast("list[bytes]", frames), 0.0)
-    return stream._on_data(
-        owner, [(OP_TEXT, f) if isinstance(f, bytes) else f for f in frames], 0.0
-    )
+    return stream._on_data(owner, as_pairs(frames), 0.0)
 
 
 def stage_stream(reads: Reads, fmt: str) -> None:

@@ -44,6 +44,11 @@ class FrameError(Exception):
 Frame = bytes | tuple[int, bytes]
 
 
+def as_pairs(frames: list[Frame]) -> list[tuple[int, bytes]]:
+    """Frames as :meth:`FrameReader.read` gives them, each as an ``(opcode, payload)`` pair."""
+    return [(OP_TEXT, f) if isinstance(f, bytes) else f for f in frames]
+
+
 class FrameReader:
     """Incremental parser: :meth:`read` takes bytes, returns the complete frames (:data:`Frame`);
     :meth:`feed` the same as ``(opcode, payload)`` pairs.
@@ -69,7 +74,7 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         """:meth:`read`, every frame as an ``(opcode, payload)`` pair."""
-        return [(OP_TEXT, f) if isinstance(f, bytes) else f for f in self.read(data)]
+        return as_pairs(self.read(data))
 
     def read(self, data: bytes) -> list[Frame]:
         """The complete frames in what has arrived so far.
