@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -360,3 +360,44 @@ def main(argv: list[str] | None = None) -> None:
         )
         code = ExitCode.ERROR
     sys.exit(int(code) if isinstance(code, int) else 0)
+
+
+def entry() -> None:
+    """The console script and ``python -m secfeed_cli``: :func:`main`, then :func:`leave`."""
+    try:
+        main()
+    except SystemExit as done:
+        leave(done.code if isinstance(done.code, int) else 0)
+
+
+def leave(code: int) -> NoReturn:
+    """Exit with ``code`` without tearing the interpreter down, when nothing needs that.
+
+    The teardown frees every module and the CIK map one object at a time: 20-45 ms, a tenth of
+    a short run's time, for nothing. So once stdout and stderr are flushed, the process ends
+    with ``os._exit``, unless the interpreter has work left there: an exit function
+    (``atexit``: logging, tempfile's finalizers and apprise register theirs), a thread it
+    would wait for, or a flush that fails (the normal exit reports that). Then it exits as
+    usual.
+    """
+    import atexit
+    import os
+    import threading
+
+    pending = getattr(atexit, "_ncallbacks", None)
+    thread_exits = getattr(threading, "_threading_atexits", None)
+    if (
+        pending is None
+        or pending()
+        or thread_exits is None
+        or thread_exits
+        or any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread())
+    ):
+        sys.exit(code)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
