@@ -9,6 +9,7 @@ of frames here instead of several system calls each. Pure: bytes in, frames out 
 from __future__ import annotations
 
 import os
+import struct
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 #: A data frame (or fragmented message) larger than the limit; its payload is the byte count.
@@ -16,6 +17,9 @@ OVERSIZE = -1
 #: A declared length beyond this is not a frame worth skipping but a broken or hostile peer:
 #: the connection fails instead of discarding bytes for ever.
 MAX_DECLARED = 64 << 20
+#: The first two bytes of a frame and the 16-bit length after them (``0x817E``: final text
+#: frame, unmasked, 126 to 65535 bytes).
+_TEXT_HEAD = struct.Struct(">HH").unpack_from
 
 
 def client_frame(opcode: int, payload: bytes, mask: bytes | None = None) -> bytes:
@@ -106,20 +110,22 @@ class FrameReader:
         pos = 0
         max_size = self.max_size
         whole = self._frag_op is None  # no fragmented message is open
-        while n - pos >= 2:
+        append = out.append
+        while True:
+            if whole:
+                # The hot path: whole text frames of 126 to 65535 bytes (filings), their
+                # header read in one unpack; anything else leaves it for the general one.
+                while pos <= n - 4:
+                    marker, length = _TEXT_HEAD(buf, pos)
+                    end = pos + 4 + length
+                    if marker != 0x817E or end > n or length > max_size:
+                        break
+                    append(buf[pos + 4 : end])
+                    pos = end
+            if n - pos < 2:
+                break
             b0 = buf[pos]
             length = buf[pos + 1]
-            if b0 == 0x81 and length == 126 and whole:
-                # The hot path: a whole text frame of 126 to 65535 bytes (a filing).
-                if n - pos < 4:
-                    break
-                end = pos + 4 + ((buf[pos + 2] << 8) | buf[pos + 3])
-                if end > n:
-                    break
-                if end - pos - 4 <= max_size:
-                    out.append(buf[pos + 4 : end])
-                    pos = end
-                    continue
             if length & 0x80:
                 raise FrameError("the server sent a masked frame")
             length &= 0x7F
