@@ -12,8 +12,10 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
+
+import msgspec
+from msgspec.structs import replace
 
 from . import config, tickers
 from .connection import ConnectOptions
@@ -45,8 +47,7 @@ if TYPE_CHECKING:
 _HISTORICAL = operator.attrgetter("is_historical")
 
 
-@dataclass
-class Counters:
+class Counters(msgspec.Struct):
     filtered: int = 0
     already_written: int = 0  # in the snapshot state file
     backlog_skipped: int = 0  # --no-backlog

@@ -7,10 +7,10 @@ commands, so ``secfeed --version`` and ``--help`` start fast.
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn
 
 import click
+from msgspec.structs import replace
 
 from . import __version__
 from .errors import ExitCode, SecfeedError, Terminated

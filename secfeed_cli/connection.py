@@ -17,9 +17,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol, cast
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import msgspec
 
 from .errors import DEFAULT_URL, AuthRejected, ConnectFailed
 from .frames import (
@@ -36,8 +37,7 @@ from .handshake import Opened, Refused, Untrusted, open_websocket
 from .protocol import hello_frame
 
 
-@dataclass
-class ConnectOptions:
+class ConnectOptions(msgspec.Struct):
     url: str = DEFAULT_URL
     api_key: str | None = None
     key_in: str = "header"  # or "query"
@@ -79,8 +79,7 @@ class Link(Protocol):
         ...
 
 
-@dataclass(slots=True)
-class Texts:
+class Texts(msgspec.Struct):
     """Whole text frames only, from one socket read (the usual case)."""
 
     link: Link
@@ -88,8 +87,7 @@ class Texts:
     received: float  # time.time() when the bytes were read
 
 
-@dataclass(slots=True)
-class Frames:
+class Frames(msgspec.Struct):
     """Data frames of one socket read that are not all plain text: ``(opcode, payload)``."""
 
     link: Link
@@ -97,8 +95,7 @@ class Frames:
     received: float
 
 
-@dataclass(slots=True)
-class Closed:
+class Closed(msgspec.Struct):
     """The connection ended; always its last record."""
 
     link: Link

@@ -10,13 +10,13 @@ variables, the config file) already goes through click.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+
+import msgspec
 
 from .sinks import Output
 
 
-@dataclass
-class Environment:
+class Environment(msgspec.Struct):
     stdout: Output | None = None  # None: the process's stdout
     stdout_isatty: bool | None = None  # None: ask the process's stdout
 

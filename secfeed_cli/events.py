@@ -1,54 +1,51 @@
 """What the stream tells its caller: events, in order, and the counters the status line reads.
 
 No I/O: plain records. ``stream.py`` yields them; ``app.py`` turns them into output and
-diagnostics.
+diagnostics. Records here and throughout secfeed are msgspec Structs rather than dataclasses:
+a Struct class is made in C, a dataclass by compiling generated methods (~0.7 ms each, 26 of
+them on every start of ``tail``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from .filing import Filing
 
 
-@dataclass(slots=True)
-class NewFilings:
+class NewFilings(msgspec.Struct):
     """Filings not delivered before, in order, from one socket read."""
 
     filings: list[Filing]
     received: float  # time.time() when their bytes were read
 
 
-@dataclass(frozen=True, slots=True)
-class BacklogComplete:
+class BacklogComplete(msgspec.Struct, frozen=True):
     initial: bool  # the first connection's backlog (what --backlog-only waits for)
     new: int  # backlog filings not seen before
     overlap: int  # backlog filings already printed (replayed after a reconnect)
 
 
-@dataclass(frozen=True, slots=True)
-class Connected:
+class Connected(msgspec.Struct, frozen=True):
     conn: int
     host: str
 
 
-@dataclass(frozen=True, slots=True)
-class Disconnected:
+class Disconnected(msgspec.Struct, frozen=True):
     conn: int
     reason: str
     retry_in: float | None  # None when no reconnect follows
 
 
-@dataclass(frozen=True, slots=True)
-class Malformed:
+class Malformed(msgspec.Struct, frozen=True):
     kind: str
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(msgspec.Struct, frozen=True):
     """A diagnostic for stderr. ``key`` set: show once per run. ``verbose``: only with -v."""
 
     text: str
@@ -57,8 +54,7 @@ class Notice:
     level: str = "warning"
 
 
-@dataclass(frozen=True, slots=True)
-class Idle:
+class Idle(msgspec.Struct, frozen=True):
     """Nothing arrived for a while; lets the caller check its clock."""
 
 
@@ -66,8 +62,7 @@ Event = NewFilings | BacklogComplete | Connected | Disconnected | Malformed | No
 CAUGHT_UP = Idle()
 
 
-@dataclass
-class Stats:
+class Stats(msgspec.Struct):
     """Counters the status line and the exit summary read (written by the events thread)."""
 
     host: str = ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from .filing import Filing
 
@@ -40,19 +39,33 @@ def parse_cik(text: str) -> int:
     return int(t)
 
 
-@dataclass(frozen=True)
 class FilingFilter:
-    """``--form``, ``--exclude-form``, ``--no-amendments`` and ``--cik`` in one predicate."""
+    """``--form``, ``--exclude-form``, ``--no-amendments`` and ``--cik`` in one predicate.
 
-    forms: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    ciks: frozenset[int] = frozenset()
-    amendments: bool = True
+    Made once per run and never changed; the patterns are compiled when it is made."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_include", compile_forms(self.forms))
-        object.__setattr__(self, "_exclude", compile_forms(self.exclude))
-        object.__setattr__(self, "_verdicts", _Verdicts(self._form_passes))
+    __slots__ = ("forms", "exclude", "ciks", "amendments", "_include", "_exclude", "_verdicts")
+
+    def __init__(
+        self,
+        forms: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = (),
+        ciks: frozenset[int] = frozenset(),
+        amendments: bool = True,
+    ) -> None:
+        self.forms = forms
+        self.exclude = exclude
+        self.ciks = ciks
+        self.amendments = amendments
+        self._include = compile_forms(forms)
+        self._exclude = compile_forms(exclude)
+        self._verdicts = _Verdicts(self._form_passes)
+
+    def __repr__(self) -> str:
+        return (
+            f"FilingFilter(forms={self.forms!r}, exclude={self.exclude!r}, ciks={self.ciks!r},"
+            f" amendments={self.amendments!r})"
+        )
 
     @property
     def active(self) -> bool:
@@ -73,17 +86,17 @@ class FilingFilter:
 
     def select(self, filings: list[Filing]) -> list[Filing]:
         """The filings that pass, in order. Forms are few, so each one's verdict is kept."""
-        verdicts: _Verdicts = self._verdicts  # type: ignore[attr-defined]
+        verdicts = self._verdicts
         ciks = self.ciks
         if ciks:
             return [f for f in filings if f.cik in ciks and verdicts[f.form]]
         return [f for f in filings if verdicts[f.form]]
 
     def _form_passes(self, form: str) -> bool:
-        include: re.Pattern[str] | None = self._include  # type: ignore[attr-defined]
+        include = self._include
         if include is not None and not self._matches(include, form):
             return False
-        exclude: re.Pattern[str] | None = self._exclude  # type: ignore[attr-defined]
+        exclude = self._exclude
         return exclude is None or not self._matches(exclude, form)
 
 

@@ -18,9 +18,10 @@ import hashlib
 import os
 import socket
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote, urlsplit
+
+import msgspec
 
 from . import __version__
 
@@ -53,8 +54,7 @@ class Untrusted(HandshakeError):
     """The server's TLS certificate did not verify (no retry can fix it)."""
 
 
-@dataclass(frozen=True)
-class Opened:
+class Opened(msgspec.Struct, frozen=True):
     sock: socket.socket
     leftover: bytes  # bytes after the 101 head: the first frames
 

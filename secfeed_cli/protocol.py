@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -89,23 +88,20 @@ _FILINGS_SHAPE = re.compile(
 _ACCESSION_RE = re.compile(r"\d{10}-\d{2}-\d{6}\Z", re.ASCII)
 
 
-@dataclass(frozen=True, slots=True)
-class Heartbeat:
+class Heartbeat(msgspec.Struct, frozen=True):
     """Sent by the server each second of silence, once ``hello`` asked for heartbeats."""
 
     spelling: str = "heartbeat"
 
 
-@dataclass(frozen=True, slots=True)
-class Reconnect:
+class Reconnect(msgspec.Struct, frozen=True):
     """The server asks the client to reconnect within ``within_seconds``, before ``before_time``."""
 
     within_seconds: float
     before_time: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class ServerError:
+class ServerError(msgspec.Struct, frozen=True):
     """An ``error`` message; the server closes the connection right after it."""
 
     message: str
@@ -122,8 +118,7 @@ class ServerError:
         return self.message.lower().startswith("reached maximum allowed buffered messages")
 
 
-@dataclass(frozen=True, slots=True)
-class UnknownMessage:
+class UnknownMessage(msgspec.Struct, frozen=True):
     """A well-formed object whose ``type`` this client does not know; callers skip it."""
 
     type: str

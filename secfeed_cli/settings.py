@@ -6,11 +6,10 @@ Connection settings are :class:`connection.ConnectOptions` and filters are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(frozen=True)
-class OutputSettings:
+class OutputSettings(msgspec.Struct, frozen=True):
     fmt: str = "ndjson"  # auto, table, ndjson, csv, json
     latency: bool = False
     quiet: bool = False
@@ -18,8 +17,7 @@ class OutputSettings:
     raw: bool = False  # NDJSON: frames as received
 
 
-@dataclass(frozen=True)
-class RunSettings:
+class RunSettings(msgspec.Struct, frozen=True):
     backlog: bool = True  # False: --no-backlog
     backlog_only: bool = False
     count: int | None = None
@@ -29,8 +27,7 @@ class RunSettings:
     timeout: float | None = None
 
 
-@dataclass(frozen=True)
-class AlertSettings:
+class AlertSettings(msgspec.Struct, frozen=True):
     """What to do for each filing shown (tail and demo): hooks, notifications, the bell."""
 
     exec_commands: tuple[str, ...] = ()

@@ -20,8 +20,9 @@ import queue
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import msgspec
 
 from .connection import (
     CLOSE_WAIT,
@@ -73,8 +74,7 @@ _ACCESSION = operator.attrgetter("accession_no")
 _HISTORICAL = operator.attrgetter("is_historical")
 
 
-@dataclass(eq=False)
-class Tracked:
+class Tracked(msgspec.Struct, eq=False):
     """What the stream keeps about one connection, beside the connection itself."""
 
     link: Link

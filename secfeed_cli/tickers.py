@@ -14,7 +14,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
@@ -77,18 +76,17 @@ def to_tsv(rows: Iterable[Row], source: str, date: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass
-class Directory:
+class Directory(msgspec.Struct):
     """Names and tickers by CIK, CIKs by ticker; ``source`` and ``date`` say where from."""
 
     rows: list[Row]
     source: str
     date: str  # when the copy was current: YYYY-MM-DD (bundled), or the last check (cached)
     path: Path | None = None  # the cached file, None for the bundled copy
-    name: dict[int, str] = field(default_factory=dict)
-    tickers: dict[int, list[str]] = field(default_factory=dict)
-    _by_ticker: dict[str, list[int]] = field(default_factory=dict, repr=False)
-    _squashed: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    name: dict[int, str] = msgspec.field(default_factory=dict)
+    tickers: dict[int, list[str]] = msgspec.field(default_factory=dict)
+    _by_ticker: dict[str, list[int]] = msgspec.field(default_factory=dict)
+    _squashed: dict[str, list[int]] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Every run that prints a filing loads this: names and tickers now, the index by

@@ -14,7 +14,6 @@ import http.client
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -29,8 +28,7 @@ FAIR_ACCESS = "https://www.sec.gov/os/accessing-edgar-data"
 MAX_BODY = 64 << 20
 
 
-@dataclass(frozen=True)
-class Updated:
+class Updated(msgspec.Struct, frozen=True):
     changed: bool  # False: the server said 304 Not Modified
     rows: int
     ciks: int

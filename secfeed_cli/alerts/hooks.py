@@ -15,7 +15,8 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from ..companies import who
 from ..filing import Filing
@@ -48,8 +49,7 @@ def environment(filing: Filing) -> dict[str, str]:
     return env
 
 
-@dataclass
-class Counts:
+class Counts(msgspec.Struct):
     ran: int = 0
     failed: int = 0
     timed_out: int = 0

@@ -14,9 +14,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+import msgspec
 
 from ..companies import who
 from ..filing import Filing
@@ -101,8 +102,7 @@ def message(filings: list[Filing]) -> tuple[str, str]:
     return title, body
 
 
-@dataclass
-class Counts:
+class Counts(msgspec.Struct):
     sent: int = 0  # messages delivered (per URL)
     filings: int = 0  # filings in them
     retries: int = 0

@@ -11,9 +11,10 @@ import asyncio
 import ssl
 import threading
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+
+import msgspec
 
 T = TypeVar("T")
 
@@ -34,8 +35,7 @@ def load_nats() -> Any:
     return nats
 
 
-@dataclass(frozen=True)
-class NatsSettings:
+class NatsSettings(msgspec.Struct, frozen=True):
     """Where the stream is and what it is called (relay, and tail/snapshot --from)."""
 
     servers: tuple[str, ...]

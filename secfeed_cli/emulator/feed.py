@@ -10,10 +10,11 @@ import json
 import struct
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
+
+import msgspec
 
 from ..filing import format_time
 from ..protocol import FILING_FIELDS
@@ -74,8 +75,7 @@ def encode_filing(record: Record, discovered: str, historical: bool) -> bytes:
     return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-@dataclass(frozen=True, slots=True)
-class Published:
+class Published(msgspec.Struct, frozen=True):
     """A filing as published: its record and both wire encodings, as ready-made WS frames."""
 
     record: Record

@@ -19,10 +19,10 @@ import ssl
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import count
 
+import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
@@ -36,8 +36,7 @@ CHUNK = 1 << 16
 EVENT_LOG = 10_000
 
 
-@dataclass
-class EmulatorConfig:
+class EmulatorConfig(msgspec.Struct):
     host: str = "127.0.0.1"
     port: int = 0
     api_key: str | None = None
@@ -64,8 +63,7 @@ class EmulatorConfig:
     refuse_after: int | None = None  # answer HTTP 503 to upgrades after this many
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(msgspec.Struct, frozen=True):
     name: str
     conn: int
     detail: str = ""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from ..filing import Filing
 from ..latency import Summary
@@ -13,8 +14,7 @@ from ..settings import AlertSettings, OutputSettings
 FORMATS = ("auto", "table", "ndjson", "csv")
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(msgspec.Struct, frozen=True):
     """What the table's status line shows; the app builds one per repaint."""
 
     state: str

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from ..companies import label
 from ..escape import escape_control, has_control
@@ -19,8 +20,7 @@ from ..latency import fmt_ms
 from . import Status
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(msgspec.Struct, frozen=True):
     key: str
     header: str
     width: int  # 0: the flexible one (company)
