@@ -14,7 +14,6 @@ with the socket, for the frame reader.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import socket
 import time
@@ -24,6 +23,11 @@ from urllib.parse import SplitResult, unquote, urlsplit
 import msgspec
 
 from . import __version__
+
+try:  # the small built-in SHA-1 for the one digest of the handshake: hashlib would load
+    from _sha1 import sha1  # OpenSSL's library first, ~3 ms of every start
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import sha1
 
 if TYPE_CHECKING:
     import ssl
@@ -276,7 +280,7 @@ def _check_upgrade(fields: dict[str, str], key: str) -> None:
         raise HandshakeError("the server's 101 response has no 'Upgrade: websocket'")
     if "upgrade" not in [t.strip().lower() for t in fields.get("connection", "").split(",")]:
         raise HandshakeError("the server's 101 response has no 'Connection: Upgrade'")
-    expected = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()
+    expected = base64.b64encode(sha1(key.encode() + _GUID).digest()).decode()
     if fields.get("sec-websocket-accept", "").strip() != expected:
         raise HandshakeError("the server's Sec-WebSocket-Accept does not match the request")
     extensions = fields.get("sec-websocket-extensions", "").strip()
