@@ -6,9 +6,11 @@ https://www.sec.gov/files/company_tickers.json as downloaded on 2026-02-13 (see
 shared/data/SOURCES.md): 10,338 rows, 8,049 distinct CIKs. SEC/EDGAR data is a US-government
 work in the public domain.
 
-Writes ``secfeed_cli/data/company-tickers.tsv.gz``: ``#`` header lines naming the source and
-its date, then one ``CIK<TAB>TICKER<TAB>NAME`` line per row in SEC's order (the first row of a
-CIK carries its primary ticker). gzip with a fixed mtime, so the output is reproducible.
+Writes ``secfeed_cli/data/company-tickers.json`` (``tickers.Bundled``): the source and its date;
+each CIK once, in the order of its first row, with that row's name and all its tickers (the
+first row of a CIK carries its primary ticker), ready for the first filing's lookup; then SEC's
+rows in its order, a list per field. One line per field; plain JSON (no gzip), as loading it is
+then msgspec's decoding alone (~4 ms instead of ~15 for a gzipped table split in Python).
 
 A gzipped copy of the same file is kept in tests/data (the test suite checks the bundled map
 against it where shared/ is not at hand).
@@ -23,11 +25,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "secfeed_cli" / "data" / "company-tickers.tsv.gz"
+OUT = ROOT / "secfeed_cli" / "data" / "company-tickers.json"
 DEFAULT = ROOT.parent / "shared" / "data" / "sec-company-tickers-2026-02-13.json"
 sys.path.insert(0, str(ROOT))
 
-from secfeed_cli.tickers import parse_sec_json, to_tsv  # noqa: E402
+from secfeed_cli.tickers import bundle, parse_sec_json  # noqa: E402
 
 SOURCE = "https://www.sec.gov/files/company_tickers.json"
 DATE = "2026-02-13"
@@ -36,8 +38,7 @@ DATE = "2026-02-13"
 def build(src: Path) -> bytes:
     raw = src.read_bytes()
     rows = parse_sec_json(gzip.decompress(raw) if src.suffix == ".gz" else raw)
-    text = to_tsv(rows, source=SOURCE, date=DATE)
-    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+    return bundle(rows, source=SOURCE, date=DATE)
 
 
 def main(argv: list[str]) -> int:

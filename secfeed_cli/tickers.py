@@ -2,7 +2,7 @@
 
 The map is SEC's ``company_tickers.json`` (https://www.sec.gov/files/company_tickers.json):
 rows of CIK, ticker and name in SEC's order, where a CIK's first row carries its primary ticker.
-secfeed ships a copy (``data/company-tickers.tsv.gz``, built by ``scripts/make_tickers.py``)
+secfeed ships a copy (``data/company-tickers.json``, built by ``scripts/make_tickers.py``)
 and prefers a newer one fetched by ``secfeed tickers update`` into the user cache directory.
 Nothing here runs at import: :func:`directory` loads the map on first use.
 """
@@ -13,14 +13,14 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
 
 from .escape import escape_control
 
-BUNDLED = Path(__file__).resolve().parent / "data" / "company-tickers.tsv.gz"
+BUNDLED = Path(__file__).resolve().parent / "data" / "company-tickers.json"
 CACHE_NAME = "company_tickers.json"
 META_NAME = "company_tickers.meta.json"
 #: ``secfeed tickers info`` warns about a cached map older than this.
@@ -70,35 +70,85 @@ def _clean(text: str) -> str:
     return escape_control(" ".join(text.split()))
 
 
-def to_tsv(rows: Iterable[Row], source: str, date: str) -> str:
-    lines = [f"# {source}", f"# {date}"]
-    lines += [f"{cik}\t{ticker}\t{name}" for cik, ticker, name in rows]
-    return "\n".join(lines) + "\n"
+class Bundled(msgspec.Struct):
+    """The bundled map's file, as ``scripts/make_tickers.py`` writes it: what the first filing
+    needs ready to use, each CIK once (its first row's name, its tickers primary first), so
+    that loading it is msgspec's decoding and two ``dict(zip(...))``, no Python loop over the
+    rows; SEC's rows themselves are decoded only when asked for (:attr:`Directory.rows`)."""
+
+    source: str
+    date: str
+    cik: list[int]  # in the order of each CIK's first row
+    name: list[str]
+    tickers: list[list[str]]
+    rows: msgspec.Raw  # a Columns
+
+
+class Columns(msgspec.Struct):
+    """SEC's rows in its order, a list per field."""
+
+    cik: list[int]
+    ticker: list[str]
+    name: list[str]
+
+
+def bundle(rows: list[Row], source: str, date: str) -> bytes:
+    """The bundled map's file for these rows (one line per field, for a readable diff)."""
+    directory = Directory.from_rows(rows, source, date)
+    ciks = list(directory.name)
+    columns = Columns(*(list(column) for column in zip(*rows, strict=True)))
+    fields = {
+        "source": source,
+        "date": date,
+        "cik": ciks,
+        "name": [directory.name[cik] for cik in ciks],
+        "tickers": [directory.tickers[cik] for cik in ciks],
+        "rows": columns,
+    }
+    encode = msgspec.json.encode
+    lines = [f'"{key}":'.encode() + encode(value) for key, value in fields.items()]
+    return b"{\n" + b",\n".join(lines) + b"\n}\n"
 
 
 class Directory(msgspec.Struct):
-    """Names and tickers by CIK, CIKs by ticker; ``source`` and ``date`` say where from."""
+    """Names and tickers by CIK, CIKs by ticker; ``source`` and ``date`` say where from.
 
-    rows: list[Row]
+    Made from SEC's rows (:meth:`from_rows`), or from the bundled file (:func:`load_bundled`),
+    whose rows are decoded on first use of :attr:`rows`."""
+
     source: str
     date: str  # when the copy was current: YYYY-MM-DD (bundled), or the last check (cached)
     path: Path | None = None  # the cached file, None for the bundled copy
     name: dict[int, str] = msgspec.field(default_factory=dict)
     tickers: dict[int, list[str]] = msgspec.field(default_factory=dict)
+    _rows: list[Row] | None = None
+    _columns: msgspec.Raw | None = None  # the bundled file's rows, not decoded yet
     _by_ticker: dict[str, list[int]] = msgspec.field(default_factory=dict)
     _squashed: dict[str, list[int]] = msgspec.field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        # Every run that prints a filing loads this: names and tickers now, the index by
-        # ticker (for --ticker and lookups) when first asked.
-        name, tickers = self.name, self.tickers
-        for cik, ticker, title in self.rows:
+    @classmethod
+    def from_rows(
+        cls, rows: list[Row], source: str, date: str, path: Path | None = None
+    ) -> Directory:
+        name: dict[int, str] = {}
+        tickers: dict[int, list[str]] = {}
+        for cik, ticker, title in rows:
             known = tickers.get(cik)
             if known is None:
                 name[cik] = title
                 tickers[cik] = [ticker] if ticker else []
             elif ticker and ticker not in known:
                 known.append(ticker)
+        return cls(source, date, path, name, tickers, rows)
+
+    @property
+    def rows(self) -> list[Row]:
+        """SEC's rows, in its order: CIK, ticker, name."""
+        if self._rows is None:
+            assert self._columns is not None
+            columns = msgspec.json.decode(self._columns, type=Columns)
+            self._rows = list(zip(columns.cik, columns.ticker, columns.name, strict=True))
+        return self._rows
 
     @property
     def by_ticker(self) -> dict[str, list[int]]:
@@ -189,13 +239,14 @@ def cache_dir(env: dict[str, str] | None = None) -> Path:
 
 
 def load_bundled() -> Directory:
-    import gzip
-
-    lines = gzip.decompress(BUNDLED.read_bytes()).decode("utf-8").splitlines()
-    source, date = lines[0][2:], lines[1][2:]
-    fields = [line.split("\t", 2) for line in lines[2:]]
-    rows = [(int(cik), ticker, title) for cik, ticker, title in fields]
-    return Directory(rows, source=source, date=date)
+    data = msgspec.json.decode(BUNDLED.read_bytes(), type=Bundled)
+    return Directory(
+        data.source,
+        data.date,
+        name=dict(zip(data.cik, data.name, strict=True)),
+        tickers=dict(zip(data.cik, data.tickers, strict=True)),
+        _columns=data.rows,
+    )
 
 
 def read_meta(folder: Path) -> dict[str, str]:
@@ -227,7 +278,7 @@ def load_cached(folder: Path) -> Directory | None:
         or meta.get("fetched")
         or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime))
     )
-    return Directory(rows, source=meta.get("source", "?"), date=when, path=path)
+    return Directory.from_rows(rows, meta.get("source", "?"), when, path)
 
 
 _loaded: Directory | None = None
@@ -238,9 +289,9 @@ warn: Callable[[str], None] = lambda text: None  # noqa: E731
 def directory() -> Directory:
     """The map in use, loaded once: the cached copy if there is a good one, else the bundled.
 
-    Loading makes some 30,000 containers that all live as long as the process: the garbage
-    collector is off meanwhile, or it would walk them again and again as they pile up (~10 ms
-    of the first filing's 25)."""
+    Loading makes thousands of containers that all live as long as the process (a list of
+    tickers per CIK; from SEC's JSON, a tuple per row too): the garbage collector is off
+    meanwhile, or it would walk them again and again as they pile up."""
     global _loaded
     if _loaded is None:
         collecting = gc.isenabled()

@@ -280,13 +280,17 @@ def test_the_bundled_map_is_what_the_script_builds_from_the_shared_file() -> Non
         capture_output=True,
     )
     assert res.returncode == 0, res.stderr
-    from secfeed_cli.tickers import load_bundled, parse_sec_json
+    from secfeed_cli.tickers import Directory, load_bundled, parse_sec_json
 
     bundled = load_bundled()
     assert bundled.rows == parse_sec_json(gzip.decompress(SHARED.read_bytes()))
     assert (len(bundled.rows), len(bundled.name)) == (10_338, 8_049)
     assert bundled.date == "2026-02-13"
-    assert os.path.getsize(ROOT / "secfeed_cli" / "data" / "company-tickers.tsv.gz") < 200_000
+    assert os.path.getsize(ROOT / "secfeed_cli" / "data" / "company-tickers.json") < 800_000
+    # What the first filing's lookup uses comes ready in the file: the same as from the rows.
+    from_rows = Directory.from_rows(bundled.rows, bundled.source, bundled.date)
+    assert (bundled.name, bundled.tickers) == (from_rows.name, from_rows.tickers)
+    assert list(bundled.name) == list(from_rows.name)  # each CIK in the order of its first row
 
 
 @pytest.mark.unit
