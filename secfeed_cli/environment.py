@@ -24,9 +24,10 @@ class Environment(msgspec.Struct):
         """Where data goes: the given output, or stdout written in whole batches of lines."""
         if self.stdout is not None:
             return self.stdout
-        from .sinks.stdout import StdoutLines
+        from .sinks.stdout import StdoutLines, widen_pipe
 
         sys.stdout.flush()
+        widen_pipe(sys.stdout.fileno())
         return StdoutLines(sys.stdout.fileno())
 
     def isatty(self) -> bool:

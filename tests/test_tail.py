@@ -6,6 +6,7 @@ import csv
 import fnmatch
 import io
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -361,3 +362,27 @@ def test_raw_output_is_one_line_per_frame_even_when_the_frame_is_pretty_printed(
     assert lines[2:] == [b""] and len(lines) == 3
     assert _json.loads(lines[0]) == _json.loads(pretty)  # compacted, the same object
     assert lines[1] == compact  # byte-exact otherwise
+
+
+def test_a_pipe_on_stdout_gets_a_1_mib_buffer(emulator_factory: Factory) -> None:
+    # A burst then waits less on its reader (sinks/stdout.py); what it writes is unchanged.
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("no F_GETPIPE_SZ here (not Linux)")
+    em = emulator_factory(backlog=5)
+    read_end, write_end = os.pipe()
+    try:
+        before = fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ)
+        proc = secfeed_popen("tail", "--url", em.url, "--backlog-only", stdout=write_end)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb", closefd=False) as out:
+            data = out.read()
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert len(ndjson(data)) == 5
+        with open("/proc/sys/fs/pipe-max-size") as fh:
+            want = min(1 << 20, int(fh.read()))
+        assert before < want
+        assert fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ) == want
+    finally:
+        os.close(read_end)
