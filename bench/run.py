@@ -169,6 +169,27 @@ def latency_run(cmd: list[str], total: int, skip: int) -> list[float]:
     return out
 
 
+def cost_split(med: dict[str, float], bmed: dict[str, float], n: int, big: int) -> list[str]:
+    """Each drain's time as start-up plus a cost per filing, from its medians at the two sizes:
+    which of the two a ratio to wscat comes from (a client that starts faster leads on the
+    smaller burst; the one cheaper per filing, on the larger)."""
+    out = [
+        "## Start-up and cost per filing",
+        "",
+        f"From the medians at N = {n:,} and N = {big:,}: the cost per filing is the difference"
+        " of the two times over the difference of the two Ns; start-up (and exit) is what the"
+        " smaller burst's time leaves. The time at N is about start-up + N x per filing.",
+        "",
+        "| contender | start-up s | per filing us |",
+        "| --- | ---: | ---: |",
+    ]
+    for name in bmed:
+        if name in med:
+            per = (bmed[name] - med[name]) / (big - n)
+            out.append(f"| {name} | {med[name] - n * per:.3f} | {per * 1e6:.2f} |")
+    return [*out, ""]
+
+
 def round_stat(rounds: list[list[float]], stat: Any) -> list[float]:
     """One number per latency round (a percentile, or max)."""
     return [stat(values) for values in rounds]
@@ -505,6 +526,7 @@ def write_results(
                 f" {vs_ws} | {rss:.0f} |"
             )
         lines.append("")
+        lines += cost_split(med, bmed, n, args.big)
     if big_rss:
         small = max(r["rss_kb"] for r in results["secfeed tail -f ndjson"]) / 1024
         lines += [
