@@ -183,11 +183,22 @@ def cost_split(med: dict[str, float], bmed: dict[str, float], n: int, big: int) 
         "| contender | start-up s | per filing us |",
         "| --- | ---: | ---: |",
     ]
+    steady = True
     for name in bmed:
         if name in med:
             per = (bmed[name] - med[name]) / (big - n)
-            out.append(f"| {name} | {med[name] - n * per:.3f} | {per * 1e6:.2f} |")
-    return [*out, ""]
+            start = med[name] - n * per
+            steady = steady and start >= 0
+            out.append(f"| {name} | {start:.3f} | {per * 1e6:.2f} |")
+    out.append("")
+    if not steady:
+        out += [
+            "Not to be trusted in this run: a start-up below zero means the machine ran at"
+            " another speed during the larger drains than during the smaller ones (the two"
+            " sizes run minutes apart).",
+            "",
+        ]
+    return out
 
 
 def round_stat(rounds: list[list[float]], stat: Any) -> list[float]:
