@@ -179,6 +179,8 @@ def test_seen_set_is_bounded() -> None:
     seen = SeenSet(3)
     assert all(seen.add(k) for k in "abcd")
     assert len(seen) == 3 and "a" not in seen and not seen.add("d")
+    with pytest.raises(ValueError):
+        SeenSet(0)
 
 
 @given(
