@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -73,14 +73,26 @@ def secfeed(
     )
 
 
-def secfeed_code(code: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
-    """Run the CLI under ``python -c code`` (code that calls ``secfeed_cli.cli.main``), for a
-    run with something about the interpreter changed: a module made missing, a check at exit."""
+def secfeed_code(
+    code: str,
+    *args: str,
+    timeout: float = 30,
+    stdout: int | IO[bytes] = subprocess.PIPE,
+    buffered: bool = False,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the CLI under ``python -c code`` (code that calls ``secfeed_cli.cli.main`` or
+    ``entry``), for a run with something about the interpreter changed: a module made missing,
+    a check at exit. ``buffered``: stdout and stderr as a user's shell gives them, without
+    PYTHONUNBUFFERED (block-buffered to a file)."""
+    env = cli_env()
+    if buffered:
+        del env["PYTHONUNBUFFERED"]
     return subprocess.run(
         [sys.executable, "-c", code, *args],
-        capture_output=True,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
         timeout=timeout,
-        env=cli_env(),
+        env=env,
         cwd=ROOT,
     )
 

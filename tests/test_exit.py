@@ -7,14 +7,11 @@ for, an object whose finalizer shows whether the teardown ran.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
-from typing import IO
 
 from secfeed_cli import __version__
 
-from .conftest import ROOT, cli_env
+from .conftest import secfeed_code
 
 #: An object in __main__ that says so when the teardown finalizes it.
 TORN = (
@@ -27,29 +24,13 @@ TORN = (
 ENTRY = "from secfeed_cli.cli import entry; entry()\n"
 
 
-def run(
-    code: str, *args: str, stdout: int | IO[bytes] = subprocess.PIPE, buffered: bool = False
-) -> subprocess.CompletedProcess[bytes]:
-    env = cli_env()
-    if buffered:  # stdout and stderr as a user's shell gives them: block-buffered to a file
-        del env["PYTHONUNBUFFERED"]
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        timeout=30,
-        env=env,
-        cwd=ROOT,
-    )
-
-
 def test_a_run_ends_without_the_teardown_and_with_its_exit_status() -> None:
-    res = run(TORN + ENTRY, "--version")
+    res = secfeed_code(TORN + ENTRY, "--version")
     assert res.returncode == 0
     assert __version__ in res.stdout.decode()
     assert b"torn down" not in res.stderr
     # A usage error keeps its documented status and its message.
-    res = run(TORN + ENTRY, "tail", "--no-such-option")
+    res = secfeed_code(TORN + ENTRY, "tail", "--no-such-option")
     assert res.returncode == 2
     assert b"No such option" in res.stderr
     assert b"torn down" not in res.stderr
@@ -61,7 +42,7 @@ def test_buffered_output_is_flushed_before_the_process_ends(tmp_path: Path) -> N
     code = TORN + "sys.stdout.write('written before\\n'); sys.stderr.write('no line end')\n" + ENTRY
     out = tmp_path / "out"
     with out.open("wb") as fh:
-        res = run(code, "tail", "--no-such-option", stdout=fh, buffered=True)
+        res = secfeed_code(code, "tail", "--no-such-option", stdout=fh, buffered=True)
     assert res.returncode == 2
     assert out.read_text() == "written before\n"
     assert res.stderr.startswith(b"no line end")
@@ -75,7 +56,7 @@ def test_exit_functions_still_run_and_then_the_exit_is_the_usual_one() -> None:
         + "atexit.register(lambda: sys.stderr.write('exit function ran\\n'))\n"
         + ENTRY
     )
-    res = run(code, "tail", "--no-such-option")
+    res = secfeed_code(code, "tail", "--no-such-option")
     assert res.returncode == 2
     assert b"exit function ran" in res.stderr
     assert b"torn down" in res.stderr
@@ -91,6 +72,6 @@ def test_a_thread_the_interpreter_waits_for_is_waited_for() -> None:
         "    sys.stderr.write('thread finished\\n')\n"
         "threading.Thread(target=work).start()\n" + ENTRY
     )
-    res = run(code, "--version")
+    res = secfeed_code(code, "--version")
     assert res.returncode == 0
     assert res.stderr.decode().endswith("thread finished\n")
