@@ -274,6 +274,11 @@ class Connection:
         return items
 
     def _read_once(self) -> list[Item]:
+        if self.closing and time.monotonic() >= self.close_by:
+            # Checked before every read, not only after a read with no whole frame: a peer
+            # that keeps sending (heartbeats, a reconnect storm) must not keep a closing link,
+            # its socket and its keeper thread alive past the deadline.
+            return [self._end("closed")]
         data = self.pending
         self.pending = b""
         if not data:
