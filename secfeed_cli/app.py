@@ -311,7 +311,7 @@ def execute(
     if alerts is not None and alerts.active:
         from .alerts import Alerts
 
-        acting = Alerts(alerts, diag.warn)
+        acting = Alerts(alerts, diag.warn, diag.echo)
     feed: Source
     if source is not None:
         source = replace(source, connect_timeout=connection.connect_timeout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
+from typing import TextIO
 
 from .escape import escape_control
 from .redact import redact
@@ -60,14 +61,24 @@ class Diagnostics:
         self._shown: set[str] = set()
 
     def _say(self, sgr: str, prefix: str, text: str) -> None:
-        text = escape_control(redact(text))  # the one way out to stderr
         err = sys.stderr
         if err is None:  # started with stderr closed
             return
+        text = escape_control(redact(text))  # the one way out to stderr
         if use_color(err):
             line = f"\x1b[{sgr}msecfeed: {prefix}\x1b[0m{text}\n"
         else:
             line = f"secfeed: {prefix}{text}\n"
+        self._line(err, line)
+
+    def echo(self, text: str) -> None:
+        """A line of someone else's output (an --exec hook's), shown as it is but for control
+        characters and secrets, by the same way as secfeed's own lines; never kept quiet."""
+        err = sys.stderr
+        if err is not None:
+            self._line(err, escape_control(redact(text)) + "\n")
+
+    def _line(self, err: TextIO, line: str) -> None:
         try:
             if above is not None and _isatty(err):
                 above(line)

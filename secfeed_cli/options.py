@@ -20,7 +20,7 @@ import click
 from click.core import ParameterSource
 
 from .params import DURATION, POSITIVE, SECONDS, Cik, FormPattern, NatsUrl, TickerList, WsUrl
-from .settings import AlertSettings, OutputSettings, RunSettings
+from .settings import MAX_EXEC_JOBS, AlertSettings, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
     from .broker import NatsSettings
@@ -456,11 +456,11 @@ def alert_options(f: F) -> F:
             ),
             click.option(
                 "--exec-jobs",
-                type=POSITIVE,
+                type=click.IntRange(1, MAX_EXEC_JOBS),
                 default=4,
                 show_default=True,
                 metavar="N",
-                help="Hooks running at once (1: one at a time, in filing order).",
+                help="Hooks running at once (1: one at a time, in filing order; at most 64).",
             ),
             click.option(
                 "--exec-timeout",

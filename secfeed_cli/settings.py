@@ -27,6 +27,10 @@ class RunSettings(msgspec.Struct, frozen=True):
     timeout: float | None = None
 
 
+#: The most hooks that may run at once (--exec-jobs): each is a thread and a process group.
+MAX_EXEC_JOBS = 64
+
+
 class AlertSettings(msgspec.Struct, frozen=True):
     """What to do for each filing shown (tail and demo): hooks, notifications, the bell."""
 

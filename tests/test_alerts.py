@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -116,7 +118,7 @@ def test_hooks_get_each_live_filing_on_stdin_and_in_the_environment(
         assert env["SECFEED_URL"] == record["url"]
         assert env["SECFEED_FILING_DATE"] == record["filing_date"]
         assert env["SECFEED_IS_HISTORICAL"] == "false"
-    assert "hooks: 4 ran, 0 failed, 0 timed out" in err
+    assert "hooks: 4 ran (0 failed), 0 timed out" in err
 
 
 def test_backlog_filings_alert_only_with_alert_backlog(
@@ -128,13 +130,13 @@ def test_backlog_filings_alert_only_with_alert_backlog(
     live = em.publish(1)[0].record["accession_no"]
     assert fifo.lines(1) == [f"{live} false"]  # and none of the five backlog filings
     _, err = stop(proc)
-    assert "hooks: 1 ran, 0 failed" in err
+    assert "hooks: 1 ran (0 failed)" in err
 
     backlog = [p.record["accession_no"] for p in em.feed.backlog(5)]
     proc = start(em, "--exec", hook, "--alert-backlog")
     assert sorted(fifo.lines(5)) == sorted(f"{a} true" for a in backlog)
     _, err = stop(proc)
-    assert "hooks: 5 ran, 0 failed" in err
+    assert "hooks: 5 ran (0 failed)" in err
 
 
 def test_one_job_runs_hooks_in_filing_order(
@@ -162,7 +164,7 @@ def test_a_slow_hook_never_holds_the_feed_and_is_killed_at_exit(emulator_factory
     lines = [proc.stdout.readline() for _ in range(20)]  # all 20, while the first hook sleeps
     assert all(line.endswith(b"}\n") for line in lines)
     _, err = stop(proc)  # the grace period is short; then the hook's process group is killed
-    assert "hooks: 0 ran, 0 failed, 0 timed out, 1 killed at exit, 19 not run (exit)" in err
+    assert "hooks: 0 ran (0 failed), 0 timed out, 1 killed at exit, 19 not run (exit)" in err
     left = subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout.split()
     assert all(_gone(int(pid)) for pid in left), "the hook and its children are gone"
 
@@ -208,7 +210,7 @@ def test_failing_hooks_are_one_line_each_and_counted(emulator_factory: Factory, 
     _, err = stop(proc)
     for accession in published:
         assert err.count(f"--exec hook failed (exit 7) for {accession}") == 1
-    assert "hooks: 6 ran, 3 failed, 0 timed out" in err
+    assert "hooks: 6 ran (3 failed), 0 timed out" in err
 
 
 def test_hooks_do_not_get_the_api_key(
@@ -224,6 +226,155 @@ def test_hooks_do_not_get_the_api_key(
     fifo.lines(1)
     stop(proc)
     assert "sk-hook-test-123456" not in (tmp_path / "env").read_text()
+
+
+def test_exit_with_32_running_hooks_takes_the_grace_not_a_second_per_worker(
+    emulator_factory: Factory, fifo: Fifo
+) -> None:
+    em = emulator_factory(backlog=0)
+    marker = f"secfeed-test-{uuid.uuid4().hex}"
+    hook = f"echo > {fifo.path}; sleep 600; : {marker}"
+    proc = start(em, "--exec", hook, "--exec-jobs", "32")
+    em.publish(32)
+    fifo.lines(32)  # all 32 hooks are running
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    took = time.monotonic() - signalled
+    print(f"SIGTERM with 32 running hooks: exit after {took:.2f} s")
+    assert proc.returncode == 143, err
+    # The grace is 2 s; a cost per worker showed as 2 s + 1 s a worker (34 s here). The bound
+    # is loose for a loaded machine; the note gives the measured time.
+    assert took < 10, took
+    assert "hooks: 0 ran (0 failed), 0 timed out, 32 killed at exit" in err.decode()
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout.split()
+    assert all(_gone(int(pid)) for pid in left), "every hook's group was killed"
+
+
+@pytest.mark.parametrize("jobs", ["65", "20000"])
+def test_exec_jobs_has_a_ceiling(jobs: str) -> None:
+    res = secfeed("tail", "--url", "ws://127.0.0.1:9", "--exec", "true", "--exec-jobs", jobs)
+    assert res.returncode == 2
+    assert b"--exec-jobs" in res.stderr and b"1<=x<=64" in res.stderr
+    assert b"Traceback" not in res.stderr
+
+
+def test_what_a_hook_leaves_running_cannot_hold_the_users_pipeline(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    # `secfeed ... 2>&1 | cat`: the pipe ends when secfeed does, whatever its hooks left
+    # behind, and what they left is killed at secfeed's exit.
+    em = emulator_factory(backlog=0)
+    pids = tmp_path / "pids"
+    proc = secfeed_popen(
+        "tail",
+        "--url",
+        em.url,
+        "--count",
+        "1",
+        "--exec",
+        f"sleep 600 & echo $! > {pids}; echo started",
+        stderr=subprocess.STDOUT,
+    )
+    _started.append(proc)
+    em.wait_for("hello")
+    em.publish(1)
+    out, _ = proc.communicate(timeout=30)  # a sleep holding the pipe would hold this 600 s
+    assert proc.returncode == 0, out
+    assert b"\nstarted\n" in out
+    assert _gone(int(pids.read_text())), "what the hook started is killed at exit"
+
+
+def test_exec_timeout_kills_what_the_hook_left_running(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=0)
+    pids = tmp_path / "pids"
+    hook = f"sleep 600 & echo $! > {pids}; echo started"  # the shell exits at once
+    proc = start(em, "--exec", hook, "--exec-timeout", "0.5")
+    published = em.publish(1)[0].record["accession_no"]
+    assert proc.stderr is not None
+    lines: list[bytes] = []
+    while not lines or b"killed after" not in lines[-1]:
+        lines.append(proc.stderr.readline())
+        assert lines[-1], b"".join(lines)
+    assert b"started\n" in lines  # the hook's output, a line of its own
+    assert f"--exec hook for {published} killed after 0.5 s".encode() in lines[-1]
+    assert _gone(int(pids.read_text())), "killed at --exec-timeout, while secfeed runs on"
+    _, err = stop(proc)
+    assert "hooks: 0 ran (0 failed), 1 timed out" in err
+
+
+# Terminal control from a filing: OSC 52 (clipboard), OSC 2 (title), clear screen, BEL, and
+# C1 controls (CSI as one byte, NEL, OSC).
+HOSTILE = (
+    "A \x1b]52;c;cm0gLXJmIH4=\x07 B \x1b]2;pwned\x07 C \x1b[2J\x07 D \x9b31m \x85 \x9d0;x\x9c E"
+)
+C1 = re.compile("[\x80-\x9f]")
+
+
+def _raw_feed(*filings: dict[str, Any]) -> Any:
+    """A raw-socket server: an empty backlog, then these live filings, then silence."""
+    from .rawserver import HEARTBEAT, RawServer, drain, frame, upgrade
+
+    def handler(sock: Any, n: int) -> None:
+        upgrade(sock)
+        sock.sendall(HEARTBEAT + b"".join(frame(json.dumps(f)) for f in filings))
+        drain(sock)
+
+    return RawServer(handler)
+
+
+def test_hooks_cannot_drive_the_terminal_and_get_capped_values(tmp_path: Path) -> None:
+    from .rawserver import filing
+
+    hostile = filing(1, historical=False, description=HOSTILE)
+    huge = filing(2, historical=False, description="Z" * (200 << 10))  # over Linux's 128 KiB
+    server = _raw_feed(hostile, huge)
+    try:
+        hook = (
+            f'cat > "{tmp_path}/$SECFEED_ACCESSION_NO.json";'
+            f' printf %s "$SECFEED_DESCRIPTION" > "{tmp_path}/$SECFEED_ACCESSION_NO.env";'
+            ' echo "said: $SECFEED_DESCRIPTION" | head -c 200; echo'
+        )
+        res = secfeed("tail", "--url", server.url, "--count", "2", "--exec", hook)
+    finally:
+        server.close()
+    assert res.returncode == 0, res.stderr
+    err = res.stderr.decode("utf-8", "replace")
+    assert "hooks: 2 ran (0 failed), 0 timed out" in err, err
+    # Nothing from the filing reaches the terminal raw through a hook.
+    assert b"\x1b" not in res.stderr and b"\x07" not in res.stderr, res.stderr
+    assert not C1.search(err), err
+    assert "said: A \\x1b]52;c;cm0gLXJmIH4=\\x07 B" in err
+    # The environment shows the controls as escapes, and is capped; stdin stays exact.
+    first, second = hostile["accession_no"], huge["accession_no"]
+    assert json.loads((tmp_path / f"{first}.json").read_text())["description"] == HOSTILE
+    shown = (tmp_path / f"{first}.env").read_text()
+    assert "\x1b" not in shown and "\\x1b]2;pwned\\x07" in shown and "\\x9b31m" in shown
+    capped = (tmp_path / f"{second}.env").read_text()
+    assert len(capped) == 8192 and capped.endswith("…")
+    assert json.loads((tmp_path / f"{second}.json").read_text())["description"] == "Z" * (200 << 10)
+
+
+def test_a_hook_that_cannot_start_is_counted_apart_from_one_that_failed(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=0)
+    # A command of 200 KiB (from the config file: as an argument it would stop secfeed
+    # itself) is one string over Linux's 128 KiB: sh cannot be started with it.
+    config = tmp_path / "config.toml"
+    config.write_text(f'[tail]\nexec = [": {"x" * (200 << 10)}", "exit 3"]\n')
+    proc = secfeed_popen("tail", "--url", em.url, "--count", "2", "--config", str(config))
+    _started.append(proc)
+    em.wait_for("hello")
+    published = [p.record["accession_no"] for p in em.publish(2)]
+    _, err_bytes = proc.communicate(timeout=30)
+    err = err_bytes.decode()
+    assert proc.returncode == 0, err
+    assert f"--exec could not start the hook for {published[0]}: Argument list too long" in err
+    assert f"--exec hook failed (exit 3) for {published[1]}: exit 3" in err
+    assert "hooks: 2 ran (2 failed), 0 timed out, 2 could not start" in err
 
 
 # -- notifications --

@@ -346,3 +346,25 @@ def test_a_burst_is_summarised_not_drawn_row_by_row(
     assert shown[-1] == expected[-1]
     err = (tmp_path / "stderr-0").read_text()
     assert f"{len(shown)} shown" in err and f"{sum(undrawn)} not drawn" in err, err
+
+
+def test_hook_output_goes_above_the_status_line_as_whole_lines(
+    emulator_factory: Factory, pane_factory: Callable[..., Pane]
+) -> None:
+    em = emulator_factory(backlog=3)
+    # Each hook prints a line without waiting for anything: several may print at once.
+    pane = pane_factory(
+        f"tail --url {em.url} --exec 'echo HOOK-$SECFEED_ACCESSION_NO'", stderr_here=True
+    )
+    em.wait_for("hello")
+    live = [p.record["accession_no"] for p in em.publish(6)]
+    pane.wait_for(lambda s: sum("HOOK-" in line for line in s.splitlines()) == 6 and "9 shown" in s)
+    pane.keys("C-c")
+    assert pane.exit_code() == 130
+    history = pane.history().rstrip("\n").splitlines()
+    hooks = [line for line in history if "HOOK-" in line]
+    # Whole lines of their own, never glued to the status line or to each other.
+    assert sorted(line.strip() for line in hooks) == sorted(f"HOOK-{a}" for a in live), hooks
+    assert all(line.startswith("HOOK-") for line in hooks), hooks
+    # The status line was redrawn in place, not left in the scrollback once per hook line.
+    assert not any("● live" in line for line in history), history

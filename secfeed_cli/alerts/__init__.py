@@ -29,14 +29,21 @@ class Alert(Protocol):
 class Alerts:
     """Every alert of a run, with the rule for which filings they see."""
 
-    def __init__(self, settings: AlertSettings, warn: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        settings: AlertSettings,
+        warn: Callable[[str], None],
+        echo: Callable[[str], None],
+    ) -> None:
         self.settings = settings
         self.members: list[Alert] = []
         if settings.exec_commands:
             from .hooks import ExecHooks
 
             self.members.append(
-                ExecHooks(settings.exec_commands, settings.exec_jobs, settings.exec_timeout, warn)
+                ExecHooks(
+                    settings.exec_commands, settings.exec_jobs, settings.exec_timeout, warn, echo
+                )
             )
         if settings.notify_urls:
             from .notify import Notifier

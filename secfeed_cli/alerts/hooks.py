@@ -1,24 +1,39 @@
 """``--exec CMD``: a shell command per filing, with the filing on stdin and in the environment.
 
 A fixed pool of ``--exec-jobs`` worker threads takes (filing, command) jobs from one bounded
-queue, in filing order; with one worker the hooks run one at a time in that order. Each hook
-runs in its own process group, so ``--exec-timeout`` (and the end of the run) kills the command
-and everything it started. Its stdout and stderr go to secfeed's stderr: stdout is data only.
+list, in filing order; with one worker the hooks run one at a time in that order.
+
+A hook is its process group (``start_new_session``): the command and everything it starts.
+Its stdout and stderr are a pipe of secfeed's own, read line by line and printed as secfeed's
+warnings are (above the live table's status line), so nothing a hook leaves behind holds the
+user's ``2>&1 | ...`` pipeline open. A hook is over when its command has exited and its output
+is closed; whatever it started that is still in its group is then killed. After
+``--exec-timeout``, or once the run's exit grace is over, the whole group is killed. The
+command's process is watched through a pidfd and reaped only after the group was killed, so the
+group's id cannot have been reused by then.
+
+What a hook receives from a filing is made safe for a terminal: ``SECFEED_*`` values have
+control characters shown as escapes (``\\x1b``), as secfeed shows them, and are cut to
+:data:`ENV_MAX` characters; the NDJSON line on stdin is exact.
 """
 
 from __future__ import annotations
 
+import errno
 import os
-import queue
+import select
 import signal
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from typing import IO
 
 import msgspec
 
 from ..companies import who
+from ..escape import escape_control
 from ..filing import Filing
 from ..sinks.lines import record_line
 
@@ -26,6 +41,17 @@ from ..sinks.lines import record_line
 QUEUE = 10_000
 #: Not passed to hooks (a hook has no use for the key; the user's shell may have exported it).
 SECRET_VARIABLES = ("FINFEED_API_KEY",)
+#: The longest ``SECFEED_*`` value, in characters (Linux refuses one string over 128 KiB).
+ENV_MAX = 8192
+#: The longest line of a hook's output shown as one line; longer ones are cut.
+LINE_MAX = 4096
+#: After the group is killed at exit, how long the workers get to see it and count it.
+SETTLE = 0.5
+
+
+def _safe(value: str) -> str:
+    text = escape_control(value)
+    return text if len(text) <= ENV_MAX else text[: ENV_MAX - 1] + "…"
 
 
 def environment(filing: Filing) -> dict[str, str]:
@@ -45,14 +71,15 @@ def environment(filing: Filing) -> dict[str, str]:
         "IS_HISTORICAL": "true" if filing.is_historical else "false",
         "URL": filing.url,
     }
-    env.update({f"SECFEED_{k}": v.replace("\0", "") for k, v in fields.items()})
+    env.update({f"SECFEED_{k}": _safe(v) for k, v in fields.items()})
     return env
 
 
 class Counts(msgspec.Struct):
-    ran: int = 0
-    failed: int = 0
-    timed_out: int = 0
+    ran: int = 0  # started and ended by themselves (failed ones included)
+    failed: int = 0  # of those, a non-zero exit or a signal
+    not_started: int = 0  # the command could not be started at all
+    timed_out: int = 0  # killed at --exec-timeout
     dropped: int = 0  # the queue was full
     not_run: int = 0  # still queued when the run ended
     killed: int = 0  # still running when the run ended
@@ -65,17 +92,20 @@ class ExecHooks:
         jobs: int,
         timeout: float,
         warn: Callable[[str], None],
+        echo: Callable[[str], None],
         queue_size: int = QUEUE,
     ) -> None:
         self.commands = commands
         self.timeout = timeout
         self.warn = warn
+        self.echo = echo  # a line of a hook's output
+        self.queue_size = queue_size
         self.counts = Counts()
-        self.lock = threading.Lock()
-        self.jobs: queue.Queue[tuple[Filing, str] | None] = queue.Queue(queue_size)
-        self.running: dict[int, subprocess.Popen[bytes]] = {}  # pid -> process
-        self.stopping = threading.Event()
-        self.deadline = float("inf")  # set by close()
+        self.lock = threading.Condition()
+        self.jobs: deque[tuple[Filing, str]] = deque()
+        self.running: dict[int, subprocess.Popen[bytes]] = {}  # pid -> process, not reaped
+        self.closing = False
+        self.deadline = float("inf")  # set by close(): then nothing new starts
         self.workers = [
             threading.Thread(target=self._work, name=f"exec-{i}", daemon=True) for i in range(jobs)
         ]
@@ -84,126 +114,237 @@ class ExecHooks:
             worker.start()
 
     def deliver(self, filings: list[Filing]) -> None:
-        for filing in filings:
-            for command in self.commands:
-                try:
-                    self.jobs.put_nowait((filing, command))
-                except queue.Full:
-                    with self.lock:
+        with self.lock:
+            for filing in filings:
+                for command in self.commands:
+                    if len(self.jobs) < self.queue_size:
+                        self.jobs.append((filing, command))
+                    else:
                         self.counts.dropped += 1
-                    if not self._warned_full:
-                        self._warned_full = True
-                        self.warn(
-                            f"--exec: {self.jobs.maxsize} hooks are waiting; hooks of newer"
-                            " filings are dropped (and counted) until they catch up, so that"
-                            " the feed itself never waits: raise --exec-jobs, or make the"
-                            " hook faster"
-                        )
+            self.lock.notify_all()
+            full = self.counts.dropped > 0 and not self._warned_full
+            self._warned_full = self._warned_full or full
+        if full:
+            self.warn(
+                f"--exec: {self.queue_size} hooks are waiting; hooks of newer filings are"
+                " dropped (and counted) until they catch up, so that the feed itself never"
+                " waits: raise --exec-jobs, or make the hook faster"
+            )
 
     def _work(self) -> None:
         while True:
-            job = self.jobs.get()
-            if job is None:
-                return
-            if self.stopping.is_set() or time.monotonic() > self.deadline:
-                with self.lock:
-                    self.counts.not_run += 1
-                continue
+            with self.lock:
+                while not self.jobs and not self.closing:
+                    self.lock.wait()
+                if not self.jobs or time.monotonic() >= self.deadline:
+                    return
+                job = self.jobs.popleft()
             self._run(*job)
 
     def _run(self, filing: Filing, command: str) -> None:
         line = record_line(filing, None)
         try:
+            read_end, write_end = os.pipe()
+        except OSError as exc:  # out of file descriptors
+            self._not_started(filing, exc)
+            return
+        try:
             proc = subprocess.Popen(
                 command,
                 shell=True,
                 stdin=subprocess.PIPE,
-                stdout=2,  # secfeed's stderr: stdout carries data only
-                stderr=2,
+                stdout=write_end,  # our own pipe: stdout carries data only, and nothing a
+                stderr=write_end,  # hook leaves behind can hold secfeed's stderr open
                 env=environment(filing),
                 start_new_session=True,  # its own process group, killed as one
             )
-        except OSError as exc:
-            with self.lock:
-                self.counts.failed += 1
-            self.warn(f"--exec could not start {command!r}: {exc.strerror}")
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the command
+            os.close(read_end)
+            self._not_started(filing, exc)
             return
+        finally:
+            os.close(write_end)
         with self.lock:
             self.running[proc.pid] = proc
-        try:
-            try:
-                proc.communicate(line, timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                proc.wait()
-                with self.lock:
-                    self.counts.timed_out += 1
-                self.warn(
-                    f"--exec hook for {filing.accession_no} killed after {self.timeout:g} s"
-                    f" (--exec-timeout): {command}"
-                )
-                return
-            except (BrokenPipeError, OSError):  # it did not read its stdin: fine
-                proc.wait()
-        finally:
-            with self.lock:
-                self.running.pop(proc.pid, None)
-        if self.stopping.is_set() and proc.returncode is not None and proc.returncode < 0:
-            return  # killed at the end of the run: counted there
+        timed_out = self._watch(proc, line, read_end, time.monotonic() + self.timeout)
         with self.lock:
-            self.counts.ran += 1
-            if proc.returncode != 0:
-                self.counts.failed += 1
-        if proc.returncode != 0:
-            status = (
-                f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
+            # The command's process is not reaped yet, so the group's id is still ours: what
+            # the hook left running is killed, and only then is the process reaped.
+            _kill_group(proc.pid)
+            self.running.pop(proc.pid, None)
+        code = proc.wait()
+        self._count(filing, command, code, timed_out)
+
+    def _not_started(self, filing: Filing, exc: Exception) -> None:
+        with self.lock:
+            self.counts.not_started += 1
+        reason = getattr(exc, "strerror", None) or str(exc)
+        self.warn(f"--exec could not start the hook for {filing.accession_no}: {reason}")
+
+    def _watch(self, proc: subprocess.Popen[bytes], line: bytes, out: int, until: float) -> bool:
+        """Feed the hook its line, show its output, until its command has exited and its
+        output is closed, or ``until``; whether the time ran out (the group is killed then)."""
+        stdin = proc.stdin
+        assert stdin is not None
+        pending = memoryview(line)
+        os.set_blocking(stdin.fileno(), False)
+        exited = _ExitWatch(proc.pid)
+        buffer = b""
+        out_open = True
+        try:
+            while out_open or not exited.done():
+                wait = min(until, self.deadline) - time.monotonic()
+                if wait <= 0:
+                    _kill_group(proc.pid)
+                    return time.monotonic() >= until
+                readers = [out] if out_open else []
+                if exited.fd is not None and not exited.done():  # ready for good once exited
+                    readers.append(exited.fd)
+                writers = [stdin] if pending else []
+                ready_r, ready_w, _ = select.select(readers, writers, [], exited.slice(wait))
+                if ready_w:
+                    pending = _write_some(stdin, pending)
+                if out in ready_r:
+                    chunk = os.read(out, 65536)
+                    if not chunk:
+                        out_open = False
+                    buffer = self._lines(buffer + chunk, final=not chunk)
+                if not pending and not stdin.closed:
+                    _close_quietly(stdin)
+            return False
+        finally:
+            exited.close()
+            _close_quietly(stdin)
+            os.close(out)
+            if buffer:
+                self._lines(buffer, final=True)
+
+    def _lines(self, data: bytes, final: bool) -> bytes:
+        """Show each whole line of ``data`` (and the rest when ``final``); what is left."""
+        *lines, rest = data.split(b"\n")
+        if final and rest:
+            lines.append(rest)
+            rest = b""
+        while len(rest) > LINE_MAX:  # a line without end is shown in pieces
+            lines.append(rest[:LINE_MAX])
+            rest = rest[LINE_MAX:]
+        for text in lines:
+            self.echo(text[:LINE_MAX].decode("utf-8", "replace"))
+        return rest
+
+    def _count(self, filing: Filing, command: str, code: int, timed_out: bool) -> None:
+        with self.lock:
+            if timed_out:
+                self.counts.timed_out += 1
+            elif self.closing and time.monotonic() >= self.deadline:
+                self.counts.killed += 1  # killed at the end of the run
+                return
+            else:
+                self.counts.ran += 1
+                self.counts.failed += code != 0
+        if timed_out:
+            self.warn(
+                f"--exec hook for {filing.accession_no} killed after {self.timeout:g} s"
+                f" (--exec-timeout), with what it started: {command}"
             )
+        elif code:
+            status = f"signal {-code}" if code < 0 else f"exit {code}"
+            if code == 127:
+                status += ": command not found"
             self.warn(f"--exec hook failed ({status}) for {filing.accession_no}: {command}")
 
     def close(self, grace: float) -> None:
         """The run ends: queued hooks still start and running ones finish for up to
-        ``grace`` seconds; then what runs is killed (process group) and the rest is not run."""
-        self.deadline = time.monotonic() + grace
-        for _ in self.workers:  # after the queued jobs: each worker stops at one
-            try:
-                self.jobs.put(None, timeout=max(0.0, self.deadline - time.monotonic()))
-            except queue.Full:
-                break
+        ``grace`` seconds; then each hook's process group is killed and the rest is not run.
+        Returns within ``grace`` plus a fraction of a second, however many workers there are."""
+        with self.lock:
+            self.closing = True
+            self.deadline = time.monotonic() + grace
+            self.lock.notify_all()
         for worker in self.workers:
             worker.join(max(0.0, self.deadline - time.monotonic()))
-        self.stopping.set()
         with self.lock:
-            left = list(self.running.values())
-        for proc in left:
-            _kill_group(proc)
-        while True:  # what no worker reached
-            try:
-                job = self.jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job is not None:
-                self.counts.not_run += 1
+            self.counts.not_run += len(self.jobs)
+            self.jobs.clear()
+            for pid in self.running:  # not reaped yet: the ids are still theirs
+                _kill_group(pid)
+        settle = time.monotonic() + SETTLE
         for worker in self.workers:
-            worker.join(1.0)
-        if left:
-            with self.lock:
-                self.counts.killed += len(left)
-            self.warn(f"--exec: {len(left)} hooks still running at exit were killed")
+            worker.join(max(0.0, settle - time.monotonic()))
+        with self.lock:
+            killed = self.counts.killed + len(self.running)  # a worker not back yet counts too
+        if killed:
+            self.warn(f"--exec: {killed} hooks still running at exit were killed")
 
     def summary(self) -> str:
         c = self.counts
-        text = f"hooks: {c.ran} ran, {c.failed} failed, {c.timed_out} timed out"
+        with self.lock:
+            killed = c.killed + len(self.running)
+        text = f"hooks: {c.ran} ran ({c.failed} failed), {c.timed_out} timed out"
+        if c.not_started:
+            text += f", {c.not_started} could not start"
         if c.dropped:
             text += f", {c.dropped} dropped (queue full)"
-        if c.killed:
-            text += f", {c.killed} killed at exit"
+        if killed:
+            text += f", {killed} killed at exit"
         if c.not_run:
             text += f", {c.not_run} not run (exit)"
         return text
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+class _ExitWatch:
+    """Whether a child has exited, without reaping it: a pidfd that reads as ready once it
+    has; where there is none (Linux before 5.3), ``waitid`` with WNOWAIT, looked at often."""
+
+    POLL = 0.05
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.fd: int | None
+        try:
+            self.fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.fd = None
+        self._done = False
+
+    def done(self) -> bool:
+        if not self._done:
+            try:
+                found = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:  # reaped already: it has exited
+                self._done = True
+            else:
+                self._done = found is not None
+        return self._done
+
+    def slice(self, wait: float) -> float:
+        return wait if self.fd is not None else min(wait, self.POLL)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _write_some(stdin: IO[bytes], pending: memoryview) -> memoryview:
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        return pending[os.write(stdin.fileno(), pending) :]
+    except BlockingIOError:
+        return pending
+    except OSError:  # it closed its stdin (EPIPE): it does not want the line
+        return pending[:0]
+
+
+def _close_quietly(stream: IO[bytes]) -> None:
+    try:
+        stream.close()
+    except OSError:  # a broken pipe as it closes: the hook did not read its stdin
         pass
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError as exc:  # gone already (ESRCH), or not ours to kill
+        if exc.errno not in (errno.ESRCH, errno.EPERM):
+            raise
