@@ -66,6 +66,7 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "exec-jobs": ("exec_jobs", (int,), False),
     "exec-timeout": ("exec_timeout", (int, float), False),
     "notify": ("notify_urls", (str,), True),
+    "notify-timeout": ("notify_timeout", (int, float), False),
     "bell": ("bell", (bool,), False),
     "highlight": ("highlight", (str,), True),
     "alert-backlog": ("alert_backlog", (bool,), False),

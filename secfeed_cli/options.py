@@ -479,6 +479,14 @@ def alert_options(f: F) -> F:
                 " json://, ...; needs secfeed[notify]; repeatable).",
             ),
             click.option(
+                "--notify-timeout",
+                type=SECONDS,
+                default=10.0,
+                show_default=True,
+                metavar="S",
+                help="Give up on one attempt to send a notification after S seconds in all.",
+            ),
+            click.option(
                 "--bell", is_flag=True, help="Live table: ring the terminal bell for new filings."
             ),
             click.option(
@@ -502,6 +510,7 @@ def _alerts(
     exec_jobs: int,
     exec_timeout: float,
     notify_urls: tuple[str, ...],
+    notify_timeout: float,
     bell: bool,
     highlight: tuple[str, ...],
     alert_backlog: bool,
@@ -527,6 +536,7 @@ def _alerts(
         exec_jobs=exec_jobs,
         exec_timeout=exec_timeout,
         notify_urls=notify_urls,
+        notify_timeout=notify_timeout,
         bell=bell,
         highlight=highlight,
         backlog=alert_backlog,

@@ -38,6 +38,7 @@ class AlertSettings(msgspec.Struct, frozen=True):
     exec_jobs: int = 4
     exec_timeout: float = 30.0
     notify_urls: tuple[str, ...] = ()
+    notify_timeout: float = 10.0  # the total deadline of one attempt to send
     bell: bool = False
     highlight: tuple[str, ...] = ()  # regular expressions, case-insensitive
     backlog: bool = False  # --alert-backlog: backlog filings too

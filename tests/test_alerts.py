@@ -448,7 +448,10 @@ def test_a_burst_is_one_json_message_retried_after_a_500(
         assert p.record["accession_no"].replace("-", "") in message["message"]
     for accession in backlog:  # shown, but the backlog sends nothing without --alert-backlog
         assert accession.replace("-", "") not in message["message"]
-    assert "notifications: 1 sent (3 filings), 0 failed, 1 retries" in err
+    assert (
+        f"notifications to json://127.0.0.1:{hook.port}/hooks/sec: 1 sent (3 filings), 0 failed,"
+        " 1 retries\n" in err
+    )
 
 
 def test_form_scheme_and_one_filing_per_message_title(
@@ -477,7 +480,8 @@ def test_a_failing_webhook_is_reported_with_its_secret_masked(
     _, err = stop(proc)  # retries stop at the end of the grace period
     assert secret not in err
     assert f"json://user:****@127.0.0.1:{hook.port}/x failed after" in err
-    assert "notifications: 0 sent (0 filings), 1 failed" in err
+    assert ": HTTP 500" in err
+    assert "/x: 0 sent (0 filings), 1 failed (1 filings)" in err
 
 
 def test_notify_without_apprise_is_a_usage_error(emulator_factory: Factory) -> None:
@@ -493,4 +497,114 @@ def test_notify_without_apprise_is_a_usage_error(emulator_factory: Factory) -> N
 def test_a_url_apprise_does_not_know_is_a_usage_error() -> None:
     res = secfeed("tail", "--url", "ws://127.0.0.1:9", "--notify", "nosuchscheme://x/y")
     assert res.returncode == 2
-    assert b"apprise does not understand this nosuchscheme:// URL" in res.stderr
+    assert b"--notify: apprise does not understand this nosuchscheme:// URL" in res.stderr
+    # A typo is named by its place among the targets, never printed (it may hold a token).
+    res = secfeed(
+        "tail", "--url", "ws://127.0.0.1:9", "--notify", "json://127.0.0.1:9/a", "--notify", "Tk9x8"
+    )
+    assert res.returncode == 2
+    assert b"--notify #2 is not a URL: apprise URLs look like json://HOST/PATH" in res.stderr
+    assert b"Tk9x8" not in res.stderr and b"***" not in res.stderr
+
+
+class Trickle:
+    """An HTTP server on 127.0.0.1 that reads a request and answers one byte a second."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        self.requests = 0
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(sock,), daemon=True).start()
+
+    def _answer(self, sock: Any) -> None:
+        with sock:
+            try:
+                sock.recv(65536)
+                self.requests += 1
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 10_000:
+                    sock.sendall(bytes([byte]))
+                    if self.stop.wait(1.0):  # the misbehaviour's pace, not a synchronisation
+                        return
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def test_a_slow_target_holds_up_no_other_and_every_filing_is_accounted_for(
+    emulator_factory: Factory, webhook: Callable[[list[int]], Webhook]
+) -> None:
+    em = emulator_factory(backlog=0)
+    slow = Trickle()
+    healthy = webhook([])
+    try:
+        proc = start(
+            em,
+            "--notify",
+            f"json://127.0.0.1:{slow.port}/slow",
+            "--notify",
+            f"json://127.0.0.1:{healthy.port}/healthy",
+            "--notify-timeout",
+            "1",
+        )
+        published = [p.record["accession_no"] for p in em.publish(25)]
+        healthy.wait(1)  # the slow target, first in line, did not hold it up
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        while b"failed" not in line:
+            assert line, "stderr ended before the slow target's failure"
+            line = proc.stderr.readline()
+        _, err = stop(proc)
+    finally:
+        slow.close()
+    body = json.loads(healthy.requests[0][2])["message"]
+    assert all(a.replace("-", "") in body for a in published)
+    assert (
+        f"--notify: sending 25 filings to json://127.0.0.1:{slow.port}/slow failed (1 attempt):"
+        " no answer within 1 s (--notify-timeout)"
+    ).encode() in line
+    assert f"to json://127.0.0.1:{healthy.port}/healthy: 1 sent (25 filings), 0 failed" in err
+    assert f"to json://127.0.0.1:{slow.port}/slow: 0 sent (0 filings), 1 failed (25 filings)" in err
+
+
+def test_failures_name_the_target_and_the_reason_with_only_tokens_masked(
+    emulator_factory: Factory, webhook: Callable[[list[int]], Webhook]
+) -> None:
+    em = emulator_factory(backlog=0)
+    missing = webhook([404] * 10)
+    healthy = webhook([])
+    token = "Tk9x8Ab7Qz2LmN4"
+    proc = start(
+        em,
+        "--notify",
+        "json://127.0.0.1:1/Ab3x9",  # nothing listens on port 1: refused
+        "--notify",
+        f"json://127.0.0.1:{missing.port}/hooks/{token}",
+        "--notify",
+        f"json://127.0.0.1:{healthy.port}/ok",
+    )
+    em.publish(1)
+    healthy.wait(1)
+    missing.wait(1)
+    _, err = stop(proc)  # the grace ends the retries: each failure is one line
+    assert "sending 1 filings to json://127.0.0.1:1/Ab3x9 failed" in err
+    assert "/Ab3x9 failed after" in err and ": connection refused\n" in err
+    assert f"to json://127.0.0.1:{missing.port}/hooks/T...4 failed" in err and ": HTTP 404" in err
+    assert token not in err
+    assert "notifications to json://127.0.0.1:1/Ab3x9: 0 sent (0 filings), 1 failed" in err
+    assert f"notifications to json://127.0.0.1:{healthy.port}/ok: 1 sent (1 filings)" in err

@@ -22,8 +22,8 @@ class Alert(Protocol):
     def close(self, grace: float) -> None:
         """The run ends: let work in progress finish for up to ``grace`` seconds, then stop."""
 
-    def summary(self) -> str:
-        """One line for the exit summary."""
+    def summaries(self) -> list[str]:
+        """Lines for the exit summary."""
 
 
 class Alerts:
@@ -48,7 +48,9 @@ class Alerts:
         if settings.notify_urls:
             from .notify import Notifier
 
-            self.members.append(Notifier(settings.notify_urls, warn))
+            self.members.append(
+                Notifier(settings.notify_urls, warn, timeout=settings.notify_timeout)
+            )
 
     def deliver(self, filings: list[Filing]) -> None:
         if not self.settings.backlog:
@@ -62,4 +64,4 @@ class Alerts:
             member.close(grace)
 
     def summaries(self) -> list[str]:
-        return [member.summary() for member in self.members]
+        return [line for member in self.members for line in member.summaries()]

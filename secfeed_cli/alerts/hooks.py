@@ -276,7 +276,7 @@ class ExecHooks:
         if killed:
             self.warn(f"--exec: {killed} hooks still running at exit were killed")
 
-    def summary(self) -> str:
+    def summaries(self) -> list[str]:
         c = self.counts
         with self.lock:
             killed = c.killed + len(self.running)
@@ -289,7 +289,7 @@ class ExecHooks:
             text += f", {killed} killed at exit"
         if c.not_run:
             text += f", {c.not_run} not run (exit)"
-        return text
+        return [text]
 
 
 class _ExitWatch:
