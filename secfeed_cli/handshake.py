@@ -76,16 +76,16 @@ def open_websocket(
     secure = parts.scheme == "wss"
     host = parts.hostname or ""
     port = parts.port or (443 if secure else 80)
-    via = _proxy_for(host, secure, proxy)
+    via = proxy_for(host, secure, proxy)
     if via is not None:
-        sock = _tcp(via.hostname or "", via.port or 8080, deadline, what="proxy")
+        sock = tcp_connect(via.hostname or "", via.port or 8080, deadline, what="proxy")
     else:
-        sock = _tcp(host, port, deadline)
+        sock = tcp_connect(host, port, deadline)
     try:
         if via is not None:
-            _tunnel(sock, host, port, via.username, via.password, deadline)
+            http_tunnel(sock, host, port, via.username, via.password, deadline)
         if secure:
-            sock = _tls(sock, host, ca_bundle, deadline)
+            sock = start_tls(sock, host, ca_bundle, deadline)
         key = base64.b64encode(os.urandom(16)).decode()
         authority = f"[{host}]" if ":" in host else host
         if parts.port is not None:
@@ -101,8 +101,8 @@ def open_websocket(
             f"User-Agent: secfeed/{__version__}",
             *headers,
         ]
-        _send_all(sock, ("\r\n".join(request) + "\r\n\r\n").encode(), deadline)
-        status, reason, fields, leftover = _read_head(sock, deadline, "the server")
+        send_all(sock, ("\r\n".join(request) + "\r\n\r\n").encode(), deadline)
+        status, reason, fields, leftover = read_head(sock, deadline, "the server")
         if status != 101:
             raise Refused(status, reason, fields.get("location"))
         _check_upgrade(fields, key)
@@ -113,7 +113,7 @@ def open_websocket(
         raise
 
 
-def _proxy_for(host: str, secure: bool, proxy: str | None) -> SplitResult | None:
+def proxy_for(host: str, secure: bool, proxy: str | None) -> SplitResult | None:
     """``--proxy``, else ``https_proxy``/``http_proxy`` from the environment; NO_PROXY wins."""
     if _bypass(host, _env("no_proxy")):
         return None
@@ -142,14 +142,14 @@ def _bypass(host: str, no_proxy: str) -> bool:
     return False
 
 
-def _remaining(deadline: float, what: str) -> float:
+def remaining(deadline: float, what: str) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
         raise HandshakeTimeout(f"{what} timed out")
     return left
 
 
-def _tcp(host: str, port: int, deadline: float, what: str = "") -> socket.socket:
+def tcp_connect(host: str, port: int, deadline: float, what: str = "") -> socket.socket:
     name = f"{what} " if what else ""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -159,7 +159,7 @@ def _tcp(host: str, port: int, deadline: float, what: str = "") -> socket.socket
     for family, kind, proto, _, address in infos:
         sock = socket.socket(family, kind, proto)
         try:
-            sock.settimeout(_remaining(deadline, f"connecting to {name}{host}"))
+            sock.settimeout(remaining(deadline, f"connecting to {name}{host}"))
             sock.connect(address)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return sock
@@ -177,7 +177,7 @@ def _tcp(host: str, port: int, deadline: float, what: str = "") -> socket.socket
     raise HandshakeError(f"cannot connect to {name}{host}: {last.strerror if last else '?'}")
 
 
-def _tunnel(
+def http_tunnel(
     sock: socket.socket,
     host: str,
     port: int,
@@ -190,15 +190,17 @@ def _tunnel(
     if user:
         pair = f"{unquote(user)}:{unquote(password or '')}".encode()
         lines.append(f"Proxy-Authorization: Basic {base64.b64encode(pair).decode()}")
-    _send_all(sock, ("\r\n".join(lines) + "\r\n\r\n").encode(), deadline)
-    status, reason, _, leftover = _read_head(sock, deadline, "the proxy")
+    send_all(sock, ("\r\n".join(lines) + "\r\n\r\n").encode(), deadline)
+    status, reason, _, leftover = read_head(sock, deadline, "the proxy")
     if status != 200:
         raise HandshakeError(f"the proxy refused the tunnel (HTTP {status} {reason})".strip())
     if leftover:
         raise HandshakeError("the proxy sent data before the tunnel was open")
 
 
-def _tls(sock: socket.socket, host: str, ca_bundle: str | None, deadline: float) -> ssl.SSLSocket:
+def start_tls(
+    sock: socket.socket, host: str, ca_bundle: str | None, deadline: float
+) -> ssl.SSLSocket:
     import ssl  # only wss:// needs it (~10 ms of start-up otherwise)
 
     try:
@@ -208,7 +210,7 @@ def _tls(sock: socket.socket, host: str, ca_bundle: str | None, deadline: float)
     tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
     try:
         # One call under one timeout: CPython turns it into a deadline for the whole handshake.
-        tls.settimeout(_remaining(deadline, "TLS handshake"))
+        tls.settimeout(remaining(deadline, "TLS handshake"))
         tls.do_handshake()
     except ssl.SSLCertVerificationError as exc:
         tls.close()
@@ -225,15 +227,15 @@ def _tls(sock: socket.socket, host: str, ca_bundle: str | None, deadline: float)
     return tls
 
 
-def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
+def send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
     try:
-        sock.settimeout(_remaining(deadline, "sending the request"))
+        sock.settimeout(remaining(deadline, "sending the request"))
         sock.sendall(data)  # the timeout bounds the whole call
     except TimeoutError:
         raise HandshakeTimeout("sending the upgrade request timed out") from None
 
 
-def _read_head(
+def read_head(
     sock: socket.socket, deadline: float, who: str
 ) -> tuple[int, str, dict[str, str], bytes]:
     """Status, reason, headers (lower-case names) and any bytes after the head."""
@@ -245,7 +247,7 @@ def _read_head(
         if len(buf) > MAX_HEAD:
             raise HandshakeError(f"{who}'s response headers exceed {MAX_HEAD >> 10} KiB")
         try:
-            sock.settimeout(_remaining(deadline, "handshake"))
+            sock.settimeout(remaining(deadline, "handshake"))
             chunk = sock.recv(MAX_HEAD + 4 - len(buf))
         except TimeoutError:
             raise HandshakeTimeout("handshake timed out (the response was too slow)") from None

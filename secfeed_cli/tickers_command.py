@@ -8,6 +8,7 @@ import time
 import click
 
 from .options import config_option
+from .params import SECONDS
 
 
 @click.group()
@@ -37,8 +38,21 @@ def tickers() -> None:
     metavar="URL",
     help="Where to fetch the map from (a mirror, or a test server).",
 )
+@click.option(
+    "--timeout",
+    type=SECONDS,
+    default=60.0,
+    show_default=True,
+    metavar="S",
+    help="Give up after S seconds in all, however slowly the source answers.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Take a map far smaller than the one in use, or implausibly large.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-def update(user_agent: str | None, source: str, quiet: bool) -> None:
+def update(user_agent: str | None, source: str, timeout: float, force: bool, quiet: bool) -> None:
     """Fetch SEC's company_tickers.json into the cache; later runs use it."""
     from .diagnostics import Diagnostics
     from .tickers import cache_dir
@@ -51,9 +65,11 @@ def update(user_agent: str | None, source: str, quiet: bool) -> None:
             " --user-agent 'Your Name you@example.com' (or set SECFEED_USER_AGENT, or"
             f" user-agent in the config file); SEC answers 403 otherwise ({FAIR_ACCESS})"
         )
+    if any(ord(c) < 32 or ord(c) == 127 for c in user_agent):
+        raise click.UsageError("--user-agent has a control character (a line break?)")
     if not source.startswith(("https://", "http://")):
-        raise click.UsageError(f"--source {source!r} is not an http:// or https:// URL")
-    result = fetch(source, user_agent, cache_dir())
+        raise click.UsageError("--source is not an http:// or https:// URL")
+    result = fetch(source, user_agent, cache_dir(), timeout=timeout, force=force)
     diag = Diagnostics(quiet=quiet)
     if result.changed:
         diag.info(f"ticker map updated: {result.rows:,} rows, {result.ciks:,} CIKs, {result.path}")

@@ -3,29 +3,42 @@
 SEC's fair-access rules ("Accessing EDGAR Data") ask every automated client to declare a
 User-Agent naming the requester with a contact address, and to stay under 10 requests a second;
 SEC answers 403 to a request without one. The fetch is conditional (ETag / If-Modified-Since
-from the last answer), the body is checked to be the map before it replaces the cached one, and
-it replaces it atomically: a failed or truncated download leaves the cache as it was.
+from the last answer), bounded (one deadline, capped size also once decompressed, no redirect
+to another host or from https to http: ``httpget.py``), and the body is checked to be the map,
+and a plausible one, before it replaces the cached one atomically: a failed, truncated or
+implausible download leaves the cache as it was.
 """
 
 from __future__ import annotations
 
-import gzip
-import http.client
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import msgspec
 
 from .errors import ConnectFailed, SecfeedError
 from .files import write_atomic
-from .tickers import CACHE_NAME, META_NAME, MapError, Row, parse_sec_json, read_meta
+from .httpget import FetchError, get, shown
+from .redact import add_secret
+from .tickers import (
+    CACHE_NAME,
+    META_NAME,
+    MapError,
+    Row,
+    load_bundled,
+    parse_sec_json,
+    read_meta,
+)
 
 SEC_URL = "https://www.sec.gov/files/company_tickers.json"
 FAIR_ACCESS = "https://www.sec.gov/os/accessing-edgar-data"
-#: A bigger answer is not the map (today's is under 1 MB).
-MAX_BODY = 64 << 20
+#: A bigger answer, as sent or decompressed, is not the map (today's is under 1 MB).
+MAX_BODY = 16 << 20
+#: A new map with fewer rows than this share of the one in use is refused unless forced.
+SHRINK = 0.5
+#: Nor one with more rows than this (SEC's has about 10,300: a map of 400,000 made every
+#: later run load for 1.7 s and hold 384 MB).
+MAX_ROWS = 40_000
 
 
 class Updated(msgspec.Struct, frozen=True):
@@ -39,9 +52,14 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def update(source: str, user_agent: str, folder: Path, timeout: float = 30.0) -> Updated:
-    """Fetch ``source`` into ``folder``. Raises ConnectFailed (network, HTTP) or SecfeedError
-    (not the map, cannot write); the cached map is then untouched."""
+def update(
+    source: str, user_agent: str, folder: Path, timeout: float = 60.0, force: bool = False
+) -> Updated:
+    """Fetch ``source`` into ``folder`` within ``timeout`` seconds in all. Raises
+    ConnectFailed (network, HTTP, redirect, too slow) or SecfeedError (not the map, an
+    implausible one, cannot write); the cached map is then untouched."""
+    add_secret(_password(source))
+    name = shown(source)
     path = folder / CACHE_NAME
     meta: dict[str, str] = {}
     cached: list[Row] = []
@@ -50,60 +68,63 @@ def update(source: str, user_agent: str, folder: Path, timeout: float = 30.0) ->
         meta = read_meta(folder)
     except (OSError, MapError):
         pass
-    headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip"}
+    headers = {"User-Agent": user_agent}
     if meta.get("etag"):
         headers["If-None-Match"] = meta["etag"]
     if meta.get("last_modified"):
         headers["If-Modified-Since"] = meta["last_modified"]
-    request = urllib.request.Request(source, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            body = response.read(MAX_BODY + 1)
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and len(body) < int(declared):
-                raise http.client.IncompleteRead(body, int(declared) - len(body))
-            encoding = response.headers.get("Content-Encoding", "")
-            etag = response.headers.get("ETag")
-            modified = response.headers.get("Last-Modified")
-    except urllib.error.HTTPError as exc:
-        if exc.code == 304 and meta:
-            _save_meta(folder, {**meta, "checked": _now()})
-            return Updated(False, len(cached), len({r[0] for r in cached}), path)
-        raise ConnectFailed(_http_error(source, exc.code, exc.reason, user_agent)) from None
-    except urllib.error.URLError as exc:
-        raise ConnectFailed(f"cannot fetch {source}: {exc.reason}") from None
-    except http.client.IncompleteRead as exc:
-        raise ConnectFailed(
-            f"{source} closed the connection after {len(exc.partial):,} bytes of the answer;"
-            " the cached map is unchanged"
-        ) from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise ConnectFailed(f"cannot fetch {source}: {exc}") from None
-    if len(body) > MAX_BODY:
-        raise SecfeedError(f"{source} sent more than {MAX_BODY >> 20} MiB: not the ticker map")
+        answer = get(source, headers, timeout, MAX_BODY, MAX_BODY)
+    except FetchError as exc:
+        raise ConnectFailed(f"{exc}; the cached map is unchanged") from None
+    if answer.status == 304 and meta:
+        _save_meta(folder, {**meta, "checked": _now()})
+        return Updated(False, len(cached), len({r[0] for r in cached}), path)
+    if answer.status != 200:
+        raise ConnectFailed(_http_error(name, answer.status, answer.reason, user_agent))
     try:
-        if encoding == "gzip":
-            body = gzip.decompress(body)
-        rows = parse_sec_json(body)
-    except (MapError, OSError, EOFError) as exc:
+        rows = parse_sec_json(answer.body)
+    except MapError as exc:
         raise SecfeedError(
-            f"the answer from {source} is not SEC's company_tickers.json ({exc});"
+            f"the answer from {name} is not SEC's company_tickers.json ({exc});"
             " the cached map is unchanged"
         ) from None
+    if not force:
+        _check_plausible(len(rows), len(cached) or len(load_bundled().rows), name)
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(str(path), body)
+    write_atomic(str(path), answer.body)
     now = _now()
-    fresh = {"source": source, "fetched": now, "checked": now}
-    if etag:
-        fresh["etag"] = etag
-    if modified:
-        fresh["last_modified"] = modified
+    fresh = {"source": name, "fetched": now, "checked": now}
+    if answer.headers.get("etag"):
+        fresh["etag"] = answer.headers["etag"]
+    if answer.headers.get("last-modified"):
+        fresh["last_modified"] = answer.headers["last-modified"]
     _save_meta(folder, fresh)
     return Updated(True, len(rows), len({r[0] for r in rows}), path)
 
 
-def _http_error(source: str, code: int, reason: str, user_agent: str) -> str:
-    text = f"{source} answered HTTP {code} {reason}".rstrip()
+def _password(url: str) -> str | None:
+    from urllib.parse import unquote, urlsplit
+
+    password = urlsplit(url).password
+    return unquote(password) if password else None
+
+
+def _check_plausible(new: int, current: int, name: str) -> None:
+    if new < current * SHRINK:
+        raise SecfeedError(
+            f"the map from {name} has {new:,} rows, far fewer than the {current:,} of the map"
+            " in use; not replaced (--force to take it anyway)"
+        )
+    if new > MAX_ROWS:
+        raise SecfeedError(
+            f"the map from {name} has {new:,} rows, more than any real one ({MAX_ROWS:,} at"
+            " most); not replaced (--force to take it anyway)"
+        )
+
+
+def _http_error(name: str, code: int, reason: str, user_agent: str) -> str:
+    text = f"{name} answered HTTP {code} {reason}".rstrip()
     if code in (403, 429):
         text += (
             f". SEC refuses clients that do not declare who they are or that ask too often: it"

@@ -115,7 +115,7 @@ def test_update_needs_a_user_agent_and_sends_it_as_given(
     assert b"--user-agent 'Your Name you@example.com'" in res.stderr
     assert state.requests == []  # nothing was asked without one
 
-    res = run("tickers", "update", "--source", url, "--user-agent", UA, cache=tmp_path)
+    res = run("tickers", "update", "--source", url, "--user-agent", UA, "--force", cache=tmp_path)
     assert res.returncode == 0, res.stderr
     assert [r["user-agent"] for r in state.requests] == [UA]
     cached = tmp_path / "secfeed" / "company_tickers.json"
@@ -123,7 +123,15 @@ def test_update_needs_a_user_agent_and_sends_it_as_given(
     assert b"ticker map updated: 3 rows, 2 CIKs" in res.stderr
 
     # The environment variable does as well.
-    res = run("tickers", "update", "--source", url, cache=tmp_path, env={"SECFEED_USER_AGENT": UA})
+    res = run(
+        "tickers",
+        "update",
+        "--source",
+        url,
+        "--force",
+        cache=tmp_path,
+        env={"SECFEED_USER_AGENT": UA},
+    )
     assert res.returncode == 0, res.stderr
 
 
@@ -131,7 +139,7 @@ def test_a_second_update_is_conditional_and_304_keeps_the_cache(
     sec: tuple[Sec, str], tmp_path: Path
 ) -> None:
     state, url = sec
-    args = ("tickers", "update", "--source", url, "--user-agent", UA)
+    args = ("tickers", "update", "--source", url, "--user-agent", UA, "--force")
     assert run(*args, cache=tmp_path).returncode == 0
     cached = tmp_path / "secfeed" / "company_tickers.json"
     before = cached.stat().st_mtime_ns
@@ -156,7 +164,7 @@ def test_a_failed_update_leaves_the_cache_untouched(
     sec: tuple[Sec, str], tmp_path: Path, mode: str, code: int, message: bytes
 ) -> None:
     state, url = sec
-    args = ("tickers", "update", "--source", url, "--user-agent", UA)
+    args = ("tickers", "update", "--source", url, "--user-agent", UA, "--force")
     assert run(*args, cache=tmp_path).returncode == 0
     folder = tmp_path / "secfeed"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -181,7 +189,9 @@ def test_the_cached_map_is_preferred_and_a_corrupt_one_falls_back_with_one_warni
     assert clearway[0]["ticker"] is None
 
     assert (
-        run("tickers", "update", "--source", url, "--user-agent", UA, cache=tmp_path).returncode
+        run(
+            "tickers", "update", "--source", url, "--user-agent", UA, "--force", cache=tmp_path
+        ).returncode
         == 0
     )
     res = run("tail", "--url", em.url, "--backlog-only", cache=tmp_path)
