@@ -71,6 +71,11 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "highlight": ("highlight", (str,), True),
     "alert-backlog": ("alert_backlog", (bool,), False),
 }
+#: The largest config file read (1 MiB: a real one is a few hundred bytes).
+MAX_CONFIG = 1 << 20
+#: The largest API key file read, and the longest key taken (a key is a few dozen characters).
+MAX_KEY_FILE = 64 << 10
+MAX_KEY = 1024
 #: The commands that read the config file; each may have a table of its own.
 COMMANDS = ("tail", "snapshot", "demo")
 #: Parameters that hold a path: ``~`` is expanded.
@@ -100,13 +105,13 @@ def load(path: Path, command: str | None = None) -> tuple[dict[str, Any], set[st
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
+    text = read_text_file(path, MAX_CONFIG, "config file")
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is not a config file: it nests too deeply") from None
     flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
     for name, value in data.items():
         if isinstance(value, dict) and name not in COMMANDS:
@@ -145,14 +150,35 @@ def _values(path: Path, data: dict[str, Any], where: str) -> dict[str, Any]:
     return values
 
 
-def read_key_file(path: str) -> str:
+def read_text_file(path: str | Path, limit: int, what: str) -> str:
+    """A file secfeed reads as text: capped, UTF-8 (a byte-order mark dropped); ConfigError
+    naming the file otherwise."""
+    from .capped import FileTooLarge, read_limited, size_text
+
     try:
-        text = Path(path).expanduser().read_text(encoding="utf-8")
+        data = read_limited(path, limit)
     except OSError as exc:
-        raise ConfigError(f"cannot read API key file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except FileTooLarge:
+        raise ConfigError(
+            f"{what} {path} is larger than {size_text(limit)}: too large to be one"
+        ) from None
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not UTF-8 text") from None
+
+
+def read_key_file(path: str) -> str:
+    text = read_text_file(Path(path).expanduser(), MAX_KEY_FILE, "API key file")
     key = text.strip()
     if not key or "\n" in key:
         raise ConfigError(f"API key file {path} must hold the key alone on one line")
+    if len(key) > MAX_KEY:
+        raise ConfigError(
+            f"API key file {path} holds {len(key):,} characters on its line: longer than any"
+            f" API key ({MAX_KEY} at most)"
+        )
     warn_if_exposed(Path(path).expanduser(), "API key file")
     return key
 

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import BinaryIO
 
+from .capped import FileTooLarge, read_limited, size_text
 from .errors import OutputError
 
 
@@ -143,6 +144,8 @@ class StateBusy(StateError):
 
 
 _ACCESSION = re.compile(r"\d{10}-\d{2}-\d{6}\Z", re.ASCII)
+#: A state file holds at most 200,000 accession numbers of 23 characters (about 5.4 MB).
+MAX_STATE = 16 << 20
 
 
 class State:
@@ -186,11 +189,16 @@ class State:
 
     def load(self) -> State:
         try:
-            raw = Path(self.path).read_bytes()
+            raw = read_limited(self.path, MAX_STATE)
         except FileNotFoundError:
             return self
         except OSError as exc:
             raise StateError(f"cannot read state file {self.path}: {exc.strerror}") from None
+        except FileTooLarge:
+            raise StateError(
+                f"state file {self.path} is larger than {size_text(MAX_STATE)}: not a secfeed state"
+                " file (remove it to start over)"
+            ) from None
         try:
             data = json.loads(raw.decode("utf-8"))
             accessions = data["accessions"] if data.get("version") == self.VERSION else None

@@ -12,6 +12,7 @@ whose parameters are the group's options makes it (``--form`` -> ``_filters(form
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -19,7 +20,17 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
-from .params import DURATION, POSITIVE, SECONDS, Cik, FormPattern, NatsUrl, TickerList, WsUrl
+from .params import (
+    DURATION,
+    POSITIVE,
+    SECONDS,
+    Cik,
+    FormPattern,
+    NatsUrl,
+    ProxyUrl,
+    TickerList,
+    WsUrl,
+)
 from .settings import MAX_EXEC_JOBS, AlertSettings, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
@@ -187,6 +198,7 @@ def connection_options(f: F) -> F:
             ),
             click.option(
                 "--proxy",
+                type=ProxyUrl(),
                 metavar="URL",
                 help="HTTP CONNECT proxy, e.g. http://user:pass@proxy:3128"
                 " (HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured too).",
@@ -218,6 +230,7 @@ def _connection(
 ) -> ConnectOptions:
     from .connection import ConnectOptions
 
+    proxy = _checked_proxy(url, proxy)
     return ConnectOptions(
         url=url,
         api_key=_resolve_key(url, api_key, api_key_file),
@@ -230,6 +243,35 @@ def _connection(
         ca_bundle=ca_bundle,
         proxy=proxy,
     )
+
+
+def _checked_proxy(url: str, proxy: str | None) -> str | None:
+    """The proxy for ``url``: --proxy, else the environment's (checked here, so a bad one is a
+    usage error, not a connect failure retried for ever); its credentials join the secrets in
+    every form they can be echoed in (plain, URL-encoded, in a Basic credential)."""
+    from .handshake import proxy_for
+    from .params import proxy_problem
+    from .redact import add_secret
+
+    if proxy is None:
+        secure = url.startswith("wss:")
+        for name in ("https_proxy", "HTTPS_PROXY") if secure else ("http_proxy", "HTTP_PROXY"):
+            found = os.environ.get(name)
+            if found:
+                problem = proxy_problem(found)
+                if problem is not None:
+                    raise click.UsageError(f"{name}: {problem}")
+                break
+    via = proxy_for(urlsplit(url).hostname or "", url.startswith("wss:"), proxy)
+    if via is not None and via.username:
+        from base64 import b64encode
+        from urllib.parse import unquote
+
+        user, password = unquote(via.username), unquote(via.password or "")
+        add_secret(password)
+        add_secret(b64encode(f"{user}:{password}".encode()).decode())
+        add_secret(f"{via.username}:{via.password or ''}")
+    return proxy
 
 
 def _resolve_key(url: str, api_key: str | None, api_key_file: str | None) -> str | None:
@@ -255,6 +297,11 @@ def _resolve_key(url: str, api_key: str | None, api_key_file: str | None) -> str
         from .redact import add_secret
 
         add_secret(key)
+        if len(key) > config.MAX_KEY:
+            raise click.UsageError(
+                f"the API key has {len(key):,} characters: longer than any API key"
+                f" ({config.MAX_KEY} at most)"
+            )
         bad = next((ch for ch in key if ch <= " " or "\x7f" <= ch <= "\x9f"), None)
         if bad is not None:
             what = {"\r": "a CR", "\n": "a LF", " ": "a space", "\t": "a tab"}.get(

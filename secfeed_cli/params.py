@@ -12,18 +12,48 @@ SECONDS = click.FloatRange(min=0, min_open=True)
 POSITIVE = click.IntRange(min=1)
 
 
+def url_problem(text: str, schemes: tuple[str, ...]) -> str | None:
+    """What is wrong with ``text`` as a URL of one of ``schemes`` with a host: None if nothing.
+    The URL is not repeated (it may hold a password); its scheme is named."""
+    want = " or ".join(f"{s}://" for s in schemes)
+    a = "an" if want.startswith("http") else "a"
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535"
+        reason = str(exc).replace("Port out of range 0-65535", "its port is not 0-65535")
+        return f"is not a valid {want} URL ({reason})"
+    if parts.scheme not in schemes:
+        shown = f"{parts.scheme}://" if parts.scheme else "no scheme"
+        return f"is not {a} {want} URL (it has {shown})"
+    if not host:
+        return f"is not {a} {want} URL with a host"
+    if port == 0:
+        return "has port 0"
+    if any(ord(c) < 33 or ord(c) == 127 for c in text):
+        return "has a space or control character"
+    return None
+
+
+def check_url(
+    text: str,
+    schemes: tuple[str, ...],
+    param: click.Parameter | None,
+    ctx: click.Context | None,
+    kind: click.ParamType[Any, Any],
+) -> None:
+    problem = url_problem(text, schemes)
+    if problem is not None:
+        kind.fail(f"the URL {problem}", param, ctx)
+
+
 class WsUrl(click.ParamType[str, Any]):
     name = "URL"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value)
-        parts = urlsplit(text)
-        if parts.scheme not in ("ws", "wss") or not parts.hostname:
-            self.fail(f"{text!r} is not a ws:// or wss:// URL with a host", param, ctx)
-        try:
-            parts.port  # noqa: B018 - validates the port
-        except ValueError:
-            self.fail(f"{text!r} has an invalid port", param, ctx)
+        check_url(text, ("ws", "wss"), param, ctx, self)
         return text
 
 
@@ -102,14 +132,31 @@ class TickerList(click.ParamType[str, Any]):
         return text
 
 
+class ProxyUrl(click.ParamType[str, Any]):
+    """An HTTP CONNECT proxy: ``http://[user:pass@]host:port`` (``host:port`` alone too)."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        problem = proxy_problem(text)
+        if problem is not None:
+            self.fail(problem, param, ctx)
+        return text
+
+
+def proxy_problem(text: str) -> str | None:
+    """What is wrong with a proxy URL, said without repeating it (it may hold a password)."""
+    problem = url_problem(text if "://" in text else f"http://{text}", ("http",))
+    return None if problem is None else f"the proxy URL {problem}"
+
+
 class NatsUrl(click.ParamType[str, Any]):
     name = "URL"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value)
-        parts = urlsplit(text)
-        if parts.scheme not in ("nats", "tls") or not parts.hostname:
-            self.fail(f"{text!r} is not a nats:// or tls:// URL with a host", param, ctx)
+        check_url(text, ("nats", "tls"), param, ctx, self)
         return text
 
 

@@ -18,10 +18,13 @@ from pathlib import Path
 
 import msgspec
 
+from .capped import FileTooLarge, read_limited
 from .escape import escape_control
 
 BUNDLED = Path(__file__).resolve().parent / "data" / "company-tickers.json"
 CACHE_NAME = "company_tickers.json"
+#: The largest map read or fetched (SEC's is under 1 MB).
+MAX_MAP = 16 << 20
 META_NAME = "company_tickers.meta.json"
 #: ``secfeed tickers info`` warns about a cached map older than this.
 STALE_DAYS = 30
@@ -38,7 +41,7 @@ def parse_sec_json(data: bytes) -> list[Row]:
     as rows in SEC's order. Raises MapError on anything else."""
     try:
         doc = msgspec.json.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise MapError(f"not JSON ({exc})") from None
     if not isinstance(doc, dict) or not doc:
         raise MapError("not an object of rows")
@@ -251,8 +254,8 @@ def load_bundled() -> Directory:
 
 def read_meta(folder: Path) -> dict[str, str]:
     try:
-        meta = msgspec.json.decode((folder / META_NAME).read_bytes())
-    except (OSError, msgspec.DecodeError, UnicodeDecodeError):
+        meta = msgspec.json.decode(read_limited(folder / META_NAME, 64 << 10))
+    except (OSError, FileTooLarge, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return {}
     return {k: v for k, v in meta.items() if isinstance(v, str)} if isinstance(meta, dict) else {}
 
@@ -262,11 +265,13 @@ def load_cached(folder: Path) -> Directory | None:
     Raises MapError when it is there but not readable as one."""
     path = folder / CACHE_NAME
     try:
-        data = path.read_bytes()
+        data = read_limited(path, MAX_MAP)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise MapError(f"cannot read {path}: {exc.strerror}") from None
+    except FileTooLarge as exc:
+        raise MapError(str(exc)) from None
     try:
         rows = parse_sec_json(data)
     except MapError as exc:

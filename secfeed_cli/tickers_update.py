@@ -16,12 +16,14 @@ from pathlib import Path
 
 import msgspec
 
+from .capped import FileTooLarge, read_limited
 from .errors import ConnectFailed, SecfeedError
 from .files import write_atomic
 from .httpget import FetchError, get, shown
 from .redact import add_secret
 from .tickers import (
     CACHE_NAME,
+    MAX_MAP,
     META_NAME,
     MapError,
     Row,
@@ -32,8 +34,6 @@ from .tickers import (
 
 SEC_URL = "https://www.sec.gov/files/company_tickers.json"
 FAIR_ACCESS = "https://www.sec.gov/os/accessing-edgar-data"
-#: A bigger answer, as sent or decompressed, is not the map (today's is under 1 MB).
-MAX_BODY = 16 << 20
 #: A new map with fewer rows than this share of the one in use is refused unless forced.
 SHRINK = 0.5
 #: Nor one with more rows than this (SEC's has about 10,300: a map of 400,000 made every
@@ -64,9 +64,9 @@ def update(
     meta: dict[str, str] = {}
     cached: list[Row] = []
     try:  # a conditional request only for a cached map that is whole
-        cached = parse_sec_json(path.read_bytes())
+        cached = parse_sec_json(read_limited(path, MAX_MAP))
         meta = read_meta(folder)
-    except (OSError, MapError):
+    except (OSError, FileTooLarge, MapError):
         pass
     headers = {"User-Agent": user_agent}
     if meta.get("etag"):
@@ -74,7 +74,7 @@ def update(
     if meta.get("last_modified"):
         headers["If-Modified-Since"] = meta["last_modified"]
     try:
-        answer = get(source, headers, timeout, MAX_BODY, MAX_BODY)
+        answer = get(source, headers, timeout, MAX_MAP, MAX_MAP)
     except FetchError as exc:
         raise ConnectFailed(f"{exc}; the cached map is unchanged") from None
     if answer.status == 304 and meta:

@@ -32,16 +32,19 @@ def resolve_tickers(tickers: Iterable[str], where: str = "--ticker") -> set[int]
     return wanted
 
 
+#: The largest watchlist read: far more tickers and CIKs than SEC's map has.
+MAX_WATCHLIST = 4 << 20
+
+
 def read_watchlist(path: str) -> set[int]:
     """One ticker or CIK per line; ``#`` starts a comment; blank lines are skipped."""
+    from .config import ConfigError, read_text_file
     from .filters import parse_cik
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise WatchlistError(f"cannot read watchlist {path}: {reason}") from None
+        lines = read_text_file(path, MAX_WATCHLIST, "watchlist").splitlines()
+    except ConfigError as exc:
+        raise WatchlistError(str(exc)) from None
     wanted: set[int] = set()
     for number, line in enumerate(lines, 1):
         item = line.split("#", 1)[0].strip()

@@ -50,7 +50,7 @@ def kind(out: bytes) -> str:
     ("args", "message"),
     [
         (["--url", "http://example.com"], "is not a ws:// or wss:// URL"),
-        (["--url", "ws://127.0.0.1:99999"], "invalid port"),
+        (["--url", "ws://127.0.0.1:99999"], "its port is not 0-65535"),
         (["--url", "ws://127.0.0.1:1", "--form", "8-K;rm"], "is not a form pattern"),
         (["--url", "ws://127.0.0.1:1", "--form", ","], "names no form"),
         (["--url", "ws://127.0.0.1:1", "--cik", "12x"], "not a CIK"),
