@@ -743,12 +743,74 @@ def _nats_settings(
         load_nats()
     except NatsUnavailable as exc:
         raise click.UsageError(str(exc)) from None
+    from urllib.parse import unquote
+
+    from . import config
+    from .httpget import is_loopback
+
     for url in urls:
-        password = urlsplit(url).password
-        if password:
-            add_secret(password)
+        parts = urlsplit(url)
+        if parts.password:
+            add_secret(unquote(parts.password))
+            add_secret(parts.password)
+        elif parts.username:  # nats://TOKEN@host: the name is the secret
+            add_secret(unquote(parts.username))
+            add_secret(parts.username)
+        if (
+            parts.scheme == "nats"
+            and (parts.username or creds)
+            and not is_loopback(parts.hostname or "")
+        ):
+            config.warnings.append(
+                f"credentials for {parts.hostname} go over plain nats://, readable by anyone"
+                " on the way: use tls:// (and --nats-tls-ca for a private CA)"
+            )
+            break
+    if creds:
+        _check_creds(creds)
+    if tls_ca:
+        _check_ca(tls_ca)
     if not prefix or any(ch in prefix for ch in " *>") or prefix.endswith("."):
         raise click.UsageError(f"--subject-prefix {prefix!r} is not a NATS subject prefix")
     return NatsSettings(
         servers=urls, stream=stream, prefix=prefix, creds=creds, tls_ca=tls_ca, **more
     )
+
+
+def _check_creds(path: str) -> None:
+    """A --nats-creds file that nats-py could not use fails at once, naming the file."""
+    from . import config
+
+    try:
+        text = config.read_text_file(path, 64 << 10, "--nats-creds file")
+    except config.ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    if "BEGIN NATS USER JWT" not in text or "BEGIN USER NKEY SEED" not in text:
+        raise click.UsageError(
+            f"--nats-creds file {path} is not a NATS credentials file (a user JWT and an nkey"
+            " seed, as `nsc generate creds` writes)"
+        )
+    try:
+        import nkeys  # noqa: F401 - nats-py signs with it
+    except ImportError:
+        raise click.UsageError(
+            "--nats-creds needs the nkeys library, part of the optional extra:"
+            " pip install 'secfeed[nats]'"
+        ) from None
+
+
+def _check_ca(path: str) -> None:
+    """A --nats-tls-ca file that is not readable PEM fails at once, naming the file."""
+    import ssl
+
+    from . import config
+
+    try:
+        config.read_text_file(path, 4 << 20, "--nats-tls-ca file")
+        ssl.create_default_context(cafile=path)
+    except config.ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    except (ssl.SSLError, OSError) as exc:
+        raise click.UsageError(
+            f"--nats-tls-ca file {path} holds no usable CA certificate (PEM): {exc}"
+        ) from None

@@ -38,9 +38,10 @@ class NatsServer:
     """``nats-server -js`` on 127.0.0.1, its store in a temporary directory; restartable on the
     same port with the same store (an outage)."""
 
-    def __init__(self, store: Path, extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, store: Path, extra: tuple[str, ...] = (), jetstream: bool = True) -> None:
         self.store = store
         self.extra = extra
+        self.jetstream = jetstream
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
@@ -49,7 +50,8 @@ class NatsServer:
         assert NATS_SERVER is not None
         port = str(self.port or -1)
         self.proc = subprocess.Popen(
-            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", port, "-sd", str(self.store)]
+            [NATS_SERVER, "-a", "127.0.0.1", "-p", port]
+            + (["-js", "-sd", str(self.store)] if self.jetstream else [])
             + list(self.extra),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -349,3 +351,152 @@ def test_an_existing_stream_is_used_as_it_is_with_a_warning_about_its_window(
     assert b"publishing into the existing stream SECFEED" in res.stderr
     assert b"de-duplicates over 0.5 s, but the backlog reaches" in res.stderr
     assert len(nats_server.stream()) == 5
+
+
+# ---- set-up: credentials files, and every mistake named at once -----------------------------
+
+
+def test_a_creds_file_is_accepted_by_a_server_in_operator_mode(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    from .natsauth import operator_setup
+
+    conf, creds = operator_setup(tmp_path)
+    server = NatsServer(tmp_path / "js", ("-c", str(conf)))
+    try:
+        em = emulator_factory(backlog=5)
+        res = secfeed(
+            "relay",
+            "--url",
+            em.url,
+            "--to",
+            server.url,
+            "--nats-creds",
+            str(creds),
+            "--backlog-only",
+        )
+        assert res.returncode == 0, res.stderr
+        assert b"relay: 5 published" in res.stderr
+        read = secfeed("tail", "--from", server.url, "--nats-creds", str(creds), "--backlog-only")
+        assert read.returncode == 0, read.stderr
+        assert len(ndjson(read.stdout)) == 5
+        # Without them the server says no, and that is said at once.
+        refused = secfeed("tail", "--from", server.url, "--backlog-only")
+        assert refused.returncode == 4
+        assert b"refused the credentials" in refused.stderr and b"--nats-creds" in refused.stderr
+        seed = creds.read_text().split("-----BEGIN USER NKEY SEED-----\n")[1].split()[0]
+        for out in (res.stderr, read.stderr, refused.stderr):
+            assert seed.encode() not in out
+    finally:
+        server.stop()
+
+
+def test_creds_and_ca_files_that_cannot_work_are_usage_errors_naming_them(
+    tmp_path: Path,
+) -> None:
+    garbage = tmp_path / "garbage"
+    garbage.write_text("not a creds file, nor PEM\n")
+    missing = str(tmp_path / "missing.creds")
+    cases = [
+        (["--nats-creds", missing], f"cannot read --nats-creds file {missing}"),
+        (["--nats-creds", str(garbage)], "is not a NATS credentials file"),
+        (["--nats-tls-ca", missing], f"cannot read --nats-tls-ca file {missing}"),
+        (["--nats-tls-ca", str(garbage)], "holds no usable CA certificate"),
+    ]
+    for args, said in cases:
+        for command in (["tail", "--from"], ["relay", "--to"]):
+            res = secfeed(*command, "nats://127.0.0.1:1", *args, "--url", "ws://127.0.0.1:9")
+            assert res.returncode == 2, (args, res.stderr)
+            assert said.encode() in res.stderr, res.stderr
+
+
+def test_credentials_over_plain_nats_to_another_host_get_one_warning() -> None:
+    from secfeed_cli import config
+    from secfeed_cli.options import _nats_settings
+
+    before = list(config.warnings)
+    try:
+        _nats_settings(("nats://127.0.0.1:4222", "nats://u:p@127.0.0.1:4223"), "S", "p", None, None)
+        assert config.warnings == before  # loopback: nothing to read on the way
+        _nats_settings(
+            ("nats://u:p@nats-a.example:4222", "nats://u:p@nats-b.example:4222"),
+            "S",
+            "p",
+            None,
+            None,
+        )
+        new = config.warnings[len(before) :]
+        assert len(new) == 1 and "go over plain nats://" in new[0] and "use tls://" in new[0]
+    finally:
+        config.warnings[:] = before
+
+
+def test_every_set_up_mistake_is_one_line_at_once(
+    emulator_factory: Factory, tmp_path: Path, nats_server: NatsServer
+) -> None:
+    em = emulator_factory(backlog=2)
+
+    def relay_to(url: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+        return secfeed("relay", "--url", em.url, "--to", url, "--backlog-only", *args, timeout=30)
+
+    def said(res: subprocess.CompletedProcess[bytes], text: str) -> None:
+        assert res.returncode == 4, res.stderr
+        lines = [line for line in res.stderr.decode().splitlines() if "error:" in line]
+        assert len(lines) == 1 and text in lines[0], res.stderr
+        assert b"Traceback" not in res.stderr and b"internal error" not in res.stderr
+
+    # No JetStream.
+    plain = NatsServer(tmp_path / "plain", jetstream=False)
+    try:
+        said(relay_to(plain.url), "has no JetStream: start nats-server with -js")
+        said(secfeed("tail", "--from", plain.url, "-n", "1"), "start nats-server with -js")
+    finally:
+        plain.stop()
+    # A wrong password.
+    guarded = NatsServer(tmp_path / "guarded", ("--user", "relay", "--pass", "right-pass"))
+    try:
+        url = guarded.url.replace("nats://", "nats://relay:wrong-pass@")
+        said(relay_to(url), "refused the credentials")
+    finally:
+        guarded.stop()
+    # Nothing listening.
+    said(relay_to("nats://127.0.0.1:1"), "refused the connection: is nats-server running")
+    # No stream to read yet.
+    said(secfeed("tail", "--from", nats_server.url, "-n", "1"), "has no stream SECFEED")
+
+    async def other_stream() -> None:
+        import nats
+        from nats.js import api
+
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.jetstream().add_stream(api.StreamConfig(name="OTHER", subjects=["secfeed.>"]))
+        finally:
+            await nc.close()
+
+    asyncio.run(other_stream())
+    # A stream whose subjects overlap another's.
+    said(relay_to(nats_server.url), "overlap those of OTHER (secfeed.>)")
+    # A prefix the stream does not take: checked before publishing, not retried for ever.
+    said(
+        relay_to(nats_server.url, "--stream", "OTHER", "--subject-prefix", "elsewhere.filings"),
+        "stream OTHER on nats://127.0.0.1",
+    )
+    res = relay_to(nats_server.url, "--stream", "OTHER")
+    assert res.returncode == 0, res.stderr  # secfeed.filings.> is within secfeed.>
+
+
+def test_which_stream_subjects_take_a_prefix() -> None:
+    from secfeed_cli.broker import covers
+
+    assert covers(["secfeed.filings.>"], "secfeed.filings")
+    assert covers(["secfeed.>"], "secfeed.filings")
+    assert covers([">"], "secfeed.filings")
+    assert covers(["*.filings.>"], "secfeed.filings")
+    assert covers(["x.y", "secfeed.*.>"], "secfeed.filings")
+    assert not covers(["secfeed.filings.*"], "secfeed.filings.x")
+    assert not covers(["secfeed.filings.8-K"], "secfeed.filings")
+    assert not covers(["secfeed.filings"], "secfeed.filings")
+    assert not covers(["other.>"], "secfeed.filings")
+    assert not covers(["secfeed.filings.x.>"], "secfeed.filings")
+    assert not covers([], "secfeed.filings")

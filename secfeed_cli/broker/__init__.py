@@ -71,9 +71,56 @@ def subject_token(form: str) -> str:
     return token or "_"
 
 
-async def connect(settings: NatsSettings) -> Any:
-    """A NATS connection that reconnects by itself, forever, to any of the servers."""
-    nats = load_nats()
+def _client_class() -> Any:
+    """nats-py's client, held to two rules it does not keep by itself.
+
+    ``tls://`` means TLS: nats-py starts TLS only when the server's INFO says ``tls_required``,
+    so a server (or anything in the path) that leaves it out received the credentials in clear.
+    Here a ``tls://`` server is always treated as requiring it: no TLS, no connection.
+
+    Only the servers the user named: a server's INFO may list others (``connect_urls``), which
+    nats-py would add to its pool and later send the credentials to; they are ignored.
+    """
+    from nats.aio.client import Client
+
+    class Client_(Client):
+        async def _process_info(
+            self, info: dict[str, Any], initial_connection: bool = False
+        ) -> None:
+            info.pop("connect_urls", None)
+            server = self._current_server
+            if server is not None and server.uri.scheme == "tls":
+                info["tls_required"] = True  # the same dict nats-py decides TLS from
+            await super()._process_info(info, initial_connection)
+
+    return Client_
+
+
+class NatsSetupError(Exception):
+    """Something about the NATS side that no retry fixes; ``str()`` is one line saying what
+    to do."""
+
+
+class Health:
+    """What the NATS connection is going through, for the status line and warnings (set from
+    nats-py's callbacks on the loop's thread; read from anywhere)."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.cause = ""  # why it is down, when it is
+
+
+def _is_auth(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "authorization" in text or "authentication" in text or "user authentication" in text
+
+
+async def connect(settings: NatsSettings, health: Health | None = None) -> Any:
+    """A NATS connection that reconnects by itself, forever, to any of the servers, once the
+    first connection is made. That first one fails at once, in a line that says what to do, on
+    what no retry can fix: credentials refused, every server refusing connections."""
+    load_nats()
+    health = health or Health()
     options: dict[str, Any] = {
         "servers": list(settings.servers),
         "allow_reconnect": True,
@@ -87,17 +134,107 @@ async def connect(settings: NatsSettings) -> Any:
     if settings.tls_ca:
         context = ssl.create_default_context(cafile=settings.tls_ca)
         options["tls"] = context
+    client = _client_class()()
+    loop = asyncio.get_running_loop()
+    failed: asyncio.Future[NatsSetupError] = loop.create_future()
+    refused: set[str] = set()
+    where = settings.shown
 
-    async def quiet(*_: Any) -> None:  # nats-py prints these otherwise; secfeed reports its own
-        return None
+    def fail(error: NatsSetupError) -> None:
+        if not failed.done():
+            failed.set_result(error)
 
-    options["error_cb"] = quiet
+    async def on_error(exc: Exception) -> None:  # nats-py prints these otherwise
+        health.cause = _reason(exc)
+        if health.up:
+            return  # reconnecting: it goes on by itself; the status line says so
+        if _is_auth(exc):
+            fail(
+                NatsSetupError(
+                    f"NATS at {where} refused the credentials ({exc}): check the user and"
+                    " password or token in the URL, or --nats-creds"
+                )
+            )
+        elif isinstance(exc, ConnectionRefusedError):
+            server = getattr(client, "_current_server", None)
+            refused.add(str(getattr(getattr(server, "uri", None), "netloc", "")))
+            if len(refused) >= len(settings.servers):
+                fail(
+                    NatsSetupError(
+                        f"NATS at {where} refused the connection: is nats-server running"
+                        " there, on that port?"
+                    )
+                )
+
+    async def on_disconnect() -> None:
+        health.up = False
+        health.cause = health.cause or "disconnected"
+
+    async def on_reconnect() -> None:
+        health.up = True
+        health.cause = ""
+
+    options.update(error_cb=on_error, disconnected_cb=on_disconnect, reconnected_cb=on_reconnect)
+    connecting = asyncio.ensure_future(client.connect(**options))
+    await asyncio.wait(
+        {connecting, failed}, timeout=settings.connect_timeout, return_when="FIRST_COMPLETED"
+    )
+    if connecting.done() and connecting.exception() is None:
+        health.up = True
+        return client
+    connecting.cancel()
+    try:  # closing what never opened is best effort, and bounded
+        await asyncio.wait_for(client.close(), 2.0)
+    except (Exception, asyncio.CancelledError):  # noqa: BLE001
+        pass
+    if failed.done():
+        raise failed.result()
+    if connecting.done() and not connecting.cancelled() and connecting.exception() is not None:
+        raise NatsSetupError(f"cannot connect to NATS at {where}: {connecting.exception()}")
+    cause = f" (last: {health.cause})" if health.cause else ""
+    raise NatsSetupError(
+        f"no answer from NATS at {where} within {settings.connect_timeout:g} s"
+        f" (--connect-timeout){cause}"
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def covers(filters: list[str], prefix: str) -> bool:
+    """Whether a stream taking subjects ``filters`` takes every ``<prefix>.<form>``."""
+    want = prefix.split(".") + [">"]
+    for subject in filters:
+        tokens = subject.split(".")
+        for i, token in enumerate(tokens):
+            if token == ">":
+                if i < len(want):
+                    return True
+                break
+            if i >= len(want) - 1 or (token != "*" and token != want[i]):
+                break
+    return False
+
+
+async def jetstream_problem(js: Any, settings: NatsSettings) -> NatsSetupError | None:
+    """Whether the server has JetStream at all (a line saying how to start it, if not)."""
+    from nats.js.errors import NotFoundError, ServiceUnavailableError
+
     try:
-        return await asyncio.wait_for(nats.connect(**options), settings.connect_timeout)
-    except asyncio.TimeoutError:
-        raise TimeoutError(
-            f"no answer within {settings.connect_timeout:g} s (--connect-timeout)"
-        ) from None
+        await js.account_info()
+    except ServiceUnavailableError:
+        return NatsSetupError(
+            f"NATS at {settings.shown} has no JetStream: start nats-server with -js (or a"
+            " jetstream {} block in its config)"
+        )
+    except NotFoundError:
+        return NatsSetupError(
+            f"JetStream is not enabled for this account on NATS at {settings.shown}: enable it"
+            " for the account (jetstream limits in its configuration)"
+        )
+    return None
 
 
 class LoopThread:

@@ -22,7 +22,16 @@ from typing import Any
 from ..errors import ConnectFailed
 from ..filing import Filing, parse_time
 from ..sinks.lines import ndjson_lines
-from . import LoopThread, NatsSettings, connect, subject_token
+from . import (
+    Health,
+    LoopThread,
+    NatsSettings,
+    NatsSetupError,
+    connect,
+    covers,
+    jetstream_problem,
+    subject_token,
+)
 
 #: Seconds a relay stopping waits for acknowledgements still due.
 CLOSE_WAIT = 5.0
@@ -41,13 +50,17 @@ class RelaySink:
         self.warn = warn
         self.info = info
         self.loop = LoopThread()
+        self.health = Health()
         try:
-            self.nc = self.loop.call(connect(settings), timeout=30)
+            self.nc = self.loop.call(connect(settings, self.health), timeout=60)
+            self.js = self.nc.jetstream()
+            self.window = self.loop.call(self._ensure_stream(), timeout=30)
+        except NatsSetupError as exc:
+            self.loop.stop()
+            raise ConnectFailed(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - nats-py raises many kinds
             self.loop.stop()
-            raise ConnectFailed(f"cannot connect to NATS at {settings.shown}: {exc}") from None
-        self.js = self.nc.jetstream()
-        self.window = self.loop.call(self._ensure_stream(), timeout=30)
+            raise ConnectFailed(f"cannot use NATS at {settings.shown}: {exc!r}") from None
         self.slots = threading.BoundedSemaphore(settings.max_unacked)
         self.lock = threading.Lock()
         self.settled = threading.Condition(self.lock)  # notified as acknowledgements come
@@ -64,29 +77,61 @@ class RelaySink:
     async def _ensure_stream(self) -> float:
         """The stream's de-duplication window; the stream is created when missing."""
         from nats.js import api
-        from nats.js.errors import NotFoundError
+        from nats.js.errors import BadRequestError, NotFoundError
 
         s = self.settings
+        problem = await jetstream_problem(self.js, s)
+        if problem is not None:
+            raise problem
         try:
             found = await self.js.stream_info(s.stream)
         except NotFoundError:
-            await self.js.add_stream(
-                api.StreamConfig(
-                    name=s.stream,
-                    subjects=[f"{s.prefix}.>"],
-                    storage=api.StorageType.FILE,
-                    duplicate_window=s.dedupe_window,
-                    max_age=s.max_age,
+            try:
+                await self.js.add_stream(
+                    api.StreamConfig(
+                        name=s.stream,
+                        subjects=[f"{s.prefix}.>"],
+                        storage=api.StorageType.FILE,
+                        duplicate_window=s.dedupe_window,
+                        max_age=s.max_age,
+                    )
                 )
-            )
+            except BadRequestError as exc:
+                raise await self._refused(exc) from None
             self.info(
                 f"created stream {s.stream} on {s.shown}: subjects {s.prefix}.>, file storage,"
                 f" de-duplication window {s.dedupe_window:g} s, max age {s.max_age:g} s"
             )
             return s.dedupe_window
+        subjects = list(found.config.subjects or [])
+        if not covers(subjects, s.prefix):
+            raise NatsSetupError(
+                f"stream {s.stream} on {s.shown} takes {', '.join(subjects) or 'no subjects'},"
+                f" not {s.prefix}.>: use the --subject-prefix it takes, or another --stream"
+            )
         window = float(found.config.duplicate_window or 0)
         self.info(f"publishing into the existing stream {s.stream} (its settings as they are)")
         return window
+
+    async def _refused(self, exc: Any) -> NatsSetupError:
+        """Why the server would not create the stream, in a line that says what to do."""
+        s = self.settings
+        if getattr(exc, "err_code", None) == 10065:  # subjects overlap with an existing stream
+            others = []
+            for info in await self.js.streams_info():
+                taken = list(info.config.subjects or [])
+                if any(t.split(".")[0] in (s.prefix.split(".")[0], "*", ">") for t in taken):
+                    others.append(f"{info.config.name} ({', '.join(taken)})")
+            named = "; ".join(others) or "another stream"
+            return NatsSetupError(
+                f"stream {s.stream} cannot be created on {s.shown}: its subjects {s.prefix}.>"
+                f" overlap those of {named}: relay into that stream with --stream, or choose"
+                " another --subject-prefix"
+            )
+        description = getattr(exc, "description", None) or repr(exc)
+        return NatsSetupError(
+            f"NATS at {s.shown} refused to create stream {s.stream}: {description}"
+        )
 
     # -- the sink --
 

@@ -32,7 +32,7 @@ from ..events import (
 )
 from ..filing import Filing
 from ..protocol import ProtocolError, decode_json, filing_from_record
-from . import LoopThread, NatsSettings, connect
+from . import Health, LoopThread, NatsSettings, NatsSetupError, connect, covers, jetstream_problem
 
 #: Messages fetched at once, and how long a fetch waits for the first one.
 BATCH = 512
@@ -49,6 +49,7 @@ class NatsSource:
         self.stats = Stats(host=settings.shown)
         self.last_cause = f"not connected to NATS at {settings.shown} yet"
         self.seen = SeenSet(200_000)
+        self.health = Health()
         self.loop: LoopThread | None = None
         self.nc: Any = None
         self.sub: Any = None
@@ -67,12 +68,29 @@ class NatsSource:
     def _start(self) -> int:
         """Connect and subscribe; returns how many messages the consumer has waiting."""
         from nats.js import api
+        from nats.js.errors import NotFoundError
 
         self.loop = LoopThread()
         s = self.settings
         try:
-            self.nc = self.loop.call(connect(s), timeout=30)
+            self.nc = self.loop.call(connect(s, self.health), timeout=60)
             js = self.nc.jetstream()
+            problem = self.loop.call(jetstream_problem(js, s), timeout=30)
+            if problem is not None:
+                raise problem
+            try:
+                stream = self.loop.call(js.stream_info(s.stream), timeout=30)
+            except NotFoundError:
+                raise NatsSetupError(
+                    f"NATS at {s.shown} has no stream {s.stream}: start `secfeed relay --to"
+                    " ...` first, or name the stream with --stream"
+                ) from None
+            subjects = list(stream.config.subjects or [])
+            if not covers(subjects, s.prefix):
+                raise NatsSetupError(
+                    f"stream {s.stream} on {s.shown} takes {', '.join(subjects) or 'nothing'},"
+                    f" not {s.prefix}.>: use the --subject-prefix its relay uses"
+                )
             policy = api.DeliverPolicy.ALL if self.backlog else api.DeliverPolicy.NEW
             config = api.ConsumerConfig(
                 deliver_policy=policy, ack_policy=api.AckPolicy.EXPLICIT, ack_wait=60
@@ -84,9 +102,12 @@ class NatsSource:
                 timeout=30,
             )
             info = self.loop.call(self.sub.consumer_info(), timeout=30)
+        except NatsSetupError as exc:
+            self.last_cause = str(exc)
+            raise ConnectFailed(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - nats-py raises many kinds
             self.last_cause = f"NATS at {s.shown}: {type(exc).__name__}: {exc}"
-            raise ConnectFailed(f"cannot read stream {s.stream} from {s.shown}: {exc}") from None
+            raise ConnectFailed(f"cannot read stream {s.stream} from {s.shown}: {exc!r}") from None
         # Undelivered, plus delivered to an earlier run of a durable consumer but not
         # acknowledged (it stopped first): both are the backlog.
         return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
