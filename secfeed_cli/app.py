@@ -37,6 +37,7 @@ from .latency import LatencyStats
 from .records import latency_ms
 from .redact import add_secret
 from .settings import AlertSettings, OutputSettings, RunSettings
+from .signals import writes_complete
 from .sinks import Output, Sink, Status, make_sink
 from .stream import Stream
 
@@ -112,7 +113,10 @@ class Run:
         try:
             for event in self.stream.events():
                 if isinstance(event, NewFilings):
-                    if self._filings(sink, event):
+                    with writes_complete():  # handled whole, and said so, or not at all
+                        done = self._filings(sink, event)
+                        self.stream.handled()
+                    if done:
                         return ExitCode.OK
                 elif isinstance(event, BacklogComplete):
                     if self._backlog(sink, event):
@@ -153,8 +157,12 @@ class Run:
         finally:
             settled = False
             try:
-                if sys.exc_info()[0] is None:
-                    sink.flush()  # the last lines go out before the close handshake
+                # The last lines go out before the close handshake; on an orderly stop by a
+                # signal too, so that a source that acknowledges (NATS) can settle exactly
+                # what the run handled (a signal never lands inside that: see run()).
+                stopped = sys.exc_info()[1]
+                if stopped is None or isinstance(stopped, (KeyboardInterrupt, Terminated)):
+                    sink.flush()
                     settled = True
             finally:
                 self.stream.close(settled)

@@ -95,5 +95,9 @@ class Source(Protocol):
     def unconsumed(self, filings: list[Filing]) -> None:
         """The run stopped before these (``--count``): they were not shown."""
 
+    def handled(self) -> None:
+        """The run has finished with the filings of the last event: what it shows of them is
+        in its output (a signal cannot come in between: the run holds signals meanwhile)."""
+
     def close(self, settled: bool = False) -> None:
-        """The run ends; ``settled``: everything yielded before was written and flushed."""
+        """The run ends; ``settled``: its output was flushed, so what it handled is out."""

@@ -331,6 +331,9 @@ class Stream:
     def unconsumed(self, filings: list[Filing]) -> None:
         pass  # the feed cannot be asked again for what was not shown
 
+    def handled(self) -> None:
+        pass  # the feed is not acknowledged
+
     def close(self, settled: bool = False) -> None:
         """Close every connection: at most CLOSE_WAIT for the close handshakes, then cut."""
         links = [tracked.link for tracked in self.active]

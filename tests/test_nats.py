@@ -500,3 +500,109 @@ def test_which_stream_subjects_take_a_prefix() -> None:
     assert not covers(["other.>"], "secfeed.filings")
     assert not covers(["secfeed.filings.x.>"], "secfeed.filings")
     assert not covers([], "secfeed.filings")
+
+
+# ---- durable consumers: stopped any way, resumed at once and exactly ---------------------------
+
+
+def _filled(em_factory: Factory, server: NatsServer) -> list[str]:
+    """The stream filled with every sample filing (3,409: more lines than a pipe holds)."""
+    em = em_factory(backlog=3409)
+    res = relay(em, server, "--backlog-only")
+    assert res.returncode == 0, res.stderr
+    return [m[2]["accession_no"] for m in server.stream()]
+
+
+def _reader(server: NatsServer, *args: str) -> subprocess.Popen[bytes]:
+    return secfeed_popen("tail", "--from", server.url, "--durable", "desk", *args)
+
+
+def _until_full(proc: subprocess.Popen[bytes]) -> None:
+    """Await the writer's stdout pipe being (all but) full: it is held in a write, or about
+    to be (any moment is a valid one to stop it; this one is where a batch is in hand)."""
+    import fcntl
+    import termios
+    import time
+
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    size = fcntl.fcntl(fd, 1032)  # F_GETPIPE_SZ: secfeed widens its pipe
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        waiting = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+        if int.from_bytes(waiting, sys.byteorder) >= size - (64 << 10):  # pages part-filled
+            return
+        time.sleep(0.01)  # polling the condition itself; no event tells of a full pipe
+    raise AssertionError("the pipe never filled")
+
+
+def _lines(proc: subprocess.Popen[bytes], n: int) -> list[bytes]:
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline() for _ in range(n)]
+    assert all(line.endswith(b"}\n") for line in lines)
+    return lines
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_durable_consumer_stopped_by_a_signal_resumes_at_once_without_doubles(
+    emulator_factory: Factory, nats_server: NatsServer, how: signal.Signals
+) -> None:
+    everything = _filled(emulator_factory, nats_server)
+    with _reader(nats_server) as first:
+        head = _lines(first, 100)
+        _until_full(first)  # it is held writing into a full pipe, a fetched batch in hand
+        first.send_signal(how)
+        assert first.stdout is not None and first.stderr is not None
+        out = first.stdout.read()  # reading again lets the held signal act; to the end
+        err = first.stderr.read()
+    assert first.returncode in (129, 130, 143), err
+    shown = [json.loads(line)["accession_no"] for line in head + out.splitlines(True)]
+    # The next run gets the rest at once: what the first fetched and did not write was handed
+    # back, not left to the server's 60 s ack_wait (the bound is below it).
+    rest = secfeed("tail", "--from", nats_server.url, "--durable", "desk", "--backlog-only")
+    assert rest.returncode == 0, rest.stderr
+    again = [r["accession_no"] for r in ndjson(rest.stdout)]
+    print(f"{how.name}: {len(shown)} lines before, {len(again)} after")
+    assert not set(shown) & set(again), "nothing twice"
+    assert sorted(shown + again) == sorted(everything), "nothing lost"
+
+
+def test_abrupt_stops_in_a_row_never_stall_delivery(
+    emulator_factory: Factory, nats_server: NatsServer
+) -> None:
+    import socket
+    import time
+
+    _filled(emulator_factory, nats_server)
+    for _ in range(2):
+        # Its stdout is a socket with small buffers that nobody reads (a pipe would be
+        # widened to 1 MiB): a fetched batch of 512 lines (~230 KB) can never be written
+        # whole, so once lines arrive, the run holds that batch unacknowledged for good.
+        ours, theirs = socket.socketpair()
+        theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32 << 10)
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 10)
+        with (
+            ours,
+            secfeed_popen(
+                "tail", "--from", nats_server.url, "--durable", "desk", stdout=theirs.fileno()
+            ) as proc,
+        ):
+            theirs.close()
+            end = time.monotonic() + 30
+            while _queued(ours) < 20_000 and time.monotonic() < end:
+                time.sleep(0.01)  # polling the condition itself: nothing signals it
+            assert _queued(ours) >= 20_000, "no output came"
+            proc.kill()
+    # Two unacknowledged batches (1,024) were over nats-server's default max_ack_pending (1,000):
+    # nothing was delivered until their ack_wait (60 s) ran out.
+    res = secfeed("tail", "--from", nats_server.url, "--durable", "desk", "-n", "200", timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert len(ndjson(res.stdout)) == 200
+
+
+def _queued(sock: Any) -> int:
+    import fcntl
+    import termios
+
+    waiting = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    return int.from_bytes(waiting, sys.byteorder)

@@ -36,6 +36,8 @@ from . import Health, LoopThread, NatsSettings, NatsSetupError, connect, covers,
 
 #: Messages fetched at once, and how long a fetch waits for the first one.
 BATCH = 512
+#: Messages delivered and not acknowledged, at most, across all runs of a consumer.
+MAX_ACK_PENDING = 64 * BATCH
 TICK = 0.2
 
 
@@ -55,6 +57,11 @@ class NatsSource:
         self.sub: Any = None
         #: Messages yielded, not yet acknowledged, with their accession ("" if malformed).
         self.handed: list[tuple[Any, str]] = []
+        #: How many of ``handed`` the run has finished with (it says so: :meth:`handled`):
+        #: written, once the run's output is flushed.
+        self.finished = 0
+        #: Messages fetched and not handed yet: on an early stop, handed back at once.
+        self.unread: list[Any] = []
         self.withheld: set[str] = set()  # accessions the run did not show (--count)
 
     @property
@@ -93,7 +100,12 @@ class NatsSource:
                 )
             policy = api.DeliverPolicy.ALL if self.backlog else api.DeliverPolicy.NEW
             config = api.ConsumerConfig(
-                deliver_policy=policy, ack_policy=api.AckPolicy.EXPLICIT, ack_wait=60
+                deliver_policy=policy,
+                ack_policy=api.AckPolicy.EXPLICIT,
+                ack_wait=60,
+                # Room for the unacknowledged fetches of several runs stopped abruptly in a
+                # row (the default 1,000 is less than two of them): delivery never stalls.
+                max_ack_pending=MAX_ACK_PENDING,
             )
             self.sub = self.loop.call(
                 js.pull_subscribe(
@@ -133,7 +145,9 @@ class NatsSource:
                 continue
             received = time.time()
             filings: list[Filing] = []
+            self.unread = list(messages)
             for message in messages:
+                self.unread.pop(0)
                 historical = not self.stats.backlog_complete
                 backlog_seen += historical
                 last_of_backlog = historical and backlog_seen >= waiting
@@ -164,35 +178,46 @@ class NatsSource:
             if filings:
                 yield NewFilings(filings, received)
             yield CAUGHT_UP
+            self.finished = len(self.handed)
             self._acknowledge()  # the run has written and flushed what came before
 
-    def _acknowledge(self) -> None:
-        if not self.handed or self.loop is None:
+    def _acknowledge(self, back: list[Any] | None = None) -> None:
+        """Acknowledge what the run finished with (but what it withheld), and hand back at
+        once (nak) the rest of what was handed and ``back``: delivered again, now or to the
+        next run, without waiting for the server's ack_wait."""
+        if (not self.handed and not back) or self.loop is None:
             return
-        handed, self.handed = self.handed, []
+        done, rest = self.handed[: self.finished], self.handed[self.finished :]
+        self.handed, self.finished = [], 0
+        acks = [m for m, accession in done if accession not in self.withheld]
+        naks = [m for m, accession in done if accession in self.withheld]
+        naks += [m for m, _ in rest] + list(back or [])
 
-        async def ack_all() -> None:
-            for message, accession in handed:
-                if accession in self.withheld:
-                    await message.nak()  # not shown (--count): delivered again at once
-                else:
-                    await message.ack()
+        async def settle() -> None:
+            for message in acks:
+                await message.ack()
+            for message in naks:
+                await message.nak()
             await self.nc.flush()
 
         try:
-            self.loop.call(ack_all(), timeout=30)
+            self.loop.call(settle(), timeout=30)
         except Exception as exc:  # noqa: BLE001 - not acknowledged: delivered again later
             self.last_cause = f"NATS: acknowledging failed: {exc}"
 
     def unconsumed(self, filings: list[Filing]) -> None:
         self.withheld.update(f.accession_no for f in filings)
 
+    def handled(self) -> None:
+        self.finished = len(self.handed)
+
     def close(self, settled: bool = False) -> None:
         if self.loop is None:
             return
         if not settled:  # not known to be written: delivered again, now or to the next run
-            self.withheld.update(accession for _, accession in self.handed)
-        self._acknowledge()
+            self.finished = 0
+        unread, self.unread = self.unread, []
+        self._acknowledge(unread)
         try:
             if self.nc is not None:
                 self.loop.call(self.nc.close(), timeout=5)
