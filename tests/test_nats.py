@@ -606,3 +606,26 @@ def _queued(sock: Any) -> int:
 
     waiting = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
     return int.from_bytes(waiting, sys.byteorder)
+
+
+def test_tail_from_nats_says_when_nats_is_unreachable_and_when_it_is_back(
+    emulator_factory: Factory, nats_server: NatsServer
+) -> None:
+    em = emulator_factory(backlog=3)
+    assert relay(em, nats_server, "--backlog-only").returncode == 0
+    with secfeed_popen("tail", "--from", nats_server.url) as reader:
+        assert reader.stdout is not None and reader.stderr is not None
+        _lines(reader, 3)
+        nats_server.stop()  # an outage
+        line = reader.stderr.readline()
+        while b"unreachable" not in line:
+            assert line, "stderr ended before the outage was said"
+            line = reader.stderr.readline()
+        assert f"NATS at {nats_server.url} is unreachable (".encode() in line
+        nats_server.start()  # the same port and store
+        while b"reachable again" not in line:
+            line = reader.stderr.readline()
+            assert line, "stderr ended before the end of the outage was said"
+        reader.send_signal(signal.SIGINT)
+        reader.communicate(timeout=30)
+    assert reader.returncode == 130

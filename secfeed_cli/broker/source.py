@@ -28,6 +28,7 @@ from ..events import (
     Idle,
     Malformed,
     NewFilings,
+    Notice,
     Stats,
 )
 from ..filing import Filing
@@ -52,6 +53,7 @@ class NatsSource:
         self.last_cause = f"not connected to NATS at {settings.shown} yet"
         self.seen = SeenSet(200_000)
         self.health = Health()
+        self._was_up = True  # what was last said about reaching NATS
         self.loop: LoopThread | None = None
         self.nc: Any = None
         self.sub: Any = None
@@ -136,6 +138,7 @@ class NatsSource:
             yield BacklogComplete(initial=True, new=0, overlap=0)
         assert self.loop is not None
         while True:
+            yield from self._reachability()
             try:
                 messages = self.loop.call(self.sub.fetch(BATCH, timeout=TICK), timeout=TICK + 30)
             except Exception as exc:  # noqa: BLE001 - a fetch timeout is nats-py's TimeoutError
@@ -180,6 +183,23 @@ class NatsSource:
             yield CAUGHT_UP
             self.finished = len(self.handed)
             self._acknowledge()  # the run has written and flushed what came before
+
+    def _reachability(self) -> Iterator[Event]:
+        """Say when NATS becomes unreachable, and when it is back (the status line too)."""
+        up = self.health.up
+        if up == self._was_up:
+            return
+        self._was_up = up
+        stats = self.stats
+        if up:
+            stats.state, stats.cause = "connected", None
+            self.last_cause = "connected to NATS"
+            yield Notice(f"NATS at {stats.host} is reachable again", level="info")
+        else:
+            cause = self.health.cause or "disconnected"
+            stats.state, stats.cause = "reconnecting", f"NATS unreachable: {cause}"
+            self.last_cause = f"NATS at {stats.host} unreachable: {cause}"
+            yield Notice(f"NATS at {stats.host} is unreachable ({cause}); reconnecting")
 
     def _acknowledge(self, back: list[Any] | None = None) -> None:
         """Acknowledge what the run finished with (but what it withheld), and hand back at
