@@ -1,8 +1,8 @@
 """The config file and the API key: flag > environment > config file > default.
 
 The file is TOML, with the long option names as keys. Keys at the top apply to every command
-that has the option; a ``[tail]``, ``[snapshot]`` or ``[demo]`` table applies to that command
-only, and wins over the top::
+that has the option; a ``[tail]``, ``[snapshot]``, ``[demo]`` or ``[relay]`` table applies to
+that command only, and wins over the top::
 
     url = "wss://api.sec.finfeedapi.com"
     api-key-file = "~/.config/secfeed/key"
@@ -70,6 +70,17 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "bell": ("bell", (bool,), False),
     "highlight": ("highlight", (str,), True),
     "alert-backlog": ("alert_backlog", (bool,), False),
+    # NATS: tail/snapshot --from, and relay
+    "from": ("from_urls", (str,), True),
+    "durable": ("durable", (str,), False),
+    "stream": ("stream_name", (str,), False),
+    "subject-prefix": ("subject_prefix", (str,), False),
+    "nats-creds": ("nats_creds", (str,), False),
+    "nats-tls-ca": ("nats_tls_ca", (str,), False),
+    "to": ("to_urls", (str,), True),
+    "dedupe-window": ("dedupe_window", (str, int, float), False),
+    "max-age": ("max_age", (str, int, float), False),
+    "max-unacked": ("max_unacked", (int,), False),
 }
 #: The largest config file read (1 MiB: a real one is a few hundred bytes).
 MAX_CONFIG = 1 << 20
@@ -77,9 +88,17 @@ MAX_CONFIG = 1 << 20
 MAX_KEY_FILE = 64 << 10
 MAX_KEY = 1024
 #: The commands that read the config file; each may have a table of its own.
-COMMANDS = ("tail", "snapshot", "demo")
+COMMANDS = ("tail", "snapshot", "demo", "relay")
 #: Parameters that hold a path: ``~`` is expanded.
-PATHS = ("api_key_file", "ca_bundle", "state", "output_path", "watchlist")
+PATHS = (
+    "api_key_file",
+    "ca_bundle",
+    "state",
+    "output_path",
+    "watchlist",
+    "nats_creds",
+    "nats_tls_ca",
+)
 
 
 class ConfigError(ValueError):

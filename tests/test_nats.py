@@ -629,3 +629,35 @@ def test_tail_from_nats_says_when_nats_is_unreachable_and_when_it_is_back(
         reader.send_signal(signal.SIGINT)
         reader.communicate(timeout=30)
     assert reader.returncode == 130
+
+
+def test_the_config_file_holds_the_nats_side(
+    emulator_factory: Factory, nats_server: NatsServer, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=4)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'url = "{em.url}"\n'
+        'stream = "FILINGS"\n'
+        'subject-prefix = "sec.filings"\n'
+        "[relay]\n"
+        f'to = ["{nats_server.url}"]\n'
+        'dedupe-window = "2h"\n'
+        "max-unacked = 100\n"
+        "[tail]\n"
+        f'from = ["{nats_server.url}"]\n'
+        'durable = "desk"\n'
+    )
+    res = secfeed("relay", "--config", str(config), "--backlog-only")
+    assert res.returncode == 0, res.stderr
+    assert b"created stream FILINGS" in res.stderr and b"de-duplication window 7200 s" in res.stderr
+    assert all(m[0].startswith("sec.filings.") for m in nats_server.stream("FILINGS"))
+    read = secfeed("tail", "--config", str(config), "--backlog-only")
+    assert read.returncode == 0, read.stderr
+    assert len(ndjson(read.stdout)) == 4
+    again = secfeed("tail", "--config", str(config), "--backlog-only")
+    assert again.stdout == b""  # the durable consumer from the config file resumed
+
+    config.write_text("[relay]\nform = 8\n")
+    bad = secfeed("relay", "--config", str(config), "--to", nats_server.url)
+    assert bad.returncode == 2 and b"key 'form' must be str" in bad.stderr
