@@ -250,7 +250,7 @@ class Run:
         lat = self.latency.summary()
         parts = [
             f"{stats.received} filings received",
-            f"{self.shown} shown",
+            f"{self.shown} {getattr(self.sink, 'verb', 'shown')}",
             f"{c.filtered} filtered out",
             f"{stats.malformed} malformed skipped",
             f"{stats.duplicates} duplicates skipped",

@@ -661,3 +661,35 @@ def test_the_config_file_holds_the_nats_side(
     config.write_text("[relay]\nform = 8\n")
     bad = secfeed("relay", "--config", str(config), "--to", nats_server.url)
     assert bad.returncode == 2 and b"key 'form' must be str" in bad.stderr
+
+
+def test_the_relay_recreates_a_lost_stream_and_exits_quietly_during_an_outage(
+    emulator_factory: Factory, nats_server: NatsServer
+) -> None:
+    em = emulator_factory(backlog=0)
+    with secfeed_popen("relay", "--url", em.url, "--to", nats_server.url) as proc:
+        assert proc.stderr is not None
+        em.wait_for("hello")
+        em.publish(5)
+        _wait_for_stream(nats_server, 5)
+        nats_server.stop()
+        shutil.rmtree(nats_server.store)  # the server comes back with an empty store
+        nats_server.start()
+        later = [p.record["accession_no"] for p in em.publish(7)]
+        said = b""
+        while b"created it again" not in said:
+            line = proc.stderr.readline()
+            assert line, said.decode()
+            said += line
+        _wait_for_stream(nats_server, 7)
+        held = [m[2]["accession_no"] for m in nats_server.stream()]
+        nats_server.stop()  # and then an outage, during which the relay is stopped
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read()
+    err = (said + rest).decode()
+    assert proc.returncode == 143, err
+    assert held == later, "every filing published after the loss is in the new stream"
+    for noise in ("Task was destroyed", "Traceback", "Event loop is closed", "Exception"):
+        assert noise not in err, err
+    assert len(err.splitlines()) < 20, err
+    assert "12 published" in err  # the run's summary speaks of publishing, not showing

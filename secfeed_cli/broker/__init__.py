@@ -249,5 +249,22 @@ class LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(2.0)
+        """Cancel what still runs on the loop (publishes being retried, nats-py's own tasks),
+        let it unwind, then stop and close the loop: nothing is left pending for the
+        interpreter to complain about at exit ("Task was destroyed but it is pending!")."""
+
+        async def unwind() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=2.0) if tasks else None
+
+        if self.thread.is_alive():
+            try:
+                asyncio.run_coroutine_threadsafe(unwind(), self.loop).result(3.0)
+            except Exception:  # noqa: BLE001 - best effort: the loop goes either way
+                pass
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(2.0)
+        if not self.thread.is_alive() and not self.loop.is_closed():
+            self.loop.close()

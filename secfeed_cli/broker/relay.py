@@ -40,6 +40,9 @@ ACK_TIMEOUT = 5.0
 
 
 class RelaySink:
+    #: What the run's summary says the output did with a filing.
+    verb = "published"
+
     def __init__(
         self,
         settings: NatsSettings,
@@ -51,6 +54,7 @@ class RelaySink:
         self.info = info
         self.loop = LoopThread()
         self.health = Health()
+        self._recreating = asyncio.Lock()
         try:
             self.nc = self.loop.call(connect(settings, self.health), timeout=60)
             self.js = self.nc.jetstream()
@@ -112,6 +116,33 @@ class RelaySink:
         window = float(found.config.duplicate_window or 0)
         self.info(f"publishing into the existing stream {s.stream} (its settings as they are)")
         return window
+
+    async def _recreate(self) -> None:
+        """The stream is gone (a server restarted with an empty store): make it again, with
+        the settings a new one gets, once; the filings being retried then go into it."""
+        from nats.js.errors import NotFoundError
+
+        s = self.settings
+        async with self._recreating:  # publishes fail together: one of them makes the stream
+            await self._recreate_once(s, NotFoundError)
+
+    async def _recreate_once(self, s: NatsSettings, not_found: type[Exception]) -> None:
+        try:
+            await self.js.stream_info(s.stream)
+            return  # it is there (made by another publish, or the failure was another)
+        except not_found:
+            pass
+        except Exception:  # noqa: BLE001 - NATS down: the retries go on
+            return
+        try:
+            await self._ensure_stream()
+        except Exception as exc:  # noqa: BLE001 - retried with the next failure
+            self.warn(f"stream {s.stream} is gone from {s.shown} and could not be made: {exc}")
+            return
+        self.warn(
+            f"stream {s.stream} was gone from {s.shown} (a server restarted with an empty"
+            " store?): created it again; the filings not acknowledged go into it"
+        )
 
     async def _refused(self, exc: Any) -> NatsSetupError:
         """Why the server would not create the stream, in a line that says what to do."""
@@ -201,6 +232,8 @@ class RelaySink:
                 else:
                     self._acknowledged(future.result())
             pending = failed
+            if pending and _stream_gone(problem):
+                await self._recreate()
             if pending:
                 with self.lock:
                     self.retries += len(pending)
@@ -278,3 +311,9 @@ class RelaySink:
             f"relay: {self.published} published, {self.duplicates} already in the stream"
             f" (duplicates), {self.retries} retries"
         )
+
+
+def _stream_gone(problem: BaseException | None) -> bool:
+    """Whether a publish failed as it does when no stream takes the subject."""
+    name = type(problem).__name__
+    return name in ("NoStreamResponseError", "NoRespondersError")
