@@ -19,7 +19,7 @@ from msgspec.structs import replace
 
 from . import config, tickers
 from .connection import ConnectOptions
-from .diagnostics import Diagnostics
+from .diagnostics import Diagnostics, stderr_is_terminal
 from .errors import ConnectFailed, ExitCode, Interrupted, OutputError, Terminated
 from .events import (
     BacklogComplete,
@@ -334,7 +334,8 @@ def execute(
         from .broker.relay import RelaySink
 
         relay = replace(relay, connect_timeout=connection.connect_timeout)
-        sink = RelaySink(relay, diag.warn, diag.info)
+        status_line = stderr_is_terminal() and not output.quiet
+        sink = RelaySink(relay, diag.warn, diag.info, terminal=status_line)
     else:
         sink = make_sink(output, out, run.status, record, terminal=terminal, alerts=alerts)
     code: int = ExitCode.ERROR

@@ -693,3 +693,35 @@ def test_the_relay_recreates_a_lost_stream_and_exits_quietly_during_an_outage(
         assert noise not in err, err
     assert len(err.splitlines()) < 20, err
     assert "12 published" in err  # the run's summary speaks of publishing, not showing
+
+
+def test_the_relay_shows_a_status_line_in_a_terminal(
+    emulator_factory: Factory, nats_server: NatsServer, tmp_path: Path
+) -> None:
+    import shlex
+
+    pytest.importorskip("tests.test_table_tmux")  # skipped there when tmux is missing
+    from .conftest import ROOT
+    from .test_table_tmux import Pane
+
+    em = emulator_factory(backlog=3)
+    command = (
+        f"cd {shlex.quote(str(ROOT))} && {shlex.quote(sys.executable)} -m secfeed_cli relay"
+        f" --url {em.url} --to {nats_server.url}"
+    )
+    pane = Pane(tmp_path, command, width=150, height=20)
+    try:
+        screen = pane.wait_for(lambda s: "3 acknowledged" in s)
+        status = screen.rstrip("\n").splitlines()[-1]
+        assert status.startswith(f"● relaying to {nats_server.url} │ 3 published"), status
+        assert "0 awaiting acknowledgement" in status
+        em.publish(4)
+        pane.wait_for(lambda s: "7 acknowledged" in s)
+        pane.keys("C-c")
+        assert pane.exit_code() == 130
+        history = pane.history()
+        # Warnings and the summary above; no status line left behind in the scrollback.
+        assert "relay: 7 published" in history and "7 published, 0 filtered out" in history
+        assert "awaiting acknowledgement" not in history
+    finally:
+        pane.kill()

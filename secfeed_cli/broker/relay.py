@@ -17,7 +17,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectFailed
 from ..filing import Filing, parse_time
@@ -32,6 +32,9 @@ from . import (
     jetstream_problem,
     subject_token,
 )
+
+if TYPE_CHECKING:
+    from .status import StatusLine
 
 #: Seconds a relay stopping waits for acknowledgements still due.
 CLOSE_WAIT = 5.0
@@ -48,6 +51,7 @@ class RelaySink:
         settings: NatsSettings,
         warn: Callable[[str], None],
         info: Callable[[str], None],
+        terminal: bool = False,
     ) -> None:
         self.settings = settings
         self.warn = warn
@@ -77,6 +81,11 @@ class RelaySink:
         self._warned_full = False
         self._warned_down = False
         self._window_checked = False
+        self.status: StatusLine | None = None
+        if terminal:
+            from .status import StatusLine
+
+            self.status = StatusLine(self.status_text)
 
     async def _ensure_stream(self) -> float:
         """The stream's de-duplication window; the stream is created when missing."""
@@ -287,6 +296,19 @@ class RelaySink:
     def flush(self) -> None:
         pass
 
+    def status_text(self) -> str:
+        """State, published, acknowledged, waiting for NATS, and whether NATS is reachable."""
+        with self.lock:
+            acked, fresh, out = self.written, self.published, self.out
+        if self.health.up:
+            state = f"● relaying to {self.settings.shown}"
+        else:
+            state = f"● NATS unreachable ({self.health.cause or 'disconnected'}), retrying"
+        return (
+            f"{state} │ {fresh:,} published · {acked:,} acknowledged · {out:,} awaiting"
+            " acknowledgement"
+        )
+
     def close(self) -> None:
         """Wait (up to CLOSE_WAIT) for the acknowledgements still due, then disconnect."""
         if not self._window_checked:
@@ -299,6 +321,8 @@ class RelaySink:
         except Exception:  # noqa: BLE001 - closing is best effort
             pass
         self.loop.stop()
+        if self.status is not None:
+            self.status.close()
         if left:
             self.warn(
                 f"{left} filings were not acknowledged by NATS before the relay stopped: they"
