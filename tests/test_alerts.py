@@ -507,50 +507,27 @@ def test_a_url_apprise_does_not_know_is_a_usage_error() -> None:
     assert b"Tk9x8" not in res.stderr and b"***" not in res.stderr
 
 
-class Trickle:
-    """An HTTP server on 127.0.0.1 that reads a request and answers one byte a second."""
+def trickle(stop: threading.Event) -> Any:
+    """An HTTP server on 127.0.0.1 (a raw socket) that reads a request and answers one byte a
+    second, until ``stop``."""
+    from .rawserver import RawServer
 
-    def __init__(self) -> None:
-        import socket
-
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(8)
-        self.port = self.listener.getsockname()[1]
-        self.requests = 0
-        self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(sock,), daemon=True).start()
-
-    def _answer(self, sock: Any) -> None:
-        with sock:
-            try:
-                sock.recv(65536)
-                self.requests += 1
-                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 10_000:
-                    sock.sendall(bytes([byte]))
-                    if self.stop.wait(1.0):  # the misbehaviour's pace, not a synchronisation
-                        return
-            except OSError:
+    def answer(sock: Any, n: int) -> None:
+        sock.recv(65536)
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 10_000:
+            sock.sendall(bytes([byte]))
+            if stop.wait(1.0):  # the misbehaviour's pace, not a synchronisation
                 return
 
-    def close(self) -> None:
-        self.stop.set()
-        self.listener.close()
+    return RawServer(answer)
 
 
 def test_a_slow_target_holds_up_no_other_and_every_filing_is_accounted_for(
     emulator_factory: Factory, webhook: Callable[[list[int]], Webhook]
 ) -> None:
     em = emulator_factory(backlog=0)
-    slow = Trickle()
+    slow_done = threading.Event()
+    slow = trickle(slow_done)
     healthy = webhook([])
     try:
         proc = start(
@@ -571,6 +548,7 @@ def test_a_slow_target_holds_up_no_other_and_every_filing_is_accounted_for(
             line = proc.stderr.readline()
         _, err = stop(proc)
     finally:
+        slow_done.set()
         slow.close()
     body = json.loads(healthy.requests[0][2])["message"]
     assert all(a.replace("-", "") in body for a in published)

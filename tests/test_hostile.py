@@ -468,6 +468,17 @@ def _sample(pid: int) -> tuple[int, int]:
     return len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task"))
 
 
+def _samples(proc: subprocess.Popen[bytes], seconds: float) -> list[tuple[int, int]]:
+    """(fds, threads) of a running process every 0.1 s for ``seconds``, and once more."""
+    samples = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and proc.poll() is None:
+        samples.append(_sample(proc.pid))
+        time.sleep(0.1)  # a sampling interval, not synchronisation
+    samples.append(_sample(proc.pid))
+    return samples
+
+
 def test_reconnect_storm_keeps_fds_and_threads_bounded(servers: list[RawServer]) -> None:
     def storm(sock: socket.socket, n: int) -> None:
         # Every connection: a filing, then at once "reconnect"; never a heartbeat, so no
@@ -483,11 +494,7 @@ def test_reconnect_storm_keeps_fds_and_threads_bounded(servers: list[RawServer])
     server = start(servers, storm)
     with secfeed_popen("tail", "--url", server.url, "--duration", "12") as proc:
         server.wait(lambda: server.connections >= 1)
-        samples = []
-        end = time.monotonic() + 10
-        while time.monotonic() < end and proc.poll() is None:
-            samples.append(_sample(proc.pid))
-            time.sleep(0.1)  # a sampling interval, not synchronisation
+        samples = _samples(proc, 10)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
     fds = max(s[0] for s in samples)
@@ -589,12 +596,7 @@ def test_a_reconnect_storm_with_traffic_cannot_keep_closing_links_alive(
     server = start(servers, storm)
     with secfeed_popen("tail", "--url", server.url) as proc:
         server.wait(lambda: server.connections >= 1)
-        samples = []
-        end = time.monotonic() + 8
-        while time.monotonic() < end and proc.poll() is None:
-            samples.append(_sample(proc.pid))
-            time.sleep(0.1)  # a sampling interval, not synchronisation
-        samples.append(_sample(proc.pid))
+        samples = _samples(proc, 8)
         signalled = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)

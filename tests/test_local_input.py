@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from secfeed_cli.emulator.server import Emulator
 
 from .conftest import ROOT, cli_env, ndjson, secfeed
+from .rawserver import RawServer, header, read_request
 
 BAD = [b"internal error", b"Traceback"]
 
@@ -138,43 +138,24 @@ def test_a_malformed_proxy_in_the_environment_is_a_usage_error_naming_it() -> No
 
 
 @pytest.fixture
-def echoing_proxy() -> Iterator[tuple[int, list[bytes]]]:
+def echoing_proxy() -> Iterator[RawServer]:
     """A raw-socket HTTP proxy that refuses every CONNECT with a 407 whose reason echoes the
-    request's Proxy-Authorization header."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    seen: list[bytes] = []
+    request's Proxy-Authorization header (kept in ``notes``)."""
 
-    def serve() -> None:
-        while True:
-            try:
-                sock, _ = listener.accept()
-            except OSError:
-                return
-            with sock:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    chunk = sock.recv(4096)
-                    if not chunk:
-                        break
-                    request += chunk
-                echo = b""
-                for line in request.split(b"\r\n"):
-                    if line.lower().startswith(b"proxy-authorization:"):
-                        echo = line.split(b":", 1)[1].strip()
-                seen.append(echo)
-                sock.sendall(b"HTTP/1.1 407 Denied " + echo + b"\r\nContent-Length: 0\r\n\r\n")
+    def refuse(sock: socket.socket, n: int) -> None:
+        echo = header(read_request(sock), "Proxy-Authorization").encode()
+        server.note(echo)
+        sock.sendall(b"HTTP/1.1 407 Denied " + echo + b"\r\nContent-Length: 0\r\n\r\n")
 
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1], seen
-    listener.close()
+    server = RawServer(refuse)
+    yield server
+    server.close()
 
 
 def test_a_proxy_echoing_its_credentials_never_gets_them_printed(
-    echoing_proxy: tuple[int, list[bytes]],
+    echoing_proxy: RawServer,
 ) -> None:
-    port, seen = echoing_proxy
+    port, seen = echoing_proxy.port, echoing_proxy.notes
     password = "s3cret/pw+"
     quoted = "s3cret%2Fpw%2B"
     env = cli_env(NO_PROXY="", no_proxy="")

@@ -4,12 +4,12 @@ says. (The real nats-server is in test_nats.py.)"""
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from .conftest import secfeed
+from .rawserver import RawServer
 
 pytest.importorskip("nats")
 
@@ -20,55 +20,32 @@ INFO = (
 )
 
 
-class FakeNats:
-    """Greets each client with an INFO that leaves out ``tls_required``, answers nothing, and
-    keeps every byte a client sent."""
-
-    def __init__(self) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.port = self.listener.getsockname()[1]
-        self.received: list[bytes] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._client, args=(sock,), daemon=True).start()
-
-    def _client(self, sock: socket.socket) -> None:
-        with sock:
-            sock.settimeout(5)
-            got = b""
-            try:
-                sock.sendall(INFO)
-                while len(got) < 65536:
-                    chunk = sock.recv(4096)
-                    if not chunk:
-                        break
-                    got += chunk
-            except OSError:
-                pass
-            self.received.append(got)
-
-    def close(self) -> None:
-        self.listener.close()
-
-
 @pytest.fixture
-def fake_nats() -> Iterator[FakeNats]:
-    server = FakeNats()
+def fake_nats() -> Iterator[RawServer]:
+    """Greets each client with an INFO that leaves out ``tls_required``, answers nothing, and
+    keeps (in ``notes``) every byte a client sent."""
+
+    def greet(sock: socket.socket, n: int) -> None:
+        sock.settimeout(5)
+        got = b""
+        try:
+            sock.sendall(INFO)
+            while len(got) < 65536:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        finally:
+            server.note(got)
+
+    server = RawServer(greet)
     yield server
     server.close()
 
 
 @pytest.mark.parametrize("command", ["tail --from", "relay --to"])
 def test_tls_means_tls_even_when_the_server_does_not_ask_for_it(
-    fake_nats: FakeNats, command: str
+    fake_nats: RawServer, command: str
 ) -> None:
     url = f"tls://alice:s3cretpw@127.0.0.1:{fake_nats.port}"
     verb, flag = command.split()
@@ -85,8 +62,8 @@ def test_tls_means_tls_even_when_the_server_does_not_ask_for_it(
         timeout=60,
     )
     assert res.returncode == 4, res.stderr
-    assert fake_nats.received, "the client did connect"
-    sent = b"".join(fake_nats.received)
+    fake_nats.wait(lambda: bool(fake_nats.notes))  # the client did connect, and stopped
+    sent = b"".join(fake_nats.notes)
     assert b"s3cretpw" not in sent and b"CONNECT" not in sent
     assert sent.startswith(b"\x16\x03"), sent[:20]  # a TLS handshake record, and only that
     assert b"s3cretpw" not in res.stderr
