@@ -25,7 +25,7 @@ from .options import (
     run_options,
     source_options,
 )
-from .params import SECONDS
+from .params import DURATION
 from .serve_command import serve
 from .settings import AlertSettings, OutputSettings, RunSettings
 from .tickers_command import tickers
@@ -133,7 +133,7 @@ Examples:
 )
 @click.option(
     "--timeout",
-    type=SECONDS,
+    type=DURATION,
     default=30.0,
     show_default=True,
     metavar="S",

@@ -23,7 +23,6 @@ from click.core import ParameterSource
 from .params import (
     DURATION,
     POSITIVE,
-    SECONDS,
     Cik,
     FormPattern,
     NatsUrl,
@@ -161,7 +160,7 @@ def connection_options(f: F) -> F:
             ),
             click.option(
                 "--stall-timeout",
-                type=SECONDS,
+                type=DURATION,
                 default=5.0,
                 show_default=True,
                 metavar="S",
@@ -170,7 +169,7 @@ def connection_options(f: F) -> F:
             ),
             click.option(
                 "--connect-timeout",
-                type=SECONDS,
+                type=DURATION,
                 default=10.0,
                 show_default=True,
                 metavar="S",
@@ -459,10 +458,10 @@ def run_options(f: F) -> F:
                 metavar="N",
                 help="Exit 0 after N printed filings.",
             ),
-            click.option("--duration", type=SECONDS, metavar="S", help="Exit 0 after S seconds."),
+            click.option("--duration", type=DURATION, metavar="S", help="Exit 0 after S seconds."),
             click.option(
                 "--settle",
-                type=SECONDS,
+                type=DURATION,
                 default=2.0,
                 show_default=True,
                 metavar="S",
@@ -511,7 +510,7 @@ def alert_options(f: F) -> F:
             ),
             click.option(
                 "--exec-timeout",
-                type=SECONDS,
+                type=DURATION,
                 default=30.0,
                 show_default=True,
                 metavar="S",
@@ -527,7 +526,7 @@ def alert_options(f: F) -> F:
             ),
             click.option(
                 "--notify-timeout",
-                type=SECONDS,
+                type=DURATION,
                 default=10.0,
                 show_default=True,
                 metavar="S",

@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 import click
 
-SECONDS = click.FloatRange(min=0, min_open=True)
 POSITIVE = click.IntRange(min=1)
 
 

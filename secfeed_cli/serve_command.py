@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .errors import ExitCode, SecfeedError
-from .params import POSITIVE, SECONDS
+from .params import DURATION, POSITIVE
 
 SERVE_EPILOG = """\b
 Examples:
@@ -51,21 +51,21 @@ Examples:
 )
 @click.option(
     "--max-gap",
-    type=SECONDS,
+    type=DURATION,
     default=30.0,
     show_default=True,
     help="With --speed: the longest pause between two filings, in seconds.",
 )
 @click.option(
     "--reconnect-every",
-    type=SECONDS,
+    type=DURATION,
     default=None,
     metavar="S",
     help="Send each connection a reconnect message every S seconds.",
 )
 @click.option(
     "--reconnect-within",
-    type=SECONDS,
+    type=DURATION,
     default=10.0,
     show_default=True,
     metavar="S",
@@ -80,14 +80,14 @@ Examples:
 )
 @click.option(
     "--ping-interval",
-    type=SECONDS,
+    type=DURATION,
     default=60.0,
     show_default=True,
     help="Seconds between WebSocket pings.",
 )
 @click.option(
     "--heartbeat-interval",
-    type=SECONDS,
+    type=DURATION,
     default=1.0,
     show_default=True,
     metavar="S",

@@ -8,7 +8,7 @@ import time
 import click
 
 from .options import config_option
-from .params import SECONDS
+from .params import DURATION
 
 
 @click.group()
@@ -40,7 +40,7 @@ def tickers() -> None:
 )
 @click.option(
     "--timeout",
-    type=SECONDS,
+    type=DURATION,
     default=60.0,
     show_default=True,
     metavar="S",

@@ -386,3 +386,32 @@ def test_a_pipe_on_stdout_gets_a_1_mib_buffer(emulator_factory: Factory) -> None
         assert fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ) == want
     finally:
         os.close(read_end)
+
+
+def test_every_duration_takes_a_unit(emulator_factory: Factory, tmp_path: Any) -> None:
+    em = emulator_factory(backlog=2)
+    res = secfeed(
+        "tail",
+        "--url",
+        em.url,
+        "--duration",
+        "1s",
+        "--stall-timeout",
+        "5s",
+        "--connect-timeout",
+        "1m",
+        "--exec-timeout",
+        "30s",
+        "--exec",
+        "true",
+    )
+    assert res.returncode == 0, res.stderr
+    assert len(ndjson(res.stdout)) == 2
+    config = tmp_path / "config.toml"
+    config.write_text('duration = "1s"\nsettle = "2s"\n')
+    res = secfeed("tail", "--url", em.url, "--config", str(config))
+    assert res.returncode == 0, res.stderr
+    snap = secfeed("snapshot", "--url", em.url, "--timeout", "1m")
+    assert snap.returncode == 0, snap.stderr
+    bad = secfeed("tail", "--url", em.url, "--duration", "1x")
+    assert bad.returncode == 2 and b"'1x' is not a duration (90, 30m, 1h, 7d)" in bad.stderr
