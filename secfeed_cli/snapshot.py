@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from .broker import NatsSettings
 
 
+#: What -o takes as standard output: ``-`` as most tools do, and the names of fd 1 (these
+#: resolve through /proc to a pipe or socket that cannot be replaced by a renamed file).
+STDOUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
 def take_snapshot(
     connection: ConnectOptions,
     filters: FilingFilter,
@@ -39,6 +44,8 @@ def take_snapshot(
 ) -> int:
     """Lock and read the state, run until the backlog is complete, commit output then state."""
     assert connection.deadline is not None
+    if output_path in STDOUT_NAMES:
+        output_path = None  # standard output, all or nothing as ever (not a file named "-")
     seen = None
     if state_path:
         seen = State(state_path)

@@ -14,7 +14,7 @@ import pytest
 
 from secfeed_cli.emulator.server import Emulator
 
-from .conftest import accessions, ndjson, secfeed, secfeed_popen
+from .conftest import ROOT, accessions, ndjson, secfeed, secfeed_popen
 
 Factory = Callable[..., Emulator]
 OLD = b'{"old": "content"}\n'
@@ -383,3 +383,17 @@ def test_sighup_ends_a_snapshot_and_removes_its_temporary_file(tmp_path: Path) -
         assert leftovers(tmp_path) == [] and not out.exists()
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("name", ["-", "/dev/stdout"])
+def test_output_dash_and_dev_stdout_are_standard_output(
+    emulator_factory: Callable[..., Emulator], name: str
+) -> None:
+    em = emulator_factory(backlog=4)
+    stray = ROOT / "-"
+    res = secfeed("snapshot", "--url", em.url, "-o", name)  # stdout is a pipe here
+    made = stray.exists()
+    stray.unlink(missing_ok=True)
+    assert res.returncode == 0, res.stderr
+    assert len(ndjson(res.stdout)) == 4
+    assert not made, "no file named '-'"
