@@ -204,9 +204,9 @@ def _gone(pid: int) -> bool:
 
 def test_failing_hooks_are_one_line_each_and_counted(emulator_factory: Factory, fifo: Fifo) -> None:
     em = emulator_factory(backlog=0)
-    proc = start(em, "--exec", f"echo x > {fifo.path}; exit 7", "--exec", "true")
+    proc = start(em, "--exec", f"echo x > {fifo.path}; exit 7", "--exec", f"echo y > {fifo.path}")
     published = [p.record["accession_no"] for p in em.publish(3)]
-    fifo.lines(3)
+    fifo.lines(6)  # all six hooks ran: none is left to the exit's grace
     _, err = stop(proc)
     for accession in published:
         assert err.count(f"--exec hook failed (exit 7) for {accession}") == 1

@@ -162,6 +162,7 @@ def evil_emulator(emulator_factory: Factory, tmp_path: Path) -> Emulator:
 
 
 ACCESSION = re.compile(r"\d{10}-\d{2}-\d{6}")
+ROW = re.compile(r"\d\d:\d\d:\d\d  ")
 
 
 def _ndjson(url: str) -> list[dict[str, Any]]:
@@ -217,8 +218,10 @@ def test_80_columns_keep_the_company_readable_and_the_status_line_whole(
         found = ACCESSION.search(line)
         if found:
             record = by_accession[found.group()]
-            company = record["company"] + (f" ({record['ticker']})" if record["ticker"] else "")
-            assert line[company_at:].startswith(company[:24]), line
+            # The name starts the cell (shortened, if need be, to keep the ticker whole).
+            assert line[company_at:].startswith(record["company"][:12]), line
+            if record["ticker"]:
+                assert f"({record['ticker']})" in line, line
             assert "(00" not in line, "the zero-padded CIK of the description is not repeated"
     pane.keys("C-c")
     assert pane.exit_code() == 130
@@ -368,3 +371,24 @@ def test_hook_output_goes_above_the_status_line_as_whole_lines(
     assert all(line.startswith("HOOK-") for line in hooks), hooks
     # The status line was redrawn in place, not left in the scrollback once per hook line.
     assert not any("● live" in line for line in history), history
+
+
+@pytest.mark.parametrize(("width", "latency"), [(80, False), (120, True)])
+def test_the_ticker_is_never_cut(
+    emulator_factory: Factory, pane_factory: Callable[..., Pane], width: int, latency: bool
+) -> None:
+    em = emulator_factory(backlog=300)
+    expected = _ndjson(em.url)
+    assert sum(1 for r in expected if r["ticker"]) > 50  # the sample has plenty
+    args = f"tail --url {em.url} --backlog-only" + (" --latency" if latency else "")
+    pane = pane_factory(args, width=width, height=20)
+    assert pane.exit_code() == 0
+    # Rows in the order of the records (at 80 columns there is no accession column to match).
+    rows = [line for line in pane.history().splitlines() if ROW.match(line)]
+    assert len(rows) == len(expected)
+    cut = [
+        r["ticker"]
+        for r, line in zip(expected, rows, strict=True)
+        if r["ticker"] and f"({r['ticker']})" not in line
+    ]
+    assert not cut, f"{len(cut)} rows lost their ticker: {cut[:5]}"

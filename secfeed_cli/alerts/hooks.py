@@ -104,6 +104,7 @@ class ExecHooks:
         self.lock = threading.Condition()
         self.jobs: deque[tuple[Filing, str]] = deque()
         self.running: dict[int, subprocess.Popen[bytes]] = {}  # pid -> process, not reaped
+        self.killed_at_exit: set[int] = set()  # pids of hooks the end of the run killed
         self.closing = False
         self.deadline = float("inf")  # set by close(): then nothing new starts
         self.workers = [
@@ -173,7 +174,7 @@ class ExecHooks:
             _kill_group(proc.pid)
             self.running.pop(proc.pid, None)
         code = proc.wait()
-        self._count(filing, command, code, timed_out)
+        self._count(filing, command, code, timed_out, proc.pid)
 
     def _not_started(self, filing: Filing, exc: Exception) -> None:
         with self.lock:
@@ -196,7 +197,11 @@ class ExecHooks:
                 wait = min(until, self.deadline) - time.monotonic()
                 if wait <= 0:
                     _kill_group(proc.pid)
-                    return time.monotonic() >= until
+                    if time.monotonic() >= until:
+                        return True
+                    with self.lock:
+                        self.killed_at_exit.add(proc.pid)
+                    return False
                 readers = [out] if out_open else []
                 if exited.fd is not None and not exited.done():  # ready for good once exited
                     readers.append(exited.fd)
@@ -232,11 +237,12 @@ class ExecHooks:
             self.echo(text[:LINE_MAX].decode("utf-8", "replace"))
         return rest
 
-    def _count(self, filing: Filing, command: str, code: int, timed_out: bool) -> None:
+    def _count(self, filing: Filing, command: str, code: int, timed_out: bool, pid: int) -> None:
         with self.lock:
             if timed_out:
                 self.counts.timed_out += 1
-            elif self.closing and time.monotonic() >= self.deadline:
+            elif pid in self.killed_at_exit:
+                self.killed_at_exit.discard(pid)
                 self.counts.killed += 1  # killed at the end of the run
                 return
             else:
@@ -268,6 +274,7 @@ class ExecHooks:
             self.jobs.clear()
             for pid in self.running:  # not reaped yet: the ids are still theirs
                 _kill_group(pid)
+                self.killed_at_exit.add(pid)
         settle = time.monotonic() + SETTLE
         for worker in self.workers:
             worker.join(max(0.0, settle - time.monotonic()))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from ..companies import label
+from ..companies import label, who
 from ..escape import escape_control, has_control
 from ..filing import Filing, parse_time, split_description
 from ..forms import family
@@ -45,8 +45,11 @@ COLUMNS = {
 ORDER = tuple(COLUMNS)
 #: What a narrower terminal keeps: these first, in this order (the README lists it).
 PRIORITY = ("time", "form", "company", "latency", "accession", "cik", "role", "filed", "accepted")
-#: The company column never gets narrower than this to make room for another column.
+#: The company column never gets narrower than this to make room for another column, and
+#: gets COMPANY_ROOM before the columns after the accession (role, CIK, dates) are shown:
+#: the company and its ticker are what a row is read for.
 COMPANY_MIN = 24
+COMPANY_ROOM = 36
 GAP = 2
 
 #: SGR colour of each form family.
@@ -72,12 +75,24 @@ def layout(width: int, latency: bool) -> list[tuple[Column, int]]:
         if key == "latency" and not latency:
             continue
         need = COLUMNS[key].width + GAP
-        if used + need + COMPANY_MIN > usable:
+        room = COMPANY_MIN if key in ("latency", "accession") else COMPANY_ROOM
+        if used + need + room > usable:
             break  # in priority order: a column is shown only if all before it are
         keys.append(key)
         used += need
     company = max(usable - used, 8)
     return [(COLUMNS[k], COLUMNS[k].width or company) for k in ORDER if k in keys]
+
+
+def fit_company(text: str, width: int, ticker: str | None) -> str:
+    """:func:`fit` for ``COMPANY (TICKER)``: a cut shortens the name, never the ticker (unless
+    the column cannot hold the ticker and a letter of the name)."""
+    if ticker:
+        suffix = f" ({ticker})"
+        room = width - len(suffix)
+        if room >= 2 and text.endswith(suffix) and cell_width(text) > width:
+            return fit(text[: -len(suffix)], room) + suffix
+    return fit(text, width)
 
 
 def cell_width(text: str) -> int:
@@ -185,7 +200,17 @@ def row(
     reverse video, or without colour by a ``»`` after the time."""
     texts = cells(filing, latency, [c.key for c, _ in columns])
     if highlight is not None and _matches(highlight, filing, texts["company"]):
-        marked = (" " * GAP).join(fit(texts[c.key], w, c.right) for c, w in columns).rstrip()
+        ticker = who(filing)[1]
+        marked = (
+            (" " * GAP)
+            .join(
+                fit_company(texts[c.key], w, ticker)
+                if c.key == "company"
+                else fit(texts[c.key], w, c.right)
+                for c, w in columns
+            )
+            .rstrip()
+        )
         # Without colour: a mark in the blank after the time (its column is 10 wide).
         return sgr(marked, "1;7", color) if color else marked[:9] + "»" + marked[10:]
     # One dim for the whole of a backlog row; the form in its family's colour; the accession
@@ -194,7 +219,10 @@ def row(
     parts = []
     for column, width in columns:
         key = column.key
-        text = fit(texts[key], width, column.right)
+        if key == "company":
+            text = fit_company(texts[key], width, who(filing)[1])
+        else:
+            text = fit(texts[key], width, column.right)
         if color and key == "form":
             code = FAMILY_SGR[family(filing.form)]
             if code:
