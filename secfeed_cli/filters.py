@@ -36,6 +36,8 @@ def parse_cik(text: str) -> int:
     t = text.strip()
     if not t.isascii() or not t.isdigit() or len(t) > 10:
         raise ValueError(f"not a CIK (up to 10 digits): {text!r}")
+    if int(t) == 0:
+        raise ValueError(f"not a CIK (SEC's numbers start at 1): {text!r}")
     return int(t)
 
 

@@ -91,7 +91,8 @@ def take_snapshot(
                     f"wrote {written} filings to {where}, but could not save the state"
                     f" ({exc}); the next run will write them again"
                 ) from None
-        noun = "new filings" if seen is not None else "filings"
+        noun = "filing" if written == 1 else "filings"
+        noun = f"new {noun}" if seen is not None else noun
         done = f"wrote {written} {noun} to {where}"
         if untouched:
             done = f"no new filings: {where} left as it was (--skip-empty)"

@@ -168,7 +168,8 @@ class Stream:
                 limit = self.opts.max_retries
                 if limit is not None and self._failures > limit:
                     raise ConnectFailed(
-                        f"could not connect to {self.stats.host} after {self._failures} attempts:"
+                        f"could not connect to {self.stats.host} after {self._failures}"
+                        f" attempt{'s' if self._failures > 1 else ''}:"
                         f" {reason}"
                     ) from None
                 delay = self.backoff()

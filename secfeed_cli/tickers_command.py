@@ -59,7 +59,12 @@ def update(user_agent: str | None, source: str, timeout: float, force: bool, qui
     from .tickers_update import FAIR_ACCESS
     from .tickers_update import update as fetch
 
-    if not user_agent or "@" not in user_agent:
+    if user_agent and "@" not in user_agent:
+        raise click.UsageError(
+            f"--user-agent {user_agent!r} has no email address: SEC wants a name and a contact"
+            " email, as in 'Your Name you@example.com'"
+        )
+    if not user_agent:
         raise click.UsageError(
             "SEC's fair-access rules require every automated client to say who it is: pass"
             " --user-agent 'Your Name you@example.com' (or set SECFEED_USER_AGENT, or"

@@ -580,7 +580,7 @@ def test_failures_name_the_target_and_the_reason_with_only_tokens_masked(
     healthy.wait(1)
     missing.wait(1)
     _, err = stop(proc)  # the grace ends the retries: each failure is one line
-    assert "sending 1 filings to json://127.0.0.1:1/Ab3x9 failed" in err
+    assert "sending 1 filing to json://127.0.0.1:1/Ab3x9 failed" in err
     assert "/Ab3x9 failed after" in err and ": connection refused\n" in err
     assert f"to json://127.0.0.1:{missing.port}/hooks/T...4 failed" in err and ": HTTP 404" in err
     assert token not in err

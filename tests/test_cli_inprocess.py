@@ -54,6 +54,7 @@ def kind(out: bytes) -> str:
         (["--url", "ws://127.0.0.1:1", "--form", "8-K;rm"], "is not a form pattern"),
         (["--url", "ws://127.0.0.1:1", "--form", ","], "names no form"),
         (["--url", "ws://127.0.0.1:1", "--cik", "12x"], "not a CIK"),
+        (["--url", "ws://127.0.0.1:1", "--cik", "0000"], "not a CIK (SEC's numbers start at 1)"),
         (["--url", "ws://127.0.0.1:1", "-n", "-1"], "-1"),
         (["--url", "wss://api.sec.finfeedapi.com"], "FINFEED_API_KEY"),
         (["--url", "ws://127.0.0.1:1", "-f", "csv", "--raw"], "--raw goes with NDJSON"),
@@ -152,3 +153,9 @@ def test_snapshot_writes_through_the_environment(emulator_factory: Factory) -> N
     result, out = invoke("snapshot", "--url", em.url, "-f", "json")
     assert result.exit_code == 0, result.stderr
     assert out.startswith(b"[\n") and out.count(b'"accession_no"') == 4
+
+
+def test_a_user_agent_without_an_email_says_so() -> None:
+    result, _ = invoke("tickers", "update", "--user-agent", "UX", "--source", "http://127.0.0.1:9/")
+    assert result.exit_code == 2
+    assert "--user-agent 'UX' has no email address" in result.stderr

@@ -292,7 +292,7 @@ class Target:
                     self.counts.failed_filings += len(burst)
                 tries = f"after {attempt} attempts" if attempt > 1 else "(1 attempt)"
                 self.warn(
-                    f"--notify: sending {len(burst)} filings to {self.name} failed {tries}: {why}"
+                    f"--notify: sending {_filings(len(burst))} to {self.name} failed {tries}: {why}"
                 )
                 return
             with self.lock:
@@ -386,3 +386,7 @@ class Notifier:
 
     def summaries(self) -> list[str]:
         return [target.summary() for target in self.targets]
+
+
+def _filings(n: int) -> str:
+    return "1 filing" if n == 1 else f"{n} filings"
