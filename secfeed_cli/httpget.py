@@ -26,12 +26,13 @@ from . import __version__
 from .handshake import (
     HandshakeError,
     HandshakeTimeout,
-    http_tunnel,
     proxy_for,
+    proxy_port,
     read_head,
     send_all,
     start_tls,
     tcp_connect,
+    tunnel,
 )
 
 MAX_REDIRECTS = 3
@@ -123,7 +124,7 @@ def _get_once(
     try:
         via = proxy_for(host, secure, None)
         if via is not None:
-            sock = tcp_connect(via.hostname or "", via.port or 8080, deadline, what="proxy")
+            sock = tcp_connect(via.hostname or "", proxy_port(via), deadline, what="proxy")
         else:
             sock = tcp_connect(host, port, deadline)
     except HandshakeTimeout:
@@ -131,12 +132,12 @@ def _get_once(
     except HandshakeError as exc:
         raise FetchError(f"cannot fetch {shown(url)}: {exc}") from None
     try:
-        if via is not None and secure:
-            http_tunnel(sock, host, port, via.username, via.password, deadline)
+        if via is not None and (secure or via.scheme != "http"):
+            tunnel(sock, via, host, port, deadline)
         if secure:
             sock = start_tls(sock, host, None, deadline)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        if via is not None and not secure:
+        if via is not None and not secure and via.scheme == "http":
             target = url  # a plain-http proxy takes the absolute URL
         authority = f"[{host}]" if ":" in host else host
         if parts.port is not None:

@@ -199,8 +199,9 @@ def connection_options(f: F) -> F:
                 "--proxy",
                 type=ProxyUrl(),
                 metavar="URL",
-                help="HTTP CONNECT proxy, e.g. http://user:pass@proxy:3128"
-                " (HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured too).",
+                help="Proxy: http://user:pass@proxy:3128 (CONNECT), socks5://host:1080 or"
+                " socks5h://... (names resolved by the proxy); HTTPS_PROXY, HTTP_PROXY and"
+                " NO_PROXY are honoured too.",
             ),
         ]
     )(_bundle("connection", _connection)(f))

@@ -132,7 +132,8 @@ class TickerList(click.ParamType[str, Any]):
 
 
 class ProxyUrl(click.ParamType[str, Any]):
-    """An HTTP CONNECT proxy: ``http://[user:pass@]host:port`` (``host:port`` alone too)."""
+    """A proxy: ``http://`` (CONNECT), ``socks5://`` or ``socks5h://``, with ``user:pass@``
+    if it needs them (``host:port`` alone is HTTP)."""
 
     name = "URL"
 
@@ -146,7 +147,9 @@ class ProxyUrl(click.ParamType[str, Any]):
 
 def proxy_problem(text: str) -> str | None:
     """What is wrong with a proxy URL, said without repeating it (it may hold a password)."""
-    problem = url_problem(text if "://" in text else f"http://{text}", ("http",))
+    problem = url_problem(
+        text if "://" in text else f"http://{text}", ("http", "socks5", "socks5h")
+    )
     return None if problem is None else f"the proxy URL {problem}"
 
 

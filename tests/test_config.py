@@ -234,3 +234,111 @@ def test_proxy_flag_and_environment(emulator_factory: Factory, proxy: ConnectPro
     res = secfeed("tail", "--url", em.url, "--backlog-only", env=env)
     assert res.returncode == 0, res.stderr
     assert proxy.targets == [target, target]  # NO_PROXY: straight through
+
+
+class Socks5:
+    """A SOCKS5 proxy on 127.0.0.1 (RFC 1928/1929) that tunnels to 127.0.0.1 only and keeps
+    what each client asked for: (user, password, address type, host, port)."""
+
+    def __init__(self, user: str | None = None, password: str | None = None) -> None:
+        from .rawserver import RawServer
+
+        self.user, self.password = user, password
+        self.asked: list[tuple[str | None, str | None, int, str, int]] = []
+        self.server = RawServer(self._serve)
+        self.port = self.server.port
+
+    def _exact(self, sock: socket.socket, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("client went away")
+            data += chunk
+        return data
+
+    def _serve(self, sock: socket.socket, n: int) -> None:
+        _, count = self._exact(sock, 2)
+        methods = self._exact(sock, count)
+        user = password = None
+        if self.user is not None:
+            if 2 not in methods:
+                sock.sendall(b"\x05\xff")
+                return
+            sock.sendall(b"\x05\x02")
+            _, size = self._exact(sock, 2)
+            user = self._exact(sock, size).decode()
+            password = self._exact(sock, self._exact(sock, 1)[0]).decode()
+            ok = (user, password) == (self.user, self.password)
+            sock.sendall(b"\x01\x00" if ok else b"\x01\x01")
+            if not ok:
+                return
+        else:
+            sock.sendall(b"\x05\x00")
+        _, command, _, kind = self._exact(sock, 4)
+        if kind == 1:
+            host = socket.inet_ntoa(self._exact(sock, 4))
+        elif kind == 3:
+            host = self._exact(sock, self._exact(sock, 1)[0]).decode()
+        else:
+            host = socket.inet_ntop(socket.AF_INET6, self._exact(sock, 16))
+        port = int.from_bytes(self._exact(sock, 2), "big")
+        self.asked.append((user, password, kind, host, port))
+        if host not in ("127.0.0.1", "localhost"):  # this test proxy goes nowhere else
+            sock.sendall(b"\x05\x02\x00\x01" + bytes(6))
+            return
+        upstream = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1") + bytes(2))
+        self.server.note(upstream)
+
+        def pipe(a: socket.socket, b: socket.socket) -> None:
+            try:
+                while data := a.recv(65536):
+                    b.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (a, b):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        threading.Thread(target=pipe, args=(upstream, sock), daemon=True).start()
+        pipe(sock, upstream)
+        upstream.close()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_socks5_proxies_as_curl_means_them(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=3)
+    plain, guarded = Socks5(), Socks5("alice", "s3cret pw")
+    try:
+        res = secfeed(
+            "tail", "--url", em.url, "--backlog-only", "--proxy", f"socks5://127.0.0.1:{plain.port}"
+        )
+        assert res.returncode == 0, res.stderr
+        assert len(ndjson(res.stdout)) == 3
+        assert plain.asked == [(None, None, 1, "127.0.0.1", em.port)]  # resolved here: an IP
+        url = em.url.replace("127.0.0.1", "localhost")
+        proxy = f"socks5h://alice:s3cret%20pw@127.0.0.1:{guarded.port}"
+        res = secfeed("tail", "--url", url, "--backlog-only", "--proxy", proxy)
+        assert res.returncode == 0, res.stderr
+        assert guarded.asked == [("alice", "s3cret pw", 3, "localhost", em.port)]  # by name
+        wrong = proxy.replace("s3cret%20pw", "nope")
+        res = secfeed("tail", "--url", url, "-n", "1", "--proxy", wrong, "--max-retries", "0")
+        assert res.returncode == 4
+        assert b"the SOCKS5 proxy refused the user and password" in res.stderr
+        assert b"nope" not in res.stderr
+    finally:
+        plain.close()
+        guarded.close()
+
+
+def test_an_unsupported_proxy_scheme_is_a_usage_error_at_once() -> None:
+    for proxy in ("socks4://127.0.0.1:1080", "https://127.0.0.1:3128"):
+        res = secfeed("tail", "--url", "ws://127.0.0.1:9", "-n", "1", "--proxy", proxy)
+        assert res.returncode == 2, res.stderr
+        assert b"the proxy URL is not an http:// or socks5:// or socks5h:// URL" in res.stderr

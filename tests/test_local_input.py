@@ -133,7 +133,7 @@ def test_a_malformed_proxy_in_the_environment_is_a_usage_error_naming_it() -> No
     res = secfeed("tail", "--url", "wss://127.0.0.1:9", "--api-key", "k", "-n", "1", env=env)
     err = _clean(res)
     assert res.returncode == 2
-    assert "HTTPS_PROXY: the proxy URL is not a valid http:// URL" in err
+    assert "HTTPS_PROXY: the proxy URL is not a valid http:// or socks5:// or socks5h:// URL" in err
     assert "pw" not in err
 
 
