@@ -37,7 +37,12 @@ MAX_WATCHLIST = 4 << 20
 
 
 def read_watchlist(path: str) -> set[int]:
-    """One ticker or CIK per line; ``#`` starts a comment; blank lines are skipped."""
+    """One ticker or CIK per line; ``#`` starts a comment; blank lines are skipped.
+
+    A ticker SEC's map no longer lists (delisted since the list was written) is a warning
+    naming the file and line, and the rest is used: a cron snapshot does not stop over one
+    stale line. Only a watchlist of which nothing resolves is an error."""
+    from . import config
     from .config import ConfigError, read_text_file
     from .filters import parse_cik
 
@@ -46,10 +51,13 @@ def read_watchlist(path: str) -> set[int]:
     except ConfigError as exc:
         raise WatchlistError(str(exc)) from None
     wanted: set[int] = set()
+    unknown: list[str] = []
+    items = 0
     for number, line in enumerate(lines, 1):
         item = line.split("#", 1)[0].strip()
         if not item:
             continue
+        items += 1
         where = f"watchlist {path} line {number}"
         if item.isdigit():
             try:
@@ -57,5 +65,11 @@ def read_watchlist(path: str) -> set[int]:
             except ValueError as exc:
                 raise WatchlistError(f"{where}: {exc}") from None
         else:
-            wanted |= resolve_tickers([item], where)
+            try:
+                wanted |= resolve_tickers([item], where)
+            except WatchlistError as exc:
+                unknown.append(str(exc))
+    if unknown and len(unknown) == items:
+        raise WatchlistError(f"nothing in the watchlist resolves: {unknown[0]}")
+    config.warnings.extend(f"{text}; skipped" for text in unknown)
     return wanted

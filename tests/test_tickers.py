@@ -273,10 +273,18 @@ def test_ticker_and_watchlist_filters(emulator_factory: Factory, tmp_path: Path)
     res = run("tail", "--url", em.url, "--ticker", "APPL", cache=tmp_path)
     assert res.returncode == 2
     assert b"unknown ticker 'APPL' (closest: AAPL" in res.stderr
+    # A stale line (a delisted ticker) is a warning; the rest of the list is used.
     watch.write_text("JPM\nNOSUCHTICKERX\n")
+    res = run("tail", "--url", em.url, "--watchlist", str(watch), "--backlog-only", cache=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert ndjson(res.stdout) == jpm
+    said = f"warning: watchlist {watch} line 2: unknown ticker 'NOSUCHTICKERX'"
+    assert said.encode() in res.stderr and b"; skipped" in res.stderr
+    # Nothing resolves: an error (exit 2), as --ticker on the command line always is.
+    watch.write_text("NOSUCHTICKERX\n")
     res = run("tail", "--url", em.url, "--watchlist", str(watch), cache=tmp_path)
     assert res.returncode == 2
-    assert f"watchlist {watch} line 2: unknown ticker 'NOSUCHTICKERX'".encode() in res.stderr
+    assert b"nothing in the watchlist resolves: watchlist" in res.stderr
 
 
 def test_the_bundled_map_is_what_the_script_builds_from_the_shared_file() -> None:
