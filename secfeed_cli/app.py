@@ -53,6 +53,7 @@ class Counters(msgspec.Struct):
     already_written: int = 0  # in the snapshot state file
     backlog_skipped: int = 0  # --no-backlog
     handed: int = 0  # filings given to the sink (what --count counts)
+    after_count: int = 0  # received with the last batch, after --count was reached
 
 
 class Run:
@@ -200,6 +201,7 @@ class Run:
             filings = filings[: count - self.counters.handed]
             done = True
             if rest:  # in the batch's order, from the first filing not shown
+                self.counters.after_count += len(rest)
                 start = event.filings.index(rest[0])
                 self.stream.unconsumed(event.filings[start:])
         if filings:
@@ -261,6 +263,8 @@ class Run:
             parts.append(f"{c.already_written} already written")
         if c.backlog_skipped:
             parts.append(f"{c.backlog_skipped} backlog filings skipped (--no-backlog)")
+        if c.after_count:
+            parts.append(f"{c.after_count} not shown (--count reached)")
         text = ", ".join(parts)
         if lat.count and not math.isnan(lat.p50):
             text += f"; live latency {lat}"

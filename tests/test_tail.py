@@ -415,3 +415,18 @@ def test_every_duration_takes_a_unit(emulator_factory: Factory, tmp_path: Any) -
     assert snap.returncode == 0, snap.stderr
     bad = secfeed("tail", "--url", em.url, "--duration", "1x")
     assert bad.returncode == 2 and b"'1x' is not a duration (90, 30m, 1h, 7d)" in bad.stderr
+
+
+def test_every_filing_received_is_in_one_bucket_of_the_summary(emulator_factory: Factory) -> None:
+    import re
+
+    em = emulator_factory(backlog=300)
+    res = secfeed("tail", "--url", em.url, "--count", "2", "--form", "4,8-K", "-v")
+    assert res.returncode == 0, res.stderr
+    summary = next(line for line in res.stderr.decode().splitlines() if "received" in line)
+    counts = {name: int(n) for n, name in re.findall(r"(\d+) ([a-z ]+?)(?:,|;|$| \()", summary)}
+    received = counts.pop("filings received")
+    assert received > 2, summary
+    buckets = ("shown", "filtered out", "duplicates skipped", "not shown")
+    assert sum(counts.get(b, 0) for b in buckets) == received, summary
+    assert counts["shown"] == 2 and counts.get("not shown", 0) > 0, summary
