@@ -177,7 +177,7 @@ async def connect(settings: NatsSettings, health: Health | None = None) -> Any:
     options.update(error_cb=on_error, disconnected_cb=on_disconnect, reconnected_cb=on_reconnect)
     connecting = asyncio.ensure_future(client.connect(**options))
     await asyncio.wait(
-        {connecting, failed}, timeout=settings.connect_timeout, return_when="FIRST_COMPLETED"
+        {connecting, failed}, timeout=settings.connect_timeout, return_when=asyncio.FIRST_COMPLETED
     )
     if connecting.done() and connecting.exception() is None:
         health.up = True
