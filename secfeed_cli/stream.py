@@ -124,6 +124,7 @@ class Stream:
         self._last_seen_time: str | None = None
         self._lag_warned = False
         self._gap_from: str | None = None  # last filing time before an outage
+        self._said_cause: str | None = None  # the connect failure last warned about
         #: What was going on, for a caller that gives up at ``opts.deadline`` (snapshot).
         self.last_cause = "not connected yet"
 
@@ -176,14 +177,19 @@ class Stream:
                 hint = ""
                 if self._ids == 0 and reason.startswith("cannot resolve"):
                     hint = " (check the host in --url, and this machine's DNS)"
+                # The first failure and each change of cause; every attempt with -v (the status
+                # line counts down to the next one meanwhile).
                 yield Notice(
                     f"connect to {self.stats.host} failed: {reason}{hint};"
-                    f" retrying in {delay:.1f} s"
+                    f" retrying in {delay:.1f} s",
+                    verbose=reason == self._said_cause,
                 )
+                self._said_cause = reason
                 self._waiting(reason, delay)
                 yield from self._pause(delay)
                 continue
             self._ids += 1
+            self._said_cause = None  # a later outage is said again
             conn = Tracked(link)
             self.active.append(conn)
             self.stats.state = "connected"
