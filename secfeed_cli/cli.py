@@ -48,7 +48,15 @@ Exit status:
   129  hangup (SIGHUP); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)"""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """None: the group's own text lists the commands, in the order they are used."""
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "-V", "--version", prog_name="secfeed")
 def cli() -> None:
     """Watch SEC filings arrive in real time from the FinFeedAPI SEC WebSocket.
@@ -98,15 +106,15 @@ def tail(
     return _tail(replace(connection, settle=run.settle), filters, output, run, alerts, source)
 
 
-SNAPSHOT_EPILOG = (
-    """\b
+SNAPSHOT_EPILOG = """\b
 Examples:
   secfeed snapshot -o filings.ndjson
   secfeed snapshot -f csv -o 8k.csv --form 8-K --state ~/.cache/secfeed-8k.state
   */10 * * * * secfeed snapshot -o /data/new.ndjson --state /data/state --skip-empty
 
-"""
-    + EXIT_CODES_HELP
+""" + EXIT_CODES_HELP.replace(
+    "done (--count, --duration, --backlog-only complete; downstream pipe closed)",
+    "the snapshot was written (or, with --skip-empty, there was nothing new)",
 )
 
 

@@ -159,3 +159,12 @@ def test_a_user_agent_without_an_email_says_so() -> None:
     result, _ = invoke("tickers", "update", "--user-agent", "UX", "--source", "http://127.0.0.1:9/")
     assert result.exit_code == 2
     assert "--user-agent 'UX' has no email address" in result.stderr
+
+
+def test_help_lists_each_command_once_and_snapshot_its_own_exit_zero() -> None:
+    result, _ = invoke("--help")
+    assert result.exit_code == 0
+    assert result.output.count("secfeed tail ") == 1 and "Commands:" not in result.output
+    result, _ = invoke("snapshot", "--help")
+    assert "0    the snapshot was written" in result.output
+    assert "--count, --duration, --backlog-only" not in result.output
