@@ -24,6 +24,7 @@ from .params import (
     DURATION,
     POSITIVE,
     Cik,
+    EnvOption,
     FormPattern,
     NatsUrl,
     ProxyUrl,
@@ -109,6 +110,7 @@ def config_option(f: F) -> F:
     return click.option(
         "--config",
         type=click.Path(dir_okay=False),
+        cls=EnvOption,
         envvar="SECFEED_CONFIG",
         show_envvar=True,
         is_eager=True,
@@ -129,12 +131,14 @@ def connection_options(f: F) -> F:
                 type=WsUrl(),
                 default=DEFAULT_URL,
                 show_default=True,
+                cls=EnvOption,
                 envvar="SECFEED_URL",
                 show_envvar=True,
                 help="WebSocket endpoint.",
             ),
             click.option(
                 "--api-key",
+                cls=EnvOption,
                 envvar="FINFEED_API_KEY",
                 show_envvar=True,
                 help="FinFeedAPI key (never printed). Optional for ws:// and loopback.",
@@ -191,6 +195,7 @@ def connection_options(f: F) -> F:
             click.option(
                 "--ca-bundle",
                 type=click.Path(exists=True, dir_okay=False),
+                cls=EnvOption,
                 envvar="SSL_CERT_FILE",
                 show_envvar=True,
                 help="CA certificates to trust for wss:// (PEM).",
@@ -409,6 +414,7 @@ def output_options(formats: tuple[str, ...], default: str) -> Callable[[F], F]:
                 type=click.Choice(formats),
                 default=default,
                 show_default=True,
+                cls=EnvOption,
                 envvar="SECFEED_FORMAT",
                 show_envvar=True,
                 help="auto: the table on a terminal, NDJSON otherwise."

@@ -11,6 +11,19 @@ import click
 POSITIVE = click.IntRange(min=1)
 
 
+class EnvOption(click.Option):
+    """An option that may come from an environment variable: its errors name the variable only
+    when the value came from there (a bad ``--url`` flag is not the variable's fault)."""
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        from click.core import ParameterSource
+
+        if ctx is not None and self.name:
+            if ctx.get_parameter_source(self.name) is not ParameterSource.ENVIRONMENT:
+                return click.Parameter.get_error_hint(self, ctx)
+        return super().get_error_hint(ctx)
+
+
 def url_problem(text: str, schemes: tuple[str, ...]) -> str | None:
     """What is wrong with ``text`` as a URL of one of ``schemes`` with a host: None if nothing.
     The URL is not repeated (it may hold a password); its scheme is named."""

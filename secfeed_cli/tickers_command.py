@@ -8,7 +8,7 @@ import time
 import click
 
 from .options import config_option
-from .params import DURATION
+from .params import DURATION, EnvOption
 
 
 @click.group()
@@ -26,6 +26,7 @@ def tickers() -> None:
 @config_option
 @click.option(
     "--user-agent",
+    cls=EnvOption,
     envvar="SECFEED_USER_AGENT",
     show_envvar=True,
     metavar="'NAME EMAIL'",

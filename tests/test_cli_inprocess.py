@@ -168,3 +168,12 @@ def test_help_lists_each_command_once_and_snapshot_its_own_exit_zero() -> None:
     result, _ = invoke("snapshot", "--help")
     assert "0    the snapshot was written" in result.output
     assert "--count, --duration, --backlog-only" not in result.output
+
+
+def test_a_bad_value_names_the_variable_only_when_it_came_from_there() -> None:
+    result, _ = invoke("tail", "--url", "http://x")
+    assert result.exit_code == 2
+    assert "Invalid value for '--url': the URL" in result.stderr
+    result, _ = invoke("tail", env={"SECFEED_URL": "http://x"})
+    assert result.exit_code == 2
+    assert "Invalid value for '--url' (env var: 'SECFEED_URL'): the URL" in result.stderr
