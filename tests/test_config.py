@@ -140,6 +140,26 @@ def test_wss_with_a_private_ca(emulator_factory: Factory, tls: tuple[str, str, s
 # ---- proxies ------------------------------------------------------------------------------
 
 
+def splice(client: socket.socket, upstream: socket.socket) -> None:
+    """Copy bytes both ways until either side closes (a proxy's tunnel); returns then."""
+
+    def pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+    pipe(client, upstream)
+
+
 class ConnectProxy:
     """A minimal HTTP CONNECT proxy on 127.0.0.1 that records its CONNECT targets."""
 
@@ -178,21 +198,7 @@ class ConnectProxy:
         self._socks.append(upstream)
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
 
-        def pipe(a: socket.socket, b: socket.socket) -> None:
-            try:
-                while data := a.recv(65536):
-                    b.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (a, b):
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-
-        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-        pipe(client, upstream)
+        splice(client, upstream)
 
     def close(self) -> None:
         self.server.close()
@@ -291,21 +297,7 @@ class Socks5:
         sock.sendall(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1") + bytes(2))
         self.server.note(upstream)
 
-        def pipe(a: socket.socket, b: socket.socket) -> None:
-            try:
-                while data := a.recv(65536):
-                    b.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (a, b):
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-
-        threading.Thread(target=pipe, args=(upstream, sock), daemon=True).start()
-        pipe(sock, upstream)
+        splice(sock, upstream)
         upstream.close()
 
     def close(self) -> None:
