@@ -236,7 +236,10 @@ class Run:
 
     def _backlog(self, sink: Sink, event: BacklogComplete) -> bool:
         if event.initial:
-            self.diag.info(f"backlog complete: {event.new} filings")
+            text = f"backlog complete: {event.new} filings"
+            if event.new and self.filt.active and self.limits.backlog and not self.counters.handed:
+                text += "; none passed the filters"  # not a quiet day: the filters said no
+            self.diag.info(text)
             if self.limits.backlog and not self.limits.backlog_only:
                 sink.backlog_complete()
             return self.limits.backlog_only

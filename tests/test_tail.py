@@ -430,3 +430,13 @@ def test_every_filing_received_is_in_one_bucket_of_the_summary(emulator_factory:
     buckets = ("shown", "filtered out", "duplicates skipped", "not shown")
     assert sum(counts.get(b, 0) for b in buckets) == received, summary
     assert counts["shown"] == 2 and counts.get("not shown", 0) > 0, summary
+
+
+def test_a_backlog_the_filters_leave_empty_says_so(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=20)
+    res = secfeed("tail", "--url", em.url, "--backlog-only", "--cik", "1")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == b""
+    assert b"backlog complete: 20 filings; none passed the filters" in res.stderr
+    res = secfeed("tail", "--url", em.url, "--backlog-only")
+    assert b"backlog complete: 20 filings\n" in res.stderr
