@@ -167,6 +167,13 @@ def serve(**opts: Any) -> int:
 
     if opts["keyfile"] and not opts["certfile"]:
         raise click.UsageError("--keyfile needs --certfile")
+    ctx = click.get_current_context()
+    speed_given = ctx.get_parameter_source("speed") is not click.core.ParameterSource.DEFAULT
+    if opts["rate"] is not None and speed_given:
+        raise click.UsageError(
+            "--rate and --speed exclude each other: --speed replays the sample's own pace,"
+            " --rate sets one of its own"
+        )
     config = EmulatorConfig(
         host=opts["host"],
         port=opts["port"],

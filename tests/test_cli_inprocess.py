@@ -177,3 +177,9 @@ def test_a_bad_value_names_the_variable_only_when_it_came_from_there() -> None:
     result, _ = invoke("tail", env={"SECFEED_URL": "http://x"})
     assert result.exit_code == 2
     assert "Invalid value for '--url' (env var: 'SECFEED_URL'): the URL" in result.stderr
+
+
+def test_serve_rate_and_speed_exclude_each_other() -> None:
+    result, _ = invoke("serve", "--rate", "1", "--speed", "2")
+    assert result.exit_code == 2
+    assert "--rate and --speed exclude each other" in result.stderr
