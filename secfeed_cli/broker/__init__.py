@@ -112,7 +112,7 @@ class Health:
 
 def _is_auth(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return "authorization" in text or "authentication" in text or "user authentication" in text
+    return "authorization" in text or "authentication" in text
 
 
 async def connect(settings: NatsSettings, health: Health | None = None) -> Any:
@@ -218,23 +218,35 @@ def covers(filters: list[str], prefix: str) -> bool:
     return False
 
 
-async def jetstream_problem(js: Any, settings: NatsSettings) -> NatsSetupError | None:
-    """Whether the server has JetStream at all (a line saying how to start it, if not)."""
+async def existing_stream(js: Any, settings: NatsSettings, fix: str) -> Any:
+    """The stream's configuration, or None when there is no such stream. Raises NatsSetupError
+    when the server has no JetStream, or when the stream does not take ``<prefix>.>`` (``fix``
+    says what to do about that: relay and ``--from`` differ)."""
     from nats.js.errors import NotFoundError, ServiceUnavailableError
 
     try:
         await js.account_info()
     except ServiceUnavailableError:
-        return NatsSetupError(
+        raise NatsSetupError(
             f"NATS at {settings.shown} has no JetStream: start nats-server with -js (or a"
             " jetstream {} block in its config)"
-        )
+        ) from None
     except NotFoundError:
-        return NatsSetupError(
+        raise NatsSetupError(
             f"JetStream is not enabled for this account on NATS at {settings.shown}: enable it"
             " for the account (jetstream limits in its configuration)"
+        ) from None
+    try:
+        config = (await js.stream_info(settings.stream)).config
+    except NotFoundError:
+        return None
+    subjects = list(config.subjects or [])
+    if not covers(subjects, settings.prefix):
+        raise NatsSetupError(
+            f"stream {settings.stream} on {settings.shown} takes"
+            f" {', '.join(subjects) or 'no subjects'}, not {settings.prefix}.>: {fix}"
         )
-    return None
+    return config
 
 
 class LoopThread:

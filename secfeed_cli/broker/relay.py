@@ -28,8 +28,7 @@ from . import (
     NatsSettings,
     NatsSetupError,
     connect,
-    covers,
-    jetstream_problem,
+    existing_stream,
     subject_token,
 )
 
@@ -90,15 +89,13 @@ class RelaySink:
     async def _ensure_stream(self) -> float:
         """The stream's de-duplication window; the stream is created when missing."""
         from nats.js import api
-        from nats.js.errors import BadRequestError, NotFoundError
+        from nats.js.errors import BadRequestError
 
         s = self.settings
-        problem = await jetstream_problem(self.js, s)
-        if problem is not None:
-            raise problem
-        try:
-            found = await self.js.stream_info(s.stream)
-        except NotFoundError:
+        found = await existing_stream(
+            self.js, s, "use the --subject-prefix it takes, or another --stream"
+        )
+        if found is None:
             try:
                 await self.js.add_stream(
                     api.StreamConfig(
@@ -116,13 +113,7 @@ class RelaySink:
                 f" de-duplication window {s.dedupe_window:g} s, max age {s.max_age:g} s"
             )
             return s.dedupe_window
-        subjects = list(found.config.subjects or [])
-        if not covers(subjects, s.prefix):
-            raise NatsSetupError(
-                f"stream {s.stream} on {s.shown} takes {', '.join(subjects) or 'no subjects'},"
-                f" not {s.prefix}.>: use the --subject-prefix it takes, or another --stream"
-            )
-        window = float(found.config.duplicate_window or 0)
+        window = float(found.duplicate_window or 0)
         self.info(f"publishing into the existing stream {s.stream} (its settings as they are)")
         return window
 
@@ -133,21 +124,18 @@ class RelaySink:
 
         s = self.settings
         async with self._recreating:  # publishes fail together: one of them makes the stream
-            await self._recreate_once(s, NotFoundError)
-
-    async def _recreate_once(self, s: NatsSettings, not_found: type[Exception]) -> None:
-        try:
-            await self.js.stream_info(s.stream)
-            return  # it is there (made by another publish, or the failure was another)
-        except not_found:
-            pass
-        except Exception:  # noqa: BLE001 - NATS down: the retries go on
-            return
-        try:
-            await self._ensure_stream()
-        except Exception as exc:  # noqa: BLE001 - retried with the next failure
-            self.warn(f"stream {s.stream} is gone from {s.shown} and could not be made: {exc}")
-            return
+            try:
+                await self.js.stream_info(s.stream)
+                return  # it is there (made by another publish, or the failure was another)
+            except NotFoundError:
+                pass
+            except Exception:  # noqa: BLE001 - NATS down: the retries go on
+                return
+            try:
+                await self._ensure_stream()
+            except Exception as exc:  # noqa: BLE001 - retried with the next failure
+                self.warn(f"stream {s.stream} is gone from {s.shown} and could not be made: {exc}")
+                return
         self.warn(
             f"stream {s.stream} was gone from {s.shown} (a server restarted with an empty"
             " store?): created it again; the filings not acknowledged go into it"

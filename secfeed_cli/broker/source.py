@@ -33,7 +33,7 @@ from ..events import (
 )
 from ..filing import Filing
 from ..protocol import ProtocolError, decode_json, filing_from_record
-from . import Health, LoopThread, NatsSettings, NatsSetupError, connect, covers, jetstream_problem
+from . import Health, LoopThread, NatsSettings, NatsSetupError, connect, existing_stream
 
 #: Messages fetched at once, and how long a fetch waits for the first one.
 BATCH = 512
@@ -62,8 +62,10 @@ class NatsSource:
         #: How many of ``handed`` the run has finished with (it says so: :meth:`handled`):
         #: written, once the run's output is flushed.
         self.finished = 0
-        #: Messages fetched and not handed yet: on an early stop, handed back at once.
-        self.unread: list[Any] = []
+        #: The last fetch, and how many of its messages were handed: the rest, on an early
+        #: stop, are handed back at once.
+        self.fetched: list[Any] = []
+        self.read = 0
         self.withheld: set[str] = set()  # accessions the run did not show (--count)
 
     @property
@@ -77,28 +79,17 @@ class NatsSource:
     def _start(self) -> int:
         """Connect and subscribe; returns how many messages the consumer has waiting."""
         from nats.js import api
-        from nats.js.errors import NotFoundError
 
         self.loop = LoopThread()
         s = self.settings
         try:
             self.nc = self.loop.call(connect(s, self.health), timeout=60)
             js = self.nc.jetstream()
-            problem = self.loop.call(jetstream_problem(js, s), timeout=30)
-            if problem is not None:
-                raise problem
-            try:
-                stream = self.loop.call(js.stream_info(s.stream), timeout=30)
-            except NotFoundError:
+            fix = "use the --subject-prefix its relay uses"
+            if self.loop.call(existing_stream(js, s, fix), timeout=30) is None:
                 raise NatsSetupError(
                     f"NATS at {s.shown} has no stream {s.stream}: start `secfeed relay --to"
                     " ...` first, or name the stream with --stream"
-                ) from None
-            subjects = list(stream.config.subjects or [])
-            if not covers(subjects, s.prefix):
-                raise NatsSetupError(
-                    f"stream {s.stream} on {s.shown} takes {', '.join(subjects) or 'nothing'},"
-                    f" not {s.prefix}.>: use the --subject-prefix its relay uses"
                 )
             policy = api.DeliverPolicy.ALL if self.backlog else api.DeliverPolicy.NEW
             config = api.ConsumerConfig(
@@ -148,9 +139,9 @@ class NatsSource:
                 continue
             received = time.time()
             filings: list[Filing] = []
-            self.unread = list(messages)
+            self.fetched, self.read = messages, 0
             for message in messages:
-                self.unread.pop(0)
+                self.read += 1
                 historical = not self.stats.backlog_complete
                 backlog_seen += historical
                 last_of_backlog = historical and backlog_seen >= waiting
@@ -236,7 +227,7 @@ class NatsSource:
             return
         if not settled:  # not known to be written: delivered again, now or to the next run
             self.finished = 0
-        unread, self.unread = self.unread, []
+        unread, self.fetched = self.fetched[self.read :], []
         self._acknowledge(unread)
         try:
             if self.nc is not None:
