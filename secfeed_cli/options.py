@@ -256,7 +256,7 @@ def _checked_proxy(url: str, proxy: str | None) -> str | None:
     every form they can be echoed in (plain, URL-encoded, in a Basic credential)."""
     from .handshake import proxy_for
     from .params import proxy_problem
-    from .redact import add_secret
+    from .redact import add_url_credentials
 
     if proxy is None:
         secure = url.startswith("wss:")
@@ -268,14 +268,8 @@ def _checked_proxy(url: str, proxy: str | None) -> str | None:
                     raise click.UsageError(f"{name}: {problem}")
                 break
     via = proxy_for(urlsplit(url).hostname or "", url.startswith("wss:"), proxy)
-    if via is not None and via.username:
-        from base64 import b64encode
-        from urllib.parse import unquote
-
-        user, password = unquote(via.username), unquote(via.password or "")
-        add_secret(password)
-        add_secret(b64encode(f"{user}:{password}".encode()).decode())
-        add_secret(f"{via.username}:{via.password or ''}")
+    if via is not None:
+        add_url_credentials(via.geturl())
     return proxy
 
 
@@ -742,26 +736,19 @@ def _nats_settings(
     tls_ca: str | None,
     **more: Any,
 ) -> NatsSettings:
+    from . import config
     from .broker import NatsSettings, NatsUnavailable, load_nats
-    from .redact import add_secret
+    from .httpget import is_loopback
+    from .redact import add_url_credentials
 
     try:
         load_nats()
     except NatsUnavailable as exc:
         raise click.UsageError(str(exc)) from None
-    from urllib.parse import unquote
-
-    from . import config
-    from .httpget import is_loopback
 
     for url in urls:
+        add_url_credentials(url)  # nats://user:pass@host, or nats://TOKEN@host
         parts = urlsplit(url)
-        if parts.password:
-            add_secret(unquote(parts.password))
-            add_secret(parts.password)
-        elif parts.username:  # nats://TOKEN@host: the name is the secret
-            add_secret(unquote(parts.username))
-            add_secret(parts.username)
         if (
             parts.scheme == "nats"
             and (parts.username or creds)

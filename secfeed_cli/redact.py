@@ -33,6 +33,28 @@ def add_secret(secret: str | None) -> None:
     _FORMS.sort(key=len, reverse=True)
 
 
+def add_url_credentials(url: str) -> None:
+    """A URL's credentials join the secrets in every form they travel or echo in: the password
+    as written and decoded, ``user:password``, and the Basic credential made of them; a user
+    name without a password is a token (``nats://TOKEN@host``) and is masked itself."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+    except ValueError:  # a malformed URL is refused where it is checked
+        return
+    if password is not None:
+        add_secret(password)
+        add_secret(unquote(password))
+        add_secret(f"{user or ''}:{password}")
+        pair = f"{unquote(user or '')}:{unquote(password)}".encode()
+        add_secret(base64.b64encode(pair).decode())
+    elif user:
+        add_secret(user)
+        add_secret(unquote(user))
+
+
 def redact(text: str) -> str:
     """``text`` with every registered secret masked."""
     for form in _FORMS:

@@ -20,7 +20,7 @@ from .capped import FileTooLarge, read_limited
 from .errors import ConnectFailed, SecfeedError
 from .files import write_atomic
 from .httpget import FetchError, get, shown
-from .redact import add_secret
+from .redact import add_url_credentials
 from .tickers import (
     CACHE_NAME,
     MAX_MAP,
@@ -58,7 +58,7 @@ def update(
     """Fetch ``source`` into ``folder`` within ``timeout`` seconds in all. Raises
     ConnectFailed (network, HTTP, redirect, too slow) or SecfeedError (not the map, an
     implausible one, cannot write); the cached map is then untouched."""
-    add_secret(_password(source))
+    add_url_credentials(source)  # sent as a Basic credential: httpget.py
     name = shown(source)
     path = folder / CACHE_NAME
     meta: dict[str, str] = {}
@@ -101,13 +101,6 @@ def update(
         fresh["last_modified"] = answer.headers["last-modified"]
     _save_meta(folder, fresh)
     return Updated(True, len(rows), len({r[0] for r in rows}), path)
-
-
-def _password(url: str) -> str | None:
-    from urllib.parse import unquote, urlsplit
-
-    password = urlsplit(url).password
-    return unquote(password) if password else None
 
 
 def _check_plausible(new: int, current: int, name: str) -> None:

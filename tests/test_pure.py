@@ -252,3 +252,18 @@ def test_filter_verdicts_stay_bounded() -> None:
     filt.select([_filing(str(i), f"X-{i}") for i in range(25_000)] + [_filing("k", "8-K")])
     assert len(filt._verdicts) <= 10_000
     assert filt.select([_filing("a", "8-K/A"), _filing("b", "X-1")]) == [_filing("a", "8-K/A")]
+
+
+def test_url_credentials_are_masked_in_every_form_they_travel_in() -> None:
+    import base64
+
+    from secfeed_cli.redact import add_url_credentials, redact
+
+    add_url_credentials("nats://alice-pure:p%40ss-pure-7@127.0.0.1:4222")
+    basic = base64.b64encode(b"alice-pure:p@ss-pure-7").decode()
+    for form in ("p@ss-pure-7", "p%40ss-pure-7", "alice-pure:p%40ss-pure-7", basic):
+        assert form not in redact(f"said: {form}"), form
+    assert "alice-pure" in redact("user alice-pure")  # a user name with a password is shown
+    add_url_credentials("nats://tok-pure-9f3e@127.0.0.1:4222")  # a bare name is a token
+    assert "tok-pure-9f3e" not in redact("token tok-pure-9f3e")
+    add_url_credentials("ws://[::1")  # malformed: nothing to take, no error
