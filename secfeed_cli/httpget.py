@@ -23,6 +23,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import msgspec
 
 from . import __version__
+from .escape import has_control
 from .handshake import (
     HandshakeError,
     HandshakeTimeout,
@@ -114,7 +115,7 @@ def _get_once(
     port = _port(url) or (443 if secure else 80)
     request = dict(headers)
     for key, value in request.items():
-        if any(ord(c) < 32 or ord(c) == 127 for c in key + value):
+        if has_control(key + value):
             raise FetchError(f"a control character in the {key} header")
     if parts.username is not None:
         if not secure and not is_loopback(host):

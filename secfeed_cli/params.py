@@ -43,7 +43,9 @@ def url_problem(text: str, schemes: tuple[str, ...]) -> str | None:
         return f"is not {a} {want} URL with a host"
     if port == 0:
         return "has port 0"
-    if any(ord(c) < 33 or ord(c) == 127 for c in text):
+    from .escape import has_control
+
+    if " " in text or has_control(text):
         return "has a space or control character"
     return None
 

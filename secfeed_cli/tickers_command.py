@@ -71,7 +71,9 @@ def update(user_agent: str | None, source: str, timeout: float, force: bool, qui
             " --user-agent 'Your Name you@example.com' (or set SECFEED_USER_AGENT, or"
             f" user-agent in the config file); SEC answers 403 otherwise ({FAIR_ACCESS})"
         )
-    if any(ord(c) < 32 or ord(c) == 127 for c in user_agent):
+    from .escape import has_control
+
+    if has_control(user_agent):
         raise click.UsageError("--user-agent has a control character (a line break?)")
     if not source.startswith(("https://", "http://")):
         raise click.UsageError("--source is not an http:// or https:// URL")
