@@ -44,6 +44,17 @@ def _isatty(stream: object) -> bool:
         return False
 
 
+def write_terminal(fd: int, text: str) -> None:
+    """Write ``text`` whole to the terminal ``fd``, from any thread (a status line's redraw);
+    a terminal that is gone is left to whoever finds out next."""
+    data = memoryview(text.encode("utf-8", "replace"))
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError:
+        pass
+
+
 #: Set by the live table while it draws: writes a whole line to stderr above its status line.
 above: Callable[[str], None] | None = None
 

@@ -4,7 +4,6 @@ live table does for ``tail``. Only when stderr is a terminal; plain text, cut to
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from collections.abc import Callable
@@ -33,12 +32,7 @@ class StatusLine:
         return self.text()[: max(width - 1, 10)]
 
     def _write(self, text: str) -> None:
-        data = memoryview(text.encode("utf-8", "replace"))
-        try:
-            while data:
-                data = data[os.write(self.fd, data) :]
-        except OSError:  # the terminal is gone
-            pass
+        diagnostics.write_terminal(self.fd, text)
 
     def _draw(self) -> None:
         with self.lock:

@@ -252,13 +252,8 @@ class TableSink(Counting):
         self.out.flush()
 
     def _write_fd(self, text: str) -> None:
-        """From any thread: straight to the terminal."""
-        data = memoryview(text.encode("utf-8", "replace"))
-        try:
-            while data:
-                data = data[os.write(self.fd, data) :]
-        except OSError:  # the terminal is gone: the main thread will find out and say so
-            pass
+        """From any thread: straight to the terminal (the main thread finds out if it is gone)."""
+        diagnostics.write_terminal(self.fd, text)
 
 
 class PlainTableSink(Counting):
