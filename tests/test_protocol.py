@@ -352,7 +352,12 @@ def test_the_batch_path_agrees_with_frame_by_frame_parsing(frames: list[bytes]) 
     assert batch == [_filing_in_detail(json.loads(f), f) for f in frames]
 
 
-@given(st.dates(), st.times(), st.integers(min_value=0, max_value=9))
+# Every date the protocol takes: a day of margin is kept at both ends of datetime's range
+# (filing.py: _EARLIEST, _LATEST), so that a conversion to local time stays in it.
+TAKEN_DAYS = st.dates(min_value=date(1, 1, 2), max_value=date(9999, 12, 29))
+
+
+@given(TAKEN_DAYS, st.times(), st.integers(min_value=0, max_value=9))
 def test_fast_and_detailed_validation_agree_on_every_date(day: date, t: Any, digits: int) -> None:
     from datetime import time as dtime
 
@@ -365,6 +370,17 @@ def test_fast_and_detailed_validation_agree_on_every_date(day: date, t: Any, dig
     assert isinstance(msg, Filing) and msg.discovered_time == stamp
     raw = frame(filling_date=day.isoformat(), accepted_time=stamp, discovered_time=stamp)
     assert _filing_in_detail(json.loads(raw), b"") == msg
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T23:59:59Z", "9999-12-31T00:00:00Z"])
+def test_times_in_the_margin_at_the_ends_of_the_range_are_refused_by_both_paths(
+    stamp: str,
+) -> None:
+    raw = frame(accepted_time=stamp, discovered_time=stamp)
+    with pytest.raises(ProtocolError):
+        parse_frame(raw)
+    with pytest.raises(ProtocolError):
+        _filing_in_detail(json.loads(raw), b"")
 
 
 @pytest.mark.parametrize("bad", ["2023-02-29", "2024-04-31", "2024-06-31", "2024-02-30"])
