@@ -129,7 +129,7 @@ def latency(rate: float, seconds: float) -> list[float]:
                     nats_url,
                     "--no-backlog",
                     "--latency",
-                    "-n",
+                    "--count",
                     str(n),
                     "-q",
                 ],

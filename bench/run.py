@@ -350,7 +350,7 @@ def run_all(
         results: dict[str, list[dict[str, float]]] = {name: [] for name in contenders}
         if have_tmux:
             results[table] = []
-        table_cmd = [SECFEED, "tail", "--url", url, "-f", "table", "-n", str(n)]
+        table_cmd = [SECFEED, "tail", "--url", url, "-f", "table", "--count", str(n)]
         for run in range(args.runs):
             log(f"run {run + 1}/{args.runs}")
             for name in rotated(list(results), run):

@@ -11,6 +11,7 @@ import operator
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -54,6 +55,7 @@ class Counters(msgspec.Struct):
     backlog_skipped: int = 0  # --no-backlog
     handed: int = 0  # filings given to the sink (what --count counts)
     after_count: int = 0  # received with the last batch, after --count was reached
+    older: int = 0  # backlog filings older than the newest -n N
 
 
 class Run:
@@ -78,6 +80,15 @@ class Run:
         self.skip = skip
         self.alerts = alerts
         self._warned_growing = False
+        #: -n N: the newest N backlog filings that pass, held until the backlog is complete
+        self._held: deque[Filing] | None = None
+        self._held_received = 0.0
+        if limits.lines is not None and limits.backlog:
+            self._held = deque(maxlen=limits.lines)
+        #: --since: the oldest discovered_time (to the second) of the first backlog, to say
+        #: whether it reaches back that far
+        self._reach: str | None = None
+        self._measure_reach = filt.since is not None and limits.backlog
 
     def status(self) -> Status:
         stats = self.stream.stats
@@ -120,7 +131,10 @@ class Run:
                     if done:
                         return ExitCode.OK
                 elif isinstance(event, BacklogComplete):
-                    if self._backlog(sink, event):
+                    with writes_complete():  # -n: the held backlog filings go out here
+                        done = self._backlog(sink, event)
+                        self.stream.handled()
+                    if done:
                         return ExitCode.OK
                 elif isinstance(event, Idle):
                     sink.flush()
@@ -174,8 +188,13 @@ class Run:
         Each step runs over the whole batch (a burst from one socket read is hundreds of
         filings), and the sink writes the batch at once.
         """
-        filings = event.filings
-        received = event.received
+        filings = self._select(event.filings, event.received)
+        if self._held is not None:
+            filings = self._hold(filings, event.received)
+        return self._show(sink, filings, event.received, event.filings)
+
+    def _select(self, filings: list[Filing], received: float) -> list[Filing]:
+        """What of a batch is to be shown: --no-backlog, the filters, the state's skip."""
         if not self.limits.backlog and not self.stream.stats.backlog_complete:
             live = [f for f in filings if not f.is_historical]  # --no-backlog
             self.counters.backlog_skipped += len(filings) - len(live)
@@ -184,6 +203,8 @@ class Run:
             for filing in filings:
                 if not filing.is_historical:  # latency counts every live filing received
                     self._measure(filing, received)
+        if self._measure_reach and not self.stream.stats.backlog_complete:
+            self._note_reach(filings)
         filt = self.filt
         if filt.active:
             shown = filt.select(filings)
@@ -194,6 +215,36 @@ class Run:
             new = [f for f in filings if not skip(f.accession_no)]
             self.counters.already_written += len(filings) - len(new)
             filings = new
+        return filings
+
+    def _note_reach(self, filings: list[Filing]) -> None:
+        oldest = min((f.discovered_time[:19] for f in filings if f.is_historical), default=None)
+        if oldest is not None and (self._reach is None or oldest < self._reach):
+            self._reach = oldest
+
+    def _hold(self, filings: list[Filing], received: float) -> list[Filing]:
+        """-n N: keep the newest N backlog filings until the backlog ends (a live filing
+        ends it too); returns what is to be shown now."""
+        held = self._held
+        assert held is not None and held.maxlen is not None
+        live = next((i for i, f in enumerate(filings) if not f.is_historical), len(filings))
+        if live:
+            self.counters.older += max(0, len(held) + live - held.maxlen)
+            held.extend(filings[:live])
+            self._held_received = received
+        if live == len(filings):
+            return []
+        return self._release() + filings[live:]
+
+    def _release(self) -> list[Filing]:
+        held, self._held = self._held, None
+        return list(held or ())
+
+    def _show(
+        self, sink: Sink, filings: list[Filing], received: float, batch: list[Filing]
+    ) -> bool:
+        """Hand ``filings`` to the sink up to --count; True once it is reached. ``batch``:
+        the filings received with them (those after the cut are given back to the source)."""
         count = self.limits.count
         done = False
         if count is not None and len(filings) >= count - self.counters.handed:
@@ -202,8 +253,8 @@ class Run:
             done = True
             if rest:  # in the batch's order, from the first filing not shown
                 self.counters.after_count += len(rest)
-                start = event.filings.index(rest[0])
-                self.stream.unconsumed(event.filings[start:])
+                start = next((i for i, f in enumerate(batch) if f is rest[0]), None)
+                self.stream.unconsumed(rest if start is None else batch[start:])
         if filings:
             sink.filings(filings, received)
             self.counters.handed += len(filings)
@@ -236,6 +287,12 @@ class Run:
 
     def _backlog(self, sink: Sink, event: BacklogComplete) -> bool:
         if event.initial:
+            if self._measure_reach:
+                self._say_reach()
+            if self._held is not None:
+                held = self._release()
+                if self._show(sink, held, self._held_received, held):
+                    return True
             text = f"backlog complete: {event.new} filings"
             if event.new and self.filt.active and self.limits.backlog and not self.counters.handed:
                 text += "; none passed the filters"  # not a quiet day: the filters said no
@@ -248,6 +305,20 @@ class Run:
             verbose=event.new == 0,
         )
         return False
+
+    def _say_reach(self) -> None:
+        """--since: say when the backlog does not reach back that far."""
+        since = self.filt.since
+        assert since is not None
+        self._measure_reach = False
+        asked = f"--since {since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        if self._reach is None:
+            self.diag.info(f"the backlog is empty: nothing from before now ({asked})")
+        elif self._reach > self.filt.since_key:
+            self.diag.warn(
+                f"the backlog reaches back only to {self._reach}Z, not to {asked}: filings"
+                " discovered in between are not in it"
+            )
 
     def summary(self) -> str:
         stats = self.stream.stats
@@ -266,6 +337,8 @@ class Run:
             parts.append(f"{c.already_written} already written")
         if c.backlog_skipped:
             parts.append(f"{c.backlog_skipped} backlog filings skipped (--no-backlog)")
+        if c.older:
+            parts.append(f"{c.older} older backlog filings not shown (-n {self.limits.lines})")
         if c.after_count:
             parts.append(f"{c.after_count} not shown (--count reached)")
         text = ", ".join(parts)

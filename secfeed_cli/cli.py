@@ -19,6 +19,7 @@ from .options import (
     config_option,
     connection_options,
     filter_options,
+    lines_option,
     output_options,
     raw_option,
     relay_options,
@@ -78,6 +79,7 @@ TAIL_EPILOG = (
     """\b
 Examples:
   secfeed tail --form 8-K,10-K*
+  secfeed tail -n 20 --form 4 >> form4.ndjson
   secfeed tail | jq -r 'select(.form=="8-K") | .description'
   secfeed tail --backlog-only -f csv > recent.csv
 
@@ -147,11 +149,13 @@ Examples:
     metavar="S",
     help="Exit 4 when the backlog is not complete after S seconds.",
 )
+@lines_option
 @source_options
 def snapshot(
     connection: ConnectOptions,
     filters: FilingFilter,
     output: OutputSettings,
+    lines: int | None,
     output_path: str | None,
     state: str | None,
     skip_empty: bool,
@@ -171,7 +175,7 @@ def snapshot(
         replace(connection, heartbeat=True, settle=2.0, deadline=deadline),
         filters,
         output,
-        RunSettings(backlog_only=True, timeout=timeout),
+        RunSettings(backlog_only=True, lines=lines, timeout=timeout),
         _environment(),
         output_path=output_path,
         state_path=state,
@@ -227,7 +231,7 @@ DEMO_EPILOG = (
 Examples:
   secfeed demo
   secfeed demo --form 8-K --latency
-  secfeed demo -f ndjson -n 5 | jq .form
+  secfeed demo -f ndjson --count 5 | jq .form
 
 """
     + EXIT_CODES_HELP

@@ -1,10 +1,11 @@
-"""Which filings to show: form patterns (globs, amendments) and CIKs. Pure."""
+"""Which filings to show: form patterns (globs, amendments), CIKs, --since. Pure."""
 
 from __future__ import annotations
 
 import fnmatch
 import re
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from .filing import Filing
 
@@ -42,11 +43,22 @@ def parse_cik(text: str) -> int:
 
 
 class FilingFilter:
-    """``--form``, ``--exclude-form``, ``--no-amendments`` and ``--cik`` in one predicate.
+    """``--form``, ``--exclude-form``, ``--no-amendments``, ``--cik`` and ``--since`` in one
+    predicate.
 
     Made once per run and never changed; the patterns are compiled when it is made."""
 
-    __slots__ = ("forms", "exclude", "ciks", "amendments", "_include", "_exclude", "_verdicts")
+    __slots__ = (
+        "forms",
+        "exclude",
+        "ciks",
+        "amendments",
+        "since",
+        "since_key",
+        "_include",
+        "_exclude",
+        "_verdicts",
+    )
 
     def __init__(
         self,
@@ -54,11 +66,16 @@ class FilingFilter:
         exclude: tuple[str, ...] = (),
         ciks: frozenset[int] = frozenset(),
         amendments: bool = True,
+        since: datetime | None = None,
     ) -> None:
         self.forms = forms
         self.exclude = exclude
         self.ciks = ciks
         self.amendments = amendments
+        self.since = since  # aware, UTC: discovered at or after it
+        #: ``since`` as the first 19 characters of a discovered_time (RFC 3339 UTC, to the
+        #: second): most filings are decided by comparing those, without parsing the time.
+        self.since_key = "" if since is None else since.strftime("%Y-%m-%dT%H:%M:%S")
         self._include = compile_forms(forms)
         self._exclude = compile_forms(exclude)
         self._verdicts = _Verdicts(self._form_passes)
@@ -66,12 +83,12 @@ class FilingFilter:
     def __repr__(self) -> str:
         return (
             f"FilingFilter(forms={self.forms!r}, exclude={self.exclude!r}, ciks={self.ciks!r},"
-            f" amendments={self.amendments!r})"
+            f" amendments={self.amendments!r}, since={self.since!r})"
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.forms or self.exclude or self.ciks)
+        return bool(self.forms or self.exclude or self.ciks or self.since)
 
     def _matches(self, regex: re.Pattern[str], form: str) -> bool:
         if regex.match(form):
@@ -90,9 +107,20 @@ class FilingFilter:
         """The filings that pass, in order. Forms are few, so each one's verdict is kept."""
         verdicts = self._verdicts
         ciks = self.ciks
+        if self.since is not None:
+            filings = [f for f in filings if self.is_recent(f)]
         if ciks:
             return [f for f in filings if f.cik in ciks and verdicts[f.form]]
         return [f for f in filings if verdicts[f.form]]
+
+    def is_recent(self, filing: Filing) -> bool:
+        """Discovered at or after ``since`` (True without it)."""
+        if self.since is None:
+            return True
+        key = filing.discovered_time[:19]
+        if key != self.since_key:
+            return key > self.since_key
+        return filing.discovered() >= self.since  # the same second: the fraction decides
 
     def _form_passes(self, form: str) -> bool:
         include = self._include

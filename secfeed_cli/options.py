@@ -29,11 +29,14 @@ from .params import (
     NatsUrl,
     ProxyUrl,
     TickerList,
+    When,
     WsUrl,
 )
 from .settings import MAX_EXEC_JOBS, AlertSettings, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from .broker import NatsSettings
     from .connection import ConnectOptions
     from .filters import FilingFilter
@@ -365,6 +368,12 @@ def filter_options(f: F) -> F:
                 is_flag=True,
                 help="A pattern matches amendments (/A) only if it matches them itself.",
             ),
+            click.option(
+                "--since",
+                type=When(),
+                help="Only filings discovered at or after WHEN: an age (15m, 2h, 1d), a date"
+                " (local midnight) or a time (2026-12-03T14:30, local; or with Z or an offset).",
+            ),
         ]
     )(_bundle("filters", _filters)(f))
 
@@ -376,6 +385,7 @@ def _filters(
     tickers: tuple[str, ...],
     watchlist: str | None,
     no_amendments: bool,
+    since: datetime | None = None,
 ) -> FilingFilter:
     from . import config, formcheck
     from .filters import FilingFilter, split_patterns
@@ -395,6 +405,7 @@ def _filters(
         exclude=tuple(exclude),
         ciks=frozenset(wanted),
         amendments=not no_amendments,
+        since=since,
     )
 
 
@@ -452,8 +463,8 @@ def run_options(f: F) -> F:
                 is_flag=True,
                 help="Print the backlog and exit 0 once it is complete.",
             ),
+            lines_option,
             click.option(
-                "-n",
                 "--count",
                 type=click.IntRange(min=0),
                 metavar="N",
@@ -472,18 +483,32 @@ def run_options(f: F) -> F:
     )(_bundle("run", _run_settings)(f))
 
 
+def lines_option(f: F) -> F:
+    return click.option(
+        "-n",
+        "--lines",
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Of the backlog, only the newest N filings that pass the filters (0: none).",
+    )(f)
+
+
 def _run_settings(
     no_backlog: bool,
     backlog_only: bool,
+    lines: int | None,
     count: int | None,
     duration: float | None,
     settle: float,
 ) -> RunSettings:
     if backlog_only and no_backlog:
         raise click.UsageError("--backlog-only and --no-backlog exclude each other")
+    if lines is not None and no_backlog:
+        raise click.UsageError("-n/--lines and --no-backlog exclude each other (-n 0 is none)")
     return RunSettings(
         backlog=not no_backlog,
         backlog_only=backlog_only,
+        lines=lines,
         count=count,
         duration=duration,
         settle=settle,

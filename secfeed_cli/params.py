@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -201,3 +202,22 @@ class Duration(click.ParamType[float, Any]):
 
 
 DURATION = Duration()
+
+
+class When(click.ParamType[datetime, Any]):
+    """``--since``: an age (``15m``, ``2h``, ``1d``), a date, or a time (see ``when.py``);
+    converted to an aware UTC datetime when the option is read."""
+
+    name = "WHEN"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        from .when import parse_when
+
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_when(str(value), datetime.now(timezone.utc))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)

@@ -21,6 +21,7 @@ class RunSettings(msgspec.Struct, frozen=True):
     backlog: bool = True  # False: --no-backlog
     backlog_only: bool = False
     count: int | None = None
+    lines: int | None = None  # -n: the newest N backlog filings (None: all of them)
     duration: float | None = None
     settle: float = 2.0  # without heartbeats: quiet seconds that end the backlog
     #: snapshot --timeout, named when the run gives up at the connection's deadline (exit 4)

@@ -55,7 +55,7 @@ def kind(out: bytes) -> str:
         (["--url", "ws://127.0.0.1:1", "--form", ","], "names no form"),
         (["--url", "ws://127.0.0.1:1", "--cik", "12x"], "not a CIK"),
         (["--url", "ws://127.0.0.1:1", "--cik", "0000"], "not a CIK (SEC's numbers start at 1)"),
-        (["--url", "ws://127.0.0.1:1", "-n", "-1"], "-1"),
+        (["--url", "ws://127.0.0.1:1", "--count", "-1"], "-1"),
         (["--url", "wss://api.sec.finfeedapi.com"], "FINFEED_API_KEY"),
         (["--url", "ws://127.0.0.1:1", "-f", "csv", "--raw"], "--raw goes with NDJSON"),
         (["--url", "ws://127.0.0.1:1", "--backlog-only", "--no-backlog"], "exclude each other"),

@@ -320,7 +320,7 @@ def test_socks5_proxies_as_curl_means_them(emulator_factory: Factory) -> None:
         assert res.returncode == 0, res.stderr
         assert guarded.asked == [("alice", "s3cret pw", 3, "localhost", em.port)]  # by name
         wrong = proxy.replace("s3cret%20pw", "nope")
-        res = secfeed("tail", "--url", url, "-n", "1", "--proxy", wrong, "--max-retries", "0")
+        res = secfeed("tail", "--url", url, "--count", "1", "--proxy", wrong, "--max-retries", "0")
         assert res.returncode == 4
         assert b"the SOCKS5 proxy refused the user and password" in res.stderr
         assert b"nope" not in res.stderr
@@ -331,6 +331,6 @@ def test_socks5_proxies_as_curl_means_them(emulator_factory: Factory) -> None:
 
 def test_an_unsupported_proxy_scheme_is_a_usage_error_at_once() -> None:
     for proxy in ("socks4://127.0.0.1:1080", "https://127.0.0.1:3128"):
-        res = secfeed("tail", "--url", "ws://127.0.0.1:9", "-n", "1", "--proxy", proxy)
+        res = secfeed("tail", "--url", "ws://127.0.0.1:9", "--count", "1", "--proxy", proxy)
         assert res.returncode == 2, res.stderr
         assert b"the proxy URL is not an http:// or socks5:// or socks5h:// URL" in res.stderr

@@ -46,7 +46,7 @@ def test_dropped_connection_reconnects_without_loss_or_duplicates(
     # The drop comes 50 live filings in; the reconnect waits up to 0.5 s (jitter), while the
     # new backlog of 300 reaches 3 s back at 100/s: it always overlaps what was printed.
     em = emulator_factory(backlog=300, rate=100, drop_after=350, fault_connections=1)
-    res = secfeed("tail", "--url", em.url, "-n", "450")
+    res = secfeed("tail", "--url", em.url, "--count", "450")
     assert res.returncode == 0, res.stderr
     assert_consecutive(em, accessions(ndjson(res.stdout)), 450)
     err = res.stderr.decode()
@@ -56,7 +56,7 @@ def test_dropped_connection_reconnects_without_loss_or_duplicates(
 
 def test_stalled_connection_is_detected_by_the_watchdog(emulator_factory: Factory) -> None:
     em = emulator_factory(backlog=300, rate=50, stall_after=320, fault_connections=1)
-    res = secfeed("tail", "--url", em.url, "-n", "400", "--stall-timeout", "1")
+    res = secfeed("tail", "--url", em.url, "--count", "400", "--stall-timeout", "1")
     assert res.returncode == 0, res.stderr
     assert_consecutive(em, accessions(ndjson(res.stdout)), 400)
     assert "stalled" in res.stderr.decode()
@@ -65,7 +65,7 @@ def test_stalled_connection_is_detected_by_the_watchdog(emulator_factory: Factor
 
 def test_reconnect_message_switches_make_before_break(emulator_factory: Factory) -> None:
     em = emulator_factory(backlog=100, rate=100, reconnect_every=0.5, reconnect_within=0.5)
-    res = secfeed("tail", "--url", em.url, "-n", "300")
+    res = secfeed("tail", "--url", em.url, "--count", "300")
     assert res.returncode == 0, res.stderr
     assert_consecutive(em, accessions(ndjson(res.stdout)), 300)
     assert "asked to reconnect" in res.stderr.decode()
@@ -217,7 +217,7 @@ def test_disk_full_exits_1_with_one_line(emulator_factory: Factory) -> None:
 def test_gap_after_an_outage_is_warned_not_hidden(emulator_factory: Factory) -> None:
     # A backlog of 5 cannot cover the second of silence at 200 filings/s before the watchdog.
     em = emulator_factory(backlog=5, rate=200, stall_after=20, fault_connections=1)
-    res = secfeed("tail", "--url", em.url, "-n", "40", "--stall-timeout", "1")
+    res = secfeed("tail", "--url", em.url, "--count", "40", "--stall-timeout", "1")
     assert res.returncode == 0, res.stderr
     records = ndjson(res.stdout)
     printed = accessions(records)
@@ -277,7 +277,7 @@ def test_failed_switch_keeps_the_old_connection(emulator_factory: Factory) -> No
 
 def test_disk_full_on_the_last_flush_is_still_an_error(emulator_factory: Factory) -> None:
     # -n 3 stops mid-read: only the final flush fails
-    res = tail_into_dev_full(emulator_factory(backlog=50), "-n", "3")
+    res = tail_into_dev_full(emulator_factory(backlog=50), "--count", "3")
     assert res.returncode == 1
     assert b"No space left on device" in res.stderr and b"Traceback" not in res.stderr
 

@@ -70,7 +70,7 @@ def test_redirect_is_not_followed_and_the_key_does_not_travel(servers: list[RawS
         drain(sock)
 
     first = start(servers, redirect)
-    res = secfeed("tail", "--url", first.url, "--api-key", KEY, "-n", "1")
+    res = secfeed("tail", "--url", first.url, "--api-key", KEY, "--count", "1")
     err = res.stderr.decode()
     assert res.returncode == 4, err
     assert f"redirected to ws://127.0.0.1:{elsewhere.port}/feed?apikey=***" in err
@@ -113,7 +113,7 @@ def test_a_server_echoing_the_key_never_gets_it_printed(
 )
 def test_a_key_with_control_characters_is_a_usage_error(servers: list[RawServer], key: str) -> None:
     server = start(servers, lambda sock, n: read_request(sock))
-    res = secfeed("tail", "--url", server.url, "-n", "1", env=cli_env(FINFEED_API_KEY=key))
+    res = secfeed("tail", "--url", server.url, "--count", "1", env=cli_env(FINFEED_API_KEY=key))
     err = res.stderr.decode()
     assert res.returncode == 2, err
     assert "the API key contains" in err and "X-Injected" not in err and "def" not in err
@@ -161,7 +161,7 @@ def test_times_at_the_edges_of_datetime_and_bad_ciks_are_skipped(
         drain(sock)
 
     server = start(servers, edges)
-    res = secfeed("tail", "--url", server.url, "-f", fmt, "--latency", "-n", "2", "-v")
+    res = secfeed("tail", "--url", server.url, "-f", fmt, "--latency", "--count", "2", "-v")
     err = res.stderr.decode()
     assert res.returncode == 0, err
     out = res.stdout.decode()
@@ -215,7 +215,7 @@ def test_a_connection_that_cannot_deliver_is_dropped_and_replaced(
             _second_connection(sock)
 
     server = start(servers, handler)
-    res = secfeed("tail", "--url", server.url, "-n", "2", "--stall-timeout", "1")
+    res = secfeed("tail", "--url", server.url, "--count", "2", "--stall-timeout", "1")
     err = res.stderr.decode()
     assert res.returncode == 0, err
     assert accessions(ndjson(res.stdout)) == ["0000123456-26-000001", "0000123456-26-000002"]
@@ -389,7 +389,7 @@ def test_the_handshake_cannot_hold_or_bloat_the_client(
     handlers: dict[str, Handler] = {"slow-101": _slow_101, "endless-header": _endless_header}
     server = start(servers, handlers.get(kind) or _huge_body(report))
     res = secfeed(
-        "tail", "--url", server.url, "--connect-timeout", "1", "--no-reconnect", "-n", "1"
+        "tail", "--url", server.url, "--connect-timeout", "1", "--no-reconnect", "--count", "1"
     )
     err = res.stderr.decode()
     assert res.returncode == 4, err

@@ -44,7 +44,7 @@ def test_a_bad_config_file_is_a_usage_error_naming_it(
 ) -> None:
     path = tmp_path / "config.toml"
     path.write_bytes(content)
-    res = secfeed("tail", "--config", str(path), "-n", "1")
+    res = secfeed("tail", "--config", str(path), "--count", "1")
     err = _clean(res)
     assert res.returncode == 2, err
     assert said in err
@@ -53,7 +53,7 @@ def test_a_bad_config_file_is_a_usage_error_naming_it(
 
 
 def test_an_endless_config_file_is_read_only_up_to_its_cap() -> None:
-    res = secfeed("tail", "--config", "/dev/zero", "-n", "1", timeout=30)
+    res = secfeed("tail", "--config", "/dev/zero", "--count", "1", timeout=30)
     err = _clean(res)
     assert res.returncode == 2
     assert "config file /dev/zero is larger than 1 MiB: too large to be one" in err
@@ -88,7 +88,9 @@ def test_a_bad_key_file_is_a_usage_error_at_once(tmp_path: Path, content: bytes,
     key_file = tmp_path / "key"
     key_file.write_bytes(content)
     key_file.chmod(0o600)
-    res = secfeed("tail", "--url", "ws://127.0.0.1:9", "--api-key-file", str(key_file), "-n", "1")
+    res = secfeed(
+        "tail", "--url", "ws://127.0.0.1:9", "--api-key-file", str(key_file), "--count", "1"
+    )
     err = _clean(res)
     assert res.returncode == 2, err
     assert said in err and str(key_file) in err
@@ -96,7 +98,7 @@ def test_a_bad_key_file_is_a_usage_error_at_once(tmp_path: Path, content: bytes,
 
 def test_a_key_longer_than_any_key_is_a_usage_error() -> None:
     env = cli_env(FINFEED_API_KEY="k" * 5000)
-    res = secfeed("tail", "--url", "ws://127.0.0.1:9", "-n", "1", env=env)
+    res = secfeed("tail", "--url", "ws://127.0.0.1:9", "--count", "1", env=env)
     err = _clean(res)
     assert res.returncode == 2
     assert "the API key has 5,000 characters: longer than any API key (1024 at most)" in err
@@ -115,7 +117,7 @@ def test_a_key_longer_than_any_key_is_a_usage_error() -> None:
     ids=["ipv6", "ws-port", "nats-port", "nats-ipv6", "proxy-ipv6", "proxy-port"],
 )
 def test_a_malformed_url_is_a_usage_error(args: list[str], said: str) -> None:
-    res = secfeed("tail", *args, "-n", "1")
+    res = secfeed("tail", *args, "--count", "1")
     err = _clean(res)
     assert res.returncode == 2, err
     assert said in err
@@ -130,7 +132,7 @@ def test_relay_to_a_port_out_of_range_is_a_usage_error() -> None:
 
 def test_a_malformed_proxy_in_the_environment_is_a_usage_error_naming_it() -> None:
     env = cli_env(HTTPS_PROXY="http://user:pw@[::1")
-    res = secfeed("tail", "--url", "wss://127.0.0.1:9", "--api-key", "k", "-n", "1", env=env)
+    res = secfeed("tail", "--url", "wss://127.0.0.1:9", "--api-key", "k", "--count", "1", env=env)
     err = _clean(res)
     assert res.returncode == 2
     assert "HTTPS_PROXY: the proxy URL is not a valid http:// or socks5:// or socks5h:// URL" in err
@@ -167,7 +169,7 @@ def test_a_proxy_echoing_its_credentials_never_gets_them_printed(
         f"http://alice:{quoted}@127.0.0.1:{port}",
         "--max-retries",
         "0",
-        "-n",
+        "--count",
         "1",
         env=env,
     )
@@ -192,7 +194,7 @@ def test_ctrl_c_while_the_cli_is_still_loading_exits_130_quietly(tmp_path: Path)
     )
     env = cli_env(PYTHONPATH=str(tmp_path))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "secfeed_cli", "tail", "-n", "1"],
+        [sys.executable, "-m", "secfeed_cli", "tail", "--count", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

@@ -220,7 +220,7 @@ def test_tail_from_nats_with_a_durable_consumer_resumes_without_repeats(
     em = emulator_factory(backlog=30)
     assert relay(em, nats_server, "--backlog-only").returncode == 0
     url = nats_server.url
-    first = secfeed("tail", "--from", url, "--durable", "desk", "-n", "12")
+    first = secfeed("tail", "--from", url, "--durable", "desk", "--count", "12")
     assert first.returncode == 0, first.stderr
     rest = secfeed("tail", "--from", url, "--durable", "desk", "--backlog-only")
     assert rest.returncode == 0, rest.stderr
@@ -241,6 +241,24 @@ def test_tail_from_nats_with_a_durable_consumer_resumes_without_repeats(
     assert len(json.loads(snap.stdout)) == 30
 
 
+def test_tail_from_nats_takes_lines_and_since(
+    emulator_factory: Factory, nats_server: NatsServer
+) -> None:
+    em = emulator_factory(backlog=30)
+    assert relay(em, nats_server, "--backlog-only").returncode == 0
+    backlog = [(p.discovered_time, p.accession_no) for p in em.feed.backlog(30)]
+    url = nats_server.url
+    newest = secfeed("tail", "--from", url, "-n", "4", "--backlog-only")
+    assert newest.returncode == 0, newest.stderr
+    assert [r["accession_no"] for r in ndjson(newest.stdout)] == [a for _, a in backlog[-4:]]
+    recent = secfeed("snapshot", "--from", url, "--since", backlog[22][0])
+    assert recent.returncode == 0, recent.stderr
+    assert [r["accession_no"] for r in ndjson(recent.stdout)] == [a for _, a in backlog[22:]]
+    older = secfeed("tail", "--from", url, "--since", "2d", "--backlog-only")
+    assert len(ndjson(older.stdout)) == 30
+    assert b"the backlog reaches back only to" in older.stderr
+
+
 def test_tail_from_nats_prints_live_filings_as_the_relay_publishes_them(
     emulator_factory: Factory, nats_server: NatsServer
 ) -> None:
@@ -248,7 +266,7 @@ def test_tail_from_nats_prints_live_filings_as_the_relay_publishes_them(
     publisher = secfeed_popen("relay", "--url", em.url, "--to", nats_server.url)
     em.wait_for("hello")
     _wait_for_stream(nats_server, 3)
-    reader = secfeed_popen("tail", "--from", nats_server.url, "--no-backlog", "-n", "4")
+    reader = secfeed_popen("tail", "--from", nats_server.url, "--no-backlog", "--count", "4")
     assert reader.stderr is not None
     assert b"connected to nats://" in reader.stderr.readline()  # its consumer exists now
     published = [p.record["accession_no"] for p in em.publish(4)]
@@ -449,7 +467,7 @@ def test_every_set_up_mistake_is_one_line_at_once(
     plain = NatsServer(tmp_path / "plain", jetstream=False)
     try:
         said(relay_to(plain.url), "has no JetStream: start nats-server with -js")
-        said(secfeed("tail", "--from", plain.url, "-n", "1"), "start nats-server with -js")
+        said(secfeed("tail", "--from", plain.url, "--count", "1"), "start nats-server with -js")
     finally:
         plain.stop()
     # A wrong password.
@@ -462,7 +480,7 @@ def test_every_set_up_mistake_is_one_line_at_once(
     # Nothing listening.
     said(relay_to("nats://127.0.0.1:1"), "refused the connection: is nats-server running")
     # No stream to read yet.
-    said(secfeed("tail", "--from", nats_server.url, "-n", "1"), "has no stream SECFEED")
+    said(secfeed("tail", "--from", nats_server.url, "--count", "1"), "has no stream SECFEED")
 
     async def other_stream() -> None:
         import nats
@@ -595,7 +613,9 @@ def test_abrupt_stops_in_a_row_never_stall_delivery(
             proc.kill()
     # Two unacknowledged batches (1,024) were over nats-server's default max_ack_pending (1,000):
     # nothing was delivered until their ack_wait (60 s) ran out.
-    res = secfeed("tail", "--from", nats_server.url, "--durable", "desk", "-n", "200", timeout=30)
+    res = secfeed(
+        "tail", "--from", nats_server.url, "--durable", "desk", "--count", "200", timeout=30
+    )
     assert res.returncode == 0, res.stderr
     assert len(ndjson(res.stdout)) == 200
 

@@ -57,7 +57,7 @@ def test_tls_means_tls_even_when_the_server_does_not_ask_for_it(
         "ws://127.0.0.1:9",
         "--connect-timeout",
         "2",
-        "-n",
+        "--count",
         "1",
         timeout=60,
     )

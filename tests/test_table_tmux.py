@@ -178,7 +178,7 @@ def test_rows_stay_in_the_terminal_history_in_stable_columns(
     em = emulator_factory(backlog=300)
     expected = _ndjson(em.url)
     assert len(expected) == 300
-    pane = pane_factory(f"tail --url {em.url} -n 300", width=100, height=20)
+    pane = pane_factory(f"tail --url {em.url} --count 300", width=100, height=20)
     assert pane.exit_code() == 0
     history = pane.history().splitlines()
     rows = [line for line in history if ACCESSION.search(line)]
@@ -252,7 +252,7 @@ def test_live_table_marker_status_and_escaping(
     evil_emulator: Emulator, pane_factory: Callable[..., Pane], tmp_path: Path
 ) -> None:
     em = evil_emulator
-    pane = pane_factory(f"tail --url {em.url} --latency -n 12 --no-backlog --form '*'")
+    pane = pane_factory(f"tail --url {em.url} --latency --count 12 --no-backlog --form '*'")
     # A second run that shows the backlog too (the marker) and stays up for the resize.
     pane2 = pane_factory(f"tail --url {em.url}")
     em.wait_for("hello", conn=1)

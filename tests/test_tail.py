@@ -148,7 +148,7 @@ def test_filtered_filings_are_counted_in_the_summary(whole_sample: Emulator) -> 
 
 def test_latency_fields_and_summary(emulator_factory: Factory) -> None:
     em = emulator_factory(backlog=5, rate=50)
-    res = tail(em, "--no-backlog", "-n", "20", "--latency")
+    res = tail(em, "--no-backlog", "--count", "20", "--latency")
     assert res.returncode == 0, res.stderr
     records = ndjson(res.stdout)
     assert len(records) == 20
@@ -186,7 +186,7 @@ def test_backlog_only_ends_at_first_live_filing(emulator_factory: Factory) -> No
 
 def test_no_backlog_prints_live_only(emulator_factory: Factory) -> None:
     em = emulator_factory(backlog=50, rate=40)
-    res = tail(em, "--no-backlog", "-n", "5")
+    res = tail(em, "--no-backlog", "--count", "5")
     records = ndjson(res.stdout)
     assert len(records) == 5
     assert not any(r["is_historical"] for r in records)
@@ -198,7 +198,7 @@ def test_no_backlog_prints_live_only(emulator_factory: Factory) -> None:
 
 def test_no_backlog_summary_counts_what_it_skipped(emulator_factory: Factory) -> None:
     em = emulator_factory(backlog=7)
-    proc = secfeed_popen("tail", "--url", em.url, "--no-backlog", "-n", "2", "-v")
+    proc = secfeed_popen("tail", "--url", em.url, "--no-backlog", "--count", "2", "-v")
     em.wait_for("hello")
     em.publish(2)
     out, err = proc.communicate(timeout=20)
@@ -235,7 +235,7 @@ def test_form_typos_warn_once_with_the_closest_edgar_form(emulator_factory: Fact
 
 def test_count_stops_exactly(emulator_factory: Factory) -> None:
     em = emulator_factory(backlog=100)
-    res = tail(em, "-n", "7")
+    res = tail(em, "--count", "7")
     assert res.returncode == 0
     assert len(ndjson(res.stdout)) == 7
 
@@ -249,7 +249,7 @@ def test_duration_stops_a_quiet_feed(emulator_factory: Factory) -> None:
 
 def test_table_forced_on_a_pipe_prints_plain_rows(emulator_factory: Factory) -> None:
     em = emulator_factory(backlog=5, rate=50)
-    res = tail(em, "-f", "table", "-n", "8")
+    res = tail(em, "-f", "table", "--count", "8")
     lines = res.stdout.decode().splitlines()
     assert lines[0].startswith("discovered")
     assert "── backlog above · live filings below ──" in lines
@@ -440,3 +440,136 @@ def test_a_backlog_the_filters_leave_empty_says_so(emulator_factory: Factory) ->
     assert b"backlog complete: 20 filings; none passed the filters" in res.stderr
     res = secfeed("tail", "--url", em.url, "--backlog-only")
     assert b"backlog complete: 20 filings\n" in res.stderr
+
+
+# ---- -n/--lines: the newest N of the backlog, then follow -------------------------------
+
+
+def test_lines_prints_the_newest_n_of_the_backlog(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=120)
+    backlog = accessions(backlog_records(em))
+    res = tail(em, "-n", "5", "--backlog-only", "-v")
+    assert res.returncode == 0, res.stderr
+    assert accessions(ndjson(res.stdout)) == backlog[-5:]
+    err = res.stderr.decode()
+    assert "5 shown, 0 filtered out" in err and "115 older backlog filings not shown (-n 5)" in err
+
+
+def test_lines_counts_after_the_filters(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=300)
+    wanted = [r["accession_no"] for r in backlog_records(em) if r["form"] == "4"]
+    assert len(wanted) > 3
+    res = tail(em, "--lines", "3", "--form", "4", "--backlog-only")
+    assert res.returncode == 0, res.stderr
+    assert accessions(ndjson(res.stdout)) == wanted[-3:]
+
+
+def test_lines_larger_than_the_backlog_prints_all_of_it(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=12)
+    res = tail(em, "-n", "50", "--backlog-only")
+    assert accessions(ndjson(res.stdout)) == accessions(backlog_records(em))
+
+
+def test_lines_then_follows_live_filings(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=40, rate=50)
+    res = tail(em, "-n", "2", "--count", "5")
+    assert res.returncode == 0, res.stderr
+    records = ndjson(res.stdout)
+    assert [r["is_historical"] for r in records] == [True, True, False, False, False]
+    sample = [r["accession_no"] for r in em.feed.sample]
+    first = sample.index(records[0]["accession_no"])
+    # the newest two of the backlog, then the live filings right after them
+    assert accessions(records) == sample[first : first + 5]
+
+
+def test_lines_zero_is_live_filings_only(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=40, rate=50)
+    res = tail(em, "-n", "0", "--count", "3", "-v")
+    assert res.returncode == 0, res.stderr
+    assert [r["is_historical"] for r in ndjson(res.stdout)] == [False] * 3
+    assert b"40 older backlog filings not shown (-n 0)" in res.stderr
+
+
+def test_lines_with_no_backlog_is_a_usage_error(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=4)
+    res = tail(em, "-n", "3", "--no-backlog")
+    assert res.returncode == 2
+    assert b"-n/--lines and --no-backlog exclude each other" in res.stderr
+
+
+def test_snapshot_lines_writes_the_newest_n(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=60)
+    res = secfeed("snapshot", "--url", em.url, "-n", "4")
+    assert res.returncode == 0, res.stderr
+    assert accessions(ndjson(res.stdout)) == accessions(backlog_records(em))[-4:]
+
+
+# ---- --since WHEN -------------------------------------------------------------------------
+
+
+def discovered(em: Emulator) -> list[tuple[str, str]]:
+    """(discovered_time, accession) of the emulator's backlog, oldest first, a second apart."""
+    return [(p.discovered_time, p.accession_no) for p in em.feed.backlog(em.config.backlog)]
+
+
+def test_since_keeps_filings_discovered_at_or_after_it(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=40)
+    times = discovered(em)
+    since = times[25][0]  # RFC 3339 UTC, as the feed sends it
+    res = tail(em, "--since", since, "--backlog-only", "-v")
+    assert res.returncode == 0, res.stderr
+    assert accessions(ndjson(res.stdout)) == [a for _, a in times[25:]]
+    assert b"15 shown, 25 filtered out" in res.stderr
+    assert b"reaches back" not in res.stderr
+
+
+def test_since_takes_an_offset_and_a_local_time(emulator_factory: Factory) -> None:
+    from datetime import timedelta
+
+    from secfeed_cli.filing import parse_time
+
+    em = emulator_factory(backlog=30)
+    times = discovered(em)  # a second apart: the whole second after the 11th is in the 12th
+    at = parse_time(times[10][0]).replace(microsecond=0) + timedelta(seconds=1)
+    offset = at.astimezone().isoformat()  # this machine's offset, not Z
+    local = at.astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
+    for when in (offset, local, local.replace("T", " ")):
+        res = tail(em, "--since", when, "--backlog-only")
+        assert res.returncode == 0, (when, res.stderr)
+        assert accessions(ndjson(res.stdout)) == [a for _, a in times[11:]], when
+
+
+def test_since_older_than_the_backlog_says_so(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=20)
+    oldest = discovered(em)[0][0][:19]
+    res = tail(em, "--since", "3d", "--backlog-only")
+    assert res.returncode == 0, res.stderr
+    assert len(ndjson(res.stdout)) == 20
+    err = res.stderr.decode()
+    assert f"the backlog reaches back only to {oldest}Z, not to --since " in err, err
+
+
+def test_since_and_lines_together(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=50)
+    times = discovered(em)
+    res = tail(em, "--since", times[40][0], "-n", "3", "--backlog-only", "-v")
+    assert accessions(ndjson(res.stdout)) == [a for _, a in times[-3:]]
+    assert b"3 shown, 40 filtered out" in res.stderr
+    assert b"7 older backlog filings not shown (-n 3)" in res.stderr
+
+
+def test_snapshot_since(emulator_factory: Factory) -> None:
+    em = emulator_factory(backlog=30)
+    times = discovered(em)
+    res = secfeed("snapshot", "--url", em.url, "--since", times[-4][0])
+    assert res.returncode == 0, res.stderr
+    assert accessions(ndjson(res.stdout)) == [a for _, a in times[-4:]]
+
+
+@pytest.mark.parametrize("when", ["yesterdayish", "15x", "2026-13-01", "2026-02-30T10:00", "-1h"])
+def test_since_refuses_what_is_not_a_time(emulator_factory: Factory, when: str) -> None:
+    em = emulator_factory(backlog=3)
+    res = tail(em, "--since", when, "--backlog-only")
+    assert res.returncode == 2
+    err = res.stderr.decode()
+    assert "Invalid value for '--since'" in err and "Traceback" not in err, err
