@@ -45,8 +45,12 @@ from .stream import Stream
 if TYPE_CHECKING:
     from .alerts import Alerts
     from .broker import NatsSettings
+    from .files import State
 
 _HISTORICAL = operator.attrgetter("is_historical")
+#: tail --state: during a burst the state is saved at most this often (seconds); a SIGKILL can
+#: repeat at most what was printed since (a signal or the end saves it at once).
+CHECKPOINT_EVERY = 1.0
 
 
 class Counters(msgspec.Struct):
@@ -69,6 +73,7 @@ class Run:
         diag: Diagnostics,
         skip: Callable[[str], bool] | None = None,
         alerts: Alerts | None = None,
+        checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self.stream = stream
         self.filt = filt
@@ -79,6 +84,9 @@ class Run:
         self.sink: Sink | None = None
         self.skip = skip
         self.alerts = alerts
+        #: tail --state: saves what the output took (called right after a flush)
+        self.checkpoint = checkpoint
+        self._checked = time.monotonic()
         self._warned_growing = False
         #: -n N: the newest N backlog filings that pass, held until the backlog is complete
         self._held: deque[Filing] | None = None
@@ -128,6 +136,8 @@ class Run:
                     with writes_complete():  # handled whole, and said so, or not at all
                         done = self._filings(sink, event)
                         self.stream.handled()
+                        if self.checkpoint is not None and not done:
+                            self._save(sink, CHECKPOINT_EVERY)
                     if done:
                         return ExitCode.OK
                 elif isinstance(event, BacklogComplete):
@@ -138,6 +148,9 @@ class Run:
                         return ExitCode.OK
                 elif isinstance(event, Idle):
                     sink.flush()
+                    if self.checkpoint is not None:
+                        with writes_complete():
+                            self._save(sink, 0.0)
                 elif isinstance(event, Malformed):
                     self.diag.warn(
                         f"skipped a malformed frame ({event.kind}): {event.reason}"
@@ -179,8 +192,19 @@ class Run:
                 if stopped is None or isinstance(stopped, (KeyboardInterrupt, Terminated)):
                     sink.flush()
                     settled = True
+                    if self.checkpoint is not None:
+                        self.checkpoint()
             finally:
                 self.stream.close(settled)
+
+    def _save(self, sink: Sink, every: float) -> None:
+        """tail --state: flush, then save, at most once in ``every`` seconds."""
+        assert self.checkpoint is not None
+        now = time.monotonic()
+        if now - self._checked >= every:
+            self._checked = now
+            sink.flush()  # what the state is to hold is out first
+            self.checkpoint()
 
     def _filings(self, sink: Sink, event: NewFilings) -> bool:
         """Show what passes; True once --count is reached.
@@ -379,6 +403,7 @@ def execute(
     alerts: AlertSettings | None = None,
     source: NatsSettings | None = None,
     relay: NatsSettings | None = None,
+    state: State | None = None,
 ) -> Outcome:
     """One run into ``out``; returns the exit code, the filings written and those the
     snapshot state had already written (``skip``).
@@ -388,7 +413,8 @@ def execute(
     ``terminal``: ``out`` is a terminal (the table is then the live one). ``chatty=False``:
     information lines only with -v (see :class:`Diagnostics`). ``source``: read a NATS
     JetStream stream instead of FinFeedAPI (``--from``); ``relay``: publish into one instead
-    of writing ``out`` (``secfeed relay``).
+    of writing ``out`` (``secfeed relay``). ``state``: ``tail --state``, locked and loaded:
+    what it holds is skipped, and what the output took is saved into it as the run goes.
     """
     add_secret(connection.api_key)  # however the settings were made (options do it too)
     diag = Diagnostics(quiet=output.quiet, verbose=output.verbose, chatty=chatty)
@@ -408,7 +434,11 @@ def execute(
         feed = NatsSource(source, backlog=settings.backlog, deadline=connection.deadline)
     else:
         feed = Stream(connection, keep_frames=output.raw)
-    run = Run(feed, filters, settings, diag, skip=skip, alerts=acting)
+    checkpoint = None
+    if state is not None:
+        skip, record = state.__contains__, state.add
+        checkpoint = _checkpoint(state, diag)
+    run = Run(feed, filters, settings, diag, skip=skip, alerts=acting, checkpoint=checkpoint)
     sink: Sink
     if relay is not None:
         from .broker.relay import RelaySink
@@ -454,3 +484,21 @@ def execute(
         if acting is not None:
             for line in acting.summaries():
                 diag.info(line)
+
+
+def _checkpoint(state: State, diag: Diagnostics) -> Callable[[], None]:
+    """Save ``state`` when it has news; a failure is a warning (once per cause), as the output
+    itself is out: a restart would print those filings again, nothing is lost."""
+
+    def save() -> None:
+        if not state.dirty:
+            return
+        try:
+            state.save()
+        except OutputError as exc:
+            diag.warn(
+                f"cannot save the state ({exc}): a restart would print these filings again",
+                once=f"state:{exc}",
+            )
+
+    return save

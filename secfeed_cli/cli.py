@@ -45,7 +45,7 @@ Exit status:
   3    the API key was rejected
   4    could not connect, gave up reconnecting, or the connection ended (--no-reconnect)
   5    the server reported another error (--no-reconnect)
-  6    snapshot: another run held the --state lock until --timeout
+  6    another run holds the --state lock (snapshot: until --timeout)
   129  hangup (SIGHUP); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)"""
 
 
@@ -94,6 +94,12 @@ Examples:
 @output_options(("auto", "table", "ndjson", "csv"), "auto")
 @raw_option
 @run_options
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Remember what was printed: a restarted tail prints only what it has not printed.",
+)
 @alert_options
 @source_options
 def tail(
@@ -101,11 +107,14 @@ def tail(
     filters: FilingFilter,
     output: OutputSettings,
     run: RunSettings,
+    state: str | None,
     alerts: AlertSettings,
     source: NatsSettings | None,
 ) -> int:
     """Print the backlog of recent filings, then every new filing as it is discovered."""
-    return _tail(replace(connection, settle=run.settle), filters, output, run, alerts, source)
+    return _tail(
+        replace(connection, settle=run.settle), filters, output, run, alerts, source, state
+    )
 
 
 SNAPSHOT_EPILOG = """\b
@@ -283,10 +292,12 @@ def _tail(
     run: RunSettings,
     alerts: AlertSettings,
     source: NatsSettings | None = None,
+    state_path: str | None = None,
 ) -> int:
     from . import config
     from .app import execute
     from .sinks import resolve_format
+    from .snapshot import open_state
 
     env = _environment()
     output = replace(output, fmt=resolve_format(output.fmt, env.isatty()))
@@ -294,6 +305,9 @@ def _tail(
         raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
     if (alerts.bell or alerts.highlight) and not (output.fmt == "table" and env.isatty()):
         config.warnings.append("--bell and --highlight act on the live table only (a terminal)")
+    import time
+
+    state = None if state_path is None else open_state(state_path, time.monotonic(), TAIL_STATE)
     code, _, _ = execute(
         connection,
         filters,
@@ -303,8 +317,14 @@ def _tail(
         terminal=env.isatty(),
         alerts=alerts,
         source=source,
+        state=state,
     )
     return code
+
+
+#: tail --state remembers the newest 50,000 filings printed (1.2 MB): more than a week of EDGAR
+#: filings, as a `--from nats://` backlog can hold; it is saved up to once a second.
+TAIL_STATE = 50_000
 
 
 def _environment() -> Environment:

@@ -19,7 +19,7 @@ class ExitCode(IntEnum):
         4  #: could not connect, gave up reconnecting, or the connection ended (--no-reconnect)
     )
     SERVER_ERROR = 5  #: the server reported another error under --no-reconnect
-    BUSY = 6  #: snapshot: another run held the --state lock until --timeout
+    BUSY = 6  #: another run holds the --state lock (snapshot: until --timeout)
     HANGUP = 129  #: SIGHUP (the terminal closed, or a supervisor asked)
     INTERRUPTED = 130  #: Ctrl-C (SIGINT)
     TERMINATED = 143  #: SIGTERM

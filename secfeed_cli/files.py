@@ -1,4 +1,4 @@
-"""What `secfeed snapshot` needs beyond a run: atomic output files and the state file.
+"""What `secfeed snapshot` and `tail --state` need beyond a run: atomic files, the state file.
 
 No click, no rich: plain files. A file is written as a temporary file in the same directory,
 flushed and fsynced, then renamed over the target, so readers see the old file or the new one,
@@ -182,8 +182,7 @@ class State:
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     raise StateBusy(
-                        f"another secfeed snapshot is using {self.path} (its lock"
-                        f" {lock_path} was held until --timeout)"
+                        f"another secfeed is using {self.path} (its lock {lock_path} is held)"
                     ) from None
                 time.sleep(0.05)
 
@@ -218,6 +217,11 @@ class State:
 
     def add(self, accession: str) -> None:
         self.new.append(accession)
+
+    @property
+    def dirty(self) -> bool:
+        """Filings were added since the last save."""
+        return bool(self.new)
 
     def save(self) -> None:
         for accession in self.new:

@@ -46,14 +46,7 @@ def take_snapshot(
     assert connection.deadline is not None
     if output_path in STDOUT_NAMES:
         output_path = None  # standard output, all or nothing as ever (not a file named "-")
-    seen = None
-    if state_path:
-        seen = State(state_path)
-        try:
-            seen.lock(connection.deadline)
-            seen.load()
-        except StateError as exc:
-            raise (StateBusy if isinstance(exc, Busy) else SecfeedError)(str(exc)) from None
+    seen = None if not state_path else open_state(state_path, connection.deadline)
     # From cron (stderr not a terminal) a snapshot that succeeds says nothing, unless -v.
     diag = Diagnostics(output.quiet, output.verbose, chatty=stderr_is_terminal())
     target = AtomicFile(output_path) if output_path else None
@@ -101,6 +94,17 @@ def take_snapshot(
     finally:
         if target is not None:
             target.abort()
+
+
+def open_state(path: str, deadline: float, size: int = 200_000) -> State:
+    """The state file, locked (waiting until ``deadline``, time.monotonic()) and read."""
+    state = State(path, size)
+    try:
+        state.lock(deadline)
+        state.load()
+    except StateError as exc:
+        raise (StateBusy if isinstance(exc, Busy) else SecfeedError)(str(exc)) from None
+    return state
 
 
 def _write_stdout(env: Environment, data: bytes) -> None:

@@ -346,7 +346,7 @@ def test_two_runs_on_one_state_take_turns(emulator_factory: Factory, tmp_path: P
             slow.wait(lambda: slow.connections == 1)  # it holds the lock before connecting
             busy = secfeed("snapshot", "--url", em.url, "--state", str(state), "--timeout", "1")
             assert busy.returncode == 6, busy.stderr
-            assert b"another secfeed snapshot is using" in busy.stderr
+            assert b"another secfeed is using" in busy.stderr
             assert busy.stdout == b""
             with secfeed_popen(
                 "snapshot", "--url", em.url, "--state", str(state), "--timeout", "30"
