@@ -55,6 +55,9 @@ class NoSocket:
     conn = 1
     closing = False
     last_frame = 0.0
+    opened = 0.0
+    bytes_in = 0
+    frames_in = 0
 
     def send_text(self, text: str) -> None:
         pass

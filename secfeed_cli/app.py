@@ -368,6 +368,12 @@ class Run:
         text = ", ".join(parts)
         if lat.count and not math.isnan(lat.p50):
             text += f"; live latency {lat}"
+        if self.diag.verbose and stats.bytes:
+            n = stats.connections
+            text += (
+                f"; read {stats.frames:,} frames, {stats.bytes:,} bytes over {n}"
+                f" connection{'s' if n != 1 else ''}"
+            )
         return text
 
 
@@ -417,6 +423,8 @@ def execute(
     what it holds is skipped, and what the output took is saved into it as the run goes.
     """
     add_secret(connection.api_key)  # however the settings were made (options do it too)
+    if output.verbose and not connection.trace:
+        connection = replace(connection, trace=True)
     diag = Diagnostics(quiet=output.quiet, verbose=output.verbose, chatty=chatty)
     while config.warnings:  # each once, also when one process runs several commands (tests)
         diag.warn(config.warnings.pop(0))

@@ -297,7 +297,6 @@ def _tail(
     from . import config
     from .app import execute
     from .sinks import resolve_format
-    from .snapshot import open_state
 
     env = _environment()
     output = replace(output, fmt=resolve_format(output.fmt, env.isatty()))
@@ -305,9 +304,13 @@ def _tail(
         raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
     if (alerts.bell or alerts.highlight) and not (output.fmt == "table" and env.isatty()):
         config.warnings.append("--bell and --highlight act on the live table only (a terminal)")
-    import time
+    state = None
+    if state_path is not None:  # files.py imports tempfile (and random): only when needed
+        import time
 
-    state = None if state_path is None else open_state(state_path, time.monotonic(), TAIL_STATE)
+        from .snapshot import open_state
+
+        state = open_state(state_path, time.monotonic(), TAIL_STATE)
     code, _, _ = execute(
         connection,
         filters,

@@ -55,6 +55,8 @@ class ConnectOptions(msgspec.Struct):
     #: time.monotonic() by which the caller gives up (snapshot --timeout): the run ends there,
     #: and no handshake or backoff runs past it.
     deadline: float | None = None
+    #: -v: the handshake's lines and each connection's traffic, as curl -v shows them
+    trace: bool = False
 
 
 # ---- what a connection hands the stream ------------------------------------------------------
@@ -66,6 +68,9 @@ class Link(Protocol):
     conn: int
     closing: bool
     last_frame: float  # time.monotonic() of the last complete frame
+    opened: float  # time.monotonic() of the upgrade
+    bytes_in: int  # bytes read (the -v summary)
+    frames_in: int  # whole frames read
 
     def send_text(self, text: str) -> None: ...
 
@@ -156,6 +161,10 @@ class Connection:
         self.conn = conn
         self.sock = opened.sock
         self.pending = opened.leftover  # bytes read but not framed yet
+        #: -v's traffic: bytes and frames read, and when the connection opened
+        self.bytes_in = len(opened.leftover)
+        self.frames_in = 0
+        self.opened = time.monotonic()
         self.out = out
         self.opts = opts
         self.on_lag = on_lag
@@ -288,9 +297,11 @@ class Connection:
                 return self._if_overdue()
             if not data:
                 return [self._end(self._lost("connection dropped (no close frame)"))]
+            self.bytes_in += len(data)
         now = time.time()
         reader = self._frames
         frames = reader.read(data)
+        self.frames_in += len(frames)
         if not frames:  # bytes, but no complete frame: a trickle is still a stall
             if reader.error is not None:
                 return [self._end(f"protocol error: {reader.error}")]
@@ -374,9 +385,15 @@ def _close_reason(payload: bytes) -> str:
     return f"closed by server ({code}{' ' + text if text else ''})"
 
 
-def connect(conn: int, out: Outbox, opts: ConnectOptions, on_lag: Callable[[], None]) -> Link:
+def connect(
+    conn: int,
+    out: Outbox,
+    opts: ConnectOptions,
+    on_lag: Callable[[], None],
+    trace: list[str] | None = None,
+) -> Link:
     """Open connection number ``conn``: the handshake, the hello, then its reader thread."""
-    opened = handshake(opts)
+    opened = handshake(opts, trace)
     link = Connection(conn, opened, out, opts, on_lag)
     if opts.heartbeat:
         try:
@@ -387,13 +404,13 @@ def connect(conn: int, out: Outbox, opts: ConnectOptions, on_lag: Callable[[], N
     return link
 
 
-def handshake(opts: ConnectOptions) -> Opened:
+def handshake(opts: ConnectOptions, trace: list[str] | None = None) -> Opened:
     url, header = request_target(opts.url, opts.api_key, opts.key_in)
     timeout = opts.connect_timeout
     if opts.deadline is not None:
         timeout = min(timeout, opts.deadline - time.monotonic())
     try:
-        return open_websocket(url, header, timeout, opts.ca_bundle, opts.proxy)
+        return open_websocket(url, header, timeout, opts.ca_bundle, opts.proxy, trace)
     except Refused as exc:
         if exc.status in (401, 403):
             raise AuthRejected(f"the server refused the API key (HTTP {exc.status})") from None

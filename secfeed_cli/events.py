@@ -75,6 +75,9 @@ class Stats(msgspec.Struct):
     lagging: bool = False
     cause: str | None = None  # why the last attempt failed / the connection ended, in words
     retry_at: float | None = None  # time.monotonic() of the next attempt
+    connections: int = 0  # opened so far
+    frames: int = 0  # -v: frames and bytes read over the connections that ended
+    bytes: int = 0
 
 
 class Source(Protocol):

@@ -69,8 +69,12 @@ def open_websocket(
     timeout: float,
     ca_bundle: str | None = None,
     proxy: str | None = None,
+    trace: list[str] | None = None,
 ) -> Opened:
-    """Connect to ``url`` (ws:// or wss://) and complete the upgrade within ``timeout`` s."""
+    """Connect to ``url`` (ws:// or wss://) and complete the upgrade within ``timeout`` s.
+
+    ``trace`` (-v): gets the request's lines (``> ``, the API key masked) and the response's
+    (``< ``), as curl -v shows them, also when the upgrade fails."""
     deadline = time.monotonic() + timeout
     parts = urlsplit(url)
     secure = parts.scheme == "wss"
@@ -101,8 +105,10 @@ def open_websocket(
             f"User-Agent: secfeed/{__version__}",
             *headers,
         ]
+        if trace is not None:
+            trace.extend(f"> {line}" for line in masked_request(request))
         send_all(sock, ("\r\n".join(request) + "\r\n\r\n").encode(), deadline)
-        status, reason, fields, leftover = read_head(sock, deadline, "the server")
+        status, reason, fields, leftover = read_head(sock, deadline, "the server", trace)
         if status != 101:
             raise Refused(status, reason, fields.get("location"))
         _check_upgrade(fields, key)
@@ -341,10 +347,24 @@ def send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
         raise HandshakeTimeout("sending the upgrade request timed out") from None
 
 
+def masked_request(lines: list[str]) -> list[str]:
+    """The request's lines with the API key masked: ``Authorization``'s value, ``apikey=``."""
+    import re
+
+    out = []
+    for line in lines:
+        name, sep, _ = line.partition(":")
+        if sep and name.strip().lower() in ("authorization", "proxy-authorization"):
+            line = f"{name}: ***"
+        out.append(re.sub(r"(?i)([?&]apikey=)[^&\s]*", r"\1***", line))
+    return out
+
+
 def read_head(
-    sock: socket.socket, deadline: float, who: str
+    sock: socket.socket, deadline: float, who: str, trace: list[str] | None = None
 ) -> tuple[int, str, dict[str, str], bytes]:
-    """Status, reason, headers (lower-case names) and any bytes after the head."""
+    """Status, reason, headers (lower-case names) and any bytes after the head; ``trace``
+    gets the head's lines (``< ``), control characters escaped, each cut to 200."""
     buf = b""
     while True:
         end = buf.find(b"\r\n\r\n")
@@ -364,6 +384,10 @@ def read_head(
         raise HandshakeError(f"{who}'s response headers exceed {MAX_HEAD >> 10} KiB")
     head, leftover = buf[:end], buf[end + 4 :]
     lines = head.decode("latin-1").split("\r\n")
+    if trace is not None:
+        from .escape import escape_control
+
+        trace.extend(f"< {escape_control(line)[:200]}" for line in lines)
     status_line = lines[0].split(" ", 2)
     if len(status_line) < 2 or not status_line[0].startswith("HTTP/"):
         raise HandshakeError(f"{who} did not answer with HTTP")

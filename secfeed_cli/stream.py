@@ -38,7 +38,7 @@ from .connection import (
     describe,
 )
 from .dedupe import SeenSet
-from .errors import AuthRejected, ConnectFailed, ServerReportedError
+from .errors import AuthRejected, ConnectFailed, SecfeedError, ServerReportedError
 from .events import (
     CAUGHT_UP,
     BacklogComplete,
@@ -127,9 +127,29 @@ class Stream:
         self._said_cause: str | None = None  # the connect failure last warned about
         #: What was going on, for a caller that gives up at ``opts.deadline`` (snapshot).
         self.last_cause = "not connected yet"
+        #: -v: the last handshake's lines, said once it succeeded or failed
+        self._trace: list[str] = []
 
     def _connect_socket(self, conn: int, out: Outbox) -> Link:
-        return connect(conn, out, self.opts, self._lagging)
+        trace = self._trace if self.opts.trace else None
+        return connect(conn, out, self.opts, self._lagging, trace)
+
+    def _traced(self) -> Iterator[Event]:
+        for line in self._trace:
+            yield Notice(line, level="info", verbose=True)
+        self._trace.clear()
+
+    def _traffic(self, link: Link, why: str) -> Notice:
+        """-v: what a connection carried, when it ends."""
+        self.stats.frames += link.frames_in
+        self.stats.bytes += link.bytes_in
+        seconds = time.monotonic() - link.opened
+        return Notice(
+            f"connection #{link.conn} {why} after {seconds:.1f} s: {link.frames_in:,} frames,"
+            f" {link.bytes_in:,} bytes read",
+            level="info",
+            verbose=True,
+        )
 
     def _lagging(self) -> None:
         self.stats.lagging = True
@@ -153,6 +173,7 @@ class Stream:
             try:
                 link = self.connector(self._ids + 1, self.queue)
             except (OSError, HandshakeError) as exc:
+                yield from self._traced()
                 reason = describe(exc)  # shown through diagnostics, which redact the key
                 self.last_cause = reason
                 if standby:
@@ -188,7 +209,12 @@ class Stream:
                 self._waiting(reason, delay)
                 yield from self._pause(delay)
                 continue
+            except SecfeedError:  # a rejected key, a redirect: the answer, then the error
+                yield from self._traced()
+                raise
+            yield from self._traced()
             self._ids += 1
+            self.stats.connections += 1
             self._said_cause = None  # a later outage is said again
             conn = Tracked(link)
             self.active.append(conn)
@@ -352,6 +378,9 @@ class Stream:
             if not done:
                 link.close(abort=True)
                 link.join(SLICE)
+        for link in links:  # the exit summary's traffic (-v)
+            self.stats.frames += link.frames_in
+            self.stats.bytes += link.bytes_in
 
     def _on_idle(self) -> Iterator[Event]:
         yield Idle()
@@ -467,6 +496,7 @@ class Stream:
     def _on_closed(self, conn: Tracked, reason: str) -> Iterator[Event]:
         if conn in self.active:
             self.active.remove(conn)
+        yield self._traffic(conn.link, f"ended ({reason})")
         if conn.closing and conn.reconnect_requested:
             yield Notice(
                 f"connection #{conn.conn} closed after the switch", verbose=True, level="info"

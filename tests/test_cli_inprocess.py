@@ -113,7 +113,7 @@ def test_config_found_in_xdg_config_home_and_by_env(
         ("url = [\n", "is not valid TOML"),
         ('format = "xml"\n', "key 'format': 'xml' is not one of"),
         ("count = -1\n", "key 'count': -1 is not in the range"),
-        ('[tail]\nstate = "x"\n', "[tail] key 'state': secfeed tail has no such option"),
+        ("[tail]\nskip-empty = true\n", "[tail] key 'skip-empty': secfeed tail has no such option"),
         ("[tial]\n", "unknown table [tial] (known: tail, snapshot, demo, relay)"),
         ('[snapshot]\nquiet = "yes"\n', "[snapshot] key 'quiet' must be bool"),
     ],

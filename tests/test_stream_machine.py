@@ -42,6 +42,8 @@ class FakeLink:
         self.out = out
         self.closing = False
         self.last_frame = time.monotonic()
+        self.opened = time.monotonic()
+        self.bytes_in = self.frames_in = 0
 
     def send_text(self, text: str) -> None:
         pass
