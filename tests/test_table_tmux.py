@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -112,6 +113,19 @@ class Pane:
                 if not data:
                     break
                 self.raw += data
+
+    def wait_for_output(self, needle: bytes, timeout: float = 20) -> bytes:
+        """Read what the pane prints until ``needle`` is in it (in order of printing)."""
+        deadline = time.monotonic() + timeout
+        while needle not in self.raw:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._output], [], [], left)[0]:
+                raise AssertionError(f"never printed {needle!r}; printed:\n{self.raw[-2000:]!r}")
+            try:
+                self.raw += os.read(self._output, 1 << 16)
+            except BlockingIOError:
+                pass
+        return self.raw
 
     def keys(self, *keys: str) -> None:
         self._tmux("send-keys", *keys)
@@ -392,3 +406,45 @@ def test_the_ticker_is_never_cut(
         if r["ticker"] and f"({r['ticker']})" not in line
     ]
     assert not cut, f"{len(cut)} rows lost their ticker: {cut[:5]}"
+
+
+def _status_fits(screen: str, width: int) -> bool:
+    last = screen.rstrip("\n").splitlines()[-1]
+    return last.startswith("● live") and len(last) <= width
+
+
+def test_shrinking_the_terminal_leaves_no_piece_of_the_status_line(
+    emulator_factory: Factory, pane_factory: Callable[..., Pane]
+) -> None:
+    em = emulator_factory(backlog=10)
+    pane = pane_factory(f"tail --url {em.url}", width=160, height=20)
+    pane.wait_for(lambda s: "● live ·" in s)  # the wide form, with the host
+    for width in (90, 50, 35):
+        pane.resize(width, 20)
+        # The status line is redrawn for the new width: one row, its last.
+        pane.wait_for(functools.partial(_status_fits, width=width))
+    history = pane.history()
+    assert history.count("● live") == 1, history  # no fragment left in the scrollback
+    assert history.count("shown") == 1, history
+    pane.keys("C-c")
+    assert pane.exit_code() == 130
+
+
+def test_keys_typed_at_the_table_are_not_echoed_and_the_terminal_is_restored(
+    evil_emulator: Emulator, pane_factory: Callable[..., Pane]
+) -> None:
+    em = evil_emulator
+    pane = pane_factory(f"tail --url {em.url}", width=120, height=20)
+    pane.wait_for(lambda s: "● live" in s)
+    pane.keys("qhello")
+    published = em.publish(1)[0].accession_no
+    pane.wait_for(lambda s: published in s)
+    pane.keys("C-c")
+    assert pane.exit_code() == 130
+    # Echo is back (the pane now runs `sleep`, reading nothing): typed keys show again. The
+    # terminal prints in the order keys were typed, so an echo of "qhello" would come first
+    # (a status line redrawn over it hides it from the screen, not from this stream).
+    pane.keys("world")
+    printed = pane.wait_for_output(b"world")
+    assert b"hello" not in printed, printed[-2000:]
+    assert "hello" not in pane.history()  # discarded, not left for the shell to run

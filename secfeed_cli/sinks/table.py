@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .. import diagnostics
 from ..filing import Filing
@@ -31,17 +32,18 @@ from ..records import latency_ms
 from ..settings import AlertSettings
 from . import Counting, Output, Status
 from .layout import (
+    cell_width,
+    fit_status,
     header,
     highlighter,
     latency_cell,
     layout,
     marker,
     row,
-    status_line,
+    sgr,
     undrawn_line,
 )
 
-ERASE_LINE = "\r\x1b[K"
 BELL = "\a"
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 #: Rows held before a write even without a flush (a burst goes out in pieces this big).
@@ -122,10 +124,14 @@ class TableSink(Counting):
         self._columns = layout(80, latency)
         self._since_header = 0
         self._shown_status = ""
+        #: Cells the status line on the terminal takes: after a shrink, a terminal that
+        #: reflows (tmux, VTE, iTerm2, kitty, Windows Terminal) wraps it onto several rows.
+        self._status_cells = 0
         self._stop = threading.Event()
         self._ticker = threading.Thread(
             target=self._tick, args=(1.0 / fps,), name="status-line", daemon=True
         )
+        self._echo = _EchoOff()
         self._write(HIDE_CURSOR + self._status_text())
         diagnostics.above = self._above
         self._ticker.start()
@@ -205,7 +211,7 @@ class TableSink(Counting):
         with self.lock:
             self._draw(force)
             if self._rows:
-                text = ERASE_LINE + "\n".join(self._rows) + "\n" + self._status_text()
+                text = self._erase() + "\n".join(self._rows) + "\n" + self._status_text()
                 self._rows.clear()
                 self._write_counting(text.encode("utf-8", "replace"), 0)
                 self._flush_counting()
@@ -219,13 +225,27 @@ class TableSink(Counting):
             try:
                 self.flush(force=True)
             finally:
-                self._write(ERASE_LINE + SHOW_CURSOR)
+                try:
+                    self._write(self._erase() + SHOW_CURSOR)
+                finally:
+                    self._echo.restore()
 
     # -- the status line --
 
+    def _erase(self) -> str:
+        """Erase the status line, on all the rows it now takes: each shrink of a terminal
+        that reflows wraps the old line, whose first rows would stay in the scrollback."""
+        width = terminal_size(self.fd)[0]
+        rows = max(1, -(-self._status_cells // width))
+        # Row by row with "erase line", upwards: "erase to the end of the screen" from the
+        # top row would make tmux (scroll-on-clear) push the screen into the scrollback.
+        return "\r\x1b[K" + "\x1b[A\x1b[K" * (rows - 1)
+
     def _status_text(self) -> str:
         width = terminal_size(self.fd)[0]
-        self._shown_status = status_line(self.status(), width, self.color)
+        parts = fit_status(self.status(), width)
+        self._status_cells = sum(cell_width(text) for _, text in parts)
+        self._shown_status = "".join(sgr(text, colour, self.color) for colour, text in parts)
         return self._shown_status + "\x1b[K"
 
     def _tick(self, interval: float) -> None:
@@ -233,15 +253,16 @@ class TableSink(Counting):
             with self.lock:
                 if self._stop.is_set():
                     return
-                before = self._shown_status
+                before, cells = self._shown_status, self._status_cells
+                erase = self._erase()  # for the line as it was written
                 text = self._status_text()
-                if self._shown_status != before:
-                    self._write_fd("\r" + text)
+                if self._shown_status != before or cells > terminal_size(self.fd)[0]:
+                    self._write_fd(erase + text)
 
     def _above(self, line: str) -> None:
         """A diagnostic line, printed where the status line was; the status line follows."""
         with self.lock:
-            self._write_fd(ERASE_LINE)
+            self._write_fd(self._erase())
             sys.stderr.write(line)
             sys.stderr.flush()
             self._write_fd(self._status_text())
@@ -254,6 +275,44 @@ class TableSink(Counting):
     def _write_fd(self, text: str) -> None:
         """From any thread: straight to the terminal (the main thread finds out if it is gone)."""
         diagnostics.write_terminal(self.fd, text)
+
+
+class _EchoOff:
+    """While the live table runs, keys typed at its terminal are not echoed: they landed on
+    the status line (``p50 0msqhello``). Ctrl-C and Ctrl-Z still work (signals stay on). At
+    the end the terminal is as it was, and what was typed meanwhile is discarded, so that it
+    does not run as a command at the shell's prompt."""
+
+    def __init__(self, fd: int = 0) -> None:
+        self.fd = fd
+        self.saved: list[Any] | None = None
+        try:
+            # Only in the foreground: a background job changing its terminal is stopped
+            # (SIGTTOU), and the terminal belongs to whoever is in front.
+            if not os.isatty(fd) or os.tcgetpgrp(fd) != os.getpgrp():
+                return
+            import termios
+
+            saved = termios.tcgetattr(fd)
+            quiet = list(saved)
+            quiet[3] &= ~(termios.ECHO | termios.ECHONL)
+            termios.tcsetattr(fd, termios.TCSANOW, quiet)
+            self.saved = saved
+        except (OSError, ImportError, ValueError):
+            self.saved = None
+        except Exception:  # noqa: BLE001 - termios.error: the terminal stays as it is
+            self.saved = None
+
+    def restore(self) -> None:
+        if self.saved is None:
+            return
+        import termios
+
+        try:
+            termios.tcsetattr(self.fd, termios.TCSAFLUSH, self.saved)
+        except (OSError, termios.error):
+            pass
+        self.saved = None
 
 
 class PlainTableSink(Counting):
