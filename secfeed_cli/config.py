@@ -50,6 +50,7 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "since": ("since", (str,), False),
     "format": ("fmt", (str,), False),
     "latency": ("latency", (bool,), False),
+    "utc": ("utc", (bool,), False),
     "timeout": ("timeout", (int, float, str), False),
     "state": ("state", (str,), False),
     "output": ("output_path", (str,), False),

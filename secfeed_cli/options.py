@@ -410,6 +410,15 @@ def _filters(
 
 
 def output_options(formats: tuple[str, ...], default: str) -> Callable[[F], F]:
+    table = (
+        [
+            click.option(
+                "--utc", is_flag=True, help="Table: times in UTC, not this machine's local time."
+            )
+        ]
+        if "table" in formats
+        else []
+    )
     options: Callable[[F], F] = _apply(
         [
             click.option(
@@ -431,6 +440,7 @@ def output_options(formats: tuple[str, ...], default: str) -> Callable[[F], F]:
                 is_flag=True,
                 help="Add receive time and latency (receive - discovered_time).",
             ),
+            *table,
             click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr."),
             click.option("-v", "--verbose", is_flag=True, help="More detail on stderr."),
         ]
@@ -443,9 +453,9 @@ def output_options(formats: tuple[str, ...], default: str) -> Callable[[F], F]:
 
 
 def _output(
-    fmt: str, latency: bool, quiet: bool, verbose: bool, raw: bool = False
+    fmt: str, latency: bool, quiet: bool, verbose: bool, raw: bool = False, utc: bool = False
 ) -> OutputSettings:
-    return OutputSettings(fmt=fmt, latency=latency, quiet=quiet, verbose=verbose, raw=raw)
+    return OutputSettings(fmt=fmt, latency=latency, quiet=quiet, verbose=verbose, raw=raw, utc=utc)
 
 
 def raw_option(f: F) -> F:

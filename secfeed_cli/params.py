@@ -146,6 +146,32 @@ class TickerList(click.ParamType[str, Any]):
                 self.fail(f"{item!r} is not a ticker (letters, digits, - and .)", param, ctx)
         return text
 
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[click.shell_completion.CompletionItem]:
+        """Tickers from SEC's map (the one in use: cached or bundled), the biggest companies
+        first, with the company as the help text (zsh and fish show it); after a comma, the
+        last item is completed. At most :data:`MAX_TICKERS` of them."""
+        from click.shell_completion import CompletionItem
+
+        from . import tickers
+
+        head, comma, last = incomplete.rpartition(",")
+        head = f"{head}," if comma else ""
+        typed = last.strip().upper()
+        known = tickers.directory()  # its warnings are silent until a run sets tickers.warn
+        items = []
+        for ticker, ciks in known.by_ticker.items():
+            if ticker.startswith(typed):
+                items.append(CompletionItem(head + ticker, help=known.name.get(ciks[0], "")))
+                if len(items) >= MAX_TICKERS:
+                    break
+        return items
+
+
+#: The most tickers offered at once (SEC's map has about 10,000).
+MAX_TICKERS = 200
+
 
 class ProxyUrl(click.ParamType[str, Any]):
     """A proxy: ``http://`` (CONNECT), ``socks5://`` or ``socks5h://``, with ``user:pass@``

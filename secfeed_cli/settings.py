@@ -15,6 +15,7 @@ class OutputSettings(msgspec.Struct, frozen=True):
     quiet: bool = False
     verbose: bool = False
     raw: bool = False  # NDJSON: frames as received
+    utc: bool = False  # the table's times in UTC, not local time
 
 
 class RunSettings(msgspec.Struct, frozen=True):

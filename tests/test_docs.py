@@ -191,3 +191,23 @@ def test_version_is_the_installed_package_version() -> None:
         check=True,
     )
     assert res.stdout == f"secfeed, version {version('secfeed')}\n"
+
+
+def test_ticker_completes_from_secs_map_biggest_first() -> None:
+    found = _complete("secfeed tail --ticker AAP")
+    assert found and found[0] == "AAPL", found
+    assert all(t.startswith("AAP") for t in found)
+    after_comma = _complete("secfeed tail --ticker MSFT,NVD")
+    assert after_comma and after_comma[0] == "MSFT,NVDA", after_comma
+    assert len(_complete("secfeed tail --ticker ")) == 200  # bounded
+    described = subprocess.run(
+        [sys.executable, "-c", "from secfeed_cli.cli import main; main()"],
+        capture_output=True,
+        env=cli_env(
+            _SECFEED_COMPLETE="zsh_complete",
+            COMP_WORDS="secfeed tail --ticker AAPL",
+            COMP_CWORD="3",
+        ),
+        cwd=ROOT,
+    ).stdout.decode()
+    assert "Apple Inc." in described, described

@@ -448,3 +448,19 @@ def test_keys_typed_at_the_table_are_not_echoed_and_the_terminal_is_restored(
     printed = pane.wait_for_output(b"world")
     assert b"hello" not in printed, printed[-2000:]
     assert "hello" not in pane.history()  # discarded, not left for the shell to run
+
+
+def test_utc_shows_the_live_tables_times_in_utc(
+    emulator_factory: Factory, pane_factory: Callable[..., Pane], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "EST5")  # the pane's tmux server starts with it
+    em = emulator_factory(backlog=5)
+    newest = em.feed.backlog(5)[-1]
+    utc = newest.discovered_time[11:19]
+    for args, shown in (("--utc", utc), ("", f"{(int(utc[:2]) - 5) % 24:02d}{utc[2:]}")):
+        pane = pane_factory(f"tail --url {em.url} {args}", width=160, height=20)
+        screen = pane.wait_for(lambda s: newest.accession_no in s)
+        line = next(x for x in screen.splitlines() if newest.accession_no in x)
+        assert line.startswith(shown), (args, line)
+        pane.keys("C-c")
+        assert pane.exit_code() == 130

@@ -127,6 +127,17 @@ class Recording:
         self.inner.close()
 
 
+def plain_width() -> int:
+    """``-f table`` into a pipe or file: ``COLUMNS`` wide if it names a width (as ``ls`` and
+    ``ps`` take it), else 160 cells; at least 40, at most 1,000."""
+    import os
+
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isascii() and text.isdigit():
+        return min(max(int(text), 40), 1000)
+    return 160
+
+
 def make_sink(
     output: OutputSettings,
     out: Output,
@@ -153,7 +164,7 @@ def make_sink(
         from .table import PlainTableSink, TableSink
 
         if not terminal:
-            sink = PlainTableSink(out, latency=output.latency)
+            sink = PlainTableSink(out, latency=output.latency, width=plain_width(), utc=output.utc)
         else:
             import sys
 
@@ -167,6 +178,7 @@ def make_sink(
                 latency=output.latency,
                 color=use_color(sys.stdout),
                 alerts=alerts or AlertSettings(),
+                utc=output.utc,
             )
     if record is not None:
         sink = Recording(sink, record)

@@ -117,35 +117,38 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return pad + text if right else text + pad
 
 
-#: Local times of the seconds seen, by the UTC text that names them (a burst shares a few).
-_LOCAL: dict[tuple[str, str], str] = {}
+#: Local (or UTC) times of the seconds seen, by the UTC text that names them (a burst shares
+#: a few).
+_LOCAL: dict[tuple[str, str, bool], str] = {}
 
 
-def _local(text: str, fmt: str) -> str:
-    """A normalised UTC time (``YYYY-MM-DDTHH:MM:SS...Z``) in local time, cached by second."""
-    key = (text[:19], fmt)
+def _local(text: str, fmt: str, utc: bool = False) -> str:
+    """A normalised UTC time (``YYYY-MM-DDTHH:MM:SS...Z``) in local time (or in UTC, for
+    ``--utc``), cached by second."""
+    key = (text[:19], fmt, utc)
     found = _LOCAL.get(key)
     if found is None:
         if len(_LOCAL) > 20_000:
             _LOCAL.clear()
-        found = parse_time(text).astimezone().strftime(fmt)
+        when = parse_time(text)
+        found = (when if utc else when.astimezone()).strftime(fmt)
         _LOCAL[key] = found
     return found
 
 
-def local_time(filing: Filing) -> str:
+def local_time(filing: Filing, utc: bool = False) -> str:
     try:
-        return _local(filing.discovered_time, "%H:%M:%S")
+        return _local(filing.discovered_time, "%H:%M:%S", utc)
     except ValueError:
         return "?"
 
 
-def accepted(filing: Filing) -> str:
+def accepted(filing: Filing, utc: bool = False) -> str:
     text = filing.accepted_time
     if len(text) == 10:  # a date only
         return text
     try:
-        return _local(text, "%m-%d %H:%M:%S")
+        return _local(text, "%m-%d %H:%M:%S", utc)
     except ValueError:
         return escape_control(text)
 
@@ -153,27 +156,30 @@ def accepted(filing: Filing) -> str:
 #: How each column's text is made. Only form, company and role can hold control characters
 #: (they come from the form and the description; the map's names were cleaned when loaded, the
 #: rest was validated when the frame was parsed): :func:`row` escapes those when needed.
-_CELLS: dict[str, Callable[[Filing, str], str]] = {
-    "time": lambda f, lat: local_time(f),
-    "form": lambda f, lat: f.form,
-    "company": lambda f, lat: label(f),
-    "role": lambda f, lat: split_description(f.description, f.form)[1] or "",
-    "cik": lambda f, lat: str(f.cik),
-    "accession": lambda f, lat: f.accession_no,
-    "filed": lambda f, lat: f.filing_date,
-    "accepted": lambda f, lat: accepted(f),
-    "latency": lambda f, lat: lat,
+_CELLS: dict[str, Callable[[Filing, str, bool], str]] = {
+    "time": lambda f, lat, utc: local_time(f, utc),
+    "form": lambda f, lat, utc: f.form,
+    "company": lambda f, lat, utc: label(f),
+    "role": lambda f, lat, utc: split_description(f.description, f.form)[1] or "",
+    "cik": lambda f, lat, utc: str(f.cik),
+    "accession": lambda f, lat, utc: f.accession_no,
+    "filed": lambda f, lat, utc: f.filing_date,
+    "accepted": lambda f, lat, utc: accepted(f, utc),
+    "latency": lambda f, lat, utc: lat,
 }
 _MAY_HOLD_CONTROLS = frozenset(("form", "company", "role"))
 
 
-def cells(filing: Filing, latency: str, keys: Sequence[str] = ORDER) -> dict[str, str]:
-    """The text of these columns for one filing, control characters escaped."""
+def cells(
+    filing: Filing, latency: str, keys: Sequence[str] = ORDER, utc: bool = False
+) -> dict[str, str]:
+    """The text of these columns for one filing, control characters escaped; times local,
+    or UTC (``--utc``)."""
     unsafe = has_control(filing.form) or has_control(filing.description)
     return {
-        key: escape_control(_CELLS[key](filing, latency))
+        key: escape_control(_CELLS[key](filing, latency, utc))
         if unsafe and key in _MAY_HOLD_CONTROLS
-        else _CELLS[key](filing, latency)
+        else _CELLS[key](filing, latency, utc)
         for key in keys
     }
 
@@ -195,10 +201,11 @@ def row(
     latency: str,
     color: bool,
     highlight: re.Pattern[str] | None = None,
+    utc: bool = False,
 ) -> str:
     """One filing as one line (without its newline); a ``highlight`` match is marked: in
     reverse video, or without colour by a ``»`` after the time."""
-    texts = cells(filing, latency, [c.key for c, _ in columns])
+    texts = cells(filing, latency, [c.key for c, _ in columns], utc)
     if highlight is not None and _matches(highlight, filing, texts["company"]):
         ticker = who(filing)[1]
         marked = (

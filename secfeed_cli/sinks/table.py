@@ -99,8 +99,10 @@ class TableSink(Counting):
         color: bool = True,
         fps: float = 10.0,
         alerts: AlertSettings | None = None,
+        utc: bool = False,
     ) -> None:
         alerts = alerts or AlertSettings()
+        self.utc = utc
         self.bell = alerts.bell
         self.bell_backlog = alerts.backlog
         self.highlight = highlighter(alerts.highlight)
@@ -184,7 +186,14 @@ class TableSink(Counting):
                     self._header(width)
                 ms = None if filing.is_historical else latency_ms(filing, received)
                 self._rows.append(
-                    row(filing, self._columns, latency_cell(ms), self.color, self.highlight)
+                    row(
+                        filing,
+                        self._columns,
+                        latency_cell(ms),
+                        self.color,
+                        self.highlight,
+                        self.utc,
+                    )
                 )
                 self._since_header += 1
             drawn += len(filings) - skip
@@ -316,14 +325,19 @@ class _EchoOff:
 
 
 class PlainTableSink(Counting):
-    """``--format table`` on a non-terminal: the table's columns at 160 cells, no colour."""
+    """``--format table`` on a non-terminal: the table's columns at 160 cells (or ``COLUMNS``),
+    no colour."""
 
     WIDTH = 160
 
-    def __init__(self, out: Output, latency: bool = False) -> None:
+    def __init__(
+        self, out: Output, latency: bool = False, width: int = WIDTH, utc: bool = False
+    ) -> None:
         self.out = out
         self.latency = latency
-        self.columns = layout(self.WIDTH, latency)
+        self.utc = utc
+        self.width = width
+        self.columns = layout(width, latency)
         self._lines: list[str] = []
         self._header_due = True  # printed with the first row
 
@@ -333,11 +347,11 @@ class PlainTableSink(Counting):
             self._header_due = False
         for filing in filings:
             ms = None if filing.is_historical else latency_ms(filing, received)
-            self._lines.append(row(filing, self.columns, latency_cell(ms), False))
+            self._lines.append(row(filing, self.columns, latency_cell(ms), False, utc=self.utc))
         self._unflushed += len(filings)
 
     def backlog_complete(self) -> None:
-        self._lines.append(marker(self.WIDTH, False))
+        self._lines.append(marker(self.width, False))
         self.flush()
 
     def flush(self) -> None:
