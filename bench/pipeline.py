@@ -21,18 +21,18 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import cast
 
-from secfeed_cli.app import Run
-from secfeed_cli.connection import ConnectOptions
-from secfeed_cli.diagnostics import Diagnostics
 from secfeed_cli.emulator.feed import firehose_records, load_sample, publish_record
-from secfeed_cli.events import Event, NewFilings
-from secfeed_cli.filters import FilingFilter
-from secfeed_cli.frames import FrameReader, as_pairs
-from secfeed_cli.protocol import parse_filings
-from secfeed_cli.settings import RunSettings
-from secfeed_cli.sinks import Sink
-from secfeed_cli.sinks.lines import CsvSink, NdjsonSink
-from secfeed_cli.stream import Stream, Tracked
+from secfeed_cli.feed.connection import ConnectOptions
+from secfeed_cli.feed.events import Event, NewFilings
+from secfeed_cli.feed.frames import FrameReader, as_pairs
+from secfeed_cli.feed.stream import Stream, Tracked
+from secfeed_cli.filtering.filters import FilingFilter
+from secfeed_cli.output import Sink
+from secfeed_cli.output.lines import CsvSink, NdjsonSink
+from secfeed_cli.run.diagnostics import Diagnostics
+from secfeed_cli.run.loop import Run
+from secfeed_cli.run.settings import RunSettings
+from secfeed_cli.wire.protocol import parse_filings
 
 READ = 1 << 16
 

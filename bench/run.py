@@ -152,7 +152,7 @@ def measure_in_tmux(cmd: list[str]) -> dict[str, float]:
 
 def latency_run(cmd: list[str], total: int, skip: int) -> list[float]:
     """Milliseconds from the emulator stamping discovered_time to the line being read here."""
-    from secfeed_cli.filing import parse_time
+    from secfeed_cli.wire.filing import parse_time
 
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     assert proc.stdout is not None

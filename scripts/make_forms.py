@@ -6,7 +6,7 @@ the daily index files master 2020-01-03, form 2020-03-18, company 2022-10-03 and
 2023-07-03, the quarterly XBRL index 2023 QTR1, and the two latest-filings captures
 (2025-12-12 and 2026-01-12). SEC/EDGAR data is a US-government work in the public domain.
 Forms that EDGAR renamed or that are common but absent from those days (SC 13D/G, SCHEDULE
-13D/G, 10-KT, ...) come from :data:`secfeed_cli.forms.COMMON_FORMS`.
+13D/G, 10-KT, ...) come from :data:`secfeed_cli.filtering.forms.COMMON_FORMS`.
 
 Writes ``secfeed_cli/data/edgar-forms.txt``: a comment header, then one form per line, sorted.
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "secfeed_cli" / "data" / "edgar-forms.txt"
 sys.path.insert(0, str(ROOT))
 
-from secfeed_cli.forms import COMMON_FORMS  # noqa: E402
+from secfeed_cli.filtering.forms import COMMON_FORMS  # noqa: E402
 
 PIPE = {"edgar-daily-master-2020-01-03.idx": 2, "edgar-full-index-xbrl-2023-QTR1.idx": 2}
 FIXED = {  # file -> (start, end) of the Form Type column

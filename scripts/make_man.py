@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from secfeed_cli.cli import cli  # noqa: E402
 from secfeed_cli.errors import ExitCode  # noqa: E402
-from secfeed_cli.records import COLUMNS  # noqa: E402
+from secfeed_cli.output.records import COLUMNS  # noqa: E402
 
 MAN = ROOT / "man" / "secfeed.1"
 DATE = "2026-11-25"  # of the last change to the page's fixed text

@@ -29,7 +29,7 @@ OUT = ROOT / "secfeed_cli" / "data" / "company-tickers.json"
 DEFAULT = ROOT.parent / "shared" / "data" / "sec-company-tickers-2026-02-13.json"
 sys.path.insert(0, str(ROOT))
 
-from secfeed_cli.tickers import bundle, parse_sec_json  # noqa: E402
+from secfeed_cli.companies.tickers import bundle, parse_sec_json  # noqa: E402
 
 SOURCE = "https://www.sec.gov/files/company_tickers.json"
 DATE = "2026-02-13"

@@ -15,7 +15,7 @@ def _interrupted(signum: int, frame: object) -> None:
 
 def run() -> None:
     signal.signal(signal.SIGINT, _interrupted)
-    from secfeed_cli.cli import entry
+    from .cli import entry
 
     entry()
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from secfeed_cli.cli import cli
 from secfeed_cli.emulator.server import Emulator
-from secfeed_cli.environment import Environment
+from secfeed_cli.run.environment import Environment
 
 from .conftest import ndjson
 

@@ -16,8 +16,8 @@ import websocket
 from secfeed_cli.emulator.faults import MALFORMED
 from secfeed_cli.emulator.feed import load_sample
 from secfeed_cli.emulator.server import Emulator
-from secfeed_cli.filing import Filing, parse_time
-from secfeed_cli.protocol import ServerError, parse_frame
+from secfeed_cli.wire.filing import Filing, parse_time
+from secfeed_cli.wire.protocol import ServerError, parse_frame
 
 from .conftest import ROOT, cli_env
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from secfeed_cli.emulator.feed import ws_frame
-from secfeed_cli.frames import (
+from secfeed_cli.feed.frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_PING,

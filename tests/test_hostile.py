@@ -228,10 +228,10 @@ def test_the_stream_reads_for_itself_and_its_keeper_only_while_the_output_is_hel
     # connection's keeper thread reads only while the output holds the stream's thread, and
     # what it read comes first when the stream is back. A real socket pair; the filings must
     # come out in order, once each, whoever read them.
-    from secfeed_cli.connection import Connection, ConnectOptions, Item, Outbox
-    from secfeed_cli.events import NewFilings
-    from secfeed_cli.handshake import Opened
-    from secfeed_cli.stream import Stream
+    from secfeed_cli.feed.connection import Connection, ConnectOptions, Item, Outbox
+    from secfeed_cli.feed.events import NewFilings
+    from secfeed_cli.feed.handshake import Opened
+    from secfeed_cli.feed.stream import Stream
 
     readers: list[str] = []
     keeper_read = threading.Event()
@@ -290,8 +290,8 @@ def test_waiting_on_our_own_output_is_not_a_stalled_server() -> None:
     # A real socket pair, the server's end in the test's hands. The connection's queue holds
     # one batch and starts full, so the first frame read makes its reader wait for the output
     # (our side, as when stdout is not read).
-    from secfeed_cli.connection import Connection, ConnectOptions, Texts
-    from secfeed_cli.handshake import Opened
+    from secfeed_cli.feed.connection import Connection, ConnectOptions, Texts
+    from secfeed_cli.feed.handshake import Opened
 
     server, client = socket.socketpair()
     out: queue.Queue[Any] = queue.Queue(maxsize=1)
@@ -328,7 +328,7 @@ def test_waiting_on_our_own_output_is_not_a_stalled_server() -> None:
 
 
 def test_read_timeout_without_heartbeats_is_two_ping_intervals() -> None:
-    from secfeed_cli import connection
+    from secfeed_cli.feed import connection
 
     assert connection.NO_HEARTBEAT_TIMEOUT > 2 * 60
 

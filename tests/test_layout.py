@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secfeed_cli.filing import split_description
-from secfeed_cli.formcheck import check, closest
-from secfeed_cli.latency import Summary
-from secfeed_cli.sinks import Status
-from secfeed_cli.sinks.layout import (
+from secfeed_cli.filtering.formcheck import check, closest
+from secfeed_cli.output import Status
+from secfeed_cli.output.latency import Summary
+from secfeed_cli.output.layout import (
     COMPANY_MIN,
     PRIORITY,
     cell_width,
@@ -22,6 +21,7 @@ from secfeed_cli.sinks.layout import (
     layout,
     status_line,
 )
+from secfeed_cli.wire.filing import split_description
 
 pytestmark = pytest.mark.unit
 
@@ -169,7 +169,7 @@ def test_real_forms_and_matching_globs_get_no_warning() -> None:
 
 
 def test_the_shipped_form_list_holds_the_forms_of_the_feed() -> None:
-    from secfeed_cli.formcheck import known_forms
+    from secfeed_cli.filtering.formcheck import known_forms
 
     forms = known_forms()
     assert len(forms) > 200 and list(forms) == sorted(forms)
@@ -192,7 +192,7 @@ def test_the_shipped_form_list_is_what_the_script_builds() -> None:
 
 
 def test_the_row_budget_lets_a_burst_through_then_a_rate() -> None:
-    from secfeed_cli.sinks.table import RowBudget
+    from secfeed_cli.output.table import RowBudget
 
     budget = RowBudget(capacity=2000, rate=1000, now=10.0)
     assert budget.available(10.0) == 2000

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from secfeed_cli.filing import Filing, format_time, normalize_time, parse_date, parse_time
-from secfeed_cli.protocol import (
+from secfeed_cli.wire.filing import Filing, format_time, normalize_time, parse_date, parse_time
+from secfeed_cli.wire.protocol import (
     Heartbeat,
     ProtocolError,
     Reconnect,
@@ -242,7 +242,7 @@ def test_arbitrary_objects_never_raise_anything_else(data: dict[str, Any]) -> No
 def test_direct_ndjson_line_equals_the_encoded_record(
     form: str, description: str, cik: int, historical: bool
 ) -> None:
-    from secfeed_cli.sinks.lines import _ndjson_lines, record_line
+    from secfeed_cli.output.lines import _ndjson_lines, record_line
 
     filing = Filing(
         "0000123456-24-000001",
@@ -437,7 +437,7 @@ def test_normalised_times_name_the_same_instant(
 
 def test_the_emulator_encodes_filings_in_the_one_field_order() -> None:
     from secfeed_cli.emulator.feed import encode_filing, load_sample
-    from secfeed_cli.protocol import FILING_FIELDS
+    from secfeed_cli.wire.protocol import FILING_FIELDS
 
     frame = encode_filing(load_sample()[0], "2026-01-12T16:00:00.0000000Z", True)
     assert tuple(json.loads(frame)) == FILING_FIELDS

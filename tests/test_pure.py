@@ -11,19 +11,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secfeed_cli.dedupe import SeenSet
-from secfeed_cli.diagnostics import use_color
-from secfeed_cli.escape import (
+from secfeed_cli.feed.dedupe import SeenSet
+from secfeed_cli.filtering.filters import FilingFilter, base_form, parse_cik, split_patterns
+from secfeed_cli.filtering.forms import family
+from secfeed_cli.output import resolve_format
+from secfeed_cli.output.escape import (
     escape_control,
     escape_control_csv,
     has_control,
     has_control_csv,
 )
-from secfeed_cli.filing import Filing, parse_time, utc_seconds
-from secfeed_cli.filters import FilingFilter, base_form, parse_cik, split_patterns
-from secfeed_cli.forms import family
-from secfeed_cli.latency import LatencyStats, percentile
-from secfeed_cli.sinks import resolve_format
+from secfeed_cli.output.latency import LatencyStats, percentile
+from secfeed_cli.run.diagnostics import use_color
+from secfeed_cli.wire.filing import Filing, parse_time, utc_seconds
 
 pytestmark = pytest.mark.unit
 
@@ -259,8 +259,8 @@ def test_url_credentials_are_masked_in_every_form_they_travel_in(
 ) -> None:
     import base64
 
-    from secfeed_cli import redact as registry
-    from secfeed_cli.redact import add_url_credentials, redact
+    from secfeed_cli.run import redact as registry
+    from secfeed_cli.run.redact import add_url_credentials, redact
 
     # The registry is one per process: another test of this worker may have added a secret
     # (a one-letter password masks that letter everywhere). This test starts from none.

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from secfeed_cli.connection import Closed, ConnectOptions, Item, Link, Outbox, Texts
 from secfeed_cli.errors import AuthRejected, ConnectFailed
-from secfeed_cli.events import (
+from secfeed_cli.feed.connection import Closed, ConnectOptions, Item, Link, Outbox, Texts
+from secfeed_cli.feed.events import (
     BacklogComplete,
     Connected,
     Disconnected,
@@ -26,8 +26,8 @@ from secfeed_cli.events import (
     NewFilings,
     Notice,
 )
-from secfeed_cli.handshake import HandshakeError
-from secfeed_cli.stream import Stream
+from secfeed_cli.feed.handshake import HandshakeError
+from secfeed_cli.feed.stream import Stream
 
 from .rawserver import filing
 

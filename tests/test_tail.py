@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from secfeed_cli.emulator.server import Emulator
-from secfeed_cli.records import COLUMNS
+from secfeed_cli.output.records import COLUMNS
 
 from .conftest import accessions, cli_env, ndjson, secfeed, secfeed_code, secfeed_popen
 
@@ -365,7 +365,7 @@ def test_raw_output_is_one_line_per_frame_even_when_the_frame_is_pretty_printed(
 
 
 def test_a_pipe_on_stdout_gets_a_1_mib_buffer(emulator_factory: Factory) -> None:
-    # A burst then waits less on its reader (sinks/stdout.py); what it writes is unchanged.
+    # A burst then waits less on its reader (output/stdout.py); what it writes is unchanged.
     fcntl = pytest.importorskip("fcntl")
     if not hasattr(fcntl, "F_GETPIPE_SZ"):
         pytest.skip("no F_GETPIPE_SZ here (not Linux)")
@@ -526,7 +526,7 @@ def test_since_keeps_filings_discovered_at_or_after_it(emulator_factory: Factory
 def test_since_takes_an_offset_and_a_local_time(emulator_factory: Factory) -> None:
     from datetime import timedelta
 
-    from secfeed_cli.filing import parse_time
+    from secfeed_cli.wire.filing import parse_time
 
     em = emulator_factory(backlog=30)
     times = discovered(em)  # a second apart: the whole second after the 11th is in the 12th

@@ -250,7 +250,7 @@ def test_ticker_and_watchlist_filters(emulator_factory: Factory, tmp_path: Path)
         assert res.returncode == 0, res.stderr
         return ndjson(res.stdout)
 
-    from secfeed_cli.tickers import load_bundled
+    from secfeed_cli.companies.tickers import load_bundled
 
     sec_map = load_bundled()
     jpm = [r for r in everything if r["cik"] in sec_map.ciks_of("JPM")]
@@ -298,7 +298,7 @@ def test_the_bundled_map_is_what_the_script_builds_from_the_shared_file() -> Non
         capture_output=True,
     )
     assert res.returncode == 0, res.stderr
-    from secfeed_cli.tickers import Directory, load_bundled, parse_sec_json
+    from secfeed_cli.companies.tickers import Directory, load_bundled, parse_sec_json
 
     bundled = load_bundled()
     assert bundled.rows == parse_sec_json(gzip.decompress(SHARED.read_bytes()))
@@ -319,7 +319,7 @@ def test_loading_the_map_leaves_the_garbage_collector_as_it_was(
     # The map loads with the collector off; it must come back on (or stay off) as it was.
     import gc
 
-    from secfeed_cli import tickers
+    from secfeed_cli.companies import tickers
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no cached map: the bundled one
     tickers.forget()

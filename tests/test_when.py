@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from secfeed_cli.filing import Filing
-from secfeed_cli.filters import FilingFilter
-from secfeed_cli.when import parse_when
+from secfeed_cli.filtering.filters import FilingFilter
+from secfeed_cli.filtering.when import parse_when
+from secfeed_cli.wire.filing import Filing
 
 
 def utc(

@@ -18,15 +18,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from secfeed_cli.filing import Filing
-from secfeed_cli.filters import FilingFilter
-from secfeed_cli.latency import LatencyStats
-from secfeed_cli.protocol import FILING_FIELDS, ProtocolError, parse_filings, parse_frame
-from secfeed_cli.records import latency_ms
-from secfeed_cli.sinks import Sink, Status
-from secfeed_cli.sinks.layout import layout, row, status_line
-from secfeed_cli.sinks.lines import CsvSink, JsonArraySink, NdjsonSink
-from secfeed_cli.sinks.table import PlainTableSink
+from secfeed_cli.filtering.filters import FilingFilter
+from secfeed_cli.output import Sink, Status
+from secfeed_cli.output.latency import LatencyStats
+from secfeed_cli.output.layout import layout, row, status_line
+from secfeed_cli.output.lines import CsvSink, JsonArraySink, NdjsonSink
+from secfeed_cli.output.records import latency_ms
+from secfeed_cli.output.table import PlainTableSink
+from secfeed_cli.wire.filing import Filing
+from secfeed_cli.wire.protocol import FILING_FIELDS, ProtocolError, parse_filings, parse_frame
 
 from .rawserver import filing
 
@@ -154,8 +154,8 @@ _cell_text = st.text(alphabet=st.sampled_from('ab,"=+-@ \t\r\n\x00\x1b\x07\x9c\u
 def test_csv_batches_escape_exactly_like_each_cell_alone(cells: list[tuple[str, str]]) -> None:
     import csv
 
-    from secfeed_cli.escape import escape_control_csv
-    from secfeed_cli.sinks.lines import FORMULA_START
+    from secfeed_cli.output.escape import escape_control_csv
+    from secfeed_cli.output.lines import FORMULA_START
 
     filings = [parse_frame(json.dumps(filing(i)).encode()) for i in range(1, len(cells) + 1)]
     batch = []

@@ -3,7 +3,7 @@
 Both run beside the feed, never in its way: the run hands each batch of shown filings to
 :meth:`Alerts.deliver`, which only queues them (bounded); threads do the work. The server drops
 a client that falls 131,072 messages behind, so a slow hook or a dead webhook must cost
-alerts, never the feed. ``--bell`` and ``--highlight`` are the live table's (``sinks/table.py``).
+alerts, never the feed. ``--bell`` and ``--highlight`` are the live table's (``output/table.py``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ..filing import Filing
-from ..settings import AlertSettings
+from ..run.settings import AlertSettings
+from ..wire.filing import Filing
 
 
 class Alert(Protocol):

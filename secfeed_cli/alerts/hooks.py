@@ -32,10 +32,10 @@ from typing import IO
 
 import msgspec
 
-from ..companies import who
-from ..escape import escape_control
-from ..filing import Filing
-from ..sinks.lines import record_line
+from ..companies.lookup import who
+from ..output.escape import escape_control
+from ..output.lines import record_line
+from ..wire.filing import Filing
 
 #: Jobs waiting for a worker; beyond this, new filings' hooks are dropped (and counted).
 QUEUE = 10_000

@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from ..companies import who
-from ..filing import Filing
-from ..redact import add_secret
+from ..companies.lookup import who
+from ..run.redact import add_secret
+from ..wire.filing import Filing
 
 #: Seconds after a burst's first filing during which later ones join its message.
 WINDOW = 1.0

@@ -18,9 +18,9 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from ..dedupe import SeenSet
 from ..errors import ConnectFailed
-from ..events import (
+from ..feed.dedupe import SeenSet
+from ..feed.events import (
     CAUGHT_UP,
     BacklogComplete,
     Connected,
@@ -31,8 +31,8 @@ from ..events import (
     Notice,
     Stats,
 )
-from ..filing import Filing
-from ..protocol import ProtocolError, decode_json, filing_from_record
+from ..wire.filing import Filing
+from ..wire.protocol import ProtocolError, decode_json, filing_from_record
 from . import Health, LoopThread, NatsSettings, NatsSetupError, connect, existing_stream
 
 #: Messages fetched at once, and how long a fetch waits for the first one.

@@ -16,8 +16,8 @@ from typing import Any
 
 import msgspec
 
-from ..filing import format_time
-from ..protocol import FILING_FIELDS
+from ..wire.filing import format_time
+from ..wire.protocol import FILING_FIELDS
 
 Record = dict[str, Any]
 

@@ -26,8 +26,8 @@ import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from ..filing import format_time, parse_time
-from ..protocol import ServerError
+from ..wire.filing import format_time, parse_time
+from ..wire.protocol import ServerError
 from .auth import authorized, hello_problem
 from .faults import SessionEnds, apply_faults, has_faults, json_frame
 from .feed import Feed, Published, firehose_records, load_sample, publish_record

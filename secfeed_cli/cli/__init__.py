@@ -1,0 +1,438 @@
+"""Command-line wiring: the click commands and the entry point. No protocol or rendering.
+
+Heavy modules (rich, websocket-client, websockets, the emulator) are imported inside the
+commands, so ``secfeed --version`` and ``--help`` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+from msgspec.structs import replace
+
+from .. import __version__
+from ..errors import ExitCode, SecfeedError, Terminated
+from ..run.settings import AlertSettings, OutputSettings, RunSettings
+from .options import (
+    alert_options,
+    config_option,
+    connection_options,
+    filter_options,
+    lines_option,
+    output_options,
+    raw_option,
+    relay_options,
+    run_options,
+    source_options,
+)
+from .params import DURATION
+from .serve import serve
+from .tickers import tickers
+
+if TYPE_CHECKING:
+    from ..broker import NatsSettings
+    from ..feed.connection import ConnectOptions
+    from ..filtering.filters import FilingFilter
+    from ..run.environment import Environment
+
+EXIT_CODES_HELP = """\b
+Exit status:
+  0    done (--count, --duration, --backlog-only complete; downstream pipe closed)
+  1    internal error, or output cannot be written (e.g. disk full)
+  2    usage error (bad option or config)
+  3    the API key was rejected
+  4    could not connect, gave up reconnecting, or the connection ended (--no-reconnect)
+  5    the server reported another error (--no-reconnect)
+  6    another run holds the --state lock (snapshot: until --timeout)
+  129  hangup (SIGHUP); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)"""
+
+
+class _Group(click.Group):
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """None: the group's own text lists the commands, in the order they are used."""
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="secfeed")
+def cli() -> None:
+    """Watch SEC filings arrive in real time from the FinFeedAPI SEC WebSocket.
+
+    \b
+    secfeed tail      backlog, then every new filing: a live table, NDJSON or CSV
+    secfeed snapshot  the current backlog to a file, atomically (for cron)
+    secfeed demo      tail against the built-in emulator (no key, no network)
+    secfeed serve     run the emulator for offline testing
+    secfeed relay     publish the feed into NATS JetStream (tail --from reads it)
+    secfeed tickers   the CIK -> company/ticker map: update, info, lookup
+    """
+
+
+cli.add_command(serve)
+cli.add_command(tickers)
+
+TAIL_EPILOG = (
+    """\b
+Examples:
+  secfeed tail --form 8-K,10-K*
+  secfeed tail -n 20 --form 4 >> form4.ndjson
+  secfeed tail | jq -r 'select(.form=="8-K") | .description'
+  secfeed tail --backlog-only -f csv > recent.csv
+
+"""
+    + EXIT_CODES_HELP
+)
+
+
+@cli.command(epilog=TAIL_EPILOG)
+@connection_options
+@filter_options
+@output_options(("auto", "table", "ndjson", "csv"), "auto")
+@raw_option
+@run_options
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Remember what was printed: a restarted tail prints only what it has not printed.",
+)
+@alert_options
+@source_options
+def tail(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    output: OutputSettings,
+    run: RunSettings,
+    state: str | None,
+    alerts: AlertSettings,
+    source: NatsSettings | None,
+) -> int:
+    """Print the backlog of recent filings, then every new filing as it is discovered."""
+    return _tail(
+        replace(connection, settle=run.settle), filters, output, run, alerts, source, state
+    )
+
+
+SNAPSHOT_EPILOG = """\b
+Examples:
+  secfeed snapshot -o filings.ndjson
+  secfeed snapshot -f csv -o 8k.csv --form 8-K --state ~/.cache/secfeed-8k.state
+  */10 * * * * secfeed snapshot -o /data/new.ndjson --state /data/state --skip-empty
+
+""" + EXIT_CODES_HELP.replace(
+    "done (--count, --duration, --backlog-only complete; downstream pipe closed)",
+    "the snapshot was written (or, with --skip-empty, there was nothing new)",
+)
+
+
+@cli.command(epilog=SNAPSHOT_EPILOG)
+@connection_options
+@filter_options
+@output_options(("ndjson", "csv", "json"), "ndjson")
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write here atomically (temp file, fsync, rename); else stdout.",
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False),
+    help="Remember what was written; later runs write only new filings.",
+)
+@click.option(
+    "--skip-empty",
+    is_flag=True,
+    help="When nothing is new, leave --output untouched instead of emptying it.",
+)
+@click.option(
+    "--timeout",
+    type=DURATION,
+    default=30.0,
+    show_default=True,
+    metavar="S",
+    help="Exit 4 when the backlog is not complete after S seconds.",
+)
+@lines_option
+@source_options
+def snapshot(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    output: OutputSettings,
+    lines: int | None,
+    output_path: str | None,
+    state: str | None,
+    skip_empty: bool,
+    timeout: float,
+    source: NatsSettings | None,
+) -> int:
+    """Write the backlog the feed holds now (or only what is new since --state), then exit."""
+    import os
+    import time
+
+    from ..run.snapshot import take_snapshot
+
+    deadline = time.monotonic() + timeout  # for the whole run, the lock included
+    if output_path and state and os.path.realpath(output_path) == os.path.realpath(state):
+        raise click.UsageError("-o/--output and --state name the same file")
+    return take_snapshot(
+        replace(connection, heartbeat=True, settle=2.0, deadline=deadline),
+        filters,
+        output,
+        RunSettings(backlog_only=True, lines=lines, timeout=timeout),
+        _environment(),
+        output_path=output_path,
+        state_path=state,
+        skip_empty=skip_empty,
+        source=source,
+    )
+
+
+RELAY_EPILOG = (
+    """\b
+Examples:
+  secfeed relay --to nats://127.0.0.1:4222
+  secfeed relay --to nats://a:4222 --to nats://b:4222 --form 8-K,10-K*
+  secfeed tail --from nats://127.0.0.1:4222 --durable desk-1
+
+"""
+    + EXIT_CODES_HELP
+)
+
+
+@cli.command(epilog=RELAY_EPILOG)
+@connection_options
+@filter_options
+@run_options
+@relay_options
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="More detail on stderr.")
+def relay(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    run: RunSettings,
+    nats: NatsSettings,
+    quiet: bool,
+    verbose: bool,
+) -> int:
+    """Publish every filing into a NATS JetStream stream, for many consumers."""
+    from ..run.loop import execute
+
+    output = OutputSettings(fmt="relay", quiet=quiet, verbose=verbose)
+    code, _, _ = execute(
+        replace(connection, settle=run.settle),
+        filters,
+        output,
+        run,
+        _environment().output(),
+        relay=nats,
+    )
+    return code
+
+
+DEMO_EPILOG = (
+    """\b
+Examples:
+  secfeed demo
+  secfeed demo --form 8-K --latency
+  secfeed demo -f ndjson --count 5 | jq .form
+
+"""
+    + EXIT_CODES_HELP
+)
+
+
+@cli.command(epilog=DEMO_EPILOG)
+@config_option
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.8,
+    show_default=True,
+    help="Live filings per second from the built-in emulator.",
+)
+@filter_options
+@output_options(("auto", "table", "ndjson", "csv"), "auto")
+@raw_option
+@run_options
+@alert_options
+def demo(
+    rate: float,
+    filters: FilingFilter,
+    output: OutputSettings,
+    run: RunSettings,
+    alerts: AlertSettings,
+) -> int:
+    """Run `tail` against the built-in emulator with real sample filings."""
+    from ..emulator.runner import EmulatorThread
+    from ..emulator.server import EmulatorConfig
+    from ..feed.connection import ConnectOptions
+
+    runner = EmulatorThread(EmulatorConfig(rate=rate))
+    emulator = runner.start()
+    try:
+        connection = ConnectOptions(url=emulator.url, max_retries=3, settle=run.settle)
+        return _tail(connection, filters, output, run, alerts)
+    finally:
+        runner.stop()
+
+
+# ---- running ------------------------------------------------------------------------------
+
+
+def _tail(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    output: OutputSettings,
+    run: RunSettings,
+    alerts: AlertSettings,
+    source: NatsSettings | None = None,
+    state_path: str | None = None,
+) -> int:
+    from ..output import resolve_format
+    from ..run import config
+    from ..run.loop import execute
+
+    env = _environment()
+    output = replace(output, fmt=resolve_format(output.fmt, env.isatty()))
+    if output.raw and output.fmt != "ndjson":
+        raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
+    if (alerts.bell or alerts.highlight) and not (output.fmt == "table" and env.isatty()):
+        config.warnings.append("--bell and --highlight act on the live table only (a terminal)")
+    state = None
+    if state_path is not None:  # files.py imports tempfile (and random): only when needed
+        import time
+
+        from ..run.snapshot import open_state
+
+        state = open_state(state_path, time.monotonic(), TAIL_STATE)
+    code, _, _ = execute(
+        connection,
+        filters,
+        output,
+        run,
+        env.output(),
+        terminal=env.isatty(),
+        alerts=alerts,
+        source=source,
+        state=state,
+    )
+    return code
+
+
+#: tail --state remembers the newest 50,000 filings printed (1.2 MB): more than a week of EDGAR
+#: filings, as a `--from nats://` backlog can hold; it is saved up to once a second.
+TAIL_STATE = 50_000
+
+
+def _environment() -> Environment:
+    """The command's Environment: a test's (click's context object), else the real one."""
+    from ..run.environment import Environment
+
+    return click.get_current_context().find_object(Environment) or Environment()
+
+
+# ---- entry point --------------------------------------------------------------------------
+
+
+class _RedactingStderr:
+    """stderr for click's own messages, through the same redaction as every other line."""
+
+    def write(self, text: str) -> int:
+        from ..run.redact import redact
+
+        sys.stderr.write(redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script: runs the CLI and maps every outcome to a documented exit status."""
+    from ..run import signals
+
+    signals.install()
+    try:
+        code = cli.main(args=argv, prog_name="secfeed", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show(file=_RedactingStderr())  # type: ignore[arg-type]
+        code = exc.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        code = ExitCode.INTERRUPTED
+    except Terminated as exc:
+        code = exc.exit_code
+    except SecfeedError as exc:
+        if str(exc):
+            from ..run.diagnostics import Diagnostics
+
+            Diagnostics().error(str(exc))
+        code = exc.exit_code
+    except BrokenPipeError:
+        from ..run.loop import silence_stdout
+
+        silence_stdout()
+        code = ExitCode.OK
+    except Exception as exc:  # a bug: one line, unless SECFEED_DEBUG asks for the traceback
+        import os
+
+        if os.environ.get("SECFEED_DEBUG"):
+            raise
+        from ..run.diagnostics import Diagnostics
+
+        Diagnostics().error(
+            f"internal error: {type(exc).__name__}: {exc} (set SECFEED_DEBUG=1 for details)"
+        )
+        code = ExitCode.ERROR
+    sys.exit(int(code) if isinstance(code, int) else 0)
+
+
+def entry() -> None:
+    """The console script and ``python -m secfeed_cli``: :func:`main`, then :func:`leave`."""
+    try:
+        main()
+    except SystemExit as done:
+        leave(done.code if isinstance(done.code, int) else 0)
+
+
+def leave(code: int) -> NoReturn:
+    """Exit with ``code`` without tearing the interpreter down, when nothing needs that.
+
+    The teardown frees every module and the CIK map one object at a time: 20-45 ms, a tenth of
+    a short run's time, for nothing. So once stdout and stderr are flushed, the process ends
+    with ``os._exit``, unless the interpreter has work left there: an exit function
+    (``atexit``: logging, tempfile's finalizers and apprise register theirs), a thread it
+    would wait for, or a flush that fails (the normal exit reports that). Then it exits as
+    usual.
+    """
+    import atexit
+    import os
+    import threading
+
+    pending = getattr(atexit, "_ncallbacks", None)
+    thread_exits = getattr(threading, "_threading_atexits", None)
+    if (
+        pending is None
+        or pending()
+        or thread_exits is None
+        or thread_exits
+        or any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread())
+    ):
+        sys.exit(code)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)

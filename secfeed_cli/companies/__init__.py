@@ -1,0 +1,1 @@
+"""Companies: SEC's CIK -> name/ticker map, its update, and the lookup."""

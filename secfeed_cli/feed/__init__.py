@@ -1,0 +1,1 @@
+"""The feed: the WebSocket handshake, frames, connections, the stream of events."""

@@ -1,0 +1,443 @@
+"""One WebSocket connection to the feed: the handshake, a reader thread, the frames it reads.
+
+The reader thread turns socket bytes into frames and hands them, in batches (typed records:
+:class:`Texts`, :class:`Frames`, then one :class:`Closed`), to the stream's bounded queue. It
+answers pings, and notices a stalled connection. :func:`connect` is the stream's default way of
+opening one; the stream takes any function of that shape, so its state machine can be tested
+without sockets (tests/test_stream_machine.py).
+
+No click, no rich.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol, cast
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import msgspec
+
+from ..errors import DEFAULT_URL, AuthRejected, ConnectFailed
+from ..wire.protocol import hello_frame
+from .frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    OVERSIZE,
+    FrameReader,
+    client_frame,
+)
+from .handshake import Opened, Refused, Untrusted, open_websocket
+
+
+class ConnectOptions(msgspec.Struct):
+    url: str = DEFAULT_URL
+    api_key: str | None = None
+    key_in: str = "header"  # or "query"
+    heartbeat: bool = True
+    stall_timeout: float = 5.0
+    settle: float = 2.0
+    reconnect: bool = True
+    max_retries: int | None = None
+    connect_timeout: float = 10.0
+    ca_bundle: str | None = None
+    proxy: str | None = None
+    max_frame: int = 1 << 20
+    dedupe_size: int = 250_000
+    queue_batches: int = 64
+    #: time.monotonic() by which the caller gives up (snapshot --timeout): the run ends there,
+    #: and no handshake or backoff runs past it.
+    deadline: float | None = None
+    #: -v: the handshake's lines and each connection's traffic, as curl -v shows them
+    trace: bool = False
+
+
+# ---- what a connection hands the stream ------------------------------------------------------
+
+
+class Link(Protocol):
+    """What the stream needs of a connection (a :class:`Connection`, or a test's stand-in)."""
+
+    conn: int
+    closing: bool
+    last_frame: float  # time.monotonic() of the last complete frame
+    opened: float  # time.monotonic() of the upgrade
+    bytes_in: int  # bytes read (the -v summary)
+    frames_in: int  # whole frames read
+
+    def send_text(self, text: str) -> None: ...
+
+    def close(self, abort: bool = False) -> None: ...
+
+    def join(self, timeout: float) -> bool: ...
+
+    def read_direct(self) -> list[Item] | None:
+        """Read once in the caller's thread (see :meth:`Connection.read_direct`); None: what
+        this connection reads comes through the queue."""
+        ...
+
+
+class Texts(msgspec.Struct):
+    """Whole text frames only, from one socket read (the usual case)."""
+
+    link: Link
+    frames: list[bytes]
+    received: float  # time.time() when the bytes were read
+
+
+class Frames(msgspec.Struct):
+    """Data frames of one socket read that are not all plain text: ``(opcode, payload)``."""
+
+    link: Link
+    batch: list[tuple[int, bytes]]
+    received: float
+
+
+class Closed(msgspec.Struct):
+    """The connection ended; always its last record."""
+
+    link: Link
+    reason: str
+
+
+Item = Texts | Frames | Closed
+Outbox = queue.Queue[Item]
+#: Opens connection number ``conn`` whose reader feeds ``out``; raises on failure (HandshakeError
+#: or OSError: worth a retry; AuthRejected or ConnectFailed: not).
+Connector = Callable[[int, Outbox], Link]
+
+
+# ---- one connection --------------------------------------------------------------------------
+
+#: The socket timeout: how often an idle reader looks at its clocks (the stream's tick too).
+SLICE = 0.2
+#: How long the stream's thread may be away (writing output) before the keeper thread reads
+#: in its place: longer than handling a burst's read takes, short beside a ping's timeout.
+TAKEOVER = 0.1
+#: How long a hello or a pong may take to leave.
+SEND_TIMEOUT = 5.0
+#: How long closing waits for the server's close reply before cutting the connection: a
+#: server that never answers costs every run this much at its end (the lines are out before
+#: the close starts). A reply that comes later, over a slow link, is only not waited for.
+CLOSE_WAIT = 0.1
+#: With --no-heartbeat the server still pings every 60 s: a little over two ping intervals.
+NO_HEARTBEAT_TIMEOUT = 130.0
+
+
+class Connection:
+    """One WebSocket connection: read by the stream's own thread, kept by a thread of its own.
+
+    Reading is one step at a time (:meth:`_step`: a ``recv``, its frames, pongs for pings),
+    under a lock, by whichever thread holds it. The stream's thread reads for itself whenever
+    it comes for more (:meth:`read_direct`): a burst is then framed, parsed and written on one
+    core, with no hand-over between threads (which cost ~1 us a filing, 15% of the drain, as
+    the frames crossed to the other core). The keeper thread reads only while the stream's
+    thread is away for longer than :data:`TAKEOVER` (its output blocked: stdout not read, a
+    slow terminal) or once we close: it then answers pings, notices a stall and reads ahead
+    into the stream's bounded queue, whose items the stream takes before reading again, so
+    the order is kept. When that queue fills, reading stops and TCP pushes back.
+
+    The socket's timeout is a short slice, so an idle reader looks at its clocks a few times
+    a second: the stall watchdog (time since the last *complete* frame, so a server that
+    trickles bytes is still a stalled one) and, once we close, the cap on waiting for the
+    server's close reply. Sends (hello, pongs, close) have deadlines of their own.
+    """
+
+    def __init__(
+        self,
+        conn: int,
+        opened: Opened,
+        out: Outbox,
+        opts: ConnectOptions,
+        on_lag: Callable[[], None],
+    ) -> None:
+        self.conn = conn
+        self.sock = opened.sock
+        self.pending = opened.leftover  # bytes read but not framed yet
+        #: -v's traffic: bytes and frames read, and when the connection opened
+        self.bytes_in = len(opened.leftover)
+        self.frames_in = 0
+        self.opened = time.monotonic()
+        self.out = out
+        self.opts = opts
+        self.on_lag = on_lag
+        self.last_frame = time.monotonic()
+        self.closing = False
+        self.close_by = math.inf  # once closing: when to stop waiting for the server's reply
+        #: Why the connection ended, once it has (its Closed record says the same).
+        self.ended: str | None = None
+        #: When the stream's thread last came to read (the keeper stays out meanwhile).
+        self.asked = time.monotonic()
+        self._frames = FrameReader(opts.max_frame)
+        self._reading = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._wake = threading.Event()  # set on close: the keeper reads from then on
+        self.read_timeout = opts.stall_timeout if opts.heartbeat else NO_HEARTBEAT_TIMEOUT
+        self.thread = threading.Thread(target=self._keep, name=f"secfeed-read-{conn}", daemon=True)
+        self.sock.settimeout(SLICE)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for the keeper to end; whether it has."""
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    def send_text(self, text: str) -> None:
+        self._send(OP_TEXT, text.encode(), SEND_TIMEOUT)
+
+    def _send(self, opcode: int, payload: bytes, timeout: float) -> None:
+        """Send one masked frame within ``timeout`` seconds; raises OSError otherwise."""
+        data = client_frame(opcode, payload)
+        deadline = time.monotonic() + timeout
+        if not self._send_lock.acquire(timeout=timeout):
+            raise TimeoutError("another send is blocked")
+        try:
+            view = memoryview(data)
+            while view:
+                try:
+                    sent = self.sock.send(view)
+                except TimeoutError:  # a slice passed with nothing sent: the same bytes again
+                    if time.monotonic() >= deadline:
+                        raise
+                    continue
+                view = view[sent:]
+        finally:
+            self._send_lock.release()
+
+    def close(self, abort: bool = False) -> None:
+        """We end this connection: a close frame, then the keeper waits at most CLOSE_WAIT
+        for the server's reply; with ``abort`` cut it now. Its end is then not a reason to
+        reconnect."""
+        if not self.closing:
+            self.closing = True
+            self.close_by = time.monotonic() + CLOSE_WAIT
+            self._wake.set()
+            if abort or not self._send_close():
+                self._shutdown()
+        elif abort:
+            self._shutdown()
+
+    def _send_close(self) -> bool:
+        try:
+            self._send(OP_CLOSE, (1000).to_bytes(2, "big"), CLOSE_WAIT)
+            return True
+        except OSError:  # the socket is gone, or the send did not get through in time
+            return False
+
+    def _shutdown(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -- reading --
+
+    def read_direct(self) -> list[Item] | None:
+        """One read step in the caller's thread (the stream's): what it read (nothing when a
+        slice passed in silence; a Closed record last when the connection ended). None when
+        the caller must take the queue instead: the keeper is reading (it lets go after its
+        current step, seeing the caller back), or what it read waits there."""
+        self.asked = time.monotonic()
+        if self.closing or self.ended is not None or not self._reading.acquire(blocking=False):
+            return None
+        try:
+            if self.ended is not None or not self.out.empty():
+                return None  # the keeper's items go first
+            return self._step()
+        finally:
+            self._reading.release()
+            self.asked = time.monotonic()
+
+    def _keep(self) -> None:
+        """The keeper thread: reads into the queue while the stream's thread is away."""
+        while self.ended is None:
+            away = time.monotonic() - self.asked
+            if not self.closing and away < TAKEOVER:
+                self._wake.wait(TAKEOVER - away)
+                continue
+            with self._reading:
+                if self.ended is not None:
+                    break
+                if not self.closing and time.monotonic() - self.asked < TAKEOVER:
+                    continue  # the stream's thread is back: it reads from here on
+                for item in self._step():
+                    self._put(item)
+
+    def _step(self) -> list[Item]:
+        """Read once (under the reading lock) and frame it; the records it makes."""
+        try:
+            items = self._read_once()
+        except TimeoutError:
+            items = [self._end(self._lost("a send timed out (the server is not reading)"))]
+        except OSError as exc:  # ssl.SSLError included
+            items = [self._end(self._lost(f"connection error: {exc}"))]
+        return items
+
+    def _read_once(self) -> list[Item]:
+        if self.closing and time.monotonic() >= self.close_by:
+            # Checked before every read, not only after a read with no whole frame: a peer
+            # that keeps sending (heartbeats, a reconnect storm) must not keep a closing link,
+            # its socket and its keeper thread alive past the deadline.
+            return [self._end("closed")]
+        data = self.pending
+        self.pending = b""
+        if not data:
+            try:
+                data = self.sock.recv(1 << 16)
+            except TimeoutError:
+                return self._if_overdue()
+            if not data:
+                return [self._end(self._lost("connection dropped (no close frame)"))]
+            self.bytes_in += len(data)
+        now = time.time()
+        reader = self._frames
+        frames = reader.read(data)
+        self.frames_in += len(frames)
+        if not frames:  # bytes, but no complete frame: a trickle is still a stall
+            if reader.error is not None:
+                return [self._end(f"protocol error: {reader.error}")]
+            return self._if_overdue()
+        self.last_frame = time.monotonic()
+        if reader.all_text:  # the usual case: the payloads alone, handed on without a look
+            return [Texts(self, cast("list[bytes]", frames), now)]
+        items: list[Item] = []
+        batch: list[tuple[int, bytes]] = []
+        for frame in frames:
+            if isinstance(frame, bytes):  # a whole text frame
+                batch.append((OP_TEXT, frame))
+                continue
+            opcode, payload = frame
+            if opcode == OP_PING:
+                self._send(OP_PONG, payload, SEND_TIMEOUT)
+            elif opcode == OP_CLOSE:
+                if batch:
+                    items.append(Frames(self, batch, now))
+                if not self.closing:
+                    self._send_close()  # answer the server's close handshake
+                items.append(self._end(_close_reason(payload)))
+                return items
+            elif opcode in (OP_TEXT, OP_BINARY, OVERSIZE):
+                batch.append((opcode, payload))
+        if batch:
+            items.append(Frames(self, batch, now))
+        if reader.error is not None:  # the frames before the break were handed on
+            items.append(self._end(f"protocol error: {reader.error}"))
+        return items
+
+    def _lost(self, reason: str) -> str:
+        """Why the link went: just "closed" once we were closing it ourselves."""
+        return "closed" if self.closing else reason
+
+    def _if_overdue(self) -> list[Item]:
+        """After a read with no whole frame: the end, if a clock ran out; else nothing."""
+        why = self._overdue()
+        return [] if why is None else [self._end(why)]
+
+    def _end(self, reason: str) -> Closed:
+        """The connection is over: the socket goes, and the Closed record says why."""
+        self.ended = reason
+        self._shutdown()
+        self.sock.close()
+        self._wake.set()  # a keeper waiting for its turn sees the end
+        return Closed(self, reason)
+
+    def _overdue(self) -> str | None:
+        """Why to stop waiting now, if a clock ran out."""
+        now = time.monotonic()
+        if self.closing and now >= self.close_by:
+            return "closed"
+        if now - self.last_frame >= self.read_timeout:
+            return f"no complete frame for {self.read_timeout:g} s (stalled)"
+        return None
+
+    def _put(self, item: Item) -> None:
+        try:
+            self.out.put_nowait(item)
+            return
+        except queue.Full:
+            self.on_lag()
+        while True:  # wait for the output, but not for ever once this connection is closing
+            try:
+                self.out.put(item, timeout=SLICE)
+                break
+            except queue.Full:
+                if self.closing and time.monotonic() >= self.close_by:
+                    return
+        # The time spent waiting for our own output is not the server's silence: the stall
+        # watchdog (time since the last complete frame) starts again as reading resumes.
+        # Otherwise the first read after a long wait, if it held no whole frame yet, looked
+        # like a stalled server, and the reconnect dropped what the server had sent meanwhile.
+        self.last_frame = time.monotonic()
+
+
+def _close_reason(payload: bytes) -> str:
+    code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+    text = payload[2:].decode("utf-8", "replace")
+    return f"closed by server ({code}{' ' + text if text else ''})"
+
+
+def connect(
+    conn: int,
+    out: Outbox,
+    opts: ConnectOptions,
+    on_lag: Callable[[], None],
+    trace: list[str] | None = None,
+) -> Link:
+    """Open connection number ``conn``: the handshake, the hello, then its reader thread."""
+    opened = handshake(opts, trace)
+    link = Connection(conn, opened, out, opts, on_lag)
+    if opts.heartbeat:
+        try:
+            link.send_text(hello_frame(True))
+        except OSError:
+            link._shutdown()  # its reader reports the end; a reconnect follows
+    link.start()
+    return link
+
+
+def handshake(opts: ConnectOptions, trace: list[str] | None = None) -> Opened:
+    url, header = request_target(opts.url, opts.api_key, opts.key_in)
+    timeout = opts.connect_timeout
+    if opts.deadline is not None:
+        timeout = min(timeout, opts.deadline - time.monotonic())
+    try:
+        return open_websocket(url, header, timeout, opts.ca_bundle, opts.proxy, trace)
+    except Refused as exc:
+        if exc.status in (401, 403):
+            raise AuthRejected(f"the server refused the API key (HTTP {exc.status})") from None
+        if 300 <= exc.status < 400:
+            where = exc.location or "(no Location)"
+            raise ConnectFailed(
+                f"the server redirected to {where[:200]}; secfeed does not follow redirects"
+                " (the API key would go with it): use that URL with --url if you trust it"
+            ) from None
+        raise
+    except Untrusted as exc:
+        raise ConnectFailed(str(exc)) from None
+
+
+def request_target(url: str, api_key: str | None, key_in: str) -> tuple[str, list[str]]:
+    """The URL and headers of the upgrade request: the key as ``Authorization`` or ``?apikey=``."""
+    if not api_key:
+        return url, []
+    if key_in == "query":
+        parts = urlsplit(url)
+        query = "&".join(q for q in (parts.query, urlencode({"apikey": api_key})) if q)
+        return urlunsplit(parts._replace(query=query)), []
+    return url, [f"Authorization: {api_key}"]
+
+
+def describe(exc: BaseException) -> str:
+    """A connect failure on one line. The handshake words its own failures (refused, cannot
+    resolve, timed out: HandshakeError); anything else is an OSError mid-handshake."""
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]

@@ -1,0 +1,1 @@
+"""Which filings to show: forms, CIKs, tickers and watchlists, times. Pure."""

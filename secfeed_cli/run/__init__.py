@@ -1,0 +1,1 @@
+"""One run: the loop, snapshots, files, signals, settings, config, diagnostics."""

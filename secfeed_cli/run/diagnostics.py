@@ -1,0 +1,122 @@
+"""Diagnostics on stderr: status, warnings and errors, never on stdout.
+
+Plain lines, with the ``secfeed:`` prefix coloured by ANSI codes when stderr is a terminal (see
+:func:`use_color` for NO_COLOR, FORCE_COLOR and TERM). No rich here: importing it would add
+~20 ms to every run's start-up for three colours. While the live table owns the terminal,
+a line for a terminal goes through its :data:`above` hook, which prints it above the table's
+status line; a line for elsewhere (``2>log``) goes straight there.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+from ..output.escape import escape_control
+from .redact import redact
+
+# SGR parameters of each level's prefix.
+DIM, YELLOW, BOLD_RED = "2", "33", "1;31"
+
+
+def use_color(stream: object, env: Mapping[str, str] | None = None) -> bool:
+    """Colour for a terminal, as rich decides for the table: NO_COLOR (https://no-color.org)
+    says no, FORCE_COLOR says yes even off a terminal, TERM=dumb says no."""
+    env = os.environ if env is None else env
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    return env.get("TERM") != "dumb" and _isatty(stream)
+
+
+def stderr_is_terminal() -> bool:
+    return _isatty(sys.stderr)
+
+
+def _isatty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed
+        return False
+
+
+def write_terminal(fd: int, text: str) -> None:
+    """Write ``text`` whole to the terminal ``fd``, from any thread (a status line's redraw);
+    a terminal that is gone is left to whoever finds out next."""
+    data = memoryview(text.encode("utf-8", "replace"))
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError:
+        pass
+
+
+#: Set by the live table while it draws: writes a whole line to stderr above its status line.
+above: Callable[[str], None] | None = None
+
+
+class Diagnostics:
+    """``quiet`` keeps only errors; ``verbose`` adds detail. ``once`` keys show a line once.
+
+    ``chatty=False`` keeps information lines for ``verbose`` alone (warnings and errors still
+    show): a snapshot from cron is silent when all is well, since cron mails any output."""
+
+    def __init__(self, quiet: bool = False, verbose: bool = False, chatty: bool = True) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.chatty = chatty
+        self._shown: set[str] = set()
+
+    def _say(self, sgr: str, prefix: str, text: str) -> None:
+        err = sys.stderr
+        if err is None:  # started with stderr closed
+            return
+        text = escape_control(redact(text))  # the one way out to stderr
+        if use_color(err):
+            line = f"\x1b[{sgr}msecfeed: {prefix}\x1b[0m{text}\n"
+        else:
+            line = f"secfeed: {prefix}{text}\n"
+        self._line(err, line)
+
+    def echo(self, text: str) -> None:
+        """A line of someone else's output (an --exec hook's), shown as it is but for control
+        characters and secrets, by the same way as secfeed's own lines; never kept quiet."""
+        err = sys.stderr
+        if err is not None:
+            self._line(err, escape_control(redact(text)) + "\n")
+
+    def _line(self, err: TextIO, line: str) -> None:
+        try:
+            if above is not None and _isatty(err):
+                above(line)
+                return
+            err.write(line)
+            err.flush()
+        except (OSError, ValueError):  # stderr gone: nowhere left to say it
+            pass
+
+    def info(self, text: str, verbose: bool = False, once: str | None = None) -> None:
+        verbose = verbose or not self.chatty
+        if self.quiet or (verbose and not self.verbose) or self._seen(once):
+            return
+        self._say(DIM, "", text)
+
+    def warn(self, text: str, verbose: bool = False, once: str | None = None) -> None:
+        if self.quiet or (verbose and not self.verbose) or self._seen(once):
+            return
+        self._say(YELLOW, "warning: ", text)
+
+    def error(self, text: str) -> None:
+        self._say(BOLD_RED, "error: ", text)
+
+    def _seen(self, key: str | None) -> bool:
+        if key is None:
+            return False
+        if key in self._shown:
+            return True
+        self._shown.add(key)
+        return False

@@ -1,0 +1,117 @@
+"""One run of ``secfeed snapshot``: the backlog the feed holds now, written whole, then exit.
+
+The order is what makes it safe from cron: the state is locked for the whole run (a second run
+waits), the output is committed first and the state second, so a failure at any point can at
+worst make the next run repeat filings, never lose them. No click: ``cli/`` validates the
+options and hands over typed settings.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+from typing import TYPE_CHECKING
+
+from ..errors import OutputError, SecfeedError, StateBusy
+from ..feed.connection import ConnectOptions
+from ..filtering.filters import FilingFilter
+from .diagnostics import Diagnostics, stderr_is_terminal
+from .environment import Environment
+from .files import AtomicFile, State, StateError
+from .files import StateBusy as Busy
+from .loop import execute, silence_stdout
+from .settings import OutputSettings, RunSettings
+
+if TYPE_CHECKING:
+    from ..broker import NatsSettings
+
+
+#: What -o takes as standard output: ``-`` as most tools do, and the names of fd 1 (these
+#: resolve through /proc to a pipe or socket that cannot be replaced by a renamed file).
+STDOUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
+def take_snapshot(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    output: OutputSettings,
+    run: RunSettings,
+    env: Environment,
+    output_path: str | None,
+    state_path: str | None,
+    skip_empty: bool,
+    source: NatsSettings | None = None,
+) -> int:
+    """Lock and read the state, run until the backlog is complete, commit output then state."""
+    assert connection.deadline is not None
+    if output_path in STDOUT_NAMES:
+        output_path = None  # standard output, all or nothing as ever (not a file named "-")
+    seen = None if not state_path else open_state(state_path, connection.deadline)
+    # From cron (stderr not a terminal) a snapshot that succeeds says nothing, unless -v.
+    diag = Diagnostics(output.quiet, output.verbose, chatty=stderr_is_terminal())
+    target = AtomicFile(output_path) if output_path else None
+    # To stdout, too, a snapshot is all or nothing: held in memory (a backlog is a few hundred
+    # filings) and written once complete.
+    held = io.BytesIO()
+    out = target.file if target else held
+    try:
+        code, written, already = execute(
+            connection,
+            filters,
+            output,
+            run,
+            out,
+            skip=seen.__contains__ if seen else None,
+            record=seen.add if seen else None,
+            pipe_may_close=False,
+            chatty=diag.chatty,
+            source=source,
+        )
+        where = output_path or "standard output"
+        untouched = target is not None and written == 0 and skip_empty
+        if target is not None:
+            if untouched:
+                target.abort()
+            else:
+                target.commit()
+        else:
+            _write_stdout(env, held.getvalue())
+        if seen is not None:
+            try:
+                seen.save()
+            except OutputError as exc:  # the output is out: at worst the next run repeats it
+                raise OutputError(
+                    f"wrote {written} filings to {where}, but could not save the state"
+                    f" ({exc}); the next run will write them again"
+                ) from None
+        noun = "filing" if written == 1 else "filings"
+        noun = f"new {noun}" if seen is not None else noun
+        done = f"wrote {written} {noun} to {where}"
+        if untouched:
+            done = f"no new filings: {where} left as it was (--skip-empty)"
+        diag.info(done + (f" ({already} already written)" if seen is not None else ""))
+        return code
+    finally:
+        if target is not None:
+            target.abort()
+
+
+def open_state(path: str, deadline: float, size: int = 200_000) -> State:
+    """The state file, locked (waiting until ``deadline``, time.monotonic()) and read."""
+    state = State(path, size)
+    try:
+        state.lock(deadline)
+        state.load()
+    except StateError as exc:
+        raise (StateBusy if isinstance(exc, Busy) else SecfeedError)(str(exc)) from None
+    return state
+
+
+def _write_stdout(env: Environment, data: bytes) -> None:
+    try:
+        env.write(data)
+    except OSError as exc:
+        silence_stdout()
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            raise OutputError("the output pipe closed before the snapshot was complete") from None
+        raise OutputError(f"cannot write output: {exc.strerror or exc}") from None

@@ -1,0 +1,1 @@
+"""The wire format: frames to typed messages and filings. Pure."""
