@@ -22,10 +22,11 @@ from datetime import datetime, timezone
 from typing import cast
 
 from secfeed_cli.emulator.feed import firehose_records, load_sample, publish_record
-from secfeed_cli.feed.connection import ConnectOptions
+from secfeed_cli.feed.dialing import Tracked
 from secfeed_cli.feed.events import Event, NewFilings
 from secfeed_cli.feed.frames import FrameReader, as_pairs
-from secfeed_cli.feed.stream import Stream, Tracked
+from secfeed_cli.feed.links import ConnectOptions
+from secfeed_cli.feed.stream import Stream
 from secfeed_cli.filtering.filters import FilingFilter
 from secfeed_cli.output import Sink
 from secfeed_cli.output.lines import CsvSink, NdjsonSink

@@ -67,3 +67,15 @@ class Terminated(BaseException):
     @property
     def exit_code(self) -> ExitCode:
         return ExitCode.HANGUP if self.signum == 1 else ExitCode.TERMINATED
+
+
+def closed_pipe(exc: OSError) -> bool:
+    """The reader of our output went away (``| head``): an ending, not a failure."""
+    import errno
+
+    return isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE
+
+
+def write_failed(exc: OSError) -> OutputError:
+    """An output write that failed for another reason (a full disk): exit 1, one line."""
+    return OutputError(f"cannot write output: {exc.strerror or exc}")

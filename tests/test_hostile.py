@@ -228,9 +228,10 @@ def test_the_stream_reads_for_itself_and_its_keeper_only_while_the_output_is_hel
     # connection's keeper thread reads only while the output holds the stream's thread, and
     # what it read comes first when the stream is back. A real socket pair; the filings must
     # come out in order, once each, whoever read them.
-    from secfeed_cli.feed.connection import Connection, ConnectOptions, Item, Outbox
+    from secfeed_cli.feed.connection import Connection
     from secfeed_cli.feed.events import NewFilings
     from secfeed_cli.feed.handshake import Opened
+    from secfeed_cli.feed.links import ConnectOptions, Item, Outbox
     from secfeed_cli.feed.stream import Stream
 
     readers: list[str] = []
@@ -290,8 +291,9 @@ def test_waiting_on_our_own_output_is_not_a_stalled_server() -> None:
     # A real socket pair, the server's end in the test's hands. The connection's queue holds
     # one batch and starts full, so the first frame read makes its reader wait for the output
     # (our side, as when stdout is not read).
-    from secfeed_cli.feed.connection import Connection, ConnectOptions, Texts
+    from secfeed_cli.feed.connection import Connection
     from secfeed_cli.feed.handshake import Opened
+    from secfeed_cli.feed.links import ConnectOptions, Texts
 
     server, client = socket.socketpair()
     out: queue.Queue[Any] = queue.Queue(maxsize=1)

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from secfeed_cli.errors import AuthRejected, ConnectFailed
-from secfeed_cli.feed.connection import Closed, ConnectOptions, Item, Link, Outbox, Texts
 from secfeed_cli.feed.events import (
     BacklogComplete,
     Connected,
@@ -26,7 +25,8 @@ from secfeed_cli.feed.events import (
     NewFilings,
     Notice,
 )
-from secfeed_cli.feed.handshake import HandshakeError
+from secfeed_cli.feed.links import Closed, ConnectOptions, Item, Link, Outbox, Texts
+from secfeed_cli.feed.sockets import HandshakeError
 from secfeed_cli.feed.stream import Stream
 
 from .rawserver import filing

@@ -1,6 +1,6 @@
 """``secfeed relay``: the feed into a NATS JetStream stream, a filing delivered once acknowledged.
 
-The relay is an ordinary run (``run.loop.execute``) whose sink publishes instead of printing: every
+The relay is an ordinary run (``run.execute``) whose sink publishes instead of printing: every
 filing that passes the filters becomes one message, its payload the NDJSON object of
 ``tail -f ndjson``, its subject ``<prefix>.<form token>``, its ``Nats-Msg-Id`` the accession
 number, so that JetStream drops a filing it already holds (a second relay, a restart).

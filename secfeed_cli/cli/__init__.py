@@ -15,17 +15,16 @@ from msgspec.structs import replace
 from .. import __version__
 from ..errors import ExitCode, SecfeedError, Terminated
 from ..run.settings import AlertSettings, OutputSettings, RunSettings
+from .configfile import config_option
+from .connection_options import connection_options
+from .help import DEMO_EPILOG, RELAY_EPILOG, SNAPSHOT_EPILOG, TAIL_EPILOG
+from .nats_options import relay_options, source_options
 from .options import (
     alert_options,
-    config_option,
-    connection_options,
     filter_options,
     lines_option,
     output_options,
-    raw_option,
-    relay_options,
     run_options,
-    source_options,
 )
 from .params import DURATION
 from .serve import serve
@@ -33,20 +32,9 @@ from .tickers import tickers
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
-    from ..feed.connection import ConnectOptions
+    from ..feed.links import ConnectOptions
     from ..filtering.filters import FilingFilter
     from ..run.environment import Environment
-
-EXIT_CODES_HELP = """\b
-Exit status:
-  0    done (--count, --duration, --backlog-only complete; downstream pipe closed)
-  1    internal error, or output cannot be written (e.g. disk full)
-  2    usage error (bad option or config)
-  3    the API key was rejected
-  4    could not connect, gave up reconnecting, or the connection ended (--no-reconnect)
-  5    the server reported another error (--no-reconnect)
-  6    another run holds the --state lock (snapshot: until --timeout)
-  129  hangup (SIGHUP); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)"""
 
 
 class _Group(click.Group):
@@ -75,24 +63,11 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(tickers)
 
-TAIL_EPILOG = (
-    """\b
-Examples:
-  secfeed tail --form 8-K,10-K*
-  secfeed tail -n 20 --form 4 >> form4.ndjson
-  secfeed tail | jq -r 'select(.form=="8-K") | .description'
-  secfeed tail --backlog-only -f csv > recent.csv
-
-"""
-    + EXIT_CODES_HELP
-)
-
 
 @cli.command(epilog=TAIL_EPILOG)
 @connection_options
 @filter_options
-@output_options(("auto", "table", "ndjson", "csv"), "auto")
-@raw_option
+@output_options(("auto", "table", "ndjson", "csv"), "auto", raw=True)
 @run_options
 @click.option(
     "--state",
@@ -115,18 +90,6 @@ def tail(
     return _tail(
         replace(connection, settle=run.settle), filters, output, run, alerts, source, state
     )
-
-
-SNAPSHOT_EPILOG = """\b
-Examples:
-  secfeed snapshot -o filings.ndjson
-  secfeed snapshot -f csv -o 8k.csv --form 8-K --state ~/.cache/secfeed-8k.state
-  */10 * * * * secfeed snapshot -o /data/new.ndjson --state /data/state --skip-empty
-
-""" + EXIT_CODES_HELP.replace(
-    "done (--count, --duration, --backlog-only complete; downstream pipe closed)",
-    "the snapshot was written (or, with --skip-empty, there was nothing new)",
-)
 
 
 @cli.command(epilog=SNAPSHOT_EPILOG)
@@ -193,18 +156,6 @@ def snapshot(
     )
 
 
-RELAY_EPILOG = (
-    """\b
-Examples:
-  secfeed relay --to nats://127.0.0.1:4222
-  secfeed relay --to nats://a:4222 --to nats://b:4222 --form 8-K,10-K*
-  secfeed tail --from nats://127.0.0.1:4222 --durable desk-1
-
-"""
-    + EXIT_CODES_HELP
-)
-
-
 @cli.command(epilog=RELAY_EPILOG)
 @connection_options
 @filter_options
@@ -221,7 +172,7 @@ def relay(
     verbose: bool,
 ) -> int:
     """Publish every filing into a NATS JetStream stream, for many consumers."""
-    from ..run.loop import execute
+    from ..run.execute import execute
 
     output = OutputSettings(fmt="relay", quiet=quiet, verbose=verbose)
     code, _, _ = execute(
@@ -235,18 +186,6 @@ def relay(
     return code
 
 
-DEMO_EPILOG = (
-    """\b
-Examples:
-  secfeed demo
-  secfeed demo --form 8-K --latency
-  secfeed demo -f ndjson --count 5 | jq .form
-
-"""
-    + EXIT_CODES_HELP
-)
-
-
 @cli.command(epilog=DEMO_EPILOG)
 @config_option
 @click.option(
@@ -257,8 +196,7 @@ Examples:
     help="Live filings per second from the built-in emulator.",
 )
 @filter_options
-@output_options(("auto", "table", "ndjson", "csv"), "auto")
-@raw_option
+@output_options(("auto", "table", "ndjson", "csv"), "auto", raw=True)
 @run_options
 @alert_options
 def demo(
@@ -271,7 +209,7 @@ def demo(
     """Run `tail` against the built-in emulator with real sample filings."""
     from ..emulator.runner import EmulatorThread
     from ..emulator.server import EmulatorConfig
-    from ..feed.connection import ConnectOptions
+    from ..feed.links import ConnectOptions
 
     runner = EmulatorThread(EmulatorConfig(rate=rate))
     emulator = runner.start()
@@ -296,7 +234,7 @@ def _tail(
 ) -> int:
     from ..output import resolve_format
     from ..run import config
-    from ..run.loop import execute
+    from ..run.execute import execute
 
     env = _environment()
     output = replace(output, fmt=resolve_format(output.fmt, env.isatty()))
@@ -379,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
             Diagnostics().error(str(exc))
         code = exc.exit_code
     except BrokenPipeError:
-        from ..run.loop import silence_stdout
+        from ..run.execute import silence_stdout
 
         silence_stdout()
         code = ExitCode.OK

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import config_option
+from .configfile import config_option
 from .params import DURATION, EnvOption
 
 

@@ -24,17 +24,9 @@ import msgspec
 
 from .. import __version__
 from ..output.escape import has_control
-from .handshake import (
-    HandshakeError,
-    HandshakeTimeout,
-    proxy_for,
-    proxy_port,
-    read_head,
-    send_all,
-    start_tls,
-    tcp_connect,
-    tunnel,
-)
+from .handshake import start_tls
+from .proxy import proxy_for, proxy_port, tunnel
+from .sockets import HandshakeError, HandshakeTimeout, read_head, send_all, tcp_connect
 
 MAX_REDIRECTS = 3
 CHUNK = 64 << 10

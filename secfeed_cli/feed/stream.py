@@ -21,9 +21,7 @@ import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import msgspec
-
-from ..errors import AuthRejected, ConnectFailed, SecfeedError, ServerReportedError
+from ..errors import AuthRejected, ConnectFailed, ServerReportedError
 from ..wire.protocol import (
     Filing,
     Heartbeat,
@@ -35,25 +33,12 @@ from ..wire.protocol import (
     parse_filings,
     parse_frame,
 )
-from .connection import (
-    CLOSE_WAIT,
-    SLICE,
-    Closed,
-    ConnectOptions,
-    Connector,
-    Frames,
-    Item,
-    Link,
-    Outbox,
-    Texts,
-    connect,
-    describe,
-)
+from .connection import CLOSE_WAIT, SLICE
 from .dedupe import SeenSet
+from .dialing import Dialing, Tracked
 from .events import (
     CAUGHT_UP,
     BacklogComplete,
-    Connected,
     Disconnected,
     Event,
     Idle,
@@ -63,7 +48,8 @@ from .events import (
     Stats,
 )
 from .frames import OP_BINARY, OP_TEXT
-from .handshake import HandshakeError
+from .links import Closed, ConnectOptions, Connector, Frames, Item, Link, Outbox, Texts
+from .retry import Retry
 
 #: While a connection's keeper thread reads (after the output held the stream's thread), how
 #: often the stream looks whether it may read again itself.
@@ -73,34 +59,10 @@ _ACCESSION = operator.attrgetter("accession_no")
 _HISTORICAL = operator.attrgetter("is_historical")
 
 
-class Tracked(msgspec.Struct, eq=False):
-    """What the stream keeps about one connection, beside the connection itself."""
-
-    link: Link
-    backlog_done: bool = False
-    backlog_new: int = 0
-    backlog_overlap: int = 0
-    backlog_oldest: str | None = None  # discovered_time of its first backlog filing
-    delivered: int = 0
-    reconnect_requested: bool = False
-    error: ServerError | None = None
-
-    @property
-    def conn(self) -> int:
-        return self.link.conn
-
-    @property
-    def closing(self) -> bool:
-        return self.link.closing
-
-    def close(self, abort: bool = False) -> None:
-        self.link.close(abort)
-
-
 # ---- the stream ---------------------------------------------------------------------------
 
 
-class Stream:
+class Stream(Dialing):
     """Connections to the feed over time, as one exactly-once sequence of events."""
 
     def __init__(
@@ -120,7 +82,7 @@ class Stream:
         self.connector = connector or self._connect_socket
         self.active: list[Tracked] = []
         self._ids = 0
-        self._failures = 0
+        self.retry = Retry(opts.max_retries)
         self._last_seen_time: str | None = None
         self._lag_warned = False
         self._gap_from: str | None = None  # last filing time before an outage
@@ -129,15 +91,6 @@ class Stream:
         self.last_cause = "not connected yet"
         #: -v: the last handshake's lines, said once it succeeded or failed
         self._trace: list[str] = []
-
-    def _connect_socket(self, conn: int, out: Outbox) -> Link:
-        trace = self._trace if self.opts.trace else None
-        return connect(conn, out, self.opts, self._lagging, trace)
-
-    def _traced(self) -> Iterator[Event]:
-        for line in self._trace:
-            yield Notice(line, level="info", verbose=True)
-        self._trace.clear()
 
     def _traffic(self, link: Link, why: str) -> Notice:
         """-v: what a connection carried, when it ends."""
@@ -150,92 +103,6 @@ class Stream:
             level="info",
             verbose=True,
         )
-
-    def _lagging(self) -> None:
-        self.stats.lagging = True
-
-    # -- connecting --
-
-    def _connect(self, standby: bool = False) -> Iterator[Event]:
-        """Connect, retrying with backoff (and saying so); yields ``Connected`` at the end.
-
-        Raises when the retries run out, or at once for a rejected key or an untrusted
-        certificate, which no retry can fix. ``standby``: a live connection carries on, so
-        try once and on failure only warn (its end will bring the usual reconnects).
-        """
-        while True:
-            if not standby:
-                self.stats.state = "connecting"
-                self.stats.retry_at = None
-            if self.opts.deadline is not None and time.monotonic() >= self.opts.deadline:
-                yield Idle()  # the caller gives up here, with last_cause intact
-                continue
-            try:
-                link = self.connector(self._ids + 1, self.queue)
-            except (OSError, HandshakeError) as exc:
-                yield from self._traced()
-                reason = describe(exc)  # shown through diagnostics, which redact the key
-                self.last_cause = reason
-                if standby:
-                    yield Notice(
-                        f"could not open the new connection ({reason}); "
-                        "staying on the current one until the server closes it"
-                    )
-                    return
-                self._failures += 1
-                if not self.opts.reconnect:
-                    raise ConnectFailed(
-                        f"could not connect to {self.stats.host}: {reason}"
-                    ) from None
-                limit = self.opts.max_retries
-                if limit is not None and self._failures > limit:
-                    raise ConnectFailed(
-                        f"could not connect to {self.stats.host} after {self._failures}"
-                        f" attempt{'s' if self._failures > 1 else ''}:"
-                        f" {reason}"
-                    ) from None
-                delay = self.backoff()
-                hint = ""
-                if self._ids == 0 and reason.startswith("cannot resolve"):
-                    hint = " (check the host in --url, and this machine's DNS)"
-                # The first failure and each change of cause; every attempt with -v (the status
-                # line counts down to the next one meanwhile).
-                yield Notice(
-                    f"connect to {self.stats.host} failed: {reason}{hint};"
-                    f" retrying in {delay:.1f} s",
-                    verbose=reason == self._said_cause,
-                )
-                self._said_cause = reason
-                self._waiting(reason, delay)
-                yield from self._pause(delay)
-                continue
-            except SecfeedError:  # a rejected key, a redirect: the answer, then the error
-                yield from self._traced()
-                raise
-            yield from self._traced()
-            self._ids += 1
-            self.stats.connections += 1
-            self._said_cause = None  # a later outage is said again
-            conn = Tracked(link)
-            self.active.append(conn)
-            self.stats.state = "connected"
-            self.stats.cause = self.stats.retry_at = None
-            self.last_cause = "connected, but the backlog was incomplete (no heartbeat yet)"
-            yield Connected(conn.conn, self.stats.host)
-            return
-
-    def _waiting(self, cause: str, delay: float) -> None:
-        """Between attempts: what the status line says, and when the next attempt is."""
-        self.stats.state = "waiting"
-        self.stats.cause = cause
-        self.stats.retry_at = time.monotonic() + delay
-
-    def backoff(self) -> float:
-        """Exponential backoff with full jitter: uniform(0, min(30, 0.5 * 2**(failures-1)))."""
-        import random  # here: a run that never reconnects need not import it (~1 ms)
-
-        cap = min(30.0, 0.5 * 2 ** min(self._failures - 1, 16))
-        return random.uniform(0.0, cap)
 
     # -- the event sequence --
 
@@ -398,7 +265,7 @@ class Stream:
 
     def _batch(self, conn: Tracked, filings: list[Filing], received: float) -> NewFilings:
         conn.delivered += len(filings)
-        self._failures = 0  # a connection that delivers resets the backoff
+        self.retry.failures = 0  # a connection that delivers resets the backoff
         self._last_seen_time = filings[-1].discovered_time
         return NewFilings(filings, received)
 
@@ -513,10 +380,8 @@ class Stream:
                 raise ServerReportedError(f"the server reported an error: {conn.error.message}")
             raise ConnectFailed(f"connection to {self.stats.host} ended: {reason}")
         if conn.delivered:
-            self._failures = 0
-        self._failures += 1
-        limit = self.opts.max_retries
-        if limit is not None and self._failures > limit:
+            self.retry.reset()
+        if not self.retry.failed():
             raise ConnectFailed(f"gave up reconnecting to {self.stats.host}: {reason}")
         delay = self.backoff()
         self.last_cause = f"connection lost: {reason}"
@@ -525,12 +390,3 @@ class Stream:
         self._waiting(f"connection lost: {reason}", delay)
         yield from self._pause(delay)
         yield from self._connect()
-
-    def _pause(self, seconds: float) -> Iterator[Event]:
-        """Wait out a backoff in slices, yielding Idle so the caller's clock (--duration) runs."""
-        end = time.monotonic() + seconds
-        if self.opts.deadline is not None:
-            end = min(end, self.opts.deadline)
-        while (left := end - time.monotonic()) > 0:
-            time.sleep(min(left, self.tick))
-            yield Idle()

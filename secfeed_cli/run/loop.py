@@ -5,22 +5,23 @@ No click here: ``cli/`` turns options into these objects and maps the outcome to
 
 from __future__ import annotations
 
-import errno
 import math
 import operator
-import os
 import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import msgspec
-from msgspec.structs import replace
 
-from ..companies import tickers
-from ..errors import ConnectFailed, ExitCode, Interrupted, OutputError, Terminated
-from ..feed.connection import ConnectOptions
+from ..errors import (
+    ConnectFailed,
+    ExitCode,
+    Terminated,
+    closed_pipe,
+    write_failed,
+)
 from ..feed.events import (
     BacklogComplete,
     Connected,
@@ -31,22 +32,17 @@ from ..feed.events import (
     Notice,
     Source,
 )
-from ..feed.stream import Stream
 from ..filtering.filters import FilingFilter
-from ..output import Output, Sink, Status, make_sink
+from ..output import Sink, Status
 from ..output.latency import LatencyStats
 from ..output.records import latency_ms
 from ..wire.filing import Filing
-from . import config
-from .diagnostics import Diagnostics, stderr_is_terminal
-from .redact import add_secret
-from .settings import AlertSettings, OutputSettings, RunSettings
+from .diagnostics import Diagnostics
+from .settings import RunSettings
 from .signals import writes_complete
 
 if TYPE_CHECKING:
     from ..alerts import Alerts
-    from ..broker import NatsSettings
-    from .files import State
 
 _HISTORICAL = operator.attrgetter("is_historical")
 #: tail --state: during a burst the state is saved at most this often (seconds); a SIGKILL can
@@ -180,9 +176,9 @@ class Run:
                     )
             return ExitCode.CONNECT  # pragma: no cover - the stream ends only by raising
         except OSError as exc:
-            if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            if closed_pipe(exc):
                 raise
-            raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
+            raise write_failed(exc) from None
         finally:
             settled = False
             try:
@@ -376,138 +372,3 @@ class Run:
                 f" connection{'s' if n != 1 else ''}"
             )
         return text
-
-
-class Outcome(NamedTuple):
-    code: int
-    written: int  # filings the output took
-    already_written: int  # filings the snapshot state skipped
-
-
-def silence_stdout() -> None:
-    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush is quiet.
-
-    This follows the "Note on SIGPIPE" in the Python documentation of the signal module.
-    """
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
-def execute(
-    connection: ConnectOptions,
-    filters: FilingFilter,
-    output: OutputSettings,
-    settings: RunSettings,
-    out: Output,
-    skip: Callable[[str], bool] | None = None,
-    record: Callable[[str], None] | None = None,
-    pipe_may_close: bool = True,
-    terminal: bool = False,
-    chatty: bool = True,
-    alerts: AlertSettings | None = None,
-    source: NatsSettings | None = None,
-    relay: NatsSettings | None = None,
-    state: State | None = None,
-) -> Outcome:
-    """One run into ``out``; returns the exit code, the filings written and those the
-    snapshot state had already written (``skip``).
-
-    A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
-    (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
-    ``terminal``: ``out`` is a terminal (the table is then the live one). ``chatty=False``:
-    information lines only with -v (see :class:`Diagnostics`). ``source``: read a NATS
-    JetStream stream instead of FinFeedAPI (``--from``); ``relay``: publish into one instead
-    of writing ``out`` (``secfeed relay``). ``state``: ``tail --state``, locked and loaded:
-    what it holds is skipped, and what the output took is saved into it as the run goes.
-    """
-    add_secret(connection.api_key)  # however the settings were made (options do it too)
-    if output.verbose and not connection.trace:
-        connection = replace(connection, trace=True)
-    diag = Diagnostics(quiet=output.quiet, verbose=output.verbose, chatty=chatty)
-    while config.warnings:  # each once, also when one process runs several commands (tests)
-        diag.warn(config.warnings.pop(0))
-    tickers.warn = diag.warn  # the CIK map loads on the first filing
-    acting = None
-    if alerts is not None and alerts.active:
-        from ..alerts import Alerts
-
-        acting = Alerts(alerts, diag.warn, diag.echo)
-    feed: Source
-    if source is not None:
-        source = replace(source, connect_timeout=connection.connect_timeout)
-        from ..broker.source import NatsSource
-
-        feed = NatsSource(source, backlog=settings.backlog, deadline=connection.deadline)
-    else:
-        feed = Stream(connection, keep_frames=output.raw)
-    checkpoint = None
-    if state is not None:
-        skip, record = state.__contains__, state.add
-        checkpoint = _checkpoint(state, diag)
-    run = Run(feed, filters, settings, diag, skip=skip, alerts=acting, checkpoint=checkpoint)
-    sink: Sink
-    if relay is not None:
-        from ..broker.relay import RelaySink
-
-        relay = replace(relay, connect_timeout=connection.connect_timeout)
-        status_line = stderr_is_terminal() and not output.quiet
-        sink = RelaySink(relay, diag.warn, diag.info, terminal=status_line)
-    else:
-        sink = make_sink(output, out, run.status, record, terminal=terminal, alerts=alerts)
-    code: int = ExitCode.ERROR
-    broken = closed = False
-    try:
-        code = run.run(sink)
-        sink.close()  # the last flush can fail too (disk full, closed pipe)
-        closed = True
-        return Outcome(code, sink.written, run.counters.already_written)
-    except OSError as exc:
-        if not (isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE):
-            raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
-        broken = True
-        silence_stdout()
-        if not pipe_may_close:
-            raise OutputError("the output pipe closed before the snapshot was complete") from None
-        return Outcome(ExitCode.OK, sink.written, run.counters.already_written)
-    except KeyboardInterrupt:
-        code = ExitCode.INTERRUPTED
-        raise Interrupted() from None
-    except Terminated as exc:
-        code = exc.exit_code
-        raise
-    finally:
-        if not broken and not closed:
-            try:
-                sink.close()
-            except OSError:
-                silence_stdout()
-                broken = True
-        if acting is not None:
-            acting.close()  # hooks at work get a short grace period, then are killed
-        # The summary also when the table left rows of a burst undrawn: it says how many.
-        if not broken and (output.latency or output.verbose or code != ExitCode.OK or run.undrawn):
-            diag.info(run.summary())
-        if acting is not None:
-            for line in acting.summaries():
-                diag.info(line)
-
-
-def _checkpoint(state: State, diag: Diagnostics) -> Callable[[], None]:
-    """Save ``state`` when it has news; a failure is a warning (once per cause), as the output
-    itself is out: a restart would print those filings again, nothing is lost."""
-
-    def save() -> None:
-        if not state.dirty:
-            return
-        try:
-            state.save()
-        except OutputError as exc:
-            diag.warn(
-                f"cannot save the state ({exc}): a restart would print these filings again",
-                once=f"state:{exc}",
-            )
-
-    return save

@@ -8,18 +8,17 @@ options and hands over typed settings.
 
 from __future__ import annotations
 
-import errno
 import io
 from typing import TYPE_CHECKING
 
-from ..errors import OutputError, SecfeedError, StateBusy
-from ..feed.connection import ConnectOptions
+from ..errors import OutputError, SecfeedError, StateBusy, closed_pipe, write_failed
+from ..feed.links import ConnectOptions
 from ..filtering.filters import FilingFilter
 from .diagnostics import Diagnostics, stderr_is_terminal
 from .environment import Environment
+from .execute import execute, silence_stdout
 from .files import AtomicFile, State, StateError
 from .files import StateBusy as Busy
-from .loop import execute, silence_stdout
 from .settings import OutputSettings, RunSettings
 
 if TYPE_CHECKING:
@@ -112,6 +111,6 @@ def _write_stdout(env: Environment, data: bytes) -> None:
         env.write(data)
     except OSError as exc:
         silence_stdout()
-        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+        if closed_pipe(exc):
             raise OutputError("the output pipe closed before the snapshot was complete") from None
-        raise OutputError(f"cannot write output: {exc.strerror or exc}") from None
+        raise write_failed(exc) from None
