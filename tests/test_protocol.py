@@ -242,7 +242,7 @@ def test_arbitrary_objects_never_raise_anything_else(data: dict[str, Any]) -> No
 def test_direct_ndjson_line_equals_the_encoded_record(
     form: str, description: str, cik: int, historical: bool
 ) -> None:
-    from secfeed_cli.output.lines import _ndjson_lines, record_line
+    from secfeed_cli.output.encode import _ndjson_lines, record_line
 
     filing = Filing(
         "0000123456-24-000001",

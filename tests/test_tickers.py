@@ -18,7 +18,7 @@ import pytest
 
 from secfeed_cli.emulator.server import Emulator
 
-from .conftest import ROOT, cli_env, ndjson
+from .conftest import ROOT, cli_env, ndjson, secfeed
 
 Factory = Callable[..., Emulator]
 #: SEC's company_tickers.json of 2026-02-13 (shared/data/SOURCES.md), gzipped, byte-identical
@@ -331,3 +331,17 @@ def test_loading_the_map_leaves_the_garbage_collector_as_it_was(
     finally:
         gc.enable() if was else gc.disable()
         tickers.forget()
+
+
+def test_a_corrupt_cached_map_is_said_also_when_a_ticker_loads_it(
+    emulator_factory: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache" / "secfeed"
+    cache.mkdir(parents=True)
+    (cache / "company_tickers.json").write_text("{not json")
+    em = emulator_factory(backlog=3)
+    env = cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    res = secfeed("tail", "--url", em.url, "--ticker", "AAPL", "--backlog-only", env=env)
+    assert res.returncode == 0, res.stderr
+    err = res.stderr.decode()
+    assert "is not SEC's company_tickers.json" in err and "using the map bundled" in err, err

@@ -33,8 +33,8 @@ from typing import IO
 import msgspec
 
 from ..companies.lookup import who
+from ..output.encode import record_line
 from ..output.escape import escape_control
-from ..output.lines import record_line
 from ..wire.filing import Filing
 
 #: Jobs waiting for a worker; beyond this, new filings' hooks are dropped (and counted).

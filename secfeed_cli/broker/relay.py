@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectFailed
-from ..output.lines import ndjson_lines
+from ..output.encode import ndjson_lines
 from ..wire.filing import Filing, parse_time
 from . import (
     Health,

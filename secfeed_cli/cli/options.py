@@ -101,13 +101,20 @@ def _filters(
 
     include, exclude = split_patterns(forms), split_patterns(exclude_forms)
     config.warnings.extend(formcheck.check(dict.fromkeys(include + exclude)))
+    from ..companies import tickers as company_map
+
     wanted = set(ciks)
+    # The map loads here when a ticker is asked for, before the run's diagnostics exist: what
+    # it warns of (a corrupt cached copy) waits with the other warnings, said when it starts.
+    said, company_map.warn = company_map.warn, config.warnings.append
     try:
         wanted |= resolve_tickers(split_patterns(tickers))
         if watchlist is not None:
             wanted |= read_watchlist(watchlist)
     except WatchlistError as exc:
         raise click.UsageError(str(exc)) from None
+    finally:
+        company_map.warn = said
     return FilingFilter(
         forms=tuple(include),
         exclude=tuple(exclude),

@@ -1,27 +1,18 @@
-"""Line-oriented sinks for pipes and files: NDJSON (one object per line) and CSV (RFC 4180)."""
+"""Line-oriented sinks for pipes and files: NDJSON (one object per line), CSV (RFC 4180), and a
+JSON array; the encoding is ``encode.py``'s."""
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
-from json.encoder import encode_basestring as _js
-from typing import Any
 
-import msgspec
-
-from ..companies.lookup import (
-    csv_by_cik,
-    csv_by_text,
-    json_by_cik,
-    json_by_text,
-    remember,
-    who,
-    who_json,
-)
-from ..wire.filing import Filing, edgar_url
+from ..wire.filing import Filing
 from . import Counting, Output
-from .escape import escape_control_csv, has_control_csv
-from .records import COLUMNS, LATENCY_COLUMNS, line_source, to_record
+from .encode import _csv_rows, _csv_rows_escaping, _encode, _ndjson_lines, _raw_line, record_line
+from .escape import has_control_csv
+from .records import COLUMNS, LATENCY_COLUMNS, to_record
+
+_DESCRIPTION = operator.attrgetter("description")
+_FORM = operator.attrgetter("form")
 
 
 class NdjsonSink(Counting):
@@ -55,89 +46,6 @@ class NdjsonSink(Counting):
 
     def close(self) -> None:
         self.flush()
-
-
-def _compile(name: str, source: str, **names: Any) -> Any:
-    """A batch function generated from the schema (records.FIELDS), as dataclasses and
-    namedtuple generate theirs: an f-string per filing inside one list comprehension."""
-    namespace: dict[str, Any] = {
-        "_js": _js,
-        "_quote": _quote,
-        "edgar_url": edgar_url,
-        "record_line": record_line,
-        "_who_csv": _who_csv,
-        "_csv_by_cik": csv_by_cik,
-        "_csv_by_text": csv_by_text,
-        "_who_json": who_json,
-        "_json_by_cik": json_by_cik,
-        "_json_by_text": json_by_text,
-        **names,
-    }
-    exec(compile(source, f"<secfeed {name}>", "exec"), namespace)
-    return namespace[name]
-
-
-#: The records of :func:`to_record` written directly, a line each, as one UTF-8 block. Only
-#: text fields need JSON escaping; the other strings were validated when the frame was parsed.
-#: A filing with extra fields goes through msgspec. Equal to ``record_line(f, None)`` per
-#: line (a property test holds it to that).
-_ndjson_lines: Callable[[list[Filing]], bytes]
-#: CSV rows (without line ends) in the same columns; ``_csv_rows_escaping`` also makes control
-#: characters visible.
-_csv_rows: Callable[[list[Filing]], list[str]]
-_csv_rows_escaping: Callable[[list[Filing]], list[str]]
-
-
-def _raw_line(frame: bytes) -> bytes:
-    """The frame as received, on one line: a frame holding line breaks (pretty-printed JSON,
-    where they can only be whitespace between tokens) is re-encoded compactly."""
-    if b"\n" in frame or b"\r" in frame:
-        return _encode(msgspec.json.decode(frame)) + b"\n"
-    return frame + b"\n"
-
-
-_encode = msgspec.json.Encoder().encode
-
-
-def record_line(f: Filing, received: float | None) -> bytes:
-    """The NDJSON line of :func:`to_record`'s object (extra fields, latency and alerts)."""
-    return _encode(to_record(f, received)) + b"\n"
-
-
-_csv_cells: dict[tuple[str | None, str | None], str] = {}
-
-
-def _who_csv(f: Filing) -> str:
-    """The company and ticker cells of a CSV row, escaped as :func:`_quote_escaping` does (the
-    map comes from the network; a name from the description is in the batch's control check,
-    but escaping it here too keeps one cache for both kinds of batch)."""
-    pair = who(f)
-    found = _csv_cells.get(pair)
-    if found is None:
-        if len(_csv_cells) > 50_000:
-            _csv_cells.clear()
-        company, ticker = pair
-        found = f"{_quote_escaping(company or '')},{_quote_escaping(ticker or '')}"
-        _csv_cells[pair] = found
-    remember(f, found, csv_by_cik, csv_by_text)
-    return found
-
-
-def _cell_cache(quote: Callable[[str], str]) -> tuple[dict[str, str], Callable[[str], str]]:
-    """A cache of quoted cells and the function that fills it (for the form column)."""
-    cells: dict[str, str] = {}
-
-    def quote_cached(text: str) -> str:
-        if len(cells) > 50_000:
-            cells.clear()
-        found = cells[text] = quote(text)
-        return found
-
-    return cells, quote_cached
-
-
-_DESCRIPTION = operator.attrgetter("description")
-_FORM = operator.attrgetter("form")
 
 
 class CsvSink(Counting):
@@ -183,25 +91,6 @@ class CsvSink(Counting):
 
 
 #: A cell starting with one of these is run as a formula by spreadsheets (OWASP, CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _quote_escaping(text: str) -> str:
-    """A text cell: control characters escaped visibly (``\\x1b``, as the table shows them),
-    then as :func:`_quote`."""
-    return _quote(escape_control_csv(text))
-
-
-def _quote(text: str) -> str:
-    """A text cell without control characters: a leading formula character neutralised with a
-    ``'`` (OWASP's advice), then RFC 4180 quoting."""
-    if text.startswith(FORMULA_START):
-        text = "'" + text
-    if '"' in text:
-        return '"' + text.replace('"', '""') + '"'
-    if "," in text or "\n" in text or "\r" in text:
-        return f'"{text}"'
-    return text
 
 
 class JsonArraySink(Counting):
@@ -226,32 +115,3 @@ class JsonArraySink(Counting):
     def close(self) -> None:
         self._write_counting(b"[]\n" if self.written + self._unflushed == 0 else b"\n]\n", 0)
         self.flush()
-
-
-_ndjson_lines = _compile(
-    "_ndjson_lines",
-    "def _ndjson_lines(filings):\n"
-    "    return ''.join([\n"
-    f"        f'{line_source('json')}\\n' if not f.extra else record_line(f, None).decode()\n"
-    "        for f in filings\n"
-    "    ]).encode()\n",
-)
-_forms, _quote_form = _cell_cache(_quote)
-_forms_escaping, _quote_form_escaping = _cell_cache(_quote_escaping)
-_csv_rows = _compile(
-    "_csv_rows",
-    f"def _csv_rows(filings):\n    return [f'{line_source('csv')}' for f in filings]\n",
-    _forms=_forms,
-    _quote_form=_quote_form,
-)
-_csv_rows_escaping = _compile(
-    "_csv_rows",
-    f"def _csv_rows(filings):\n    return [f'{line_source('csv')}' for f in filings]\n",
-    _quote=_quote_escaping,
-    _forms=_forms_escaping,
-    _quote_form=_quote_form_escaping,
-)
-
-#: The NDJSON lines of a batch of filings, as ``tail -f ndjson`` writes them (also the payload
-#: of ``secfeed relay``'s messages).
-ndjson_lines: Callable[[list[Filing]], bytes] = _ndjson_lines

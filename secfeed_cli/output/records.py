@@ -1,4 +1,5 @@
-"""The output schema shared by NDJSON, CSV and JSON: ours, stable, documented. Pure.
+"""The output schema shared by NDJSON, CSV and JSON: ours, stable, documented. Pure but for
+the company lookup (``companies/lookup.py``), which reads SEC's map on first use.
 
 Keys, in this order: ``accession_no``, ``form``, ``cik``, ``company`` and ``ticker`` (who filed
 it, see ``companies.py``), ``description``, ``filing_date`` (the
