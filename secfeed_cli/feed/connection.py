@@ -11,29 +11,24 @@ No click, no rich.
 
 from __future__ import annotations
 
-import math
 import queue
 import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import cast
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ..errors import AuthRejected, ConnectFailed
 from ..wire.protocol import hello_frame
 from .frames import (
-    OP_BINARY,
     OP_CLOSE,
-    OP_PING,
     OP_PONG,
     OP_TEXT,
-    OVERSIZE,
-    FrameReader,
     client_frame,
 )
 from .handshake import Opened, Refused, Untrusted, open_websocket
 from .links import Closed, ConnectOptions, Frames, Item, Link, Outbox, Texts
+from .linkstate import LinkState
 
 # ---- one connection --------------------------------------------------------------------------
 
@@ -89,20 +84,26 @@ class Connection:
         self.out = out
         self.opts = opts
         self.on_lag = on_lag
-        self.last_frame = time.monotonic()
-        self.closing = False
-        self.close_by = math.inf  # once closing: when to stop waiting for the server's reply
+        read_timeout = opts.stall_timeout if opts.heartbeat else NO_HEARTBEAT_TIMEOUT
+        #: The framing and the clocks (the stall watchdog, the close deadline): pure.
+        self.state = LinkState(opts.max_frame, read_timeout, time.monotonic())
         #: Why the connection ended, once it has (its Closed record says the same).
         self.ended: str | None = None
         #: When the stream's thread last came to read (the keeper stays out meanwhile).
         self.asked = time.monotonic()
-        self._frames = FrameReader(opts.max_frame)
         self._reading = threading.Lock()
         self._send_lock = threading.Lock()
         self._wake = threading.Event()  # set on close: the keeper reads from then on
-        self.read_timeout = opts.stall_timeout if opts.heartbeat else NO_HEARTBEAT_TIMEOUT
         self.thread = threading.Thread(target=self._keep, name=f"secfeed-read-{conn}", daemon=True)
         self.sock.settimeout(SLICE)
+
+    @property
+    def closing(self) -> bool:
+        return self.state.closing
+
+    @property
+    def last_frame(self) -> float:
+        return self.state.last_frame
 
     def start(self) -> None:
         self.thread.start()
@@ -139,8 +140,7 @@ class Connection:
         for the server's reply; with ``abort`` cut it now. Its end is then not a reason to
         reconnect."""
         if not self.closing:
-            self.closing = True
-            self.close_by = time.monotonic() + CLOSE_WAIT
+            self.state.close(time.monotonic(), CLOSE_WAIT)
             self._wake.set()
             if abort or not self._send_close():
                 self._shutdown()
@@ -204,7 +204,8 @@ class Connection:
         return items
 
     def _read_once(self) -> list[Item]:
-        if self.closing and time.monotonic() >= self.close_by:
+        state = self.state
+        if state.due(time.monotonic()):
             # Checked before every read, not only after a read with no whole frame: a peer
             # that keeps sending (heartbeats, a reconnect storm) must not keep a closing link,
             # its socket and its keeper thread alive past the deadline.
@@ -217,50 +218,31 @@ class Connection:
             except TimeoutError:
                 return self._if_overdue()
             if not data:
-                return [self._end(self._lost("connection dropped (no close frame)"))]
+                return [self._end(state.lost("connection dropped (no close frame)"))]
             self.bytes_in += len(data)
         now = time.time()
-        reader = self._frames
-        frames = reader.read(data)
-        self.frames_in += len(frames)
-        if not frames:  # bytes, but no complete frame: a trickle is still a stall
-            if reader.error is not None:
-                return [self._end(f"protocol error: {reader.error}")]
+        step = state.received(data, time.monotonic())
+        if step.texts is not None:  # the usual case: the payloads alone, handed on
+            self.frames_in += step.frames
+            return [Texts(self, step.texts, now)]
+        self.frames_in += step.frames
+        for payload in step.pongs:
+            self._send(OP_PONG, payload, SEND_TIMEOUT)
+        if step.answer_close:
+            self._send_close()  # answer the server's close handshake
+        items: list[Item] = [Frames(self, step.batch, now)] if step.batch else []
+        if step.ended is not None:  # the frames before the end were handed on
+            items.append(self._end(step.ended))
+        elif not items and not step.pongs:
             return self._if_overdue()
-        self.last_frame = time.monotonic()
-        if reader.all_text:  # the usual case: the payloads alone, handed on without a look
-            return [Texts(self, cast("list[bytes]", frames), now)]
-        items: list[Item] = []
-        batch: list[tuple[int, bytes]] = []
-        for frame in frames:
-            if isinstance(frame, bytes):  # a whole text frame
-                batch.append((OP_TEXT, frame))
-                continue
-            opcode, payload = frame
-            if opcode == OP_PING:
-                self._send(OP_PONG, payload, SEND_TIMEOUT)
-            elif opcode == OP_CLOSE:
-                if batch:
-                    items.append(Frames(self, batch, now))
-                if not self.closing:
-                    self._send_close()  # answer the server's close handshake
-                items.append(self._end(_close_reason(payload)))
-                return items
-            elif opcode in (OP_TEXT, OP_BINARY, OVERSIZE):
-                batch.append((opcode, payload))
-        if batch:
-            items.append(Frames(self, batch, now))
-        if reader.error is not None:  # the frames before the break were handed on
-            items.append(self._end(f"protocol error: {reader.error}"))
         return items
 
     def _lost(self, reason: str) -> str:
-        """Why the link went: just "closed" once we were closing it ourselves."""
-        return "closed" if self.closing else reason
+        return self.state.lost(reason)
 
     def _if_overdue(self) -> list[Item]:
         """After a read with no whole frame: the end, if a clock ran out; else nothing."""
-        why = self._overdue()
+        why = self.state.overdue(time.monotonic())
         return [] if why is None else [self._end(why)]
 
     def _end(self, reason: str) -> Closed:
@@ -270,15 +252,6 @@ class Connection:
         self.sock.close()
         self._wake.set()  # a keeper waiting for its turn sees the end
         return Closed(self, reason)
-
-    def _overdue(self) -> str | None:
-        """Why to stop waiting now, if a clock ran out."""
-        now = time.monotonic()
-        if self.closing and now >= self.close_by:
-            return "closed"
-        if now - self.last_frame >= self.read_timeout:
-            return f"no complete frame for {self.read_timeout:g} s (stalled)"
-        return None
 
     def _put(self, item: Item) -> None:
         try:
@@ -291,19 +264,13 @@ class Connection:
                 self.out.put(item, timeout=SLICE)
                 break
             except queue.Full:
-                if self.closing and time.monotonic() >= self.close_by:
+                if self.state.due(time.monotonic()):
                     return
         # The time spent waiting for our own output is not the server's silence: the stall
         # watchdog (time since the last complete frame) starts again as reading resumes.
         # Otherwise the first read after a long wait, if it held no whole frame yet, looked
         # like a stalled server, and the reconnect dropped what the server had sent meanwhile.
-        self.last_frame = time.monotonic()
-
-
-def _close_reason(payload: bytes) -> str:
-    code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
-    text = payload[2:].decode("utf-8", "replace")
-    return f"closed by server ({code}{' ' + text if text else ''})"
+        self.state.resumed(time.monotonic())
 
 
 def connect(

@@ -43,8 +43,15 @@ class Link(Protocol):
     """What the stream needs of a connection (a :class:`Connection`, or a test's stand-in)."""
 
     conn: int
-    closing: bool
-    last_frame: float  # time.monotonic() of the last complete frame
+
+    @property
+    def closing(self) -> bool:
+        """We are closing it (its end is then not a reason to reconnect)."""
+
+    @property
+    def last_frame(self) -> float:
+        """time.monotonic() of the last complete frame."""
+
     opened: float  # time.monotonic() of the upgrade
     bytes_in: int  # bytes read (the -v summary)
     frames_in: int  # whole frames read

@@ -1,0 +1,77 @@
+"""The link state machine (feed/linkstate.py): bytes and the time in, frames, replies and the
+end out. No socket, no thread, no clock: each case runs in microseconds."""
+
+from __future__ import annotations
+
+import pytest
+
+from secfeed_cli.feed.frames import OP_BINARY, OP_TEXT, OVERSIZE
+from secfeed_cli.feed.linkstate import LinkState
+
+from .rawserver import close_frame, frame
+
+pytestmark = pytest.mark.unit
+
+PING = 0x9
+
+
+def link(read_timeout: float = 5.0, max_frame: int = 1 << 20) -> LinkState:
+    return LinkState(max_frame, read_timeout, now=100.0)
+
+
+def test_text_frames_take_the_fast_path() -> None:
+    step = link().received(frame("a") + frame("b"), 100.5)
+    assert step.texts == [b"a", b"b"] and step.frames == 2
+    assert step.ended is None and not step.pongs and not step.answer_close
+
+
+def test_a_ping_is_answered_with_its_payload_and_data_keeps_its_order() -> None:
+    step = link().received(frame("a") + frame(b"p1", PING) + frame(b"\x00", OP_BINARY), 101)
+    assert step.texts is None
+    assert step.batch == [(OP_TEXT, b"a"), (OP_BINARY, b"\x00")]
+    assert step.pongs == [b"p1"] and step.ended is None
+
+
+def test_the_watchdog_counts_whole_frames_not_bytes() -> None:
+    state = link(read_timeout=5.0)
+    assert state.received(frame("a"), 100.0).texts == [b"a"]
+    whole = frame("trickled")
+    for i, byte in enumerate(whole[:-1]):  # a byte a second: never a whole frame
+        assert state.received(bytes([byte]), 101.0 + i).frames == 0
+    assert state.overdue(104.9) is None
+    assert state.overdue(105.0) == "no complete frame for 5 s (stalled)"
+
+
+def test_reading_again_after_our_own_output_held_us_is_not_a_stall() -> None:
+    state = link(read_timeout=5.0)
+    state.resumed(130.0)  # the output blocked us for half a minute
+    assert state.overdue(131.0) is None
+
+
+def test_the_server_closing_first_is_answered_and_ends_the_link() -> None:
+    state = link()
+    step = state.received(frame("a") + close_frame(1001, "going away") + frame("late"), 101)
+    assert step.batch == [(OP_TEXT, b"a")] and step.answer_close
+    assert step.ended == "closed by server (1001 going away)"
+
+
+def test_our_close_waits_for_the_reply_until_its_deadline_only() -> None:
+    state = link()
+    state.close(now=200.0, wait=0.1)
+    assert not state.due(200.05) and state.due(200.1)
+    assert state.overdue(200.1) == "closed"
+    step = state.received(close_frame(), 200.05)  # the reply: not answered again
+    assert step.ended == "closed by server (1000)" and not step.answer_close
+    assert state.lost("connection dropped (no close frame)") == "closed"
+
+
+def test_a_protocol_error_ends_after_the_frames_before_it() -> None:
+    bad = bytes([0x80 | 0x3, 0])  # a reserved opcode
+    step = link().received(frame("a") + bad, 101)
+    assert step.batch == [(OP_TEXT, b"a")]
+    assert step.ended is not None and step.ended.startswith("protocol error:")
+
+
+def test_an_oversized_frame_is_reported_not_kept() -> None:
+    step = link(max_frame=10).received(frame("x" * 50) + frame("ok"), 101)
+    assert step.batch == [(OVERSIZE, b"50"), (OP_TEXT, b"ok")]
