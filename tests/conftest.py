@@ -1,4 +1,4 @@
-"""Shared fixtures: the emulator on 127.0.0.1 (port 0) and the real CLI in subprocesses."""
+"""Shared fixtures: the emulator on 127.0.0.1 (port 0), the CLI in-process and in subprocesses."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import pytest
 
@@ -56,7 +56,67 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
+class Ran(NamedTuple):
+    """A command run in-process: as a finished subprocess looks."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+#: What a test gets back from a run, in-process or not.
+Result = Ran | subprocess.CompletedProcess[bytes]
+
+
 def secfeed(
+    *args: str,
+    timeout: float = 30,
+    env: dict[str, str] | None = None,
+    stdin: Any = subprocess.DEVNULL,
+) -> Ran:
+    """Run the CLI to completion in this process, through its seam (``Environment``): stdout a
+    buffer (not a terminal), stderr captured, the environment variables ``env`` (else
+    :func:`cli_env`) for the run only. Milliseconds instead of a new interpreter; what needs
+    a process (pipes, signals, a terminal, the interpreter's exit) uses
+    :func:`secfeed_process`. ``timeout`` is pytest-timeout's (a run cannot be killed here)."""
+    import io
+    import signal
+    import warnings
+
+    from click.testing import CliRunner
+
+    from secfeed_cli.cli import main
+    from secfeed_cli.companies import lookup, tickers
+    from secfeed_cli.run.environment import Environment
+
+    assert stdin is subprocess.DEVNULL, "stdin for in-process runs: use secfeed_process"
+    wanted = env or cli_env()
+    overrides: dict[str, str | None] = {k: None for k in os.environ if k not in wanted}
+    overrides.update(wanted)
+    out = io.BytesIO()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    tickers.forget()  # the map as this run's environment (XDG_CACHE_HOME) has it
+    lookup.reset()
+    code = 0
+    try:
+        # As in a process of its own: warnings of libraries (apprise imports imghdr) are not
+        # the errors pytest's filterwarnings makes of them.
+        with CliRunner().isolation(env=overrides) as streams, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                main(list(args), Environment(stdout=out, stdout_isatty=False))
+            except SystemExit as done:
+                code = done.code if isinstance(done.code, int) else 0
+            printed, said = streams[0].getvalue(), streams[1].getvalue()
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        tickers.forget()
+        lookup.reset()
+    return Ran(code, out.getvalue() + printed, said)
+
+
+def secfeed_process(
     *args: str,
     timeout: float = 30,
     env: dict[str, str] | None = None,

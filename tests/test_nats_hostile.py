@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import secfeed
+from .conftest import secfeed_process
 from .rawserver import RawServer
 
 pytest.importorskip("nats")
@@ -49,7 +49,7 @@ def test_tls_means_tls_even_when_the_server_does_not_ask_for_it(
 ) -> None:
     url = f"tls://alice:s3cretpw@127.0.0.1:{fake_nats.port}"
     verb, flag = command.split()
-    res = secfeed(
+    res = secfeed_process(
         verb,
         flag,
         url,

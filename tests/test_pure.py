@@ -262,9 +262,8 @@ def test_url_credentials_are_masked_in_every_form_they_travel_in(
     from secfeed_cli.run import redact as registry
     from secfeed_cli.run.redact import add_url_credentials, redact
 
-    # The registry is one per process: another test of this worker may have added a secret
-    # (a one-letter password masks that letter everywhere). This test starts from none.
-    monkeypatch.setattr(registry, "_FORMS", [])
+    # A command's secrets are its own (Environment.activated); this test starts from none.
+    monkeypatch.setattr(registry, "_active", registry.Secrets())
     add_url_credentials("nats://alice-pure:p%40ss-pure-7@127.0.0.1:4222")
     basic = base64.b64encode(b"alice-pure:p@ss-pure-7").decode()
     for form in ("p@ss-pure-7", "p%40ss-pure-7", "alice-pure:p%40ss-pure-7", basic):

@@ -15,7 +15,15 @@ import pytest
 from secfeed_cli.emulator.server import Emulator
 from secfeed_cli.output.records import COLUMNS
 
-from .conftest import accessions, cli_env, ndjson, secfeed, secfeed_code, secfeed_popen
+from .conftest import (
+    accessions,
+    cli_env,
+    ndjson,
+    secfeed,
+    secfeed_code,
+    secfeed_popen,
+    secfeed_process,
+)
 
 Factory = Callable[..., Emulator]
 
@@ -579,13 +587,15 @@ def test_table_in_a_pipe_takes_columns_and_utc(emulator_factory: Factory) -> Non
     em = emulator_factory(backlog=6)
     newest = em.feed.backlog(6)[-1]
     env = cli_env(TZ="EST5", COLUMNS="100")
-    res = secfeed("tail", "--url", em.url, "-f", "table", "--backlog-only", "--utc", env=env)
+    # TZ is read when the process starts: a process of its own.
+    table = ("tail", "--url", em.url, "-f", "table", "--backlog-only")
+    res = secfeed_process(*table, "--utc", env=env)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.decode().splitlines()
     assert max(len(line) for line in lines) <= 100 and "filed" not in lines[0]  # 100 wide
     row = next(line for line in lines if newest.accession_no in line)
     assert row.startswith(newest.discovered_time[11:19])  # UTC, not New York's time
-    local = secfeed("tail", "--url", em.url, "-f", "table", "--backlog-only", env=env)
+    local = secfeed_process(*table, env=env)
     row = next(x for x in local.stdout.decode().splitlines() if newest.accession_no in x)
     assert not row.startswith(newest.discovered_time[11:19])
     wide = secfeed(

@@ -249,17 +249,21 @@ def _tail(
         from ..run.snapshot import open_state
 
         state = open_state(state_path, time.monotonic(), TAIL_STATE)
-    code, _, _ = execute(
-        connection,
-        filters,
-        output,
-        run,
-        env.output(),
-        terminal=env.isatty(),
-        alerts=alerts,
-        source=source,
-        state=state,
-    )
+    try:
+        code, _, _ = execute(
+            connection,
+            filters,
+            output,
+            run,
+            env.output(),
+            terminal=env.isatty(),
+            alerts=alerts,
+            source=source,
+            state=state,
+        )
+    finally:
+        if state is not None:
+            state.unlock()
     return code
 
 
@@ -294,13 +298,22 @@ class _RedactingStderr:
         return sys.stderr.isatty()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """The console script: runs the CLI and maps every outcome to a documented exit status."""
+def main(argv: list[str] | None = None, env: Environment | None = None) -> None:
+    """The console script: runs the CLI and maps every outcome to a documented exit status.
+    ``env``: what the command touches outside itself (a test's; else this process's)."""
     from ..run import signals
+    from ..run.environment import Environment
 
     signals.install()
+    environment = env or Environment()
+    with environment.activated():  # this command's secrets mask its every line, errors too
+        code = _outcome(argv, environment)
+    sys.exit(int(code) if isinstance(code, int) else 0)
+
+
+def _outcome(argv: list[str] | None, env: Environment) -> int | None:
     try:
-        code = cli.main(args=argv, prog_name="secfeed", standalone_mode=False)
+        code: int | None = cli.main(args=argv, prog_name="secfeed", standalone_mode=False, obj=env)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
@@ -332,7 +345,7 @@ def main(argv: list[str] | None = None) -> None:
             f"internal error: {type(exc).__name__}: {exc} (set SECFEED_DEBUG=1 for details)"
         )
         code = ExitCode.ERROR
-    sys.exit(int(code) if isinstance(code, int) else 0)
+    return code
 
 
 def entry() -> None:

@@ -5,20 +5,49 @@ a test passes its own through click's context object (``CliRunner().invoke(cli, 
 obj=Environment(stdout=io.BytesIO(), stdout_isatty=False))``) and runs a command in-process,
 in milliseconds, instead of in a subprocess. Everything else (option values, environment
 variables, the config file) already goes through click.
+
+What one command run gathers lives here too, not in module globals: its secrets (masked in
+everything printed), the warnings found while its options were read (said when the run
+starts). :meth:`activated` points the process at them for the command's duration, so a test
+running commands one after another in one process starts each from nothing.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import msgspec
 
 from ..output import Output
+from .redact import Secrets
 
 
 class Environment(msgspec.Struct):
     stdout: Output | None = None  # None: the process's stdout
     stdout_isatty: bool | None = None  # None: ask the process's stdout
+    secrets: Secrets = msgspec.field(default_factory=Secrets)
+    #: Warnings found while the options were read, said when the run starts.
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+    @contextmanager
+    def activated(self) -> Iterator[Environment]:
+        """This command's secrets and warnings are the process's while it runs; a status
+        line of an earlier run in this process is forgotten."""
+        from ..companies import tickers
+        from . import config, diagnostics, redact
+
+        before = redact.use(self.secrets)
+        warnings, config.warnings = config.warnings, self.warnings
+        warn, above = tickers.warn, diagnostics.above
+        diagnostics.above = None
+        try:
+            yield self
+        finally:
+            redact.use(before)
+            config.warnings = warnings
+            tickers.warn, diagnostics.above = warn, above
 
     def output(self) -> Output:
         """Where data goes: the given output, or stdout written in whole batches of lines."""

@@ -152,9 +152,9 @@ class State:
     """Accession numbers already written by earlier runs (the newest ``size`` of them).
 
     :meth:`lock` takes an exclusive ``fcntl`` lock on ``<state>.lock`` (a file that is never
-    replaced, unlike the state file itself), held until the process ends, so two runs on
-    one state (cron overlapping a slow run) take turns: the second reads the state only
-    after the first has saved it.
+    replaced, unlike the state file itself), held until :meth:`unlock` (or the process ends),
+    so two runs on one state (cron overlapping a slow run) take turns: the second reads the
+    state only after the first has saved it.
     """
 
     VERSION = 1
@@ -185,6 +185,13 @@ class State:
                         f"another secfeed is using {self.path} (its lock {lock_path} is held)"
                     ) from None
                 time.sleep(0.05)
+
+    def unlock(self) -> None:
+        """Let the next run have the state (at the end of this one; the lock also goes with
+        the process, should it be killed)."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases its flock
 
     def load(self) -> State:
         try:

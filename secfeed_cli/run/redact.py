@@ -12,7 +12,30 @@ import base64
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
-_FORMS: list[str] = []  # every registered secret in each form it can take, longest first
+
+
+class Secrets:
+    """The secrets of one command run, each in every form it can take, longest first. The
+    process masks with the running command's (:func:`use`; ``Environment.activated``)."""
+
+    def __init__(self) -> None:
+        self.forms: list[str] = []
+
+    def add(self, secret: str) -> None:
+        forms = self.forms
+        forms.extend(f for f in secret_forms(secret) if f and f not in forms)
+        forms.sort(key=len, reverse=True)
+
+
+_active = Secrets()
+
+
+def use(secrets: Secrets) -> Secrets:
+    """Mask with ``secrets`` from now on (every thread: a hook's output, the status line);
+    returns the ones in use before."""
+    global _active
+    before, _active = _active, secrets
+    return before
 
 
 def secret_forms(secret: str) -> set[str]:
@@ -27,10 +50,8 @@ def secret_forms(secret: str) -> set[str]:
 
 def add_secret(secret: str | None) -> None:
     """From now on, mask ``secret`` in everything :func:`redact` sees."""
-    if not secret:
-        return
-    _FORMS.extend(f for f in secret_forms(secret) if f and f not in _FORMS)
-    _FORMS.sort(key=len, reverse=True)
+    if secret:
+        _active.add(secret)
 
 
 def add_url_credentials(url: str) -> None:
@@ -57,7 +78,7 @@ def add_url_credentials(url: str) -> None:
 
 def redact(text: str) -> str:
     """``text`` with every registered secret masked."""
-    for form in _FORMS:
+    for form in _active.forms:
         if form in text:
             text = text.replace(form, MASK)
     return text

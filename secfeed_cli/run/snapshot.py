@@ -46,6 +46,26 @@ def take_snapshot(
     if output_path in STDOUT_NAMES:
         output_path = None  # standard output, all or nothing as ever (not a file named "-")
     seen = None if not state_path else open_state(state_path, connection.deadline)
+    try:
+        return _snapshot(
+            connection, filters, output, run, env, output_path, seen, skip_empty, source
+        )
+    finally:
+        if seen is not None:
+            seen.unlock()
+
+
+def _snapshot(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    output: OutputSettings,
+    run: RunSettings,
+    env: Environment,
+    output_path: str | None,
+    seen: State | None,
+    skip_empty: bool,
+    source: NatsSettings | None,
+) -> int:
     # From cron (stderr not a terminal) a snapshot that succeeds says nothing, unless -v.
     diag = Diagnostics(output.quiet, output.verbose, chatty=stderr_is_terminal())
     target = AtomicFile(output_path) if output_path else None
@@ -102,6 +122,7 @@ def open_state(path: str, deadline: float, size: int = 200_000) -> State:
         state.lock(deadline)
         state.load()
     except StateError as exc:
+        state.unlock()
         raise (StateBusy if isinstance(exc, Busy) else SecfeedError)(str(exc)) from None
     return state
 
