@@ -1,0 +1,254 @@
+"""Forms 3, 4 and 5 (and their amendments): who traded what, from the ownership XML. Pure.
+
+The XML is EDGAR's ``ownershipDocument`` (schema X0101 to X0508): an issuer, one to ten
+reporting owners, a non-derivative and a derivative table of transactions and holdings, and
+footnotes. Real filings mix booleans as ``1``/``0`` and ``true``/``false``, leave prices out,
+give a value only as a footnote, report an option exercise in both tables (never summed here:
+each table is summarised apart), and are sometimes malformed: any of that is a
+:class:`DetailsError` with a reason, never a crash. Hostile XML is refused before parsing: a
+document type declaration (the only way to declare entities) or more than :data:`MAX_XML`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree import ElementTree
+
+from .sgml import DetailsError, Header
+
+#: The largest ownership XML parsed (real ones are 3-60 KB; Form 3s with many holdings more).
+MAX_XML = 4 << 20
+
+ROLES = (
+    ("isDirector", "director"),
+    ("isOfficer", "officer"),
+    ("isTenPercentOwner", "ten_percent_owner"),
+    ("isOther", "other"),
+)
+
+
+def ownership_xml(submission: str) -> str:
+    """The ownership XML inside a full submission text (``{accession}.txt``): the first
+    ``<XML>`` block; DetailsError when there is none (text filings before 2003)."""
+    start = submission.find("<XML>")
+    if start < 0:
+        raise DetailsError("no ownership XML in the submission (a text filing, before 2003?)")
+    end = submission.find("</XML>", start)
+    if end < 0:
+        raise DetailsError("the ownership XML is cut off (no </XML>)")
+    return submission[start + len("<XML>") : end].strip()
+
+
+def parse_xml(text: str) -> ElementTree.Element:
+    """The document's root, parsed safely: no DTD (so no entities), at most MAX_XML."""
+    data = text.encode("utf-8", "replace") if isinstance(text, str) else text
+    if len(data) > MAX_XML:
+        raise DetailsError(f"the XML is {len(data):,} bytes, over {MAX_XML:,}")
+    head = data[:4096].upper()
+    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in head:
+        raise DetailsError("the XML declares a document type (entities are not accepted)")
+    try:
+        return ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        raise DetailsError(f"malformed XML: {exc}") from None
+
+
+def _text(node: ElementTree.Element | None, path: str) -> str | None:
+    found = None if node is None else node.find(path)
+    if found is None or found.text is None:
+        return None
+    text = " ".join(found.text.split())
+    return text or None
+
+
+def _value(node: ElementTree.Element | None, path: str) -> str | None:
+    """``path/value``'s text, or ``path``'s own (older filings leave ``<value>`` out)."""
+    if node is None:
+        return None
+    return _text(node, f"{path}/value") or _text(node, path)
+
+
+def _flag(node: ElementTree.Element | None, path: str) -> bool | None:
+    text = _value(node, path)
+    if text is None:
+        return None
+    return text.strip().lower() in ("1", "true", "y", "yes")
+
+
+def _number(text: str | None) -> float | int | None:
+    if text is None:
+        return None
+    cleaned = text.replace(",", "").replace("$", "").strip()
+    try:
+        number = float(cleaned)
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return int(number) if number.is_integer() and "." not in cleaned else number
+
+
+def _footnotes(node: ElementTree.Element) -> list[str]:
+    seen: dict[str, None] = {}
+    for ref in node.iter("footnoteId"):
+        ident = ref.get("id")
+        if ident:
+            seen[ident] = None
+    return list(seen)
+
+
+def _row(node: ElementTree.Element, table: str, holding: bool) -> dict[str, Any]:
+    amounts = node.find("transactionAmounts")
+    after = node.find("postTransactionAmounts")
+    shares_after = _value(after, "sharesOwnedFollowingTransaction")
+    value_after = _value(after, "valueOwnedFollowingTransaction")
+    row: dict[str, Any] = {
+        "table": table,
+        "security": _value(node, "securityTitle"),
+    }
+    if not holding:
+        row.update(
+            date=_value(node, "transactionDate"),
+            code=_text(node, "transactionCoding/transactionCode"),
+            shares=_number(_value(amounts, "transactionShares")),
+            value=_number(_value(amounts, "transactionTotalValue")),
+            price=_number(_value(amounts, "transactionPricePerShare")),
+            acquired_disposed=_value(amounts, "transactionAcquiredDisposedCode"),
+        )
+    row.update(
+        shares_after=_number(shares_after),
+        value_after=_number(value_after),
+        direct_indirect=_value(node, "ownershipNature/directOrIndirectOwnership"),
+        nature=_value(node, "ownershipNature/natureOfOwnership"),
+    )
+    if table == "derivative":
+        row.update(
+            exercise_price=_number(_value(node, "conversionOrExercisePrice")),
+            exercisable=_value(node, "exerciseDate"),
+            expires=_value(node, "expirationDate"),
+            underlying=_value(node, "underlyingSecurity/underlyingSecurityTitle"),
+            underlying_shares=_number(_value(node, "underlyingSecurity/underlyingSecurityShares")),
+        )
+    row["footnotes"] = _footnotes(node)
+    return row
+
+
+def _owner(node: ElementTree.Element) -> dict[str, Any]:
+    relation = node.find("reportingOwnerRelationship")
+    roles = [name for tag, name in ROLES if _flag(relation, tag)]
+    cik = _text(node, "reportingOwnerId/rptOwnerCik")
+    return {
+        "cik": int(cik) if cik and cik.isdigit() else None,
+        "name": _text(node, "reportingOwnerId/rptOwnerName"),
+        "roles": roles,
+        "title": _text(relation, "officerTitle") or _text(relation, "otherText"),
+    }
+
+
+def parse_ownership(xml: str, header: Header | None = None) -> dict[str, Any]:
+    """The details of one ownership document (see the README's schema)."""
+    root = parse_xml(xml)
+    if root.tag != "ownershipDocument":
+        raise DetailsError(f"not an ownership document (root <{root.tag}>)")
+    issuer_cik = _text(root, "issuer/issuerCik")
+    symbol = _text(root, "issuer/issuerTradingSymbol")
+    issuer = {
+        "cik": int(issuer_cik) if issuer_cik and issuer_cik.isdigit() else None,
+        "name": _text(root, "issuer/issuerName"),
+        "ticker": None if symbol is None or symbol.upper() in ("NONE", "N/A", "NA") else symbol,
+        "sic": header.sic if header is not None else None,
+    }
+    owners = [_owner(node) for node in root.findall("reportingOwner")]
+    rows: list[dict[str, Any]] = []
+    holdings: list[dict[str, Any]] = []
+    for table, path in (
+        ("non_derivative", "nonDerivativeTable"),
+        ("derivative", "derivativeTable"),
+    ):
+        section = root.find(path)
+        if section is None:
+            continue
+        for node in section:
+            if node.tag.endswith("Transaction"):
+                rows.append(_row(node, table, holding=False))
+            elif node.tag.endswith("Holding"):
+                holdings.append(_row(node, table, holding=True))
+    footnotes = {
+        note.get("id", ""): " ".join("".join(note.itertext()).split())
+        for note in root.iter("footnote")
+        if note.get("id")
+    }
+    details: dict[str, Any] = {
+        "form": _text(root, "documentType"),
+        "period": _text(root, "periodOfReport"),
+        "issuer": issuer,
+        "owners": owners,
+        "transactions": rows,
+        "holdings": holdings,
+        "footnotes": footnotes,
+        "rule_10b5_1": _flag(root, "aff10b5One"),
+        "remarks": _text(root, "remarks"),
+    }
+    details["summary"] = summary(details)
+    return details
+
+
+# -- the one-line summary ----------------------------------------------------------------
+
+
+def summary(details: dict[str, Any]) -> str:
+    """``P 10,000 @ $12.50 = $125,000 · Director``: each transaction code of the
+    non-derivative table with its shares, average price and value (the derivative table's
+    when that one is empty), then who filed."""
+    rows = [r for r in details["transactions"] if r["table"] == "non_derivative"]
+    rows = rows or details["transactions"]
+    parts = [_code_part(code, [r for r in rows if r["code"] == code]) for code in _codes(rows)]
+    if not parts:
+        held = len(details["holdings"])
+        parts = [f"holdings only ({held})" if held else "no securities reported"]
+    who = _who(details["owners"])
+    text = ", ".join(parts[:4]) + (f" +{len(parts) - 4} more" if len(parts) > 4 else "")
+    return f"{text} · {who}" if who else text
+
+
+def _codes(rows: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(str(r["code"] or "?") for r in rows))
+
+
+def _code_part(code: str, rows: list[dict[str, Any]]) -> str:
+    if code == "?":
+        rows = [r for r in rows if r["code"] is None]
+    shares = [r["shares"] for r in rows]
+    if any(s is None for s in shares):
+        values = [r["value"] for r in rows]
+        if all(v is not None for v in values):  # value-denominated (convertible notes)
+            return f"{code} ${sum(values):,.0f} in value"
+        return f"{code} ({len(rows)})"
+    total = sum(shares)
+    prices = [r["price"] for r in rows]
+    text = f"{code} {_amount(total)}"
+    if total and all(p is not None for p in prices) and any(prices):
+        value = sum(s * p for s, p in zip(shares, prices, strict=True))
+        text += f" @ ${value / total:,.2f} = ${value:,.0f}"
+    return text
+
+
+def _amount(n: float) -> str:
+    return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.2f}"
+
+
+def _who(owners: list[dict[str, Any]]) -> str:
+    if not owners:
+        return ""
+    first = owners[0]
+    labels = {
+        "director": "Director",
+        "officer": "Officer",
+        "ten_percent_owner": "10% owner",
+        "other": "Other",
+    }
+    roles = [labels[r] for r in first["roles"]]
+    if "officer" in first["roles"] and first["title"]:
+        roles[roles.index("Officer")] = first["title"]
+    text = ", ".join(roles) or (first["name"] or "")
+    return text + (f" +{len(owners) - 1} owners" if len(owners) > 1 else "")

@@ -1,0 +1,135 @@
+"""Filing details from real EDGAR documents (secfeed_cli/details): golden JSON for each sample
+in tests/data/edgar/, hand-checked facts for a few, and hostile or broken XML."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secfeed_cli.details.eightk import parse_8k
+from secfeed_cli.details.ownership import MAX_XML, ownership_xml, parse_ownership, parse_xml
+from secfeed_cli.details.sgml import DetailsError, parse_header
+
+pytestmark = pytest.mark.unit
+
+DATA = Path(__file__).parent / "data" / "edgar"
+GOLDEN = DATA / "golden"
+SAMPLES = sorted(p.name for p in DATA.iterdir() if p.suffix in (".xml", ".txt", ".html"))
+
+
+def details_of(name: str) -> dict[str, Any]:
+    """What secfeed makes of one sample: its details, or the error it reports."""
+    text = (DATA / name).read_text(encoding="utf-8", errors="replace")
+    try:
+        if name.startswith("8k"):
+            return {"status": "ok", **parse_8k(text)}
+        if name.endswith(".txt"):
+            header = parse_header(text, party="ISSUER")
+            return {"status": "ok", **parse_ownership(ownership_xml(text), header)}
+        return {"status": "ok", **parse_ownership(text)}
+    except DetailsError as exc:
+        return {"status": "error", "reason": str(exc)}
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_every_sample_matches_its_golden_details(name: str) -> None:
+    golden = json.loads((GOLDEN / f"{name}.json").read_text())
+    assert details_of(name) == golden
+
+
+def test_a_sale_as_its_document_has_it() -> None:
+    # form4-full-S-officer-aar: checked by hand against the XML (one sale, footnote F1)
+    d = details_of("form4-full-S-officer-aar-0001127602-25-001055.txt")
+    assert d["issuer"] == {"cik": 1750, "name": "AAR CORP", "ticker": "AIR", "sic": "3720"}
+    assert d["owners"] == [
+        {
+            "cik": 1806647,
+            "name": "Garascia Jessica A.",
+            "roles": ["officer"],
+            "title": "Senior VP, GC, CAO & Secretary",
+        }
+    ]
+    [row] = d["transactions"]
+    assert row["code"] == "S" and row["shares"] == 1500 and row["price"] == 66.903
+    assert row["acquired_disposed"] == "D" and row["shares_after"] == 37565
+    assert row["direct_indirect"] == "D" and row["footnotes"] == ["F1"]
+    assert d["rule_10b5_1"] is False
+    assert d["summary"] == "S 1,500 @ $66.90 = $100,355 · Senior VP, GC, CAO & Secretary"
+
+
+def test_booleans_as_true_and_false_and_an_award_without_a_price() -> None:
+    d = details_of("form4-grant-A-374water-X0508-boolean-true-false.xml")
+    assert d["owners"][0]["roles"] == ["officer"] and d["rule_10b5_1"] is False
+    assert d["transactions"][0]["code"] == "A" and d["transactions"][0]["shares"] == 757756
+    assert d["summary"] == "A 757,756 · Chief Technology Officer"
+
+
+def test_an_exercise_in_both_tables_is_summarised_from_one() -> None:
+    d = details_of("form4-full-submission-exercise-M-sale-S-0001610717-23-000035.txt")
+    tables = [(r["table"], r["code"], r["shares"]) for r in d["transactions"]]
+    assert ("derivative", "M", 200000) in tables and ("non_derivative", "M", 200000) in tables
+    assert d["summary"].startswith("M 200,000 @ $1.16 = $232,000, S 33,000 @ $52.82")
+
+
+def test_eight_owners_a_conversion_and_no_price() -> None:
+    d = details_of("form4-full-submission-8-owners-conversion-C-no-price-0001493152-25-009612.txt")
+    assert len(d["owners"]) == 8
+    assert d["transactions"][0]["price"] is None
+    assert d["summary"] == "C 628,553 · 10% owner +7 owners"
+
+
+def test_8k_items_from_the_index_headers_and_from_a_full_submission() -> None:
+    d = details_of("8k-index-headers-0000905729-24-000095-item-5.07.html")
+    assert d["items"] == ["5.07"] and d["sic"] == "6022"
+    assert d["item_names"] == ["Submission of Matters to a Vote of Security Holders"]
+    assert d["summary"] == "5.07 shareholder vote"
+    two = details_of("8k-index-headers-0001193125-24-152391-items-7.01-9.01.html")
+    assert two["items"] == ["7.01", "9.01"] and two["summary"] == "7.01 Reg FD"
+    # The text header names the item with a colon where the form has a semicolon.
+    full = details_of("8k-full-item-5.02-1800flowers-0001437749-25-013070.txt")
+    assert full["items"] == ["5.02"] and full["summary"] == "5.02 officer change"
+
+
+def test_a_form_4_header_gives_the_issuers_sic_not_the_owners() -> None:
+    # The SGML header alone: the reporting owner first, then the issuer (UFP Technologies).
+    text = (DATA / "form4-hdr-sgml-0001062993-24-012217.txt").read_text()
+    assert parse_header(text, party="ISSUER").sic == "3841"
+
+
+def test_malformed_and_old_documents_are_errors_with_a_reason() -> None:
+    bad = details_of("form4-full-MALFORMED-split-end-tag-2006-M-D-phantom-0001225259-06-000003.txt")
+    assert bad == {"status": "error", "reason": bad["reason"]}
+    assert bad["reason"].startswith("malformed XML: ")
+    old = details_of("form4-full-2000-pre-xml-text-form-0001094891-00-000193.txt")
+    assert old["status"] == "error" and "no ownership XML" in old["reason"]
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
+        "<ownershipDocument>&lol2;</ownershipDocument>",
+        '<!DOCTYPE x SYSTEM "file:///etc/passwd"><ownershipDocument/>',
+        "<ownershipDocument>" + "<x>" * 10 + "</ownershipDocument>",
+        "<notOwnership/>",
+    ],
+)
+def test_hostile_or_foreign_xml_is_refused_before_it_costs_anything(xml: str) -> None:
+    with pytest.raises(DetailsError):
+        parse_ownership(xml)
+
+
+def test_an_oversized_document_is_not_parsed() -> None:
+    with pytest.raises(DetailsError, match="over"):
+        parse_xml("<ownershipDocument>" + " " * MAX_XML + "</ownershipDocument>")
+
+
+if __name__ == "__main__":  # python -m tests.test_details: write the golden files anew
+    GOLDEN.mkdir(exist_ok=True)
+    for sample in SAMPLES:
+        data = json.dumps(details_of(sample), indent=1, ensure_ascii=False, sort_keys=True)
+        (GOLDEN / f"{sample}.json").write_text(data + "\n")
+    print(f"wrote {len(SAMPLES)} golden files")
