@@ -1,0 +1,191 @@
+"""The EDGAR client: one per process, keeping SEC's rules for every request it makes.
+
+SEC's "Accessing EDGAR Data" asks for a declared User-Agent naming the requester and a contact
+email, and at most 10 requests a second per organisation; past that, or without the
+User-Agent, SEC answers 403 with its "Request Rate Threshold Exceeded" or "Undeclared
+Automated Tool" page and blocks the address for 10 minutes, longer if the requests go on. So:
+
+- every request carries the User-Agent, and asks for gzip (decoded under a cap);
+- a shared pace: requests start at least ``1 / rate`` seconds apart, across threads
+  (``--edgar-rate``, default 5, never above 10);
+- a 403 or a 429 stops *every* EDGAR request of the process for :data:`BLOCK` seconds: no
+  retry storm, each caller told at once when the next request may go;
+- a 404 is :class:`NotFound` (EDGAR can lag the feed: the caller may ask again later);
+- what was fetched is kept on disk (a filing never changes): asked again, it costs nothing.
+
+The clock and the sleep are passed in (the tests use their own); the fetch is ``httpget``'s
+(one deadline, capped sizes, proxies from the environment).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..feed import httpget
+
+DEFAULT_URL = "https://www.sec.gov"
+#: SEC's limit, requests a second; and secfeed's default share of it.
+MAX_RATE = 10.0
+DEFAULT_RATE = 5.0
+#: How long SEC blocks a client that went over (seconds): no request goes out meanwhile.
+BLOCK = 600.0
+#: A document's size at most, as sent and decoded (a Form 4 submission is 8-60 KB, with its
+#: exhibits more; an 8-K's index-headers page about 5 KB).
+MAX_SENT = 8 << 20
+MAX_DECODED = 16 << 20
+_ACCESSION = re.compile(r"\d{10}-\d{2}-\d{6}\Z")
+
+
+class EdgarError(Exception):
+    """A document could not be had; ``str()`` is one line."""
+
+
+class NotFound(EdgarError):
+    """404: not (yet) on EDGAR."""
+
+
+class Blocked(EdgarError):
+    """SEC refused (403/429): no EDGAR request until ``until`` (the client's clock)."""
+
+    def __init__(self, text: str, until: float) -> None:
+        super().__init__(text)
+        self.until = until
+
+
+def submission_path(cik: int, accession: str) -> str:
+    """The full submission text (SEC header, then every document): Forms 3, 4, 5, 13D/G."""
+    return f"{_folder(cik, accession)}/{accession}.txt"
+
+
+def index_headers_path(cik: int, accession: str) -> str:
+    """The index page with the SEC header in a comment (~5 KB): an 8-K's items."""
+    return f"{_folder(cik, accession)}/{accession}-index-headers.html"
+
+
+def _folder(cik: int, accession: str) -> str:
+    if not _ACCESSION.match(accession) or not 0 < cik < 10**10:
+        raise ValueError(f"not a CIK and accession number: {cik} {accession!r}")
+    return f"/Archives/edgar/data/{cik}/{accession.replace('-', '')}"
+
+
+class Pace:
+    """Requests start at least ``1 / rate`` seconds apart, whichever thread asks."""
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not 0 < rate <= MAX_RATE:
+            raise ValueError(f"an EDGAR rate must be above 0 and at most {MAX_RATE:g} a second")
+        self.interval = 1.0 / rate
+        self.clock = clock
+        self.sleep = sleep
+        self._next = -float("inf")
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Take the next slot and wait for it."""
+        with self._lock:
+            now = self.clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
+
+
+class EdgarClient:
+    def __init__(
+        self,
+        user_agent: str,
+        base_url: str = DEFAULT_URL,
+        rate: float = DEFAULT_RATE,
+        cache: Path | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        fetch: Callable[..., httpget.Answer] = httpget.get,
+    ) -> None:
+        if "@" not in user_agent:
+            raise ValueError("SEC wants a User-Agent with a name and a contact email")
+        self.user_agent = user_agent
+        self.base_url = base_url.rstrip("/")
+        self.cache = cache
+        self.timeout = timeout
+        self.clock = clock
+        self.pace = Pace(rate, clock, sleep)
+        self.fetch = fetch
+        self.blocked_until = -float("inf")
+        self.requests = 0  # sent, for the status line and the summary
+        self._lock = threading.Lock()
+
+    def document(self, path: str) -> bytes:
+        """The document at ``path`` (``/Archives/...``): from the cache, else from EDGAR."""
+        cached = self._cached(path)
+        if cached is not None:
+            return cached
+        self._check_blocked()
+        self.pace.wait()
+        self._check_blocked()  # another thread may have been refused meanwhile
+        with self._lock:
+            self.requests += 1
+        headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip"}
+        try:
+            answer = self.fetch(self.base_url + path, headers, self.timeout, MAX_SENT, MAX_DECODED)
+        except httpget.FetchError as exc:
+            raise EdgarError(str(exc)) from None
+        if answer.status == 200:
+            self._keep(path, answer.body)
+            return answer.body
+        if answer.status == 404:
+            raise NotFound(f"{path} is not on EDGAR (yet)")
+        if answer.status in (403, 429):
+            with self._lock:
+                self.blocked_until = max(self.blocked_until, self.clock() + BLOCK)
+            self._check_blocked(f"SEC answered {answer.status} {answer.reason}".rstrip())
+        raise EdgarError(f"SEC answered {answer.status} {answer.reason} for {path}".rstrip())
+
+    def _check_blocked(self, why: str = "SEC refused an earlier request") -> None:
+        left = self.blocked_until - self.clock()
+        if left > 0:
+            raise Blocked(
+                f"{why}: no EDGAR request for {left / 60:.0f} min (SEC blocks for 10 minutes,"
+                " longer if requests go on)",
+                self.blocked_until,
+            )
+
+    def _cache_file(self, path: str) -> Path | None:
+        if self.cache is None:
+            return None
+        parts = [p for p in path.split("/") if p]
+        if not parts or any(p in (".", "..") for p in parts):
+            return None
+        return self.cache.joinpath(*parts[-3:])  # data/{cik}/{folder}/{file}: the last three
+
+    def _cached(self, path: str) -> bytes | None:
+        file = self._cache_file(path)
+        if file is None:
+            return None
+        try:
+            return file.read_bytes()
+        except OSError:
+            return None
+
+    def _keep(self, path: str, body: bytes) -> None:
+        """Into the cache, whole or not at all (a temporary file renamed); best effort."""
+        file = self._cache_file(path)
+        if file is None:
+            return
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_bytes(body)
+            os.replace(tmp, file)
+        except OSError:
+            pass  # a full or read-only cache only costs a request next time

@@ -1,0 +1,172 @@
+"""The EDGAR client (details/edgar.py) against http.server playing SEC on 127.0.0.1: the
+User-Agent, gzip, the cache, SEC's 403 page and 429 stopping every request, the pace."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from secfeed_cli.details.edgar import (
+    BLOCK,
+    Blocked,
+    EdgarClient,
+    NotFound,
+    Pace,
+    index_headers_path,
+    submission_path,
+)
+
+DATA = Path(__file__).parent / "data" / "edgar"
+UA = "Test Desk test@example.com"
+FORM4 = (DATA / "form4-full-S-officer-aar-0001127602-25-001055.txt").read_bytes()
+RATE_PAGE = (DATA / "sec-rate-threshold-exceeded.html").read_bytes()
+
+
+class Sec:
+    """Routes: path -> (status, body); each request recorded (path, User-Agent, time)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, bytes]] = {}
+        self.seen: list[tuple[str, str, float]] = []
+        sec = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                sec.seen.append((self.path, self.headers.get("User-Agent", ""), time.monotonic()))
+                status, body = sec.routes.get(self.path, (404, b"Not Found"))
+                if "gzip" in self.headers.get("Accept-Encoding", ""):
+                    body = gzip.compress(body)
+                    self.send_response(status)
+                    self.send_header("Content-Encoding", "gzip")
+                else:
+                    self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def sec() -> Iterator[Sec]:
+    server = Sec()
+    yield server
+    server.close()
+
+
+class Clock:
+    """A clock that moves only when slept on (or told to)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+PATH = submission_path(1750, "0001127602-25-001055")
+
+
+def test_a_document_comes_with_the_user_agent_gzipped_then_from_the_cache(
+    sec: Sec, tmp_path: Path
+) -> None:
+    sec.routes[PATH] = (200, FORM4)
+    client = EdgarClient(UA, base_url=sec.url, cache=tmp_path)
+    assert client.document(PATH) == FORM4
+    assert [(p, ua) for p, ua, _ in sec.seen] == [(PATH, UA)]
+    again = EdgarClient(UA, base_url=sec.url, cache=tmp_path)  # another run, the same cache
+    assert again.document(PATH) == FORM4 and len(sec.seen) == 1
+    assert (tmp_path / "1750" / "000112760225001055" / "0001127602-25-001055.txt").exists()
+
+
+def test_the_paths_are_edgars() -> None:
+    assert PATH == "/Archives/edgar/data/1750/000112760225001055/0001127602-25-001055.txt"
+    assert index_headers_path(803164, "0000905729-24-000095") == (
+        "/Archives/edgar/data/803164/000090572924000095/0000905729-24-000095-index-headers.html"
+    )
+    with pytest.raises(ValueError):
+        submission_path(1750, "../../etc/passwd")
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_secs_refusal_stops_every_request_for_ten_minutes(sec: Sec, status: int) -> None:
+    sec.routes[PATH] = (status, RATE_PAGE)
+    other = index_headers_path(1750, "0001127602-25-001055")
+    sec.routes[other] = (200, b"<html/>")
+    clock = Clock()
+    client = EdgarClient(UA, base_url=sec.url, clock=clock, sleep=clock.sleep)
+    with pytest.raises(Blocked, match=f"SEC answered {status}"):
+        client.document(PATH)
+    with pytest.raises(Blocked, match="no EDGAR request for 10 min"):
+        client.document(other)  # another document: not asked for either
+    assert len(sec.seen) == 1
+    clock.now += BLOCK + 1
+    assert client.document(other) == b"<html/>" and len(sec.seen) == 2
+
+
+def test_a_document_not_there_yet_is_not_found(sec: Sec) -> None:
+    client = EdgarClient(UA, base_url=sec.url)
+    with pytest.raises(NotFound):
+        client.document(PATH)
+
+
+def test_no_user_agent_no_client() -> None:
+    with pytest.raises(ValueError, match="contact email"):
+        EdgarClient("secfeed")
+
+
+@pytest.mark.unit
+def test_the_pace_spaces_requests_across_threads_of_callers() -> None:
+    clock = Clock()
+    pace = Pace(5.0, clock, clock.sleep)
+    starts = []
+    for _ in range(10):
+        pace.wait()
+        starts.append(clock.now)
+    gaps = [round(b - a, 9) for a, b in zip(starts, starts[1:], strict=False)]
+    assert gaps == [0.2] * 9
+    with pytest.raises(ValueError):
+        Pace(11.0)
+
+
+def test_the_rate_at_secs_end_stays_under_its_limit(sec: Sec) -> None:
+    for n in range(25):
+        sec.routes[submission_path(1750, f"0001127602-25-{n:06d}")] = (200, b"x")
+    client = EdgarClient(UA, base_url=sec.url, rate=5.0)
+    threads = [
+        threading.Thread(
+            target=lambda k=k: [
+                client.document(submission_path(1750, f"0001127602-25-{n:06d}"))
+                for n in range(k, 25, 4)
+            ]
+        )
+        for k in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    times = sorted(t for _, _, t in sec.seen)
+    assert len(times) == 25
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 10, busiest  # SEC's limit; paced at 5 a second
