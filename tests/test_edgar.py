@@ -34,11 +34,16 @@ class Sec:
     def __init__(self) -> None:
         self.routes: dict[str, tuple[int, bytes]] = {}
         self.seen: list[tuple[str, str, float]] = []
+        #: Set: every answer is held until close() (an EDGAR that never answers in time).
+        self.stall = threading.Event()
+        self._release = threading.Event()
         sec = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 sec.seen.append((self.path, self.headers.get("User-Agent", ""), time.monotonic()))
+                if sec.stall.is_set():
+                    sec._release.wait(60)
                 status, body = sec.routes.get(self.path, (404, b"Not Found"))
                 if "gzip" in self.headers.get("Accept-Encoding", ""):
                     body = gzip.compress(body)
@@ -54,10 +59,12 @@ class Sec:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self._release.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -21,6 +21,7 @@ def test_every_group_is_wired() -> None:
         "alerts",
         "source",
         "nats",
+        "details",
     }
 
 

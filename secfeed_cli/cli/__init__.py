@@ -14,13 +14,14 @@ from msgspec.structs import replace
 
 from .. import __version__
 from ..errors import ExitCode, SecfeedError, Terminated
-from ..run.settings import AlertSettings, OutputSettings, RunSettings
+from ..run.settings import AlertSettings, DetailsSettings, OutputSettings, RunSettings
 from .configfile import config_option
 from .connection_options import connection_options
 from .help import DEMO_EPILOG, RELAY_EPILOG, SNAPSHOT_EPILOG, TAIL_EPILOG
 from .nats_options import relay_options, source_options
 from .options import (
     alert_options,
+    details_options,
     filter_options,
     lines_option,
     output_options,
@@ -76,6 +77,7 @@ cli.add_command(tickers)
     help="Remember what was printed: a restarted tail prints only what it has not printed.",
 )
 @alert_options
+@details_options
 @source_options
 def tail(
     connection: ConnectOptions,
@@ -84,11 +86,20 @@ def tail(
     run: RunSettings,
     state: str | None,
     alerts: AlertSettings,
+    details: DetailsSettings | None,
     source: NatsSettings | None,
 ) -> int:
     """Print the backlog of recent filings, then every new filing as it is discovered."""
+    _no_details_from_nats(details, source)
     return _tail(
-        replace(connection, settle=run.settle), filters, output, run, alerts, source, state
+        replace(connection, settle=run.settle),
+        filters,
+        output,
+        run,
+        alerts,
+        source,
+        state,
+        details,
     )
 
 
@@ -122,12 +133,14 @@ def tail(
     help="Exit 4 when the backlog is not complete after S seconds.",
 )
 @lines_option
+@details_options
 @source_options
 def snapshot(
     connection: ConnectOptions,
     filters: FilingFilter,
     output: OutputSettings,
     lines: int | None,
+    details: DetailsSettings | None,
     output_path: str | None,
     state: str | None,
     skip_empty: bool,
@@ -135,6 +148,7 @@ def snapshot(
     source: NatsSettings | None,
 ) -> int:
     """Write the backlog the feed holds now (or only what is new since --state), then exit."""
+    _no_details_from_nats(details, source)
     import os
     import time
 
@@ -153,6 +167,7 @@ def snapshot(
         state_path=state,
         skip_empty=skip_empty,
         source=source,
+        details=details,
     )
 
 
@@ -161,6 +176,7 @@ def snapshot(
 @filter_options
 @run_options
 @relay_options
+@details_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="More detail on stderr.")
 def relay(
@@ -168,6 +184,7 @@ def relay(
     filters: FilingFilter,
     run: RunSettings,
     nats: NatsSettings,
+    details: DetailsSettings | None,
     quiet: bool,
     verbose: bool,
 ) -> int:
@@ -182,6 +199,7 @@ def relay(
         run,
         _environment().output(),
         relay=nats,
+        details=details,
     )
     return code
 
@@ -223,6 +241,14 @@ def demo(
 # ---- running ------------------------------------------------------------------------------
 
 
+def _no_details_from_nats(details: DetailsSettings | None, source: NatsSettings | None) -> None:
+    if details is not None and source is not None:
+        raise click.UsageError(
+            "--details and --from exclude each other: run the relay with --details, and its"
+            " stream carries them (one relay spends the SEC budget for every consumer)"
+        )
+
+
 def _tail(
     connection: ConnectOptions,
     filters: FilingFilter,
@@ -231,6 +257,7 @@ def _tail(
     alerts: AlertSettings,
     source: NatsSettings | None = None,
     state_path: str | None = None,
+    details: DetailsSettings | None = None,
 ) -> int:
     from ..output import resolve_format
     from ..run import config
@@ -260,6 +287,7 @@ def _tail(
             alerts=alerts,
             source=source,
             state=state,
+            details=details,
         )
     finally:
         if state is not None:

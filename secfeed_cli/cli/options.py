@@ -12,13 +12,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..run.settings import MAX_EXEC_JOBS, AlertSettings, OutputSettings, RunSettings
+from ..run.settings import (
+    MAX_EXEC_JOBS,
+    AlertSettings,
+    DetailsSettings,
+    OutputSettings,
+    RunSettings,
+)
 from .groups import F, option_group
 from .params import (
     DURATION,
     Cik,
     EnvOption,
     FormPattern,
+    HttpUrl,
     TickerList,
     When,
 )
@@ -335,4 +342,91 @@ def _alerts(
         bell=bell,
         highlight=highlight,
         backlog=alert_backlog,
+    )
+
+
+def details_options(f: F) -> F:
+    return option_group(
+        "details",
+        _details,
+        [
+            click.option(
+                "--details",
+                "with_details",
+                is_flag=True,
+                help="Forms 3/4/5 and 8-K: what the filing says (trades, items), from EDGAR;"
+                " needs --user-agent.",
+            ),
+            click.option(
+                "--details-wait",
+                type=DURATION,
+                default=5.0,
+                show_default=True,
+                metavar="S",
+                help="A filing waits at most S seconds for its details (then status deferred).",
+            ),
+            click.option(
+                "--user-agent",
+                cls=EnvOption,
+                envvar="SECFEED_USER_AGENT",
+                show_envvar=True,
+                metavar="'NAME EMAIL'",
+                help="Who is asking EDGAR, as SEC requires: your name and a contact email.",
+            ),
+            click.option(
+                "--edgar-url",
+                type=HttpUrl(),
+                default="https://www.sec.gov",
+                show_default=True,
+                cls=EnvOption,
+                envvar="SECFEED_EDGAR_URL",
+                show_envvar=True,
+                metavar="URL",
+                help="Where EDGAR is (a mirror, or a test server).",
+            ),
+            click.option(
+                "--edgar-rate",
+                type=click.FloatRange(0, 10, min_open=True),
+                default=5.0,
+                show_default=True,
+                metavar="N",
+                help="EDGAR requests a second, at most (SEC allows 10 per organisation).",
+            ),
+        ],
+    )(f)
+
+
+def _details(
+    with_details: bool,
+    details_wait: float,
+    user_agent: str | None,
+    edgar_url: str,
+    edgar_rate: float,
+) -> DetailsSettings | None:
+    if not with_details:
+        return None
+    from ..companies.tickers import cache_dir
+    from ..companies.update import FAIR_ACCESS
+
+    if not user_agent:
+        raise click.UsageError(
+            "--details reads EDGAR, and SEC's fair-access rules require every automated"
+            " client to say who it is: pass --user-agent 'Your Name you@example.com' (or set"
+            f" SECFEED_USER_AGENT, or user-agent in the config file) ({FAIR_ACCESS})"
+        )
+    if "@" not in user_agent:
+        raise click.UsageError(
+            f"--user-agent {user_agent!r} has no email address: SEC wants a name and a contact"
+            " email, as in 'Your Name you@example.com'"
+        )
+    from ..output.escape import has_control
+
+    if has_control(user_agent):
+        raise click.UsageError("--user-agent holds a control character")
+    return DetailsSettings(
+        user_agent=user_agent,
+        edgar_url=edgar_url,
+        rate=edgar_rate,
+        wait=details_wait,
+        cache=str(cache_dir() / "edgar"),
     )

@@ -72,6 +72,15 @@ class WsUrl(click.ParamType[str, Any]):
         return text
 
 
+class HttpUrl(click.ParamType[str, Any]):
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        check_url(text, ("https", "http"), param, ctx, self)
+        return text
+
+
 class FormPattern(click.ParamType[str, Any]):
     """Form globs, comma-separated: ``8-K``, ``10-K*``, ``SCHEDULE 13*``."""
 

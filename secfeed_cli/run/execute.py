@@ -32,7 +32,7 @@ from ..output import Output, Sink, make_sink
 from . import config
 from .diagnostics import Diagnostics, stderr_is_terminal
 from .redact import add_secret
-from .settings import AlertSettings, OutputSettings, RunSettings
+from .settings import AlertSettings, DetailsSettings, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
@@ -74,6 +74,7 @@ def execute(
     source: NatsSettings | None = None,
     relay: NatsSettings | None = None,
     state: State | None = None,
+    details: DetailsSettings | None = None,
 ) -> Outcome:
     """One run into ``out``; returns the exit code, the filings written and those the
     snapshot state had already written (``skip``).
@@ -110,7 +111,30 @@ def execute(
     if state is not None:
         skip, record = state.__contains__, state.add
         checkpoint = _checkpoint(state, diag)
-    run = Run(feed, filters, settings, diag, skip=skip, alerts=acting, checkpoint=checkpoint)
+    enricher = None
+    if details is not None:
+        from pathlib import Path
+
+        from ..details.edgar import EdgarClient
+        from ..details.stage import Enricher
+
+        client = EdgarClient(
+            details.user_agent,
+            base_url=details.edgar_url,
+            rate=details.rate,
+            cache=None if details.cache is None else Path(details.cache),
+        )
+        enricher = Enricher(client, details.wait)
+    run = Run(
+        feed,
+        filters,
+        settings,
+        diag,
+        skip=skip,
+        alerts=acting,
+        checkpoint=checkpoint,
+        enricher=enricher,
+    )
     sink: Sink
     if relay is not None:
         from ..broker.relay import RelaySink
@@ -156,6 +180,9 @@ def execute(
         if acting is not None:
             for line in acting.summaries():
                 diag.info(line)
+        if enricher is not None:
+            enricher.close()
+            diag.info(enricher.summary(), verbose=True)
 
 
 def _checkpoint(state: State, diag: Diagnostics) -> Callable[[], None]:

@@ -43,6 +43,7 @@ from .signals import writes_complete
 
 if TYPE_CHECKING:
     from ..alerts import Alerts
+    from ..details.stage import Enricher
 
 _HISTORICAL = operator.attrgetter("is_historical")
 #: tail --state: during a burst the state is saved at most this often (seconds); a SIGKILL can
@@ -71,6 +72,7 @@ class Run:
         skip: Callable[[str], bool] | None = None,
         alerts: Alerts | None = None,
         checkpoint: Callable[[], None] | None = None,
+        enricher: Enricher | None = None,
     ) -> None:
         self.stream = stream
         self.filt = filt
@@ -83,6 +85,8 @@ class Run:
         self.alerts = alerts
         #: tail --state: saves what the output took (called right after a flush)
         self.checkpoint = checkpoint
+        #: --details: filings wait here for what EDGAR says of them (``details/stage.py``)
+        self.enricher = enricher
         self._checked = time.monotonic()
         self._warned_growing = False
         #: -n N: the newest N backlog filings that pass, held until the backlog is complete
@@ -144,6 +148,9 @@ class Run:
                     if done:
                         return ExitCode.OK
                 elif isinstance(event, Idle):
+                    if self.enricher is not None and self.enricher.waiting:
+                        with writes_complete():
+                            self._let_out(sink, block=False)
                     sink.flush()
                     if self.checkpoint is not None:
                         with writes_complete():
@@ -187,6 +194,8 @@ class Run:
                 # what the run handled (a signal never lands inside that: see run()).
                 stopped = sys.exc_info()[1]
                 if stopped is None or isinstance(stopped, (KeyboardInterrupt, Terminated)):
+                    if self.enricher is not None:  # what waits for details goes out too
+                        self._let_out(sink, block=stopped is None)
                     sink.flush()
                     settled = True
                     if self.checkpoint is not None:
@@ -277,11 +286,33 @@ class Run:
                 start = next((i for i, f in enumerate(batch) if f is rest[0]), None)
                 self.stream.unconsumed(rest if start is None else batch[start:])
         if filings:
-            sink.filings(filings, received)
             self.counters.handed += len(filings)
-            if self.alerts is not None:
-                self.alerts.deliver(filings)
+            if self.enricher is not None:
+                self.enricher.add(filings, received)
+                self._let_out(sink, block=False)
+            else:
+                self._out(sink, filings, received)
         return done
+
+    def _out(self, sink: Sink, filings: list[Filing], received: float) -> None:
+        sink.filings(filings, received)
+        if self.alerts is not None:
+            self.alerts.deliver(filings)
+
+    def _let_out(self, sink: Sink, block: bool) -> None:
+        """--details: out with the filings whose details are in or whose wait is over (with
+        ``block``: all of them, each waiting at most its own wait), in order."""
+        assert self.enricher is not None
+        batch: list[Filing] = []
+        when = 0.0
+        for filing, received in self.enricher.ready(block=block):
+            if batch and received != when:
+                self._out(sink, batch, when)
+                batch = []
+            batch.append(filing)
+            when = received
+        if batch:
+            self._out(sink, batch, when)
 
     @property
     def shown(self) -> int:

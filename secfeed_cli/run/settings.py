@@ -48,3 +48,13 @@ class AlertSettings(msgspec.Struct, frozen=True):
     @property
     def active(self) -> bool:
         return bool(self.exec_commands or self.notify_urls)
+
+
+class DetailsSettings(msgspec.Struct, frozen=True):
+    """``--details``: what the filing says, from EDGAR (``details/``)."""
+
+    user_agent: str  # "Name email", as SEC requires
+    edgar_url: str = "https://www.sec.gov"
+    rate: float = 5.0  # EDGAR requests a second, at most (SEC allows 10)
+    wait: float = 5.0  # how long a filing waits for its details
+    cache: str | None = None  # where fetched documents are kept (None: not kept)

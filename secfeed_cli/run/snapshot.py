@@ -19,7 +19,7 @@ from .environment import Environment
 from .execute import execute, silence_stdout
 from .files import AtomicFile, State, StateError
 from .files import StateBusy as Busy
-from .settings import OutputSettings, RunSettings
+from .settings import DetailsSettings, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
@@ -40,6 +40,7 @@ def take_snapshot(
     state_path: str | None,
     skip_empty: bool,
     source: NatsSettings | None = None,
+    details: DetailsSettings | None = None,
 ) -> int:
     """Lock and read the state, run until the backlog is complete, commit output then state."""
     assert connection.deadline is not None
@@ -48,7 +49,7 @@ def take_snapshot(
     seen = None if not state_path else open_state(state_path, connection.deadline)
     try:
         return _snapshot(
-            connection, filters, output, run, env, output_path, seen, skip_empty, source
+            connection, filters, output, run, env, output_path, seen, skip_empty, source, details
         )
     finally:
         if seen is not None:
@@ -65,6 +66,7 @@ def _snapshot(
     seen: State | None,
     skip_empty: bool,
     source: NatsSettings | None,
+    details: DetailsSettings | None,
 ) -> int:
     # From cron (stderr not a terminal) a snapshot that succeeds says nothing, unless -v.
     diag = Diagnostics(output.quiet, output.verbose, chatty=stderr_is_terminal())
@@ -85,6 +87,7 @@ def _snapshot(
             pipe_may_close=False,
             chatty=diag.chatty,
             source=source,
+            details=details,
         )
         where = output_path or "standard output"
         untouched = target is not None and written == 0 and skip_empty

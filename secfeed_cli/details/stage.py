@@ -1,0 +1,210 @@
+"""``--details``: filings of the forms that have details wait for them, briefly, in order.
+
+Each filing of Forms 3/4/5, 8-K or Schedule 13D/G (and their amendments) that is to be shown
+is asked of EDGAR by a small pool of threads sharing one :class:`edgar.EdgarClient` (its pace
+and its stop after a refusal), live filings before backlog ones. Filings go out in the order
+they came, each as soon as its details are in or ``wait`` seconds after it was received,
+whichever is first, with a ``details`` object whose ``status`` says which:
+
+- ``ok``: the details, and their ``summary``;
+- ``deferred``: not in within ``wait`` (EDGAR slow, or the queue long);
+- ``unavailable``: EDGAR does not have the document (a 404 after a retry), or holds no
+  details for it (a text filing before 2003), or stopped answering (a 403/429);
+- ``error``: the document could not be read (malformed XML), with a ``reason``.
+
+A filing waits at most ``wait`` seconds in all: one behind it waits no longer than its own
+``wait``, since they wait in the order they were received. Nothing is dropped or doubled.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from msgspec.structs import replace
+
+from ..wire.filing import Filing
+from . import edgar
+from .eightk import parse_8k
+from .ownership import ownership_xml, parse_ownership
+from .sgml import DetailsError, parse_header
+
+#: Fetching threads: the pace (at most 10 a second) is the limit, not the threads.
+WORKERS = 3
+#: Filings asked for and not fetched yet, at most; beyond, a filing goes out ``deferred``.
+MAX_QUEUED = 2_000
+#: A 404 is asked again once, this much later (EDGAR can lag the feed by a few seconds).
+RETRY_404 = 2.0
+
+
+def kind(form: str) -> str | None:
+    """Which details a form has: ``ownership``, ``8-K``, ``13DG``, or None."""
+    base = form.strip().upper().removesuffix("/A")
+    if base in ("3", "4", "5"):
+        return "ownership"
+    if base == "8-K":
+        return "8-K"
+    if base in ("SCHEDULE 13D", "SCHEDULE 13G", "SC 13D", "SC 13G"):
+        return "13DG"
+    return None
+
+
+def details_of(filing: Filing, client: edgar.EdgarClient) -> dict[str, Any]:
+    """Fetch and read one filing's details (in a worker thread)."""
+    what = kind(filing.form)
+    try:
+        if what == "8-K":
+            page = client.document(edgar.index_headers_path(filing.cik, filing.accession_no))
+            return {"status": "ok", **parse_8k(page.decode("utf-8", "replace"))}
+        if what == "ownership":
+            path = edgar.submission_path(filing.cik, filing.accession_no)
+            text = client.document(path).decode("utf-8", "replace")
+            header = parse_header(text, party="ISSUER")
+            return {"status": "ok", **parse_ownership(ownership_xml(text), header)}
+        return {"status": "unavailable", "reason": "details of this form are not read yet"}
+    except edgar.NotFound as exc:
+        return {"status": "unavailable", "reason": str(exc)}
+    except edgar.Blocked as exc:
+        return {"status": "unavailable", "reason": str(exc)}
+    except DetailsError as exc:
+        status = "unavailable" if "no ownership XML" in str(exc) else "error"
+        return {"status": status, "reason": str(exc)}
+    except (edgar.EdgarError, ValueError) as exc:
+        return {"status": "error", "reason": str(exc)}
+
+
+class _Held:
+    __slots__ = ("filing", "received", "due", "details", "retried")
+
+    def __init__(self, filing: Filing, received: float, due: float) -> None:
+        self.filing = filing
+        self.received = received
+        self.due = due
+        self.details: dict[str, Any] | None = None
+        self.retried = False
+
+
+class Enricher:
+    """Holds filings until their details are in or their wait is over; see the module."""
+
+    def __init__(
+        self,
+        client: edgar.EdgarClient,
+        wait: float,
+        fetch: Callable[[Filing, edgar.EdgarClient], dict[str, Any]] = details_of,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.wait = wait
+        self.fetch = fetch
+        self.clock = clock
+        self.held: deque[tuple[_Held | None, Filing, float]] = deque()
+        self.counts = {"ok": 0, "deferred": 0, "unavailable": 0, "error": 0}
+        self._jobs: list[tuple[int, int, _Held]] = []  # (priority, seq, job): to fetch now
+        self._later: list[tuple[float, int, _Held]] = []  # (when, seq, job): a 404 asked again
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"secfeed-details-{n}", daemon=True)
+            for n in range(WORKERS)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    # -- the run's side --
+
+    def add(self, filings: list[Filing], received: float) -> None:
+        """Filings to be shown, in order; those with details are asked for at once."""
+        now = self.clock()
+        for filing in filings:
+            if kind(filing.form) is None:
+                self.held.append((None, filing, received))
+                continue
+            job = _Held(filing, received, now + self.wait)
+            self.held.append((job, filing, received))
+            with self._cond:
+                if len(self._jobs) >= MAX_QUEUED:
+                    job.details = {"status": "deferred", "reason": "too many details waiting"}
+                    continue
+                priority = 1 if filing.is_historical else 0  # live filings first
+                heapq.heappush(self._jobs, (priority, next(self._seq), job))
+                self._cond.notify()
+
+    def ready(self, block: bool = False) -> list[tuple[Filing, float]]:
+        """The filings that may go out now, in order (``block``: wait for all of them)."""
+        out: list[tuple[Filing, float]] = []
+        while self.held:
+            job, filing, received = self.held[0]
+            if job is not None:
+                with self._cond:
+                    while job.details is None and block and self.clock() < job.due:
+                        self._cond.wait(max(0.0, min(0.05, job.due - self.clock())))
+                    details = job.details
+                if details is None and self.clock() < job.due:
+                    break  # the head waits: so does everything behind it
+                if details is None:
+                    details = {"status": "deferred", "reason": f"not in within {self.wait:g} s"}
+                self.counts[details["status"]] = self.counts.get(details["status"], 0) + 1
+                filing = replace(filing, extra={**filing.extra, "details": details})
+            self.held.popleft()
+            out.append((filing, received))
+        return out
+
+    @property
+    def waiting(self) -> int:
+        return len(self.held)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._jobs.clear()
+            self._later.clear()
+            self._cond.notify_all()
+
+    def summary(self) -> str:
+        c = self.counts
+        return (
+            f"details: {c['ok']} ok, {c['deferred']} deferred, {c['unavailable']} unavailable,"
+            f" {c['error']} errors; {self.client.requests} EDGAR requests"
+        )
+
+    # -- the workers' side --
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not self._next_due():
+                    self._cond.wait(self._sleep_for())
+                if self._closed:
+                    return
+                _, _, job = heapq.heappop(self._jobs)
+            details = self.fetch(job.filing, self.client)
+            missing = details.get("status") == "unavailable" and "not on EDGAR" in str(
+                details.get("reason", "")
+            )
+            with self._cond:
+                if missing and not job.retried and self.clock() + RETRY_404 < job.due:
+                    job.retried = True  # EDGAR can lag the feed: once more, a little later
+                    heapq.heappush(self._later, (self.clock() + RETRY_404, next(self._seq), job))
+                else:
+                    job.details = details
+                self._cond.notify_all()
+
+    def _next_due(self) -> bool:
+        """Whether a job can be fetched now (retries whose time has come join the queue)."""
+        now = self.clock()
+        while self._later and self._later[0][0] <= now:
+            _, seq, job = heapq.heappop(self._later)
+            heapq.heappush(self._jobs, (0, seq, job))
+        return bool(self._jobs)
+
+    def _sleep_for(self) -> float | None:
+        if not self._later:
+            return None
+        return max(0.01, self._later[0][0] - self.clock())

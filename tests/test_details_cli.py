@@ -1,0 +1,153 @@
+"""`--details` end to end: the emulator's feed holds filings whose real documents an
+http.server playing EDGAR serves; the CLI prints each with what its document says."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from secfeed_cli.details.edgar import index_headers_path, submission_path
+from secfeed_cli.emulator.server import Emulator
+
+from .conftest import cli_env, ndjson, secfeed
+from .test_edgar import Sec
+
+Factory = Callable[..., Emulator]
+DATA = Path(__file__).parent / "data" / "edgar"
+UA = "Test Desk test@example.com"
+
+#: Real documents, with the CIK and accession EDGAR files them under (MANIFEST.tsv).
+FORM4 = ("form4-full-S-officer-aar-0001127602-25-001055.txt", 1750, "0001127602-25-001055")
+EIGHT_K = (
+    "8k-index-headers-0000905729-24-000095-item-5.07.html",
+    803164,
+    "0000905729-24-000095",
+)
+MALFORMED = (
+    "form4-full-MALFORMED-split-end-tag-2006-M-D-phantom-0001225259-06-000003.txt",
+    1024795,
+    "0001225259-06-000003",
+)
+
+
+def record(form: str, cik: int, accession: str, name: str) -> dict[str, object]:
+    return {
+        "type": "fillings",
+        "form": form,
+        "description": f"{form} - {name} ({cik:010d}) (Filer)",
+        "filling_date": "2026-01-08",
+        "accepted_time": "2026-01-08T22:16:36Z",
+        "accession_no": accession,
+        "cik": cik,
+    }
+
+
+@pytest.fixture
+def edgar() -> Iterator[Sec]:
+    server = Sec()
+    for name, cik, accession in (FORM4, MALFORMED):
+        server.routes[submission_path(cik, accession)] = (200, (DATA / name).read_bytes())
+    name, cik, accession = EIGHT_K
+    server.routes[index_headers_path(cik, accession)] = (200, (DATA / name).read_bytes())
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def feed(emulator_factory: Factory, tmp_path: Path) -> Emulator:
+    records = [
+        record("4", FORM4[1], FORM4[2], "AAR CORP"),
+        record("10-Q", 320193, "0000320193-26-000001", "Apple Inc."),  # no details for it
+        record("8-K", EIGHT_K[1], EIGHT_K[2], "CHOICEONE FINANCIAL SERVICES INC"),
+        record("4", MALFORMED[1], MALFORMED[2], "PHANTOM"),
+        record("4", 1750, "0001127602-25-999999", "AAR CORP"),  # not on EDGAR
+    ]
+    sample = tmp_path / "sample.ndjson"
+    sample.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return emulator_factory(backlog=5, sample_path=str(sample))
+
+
+def run(em: Emulator, edgar: Sec, *more: str, tmp_path: Path) -> object:
+    env = cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    return secfeed(
+        "tail",
+        "--url",
+        em.url,
+        "--backlog-only",
+        "--details",
+        "--user-agent",
+        UA,
+        "--edgar-url",
+        edgar.url,
+        *more,
+        env=env,
+    )
+
+
+def test_each_filing_carries_what_its_document_says(
+    feed: Emulator, edgar: Sec, tmp_path: Path
+) -> None:
+    res = run(feed, edgar, "--details-wait", "10", "-v", tmp_path=tmp_path)
+    assert res.returncode == 0, res.stderr  # type: ignore[attr-defined]
+    lines = ndjson(res.stdout)  # type: ignore[attr-defined]
+    assert [r["form"] for r in lines] == ["4", "10-Q", "8-K", "4", "4"]  # order kept
+    sale, plain, eight_k, broken, missing = lines
+    assert sale["details"]["status"] == "ok"
+    assert sale["details"]["summary"] == (
+        "S 1,500 @ $66.90 = $100,355 · Senior VP, GC, CAO & Secretary"
+    )
+    assert sale["details"]["issuer"]["ticker"] == "AIR"
+    assert "details" not in plain
+    assert eight_k["details"]["items"] == ["5.07"] and eight_k["details"]["sic"] == "6022"
+    assert broken["details"]["status"] == "error"
+    assert broken["details"]["reason"].startswith("malformed XML")
+    assert missing["details"]["status"] == "unavailable"
+    assert all(ua == UA for _, ua, _ in edgar.seen)
+    err = res.stderr.decode()  # type: ignore[attr-defined]
+    assert "details: 2 ok, 0 deferred, 1 unavailable, 1 errors" in err, err
+
+
+def test_documents_are_fetched_once_then_kept(feed: Emulator, edgar: Sec, tmp_path: Path) -> None:
+    run(feed, edgar, "--details-wait", "10", tmp_path=tmp_path)
+    asked = len(edgar.seen)
+    again = run(feed, edgar, "--details-wait", "10", tmp_path=tmp_path)
+    assert ndjson(again.stdout)[0]["details"]["status"] == "ok"  # type: ignore[attr-defined]
+    # Only the documents EDGAR did not have are asked for again.
+    assert len(edgar.seen) - asked == 2  # the missing one, asked twice (a 404 is retried)
+
+
+def test_a_slow_edgar_defers_the_details_not_the_filings(
+    feed: Emulator, edgar: Sec, tmp_path: Path
+) -> None:
+    edgar.stall.set()  # EDGAR never answers in time
+    res = run(feed, edgar, "--details-wait", "0.5", tmp_path=tmp_path)
+    assert res.returncode == 0, res.stderr  # type: ignore[attr-defined]
+    statuses = [r.get("details", {}).get("status") for r in ndjson(res.stdout)]  # type: ignore[attr-defined]
+    assert statuses == ["deferred", None, "deferred", "deferred", "deferred"]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ((), "SEC's fair-access rules require every automated client to say who it is"),
+        (("--user-agent", "Desk"), "has no email address"),
+    ],
+)
+def test_details_without_a_user_agent_is_a_usage_error(
+    emulator_factory: Factory, args: tuple[str, ...], said: str
+) -> None:
+    em = emulator_factory(backlog=1)
+    res = secfeed("tail", "--url", em.url, "--details", *args)
+    assert res.returncode == 2
+    assert said in res.stderr.decode()
+
+
+def test_details_with_from_is_a_usage_error() -> None:
+    res = secfeed(
+        "tail", "--from", "nats://127.0.0.1:4222", "--details", "--user-agent", UA, "-n", "1"
+    )
+    assert res.returncode == 2
+    assert b"--details and --from exclude each other" in res.stderr
