@@ -151,3 +151,86 @@ def test_details_with_from_is_a_usage_error() -> None:
     )
     assert res.returncode == 2
     assert b"--details and --from exclude each other" in res.stderr
+
+
+def test_csv_and_the_table_show_the_summary(feed: Emulator, edgar: Sec, tmp_path: Path) -> None:
+    import csv
+    import io
+
+    res = run(feed, edgar, "--details-wait", "10", "-f", "csv", tmp_path=tmp_path)
+    rows = list(csv.DictReader(io.StringIO(res.stdout.decode())))  # type: ignore[attr-defined]
+    assert list(rows[0])[-2:] == ["details_status", "details_summary"]
+    assert rows[0]["details_status"] == "ok" and rows[0]["details_summary"].startswith("S 1,500")
+    assert rows[1]["details_status"] == "" and rows[2]["details_summary"] == "5.07 shareholder vote"
+    table = run(feed, edgar, "--details-wait", "10", "-f", "table", tmp_path=tmp_path)
+    lines = table.stdout.decode().splitlines()  # type: ignore[attr-defined]
+    assert lines[0].split()[:4] == ["discovered", "form", "company", "details"]
+    assert any("5.07 shareholder vote" in line for line in lines)
+
+
+def test_hooks_get_the_summary_and_the_whole_details(
+    feed: Emulator, edgar: Sec, tmp_path: Path
+) -> None:
+    hook = (
+        f'printf "%s|%s\\n" "$SECFEED_DETAILS_STATUS" "$SECFEED_DETAILS_SUMMARY"'
+        f' >> "{tmp_path}/env"; cat >> "{tmp_path}/stdin"'
+    )
+    res = run(
+        feed,
+        edgar,
+        "--details-wait",
+        "10",
+        "--exec",
+        hook,
+        "--exec-jobs",
+        "1",
+        "--alert-backlog",
+        tmp_path=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr  # type: ignore[attr-defined]
+    said = (tmp_path / "env").read_text().splitlines()
+    assert said[0] == "ok|S 1,500 @ $66.90 = $100,355 · Senior VP, GC, CAO & Secretary"
+    assert said[1] == "|"  # a 10-Q: no details
+    first = json.loads((tmp_path / "stdin").read_text().splitlines()[0])
+    assert first["details"]["issuer"]["name"] == "AAR CORP"
+
+
+@pytest.mark.parametrize(
+    ("args", "forms"),
+    [
+        (("--insider-code", "S"), ["4"]),
+        (("--insider-code", "P,A"), []),
+        (("--item", "5.07"), ["8-K"]),
+        (("--item", "2.02,5.7"), ["8-K"]),
+        (("--sic", "37xx"), ["4"]),
+        (("--sic", "6022,3720"), ["4", "8-K"]),
+        (("--min-value", "100000"), ["4"]),
+        (("--min-value", "100356"), []),
+        (("--insider-code", "S", "--sic", "60xx"), []),
+    ],
+)
+def test_filters_that_wait_for_details(
+    feed: Emulator, edgar: Sec, tmp_path: Path, args: tuple[str, ...], forms: list[str]
+) -> None:
+    res = run(feed, edgar, "--details-wait", "10", "-v", *args, tmp_path=tmp_path)
+    assert res.returncode == 0, res.stderr  # type: ignore[attr-defined]
+    assert [r["form"] for r in ndjson(res.stdout)] == forms  # type: ignore[attr-defined]
+    err = res.stderr.decode()  # type: ignore[attr-defined]
+    assert f"{len(forms)} shown, {5 - len(forms)} filtered out" in err, err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--item", "5.02"), "need --details"),
+        (("--details", "--user-agent", UA, "--item", "five"), "is not an 8-K item"),
+        (("--details", "--user-agent", UA, "--sic", "28x"), "is not a SIC code"),
+    ],
+)
+def test_detail_filters_are_checked_at_once(
+    emulator_factory: Factory, args: tuple[str, ...], said: str
+) -> None:
+    em = emulator_factory(backlog=1)
+    res = secfeed("tail", "--url", em.url, *args)
+    assert res.returncode == 2
+    assert said in res.stderr.decode()

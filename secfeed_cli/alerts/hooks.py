@@ -71,6 +71,9 @@ def environment(filing: Filing) -> dict[str, str]:
         "IS_HISTORICAL": "true" if filing.is_historical else "false",
         "URL": filing.url,
     }
+    if filing.details_status is not None:  # --details: the full object is on stdin
+        fields["DETAILS_STATUS"] = filing.details_status
+        fields["DETAILS_SUMMARY"] = filing.details_summary or ""
     env.update({f"SECFEED_{k}": _safe(v) for k, v in fields.items()})
     return env
 

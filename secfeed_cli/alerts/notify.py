@@ -175,11 +175,17 @@ def message(filings: list[Filing]) -> tuple[str, str]:
         text = company or f.description
         return f"{text} ({ticker})" if ticker else text
 
+    def said(f: Filing) -> str:  # --details: what the filing says, when known
+        summary = f.details_summary
+        return f" · {summary}" if summary else ""
+
     if len(filings) == 1:
         f = filings[0]
-        return f"{f.form}: {name(f)}", f"{f.description}\n{f.url}"
+        summary = f.details_summary
+        lines = [f.description, *([summary] if summary else []), f.url]
+        return f"{f.form}: {name(f)}", "\n".join(lines)
     title = f"{len(filings)} new SEC filings"
-    body = "\n".join(f"{f.form} · {name(f)} · {f.url}" for f in filings)
+    body = "\n".join(f"{f.form} · {name(f)}{said(f)} · {f.url}" for f in filings)
     return title, body
 
 

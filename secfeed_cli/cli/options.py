@@ -385,6 +385,33 @@ def details_options(f: F) -> F:
                 help="Where EDGAR is (a mirror, or a test server).",
             ),
             click.option(
+                "--item",
+                "items",
+                multiple=True,
+                metavar="CODES",
+                help="With --details: only 8-Ks with one of these items (2.02,5.02).",
+            ),
+            click.option(
+                "--insider-code",
+                "insider_codes",
+                multiple=True,
+                metavar="CODES",
+                help="With --details: only Forms 3/4/5 with a transaction of these codes (P,S).",
+            ),
+            click.option(
+                "--min-value",
+                type=click.FloatRange(min=0),
+                metavar="USD",
+                help="With --details: only Forms 3/4/5 whose transactions are worth this much.",
+            ),
+            click.option(
+                "--sic",
+                "sics",
+                multiple=True,
+                metavar="CODES",
+                help="With --details: only filings of these industries (2834, or 28xx).",
+            ),
+            click.option(
                 "--edgar-rate",
                 type=click.FloatRange(0, 10, min_open=True),
                 default=5.0,
@@ -402,7 +429,25 @@ def _details(
     user_agent: str | None,
     edgar_url: str,
     edgar_rate: float,
+    items: tuple[str, ...] = (),
+    insider_codes: tuple[str, ...] = (),
+    min_value: float | None = None,
+    sics: tuple[str, ...] = (),
 ) -> DetailsSettings | None:
+    from ..details.criteria import DetailFilter, parse_sic
+    from ..filtering.filters import split_patterns
+
+    try:
+        criteria = DetailFilter(
+            items=frozenset(_item(i) for i in split_patterns(items)),
+            codes=frozenset(c.upper() for c in split_patterns(insider_codes)),
+            min_value=min_value,
+            sics=tuple(parse_sic(s) for s in split_patterns(sics)),
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if criteria.active and not with_details:
+        raise click.UsageError("--item, --insider-code, --min-value and --sic need --details")
     if not with_details:
         return None
     from ..companies.tickers import cache_dir
@@ -429,4 +474,16 @@ def _details(
         rate=edgar_rate,
         wait=details_wait,
         cache=str(cache_dir() / "edgar"),
+        criteria=criteria if criteria.active else None,
     )
+
+
+def _item(text: str) -> str:
+    """An 8-K item code as SEC writes it: ``5.02`` (``5.2`` and ``502`` too)."""
+    import re
+
+    t = text.strip()
+    m = re.fullmatch(r"(\d{1,2})\.?(\d{1,2})", t)
+    if m is None:
+        raise ValueError(f"--item {text!r} is not an 8-K item (such as 2.02 or 5.02)")
+    return f"{int(m.group(1))}.{int(m.group(2)):02d}"

@@ -30,6 +30,7 @@ from msgspec.structs import replace
 
 from ..wire.filing import Filing
 from . import edgar
+from .criteria import DetailFilter
 from .eightk import parse_8k
 from .ownership import ownership_xml, parse_ownership
 from .sgml import DetailsError, parse_header
@@ -98,8 +99,11 @@ class Enricher:
         wait: float,
         fetch: Callable[[Filing, edgar.EdgarClient], dict[str, Any]] = details_of,
         clock: Callable[[], float] = time.monotonic,
+        criteria: DetailFilter | None = None,
     ) -> None:
         self.client = client
+        #: Filters that wait for details; the run applies them to what is ready.
+        self.criteria = criteria
         self.wait = wait
         self.fetch = fetch
         self.clock = clock

@@ -155,7 +155,7 @@ def make_sink(
     elif output.fmt == "csv":
         from .lines import CsvSink
 
-        sink = CsvSink(out, latency=output.latency)
+        sink = CsvSink(out, latency=output.latency, details=output.details)
     elif output.fmt == "json":
         from .lines import JsonArraySink
 
@@ -164,7 +164,13 @@ def make_sink(
         from .table import PlainTableSink, TableSink
 
         if not terminal:
-            sink = PlainTableSink(out, latency=output.latency, width=plain_width(), utc=output.utc)
+            sink = PlainTableSink(
+                out,
+                latency=output.latency,
+                width=plain_width(),
+                utc=output.utc,
+                details=output.details,
+            )
         else:
             import sys
 
@@ -179,6 +185,7 @@ def make_sink(
                 color=use_color(sys.stdout),
                 alerts=alerts or AlertSettings(),
                 utc=output.utc,
+                details=output.details,
             )
     if record is not None:
         sink = Recording(sink, record)

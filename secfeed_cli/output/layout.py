@@ -33,6 +33,7 @@ COLUMNS = {
         Column("time", "discovered", 10),
         Column("form", "form", 14),
         Column("company", "company", 0),
+        Column("details", "details", 30),
         Column("role", "role", 9),
         Column("cik", "cik", 10, right=True),
         Column("accession", "accession", 20),
@@ -44,7 +45,18 @@ COLUMNS = {
 #: Left to right.
 ORDER = tuple(COLUMNS)
 #: What a narrower terminal keeps: these first, in this order (the README lists it).
-PRIORITY = ("time", "form", "company", "latency", "accession", "cik", "role", "filed", "accepted")
+PRIORITY = (
+    "time",
+    "form",
+    "company",
+    "details",
+    "latency",
+    "accession",
+    "cik",
+    "role",
+    "filed",
+    "accepted",
+)
 #: The company column never gets narrower than this to make room for another column, and
 #: gets COMPANY_ROOM before the columns after the accession (role, CIK, dates) are shown:
 #: the company and its ticker are what a row is read for.
@@ -64,7 +76,7 @@ FAMILY_SGR = {
 }
 
 
-def layout(width: int, latency: bool) -> list[tuple[Column, int]]:
+def layout(width: int, latency: bool, details: bool = False) -> list[tuple[Column, int]]:
     """The columns shown at ``width`` terminal cells, each with its width, left to right.
 
     The last cell of a line stays free (a line that fills it makes some terminals wrap)."""
@@ -72,10 +84,10 @@ def layout(width: int, latency: bool) -> list[tuple[Column, int]]:
     keys = ["time", "form", "company"]
     used = sum(COLUMNS[k].width for k in keys) + GAP * 2
     for key in PRIORITY[3:]:
-        if key == "latency" and not latency:
+        if (key == "latency" and not latency) or (key == "details" and not details):
             continue
         need = COLUMNS[key].width + GAP
-        room = COMPANY_MIN if key in ("latency", "accession") else COMPANY_ROOM
+        room = COMPANY_MIN if key in ("latency", "accession", "details") else COMPANY_ROOM
         if used + need + room > usable:
             break  # in priority order: a column is shown only if all before it are
         keys.append(key)
@@ -166,7 +178,17 @@ _CELLS: dict[str, Callable[[Filing, str, bool], str]] = {
     "filed": lambda f, lat, utc: f.filing_date,
     "accepted": lambda f, lat, utc: accepted(f, utc),
     "latency": lambda f, lat, utc: lat,
+    "details": lambda f, lat, utc: _details_cell(f),
 }
+
+
+def _details_cell(filing: Filing) -> str:
+    """--details: the summary; else the status (``deferred``, ``error``); made safe, since it
+    comes from a document's text."""
+    text = filing.details_summary or filing.details_status or ""
+    return escape_control(text) if has_control(text) else text
+
+
 _MAY_HOLD_CONTROLS = frozenset(("form", "company", "role"))
 
 

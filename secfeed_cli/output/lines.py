@@ -7,9 +7,17 @@ import operator
 
 from ..wire.filing import Filing
 from . import Counting, Output
-from .encode import _csv_rows, _csv_rows_escaping, _encode, _ndjson_lines, _raw_line, record_line
+from .encode import (
+    _csv_rows,
+    _csv_rows_escaping,
+    _encode,
+    _ndjson_lines,
+    _quote_escaping,
+    _raw_line,
+    record_line,
+)
 from .escape import has_control_csv
-from .records import COLUMNS, LATENCY_COLUMNS, to_record
+from .records import COLUMNS, DETAILS_COLUMNS, LATENCY_COLUMNS, to_record
 
 _DESCRIPTION = operator.attrgetter("description")
 _FORM = operator.attrgetter("form")
@@ -57,10 +65,15 @@ class CsvSink(Counting):
     validated as digits, dates, times and URLs when the frame was parsed.
     """
 
-    def __init__(self, out: Output, latency: bool = False, header: bool = True) -> None:
+    def __init__(
+        self, out: Output, latency: bool = False, header: bool = True, details: bool = False
+    ) -> None:
         self.out = out
         self.latency = latency
-        self.columns = COLUMNS + (LATENCY_COLUMNS if latency else ())
+        self.details = details
+        self.columns = (
+            COLUMNS + (LATENCY_COLUMNS if latency else ()) + (DETAILS_COLUMNS if details else ())
+        )
         # Rows collect as text and go out as one encoded write per flush.
         self._rows: list[str] = [",".join(self.columns) + "\r\n"] if header else []
 
@@ -73,6 +86,9 @@ class CsvSink(Counting):
             for i, f in enumerate(filings):
                 record = to_record(f, received)
                 rows[i] += f",{record['received_time']},{record['latency_ms']}"
+        if self.details:  # the status and the summary; the whole object is NDJSON's and JSON's
+            for i, f in enumerate(filings):
+                rows[i] += f",{f.details_status or ''},{_quote_escaping(f.details_summary or '')}"
         self._unflushed += len(filings)
         self._rows.append("\r\n".join(rows) + "\r\n")
 

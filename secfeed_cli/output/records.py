@@ -37,6 +37,8 @@ FIELDS: tuple[tuple[str, str], ...] = (
 )
 COLUMNS = tuple(name for name, _ in FIELDS)
 LATENCY_COLUMNS = ("received_time", "latency_ms")
+#: CSV with --details (NDJSON and JSON carry the whole ``details`` object instead).
+DETAILS_COLUMNS = ("details_status", "details_summary")
 
 
 def latency_ms(filing: Filing, received: float) -> float:

@@ -100,9 +100,11 @@ class TableSink(Counting):
         fps: float = 10.0,
         alerts: AlertSettings | None = None,
         utc: bool = False,
+        details: bool = False,
     ) -> None:
         alerts = alerts or AlertSettings()
         self.utc = utc
+        self.details = details
         self.bell = alerts.bell
         self.bell_backlog = alerts.backlog
         self.highlight = highlighter(alerts.highlight)
@@ -123,7 +125,7 @@ class TableSink(Counting):
         #: Filings of a burst that were not drawn (see the module's docstring).
         self.undrawn = 0
         self._width = 0  # the width the columns were laid out for (0: none yet)
-        self._columns = layout(80, latency)
+        self._columns = layout(80, latency, details)
         self._since_header = 0
         self._shown_status = ""
         #: Cells the status line on the terminal takes: after a shrink, a terminal that
@@ -207,7 +209,7 @@ class TableSink(Counting):
     def _header(self, width: int) -> None:
         if width != self._width:
             self._width = width
-            self._columns = layout(width, self.latency)
+            self._columns = layout(width, self.latency, self.details)
         self._rows.append(header(self._columns, self.color))
         self._since_header = 0
 
@@ -331,13 +333,18 @@ class PlainTableSink(Counting):
     WIDTH = 160
 
     def __init__(
-        self, out: Output, latency: bool = False, width: int = WIDTH, utc: bool = False
+        self,
+        out: Output,
+        latency: bool = False,
+        width: int = WIDTH,
+        utc: bool = False,
+        details: bool = False,
     ) -> None:
         self.out = out
         self.latency = latency
         self.utc = utc
         self.width = width
-        self.columns = layout(width, latency)
+        self.columns = layout(width, latency, details)
         self._lines: list[str] = []
         self._header_due = True  # printed with the first row
 

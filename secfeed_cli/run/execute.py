@@ -113,6 +113,7 @@ def execute(
         checkpoint = _checkpoint(state, diag)
     enricher = None
     if details is not None:
+        output = replace(output, details=True)
         from pathlib import Path
 
         from ..details.edgar import EdgarClient
@@ -124,7 +125,7 @@ def execute(
             rate=details.rate,
             cache=None if details.cache is None else Path(details.cache),
         )
-        enricher = Enricher(client, details.wait)
+        enricher = Enricher(client, details.wait, criteria=details.criteria)
     run = Run(
         feed,
         filters,

@@ -305,7 +305,13 @@ class Run:
         assert self.enricher is not None
         batch: list[Filing] = []
         when = 0.0
-        for filing, received in self.enricher.ready(block=block):
+        ready = self.enricher.ready(block=block)
+        criteria = self.enricher.criteria
+        if criteria is not None:  # --item, --insider-code, --min-value, --sic
+            passing = [(f, r) for f, r in ready if criteria.passes(f)]
+            self.counters.filtered += len(ready) - len(passing)
+            ready = passing
+        for filing, received in ready:
             if batch and received != when:
                 self._out(sink, batch, when)
                 batch = []

@@ -6,6 +6,8 @@ Connection settings are :class:`connection.ConnectOptions` and filters are
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
@@ -16,6 +18,7 @@ class OutputSettings(msgspec.Struct, frozen=True):
     verbose: bool = False
     raw: bool = False  # NDJSON: frames as received
     utc: bool = False  # the table's times in UTC, not local time
+    details: bool = False  # --details: a details column (table), details columns (CSV)
 
 
 class RunSettings(msgspec.Struct, frozen=True):
@@ -58,3 +61,5 @@ class DetailsSettings(msgspec.Struct, frozen=True):
     rate: float = 5.0  # EDGAR requests a second, at most (SEC allows 10)
     wait: float = 5.0  # how long a filing waits for its details
     cache: str | None = None  # where fetched documents are kept (None: not kept)
+    #: --item, --insider-code, --min-value, --sic (details/criteria.py's DetailFilter)
+    criteria: Any = None

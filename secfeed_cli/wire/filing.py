@@ -225,6 +225,20 @@ class Filing(
         return time_or_date(self.accepted_time)
 
     @property
+    def details_summary(self) -> str | None:
+        """``--details``: the one-line summary of what the filing says, if there is one."""
+        details = self.extra.get("details") if self.extra else None
+        if isinstance(details, dict):
+            summary = details.get("summary")
+            return summary if isinstance(summary, str) else None
+        return None
+
+    @property
+    def details_status(self) -> str | None:
+        details = self.extra.get("details") if self.extra else None
+        return details.get("status") if isinstance(details, dict) else None
+
+    @property
     def url(self) -> str:
         """The EDGAR filing index page, built from ``cik`` and ``accession_no``."""
         return edgar_url(self.cik, self.accession_no)
