@@ -133,3 +133,15 @@ if __name__ == "__main__":  # python -m tests.test_details: write the golden fil
         data = json.dumps(details_of(sample), indent=1, ensure_ascii=False, sort_keys=True)
         (GOLDEN / f"{sample}.json").write_text(data + "\n")
     print(f"wrote {len(SAMPLES)} golden files")
+
+
+def test_the_tables_brief_form() -> None:
+    from secfeed_cli.details.ownership import brief
+
+    assert brief(details_of("form4-full-S-officer-aar-0001127602-25-001055.txt")) == (
+        "S $100.4K Off"
+    )
+    group = details_of("form4-full-submission-purchase-P-10pct-group-0000921895-25-001190.txt")
+    assert brief(group) == "P $912.7K 10% +2"
+    grant = details_of("form4-grant-A-374water-X0508-boolean-true-false.xml")
+    assert brief(grant) == "A 757.8K sh Off"

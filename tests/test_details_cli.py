@@ -234,3 +234,14 @@ def test_detail_filters_are_checked_at_once(
     res = secfeed("tail", "--url", em.url, *args)
     assert res.returncode == 2
     assert said in res.stderr.decode()
+
+
+def test_demo_details_shows_real_documents_offline() -> None:
+    res = secfeed("demo", "--details", "-n", "8", "--backlog-only", "-f", "ndjson")
+    assert res.returncode == 0, res.stderr
+    records = ndjson(res.stdout)
+    assert len(records) == 8
+    assert all(r["details"]["status"] == "ok" for r in records), records
+    summaries = {r["accession_no"]: r["details"]["summary"] for r in records}
+    assert summaries["0001127602-25-001055"].startswith("S 1,500 @ $66.90")
+    assert summaries["0000905729-24-000095"] == "5.07 shareholder vote"

@@ -217,23 +217,36 @@ def relay(
 @output_options(("auto", "table", "ndjson", "csv"), "auto", raw=True)
 @run_options
 @alert_options
+@click.option(
+    "--details",
+    "with_details",
+    is_flag=True,
+    help="What Forms 4 and 8-Ks say, from the emulator's EDGAR (real documents, offline).",
+)
 def demo(
     rate: float,
     filters: FilingFilter,
     output: OutputSettings,
     run: RunSettings,
     alerts: AlertSettings,
+    with_details: bool,
 ) -> int:
     """Run `tail` against the built-in emulator with real sample filings."""
     from ..emulator.runner import EmulatorThread
     from ..emulator.server import EmulatorConfig
     from ..feed.links import ConnectOptions
 
-    runner = EmulatorThread(EmulatorConfig(rate=rate))
+    runner = EmulatorThread(EmulatorConfig(rate=rate, edgar=with_details))
     emulator = runner.start()
     try:
         connection = ConnectOptions(url=emulator.url, max_retries=3, settle=run.settle)
-        return _tail(connection, filters, output, run, alerts)
+        details = None
+        if with_details:  # the emulator's EDGAR: nothing leaves this machine
+            details = DetailsSettings(
+                user_agent="secfeed demo demo@localhost",
+                edgar_url=emulator.url.replace("ws://", "http://", 1),
+            )
+        return _tail(connection, filters, output, run, alerts, details=details)
     finally:
         runner.stop()
 

@@ -252,3 +252,33 @@ def _who(owners: list[dict[str, Any]]) -> str:
         roles[roles.index("Officer")] = first["title"]
     text = ", ".join(roles) or (first["name"] or "")
     return text + (f" +{len(owners) - 1} owners" if len(owners) > 1 else "")
+
+
+def brief(details: dict[str, Any]) -> str:
+    """The summary for a table cell: ``P $1.2M Dir``, ``S $100K Off +2``."""
+    rows = [r for r in details.get("transactions", []) if r["table"] == "non_derivative"]
+    rows = rows or details.get("transactions", [])
+    parts = []
+    for code in _codes(rows):
+        mine = [r for r in rows if str(r["code"] or "?") == code]
+        value = sum(
+            r["shares"] * r["price"]
+            for r in mine
+            if isinstance(r["shares"], (int, float)) and isinstance(r["price"], (int, float))
+        )
+        shares = sum(r["shares"] for r in mine if isinstance(r["shares"], (int, float)))
+        parts.append(f"{code} ${_compact(value)}" if value else f"{code} {_compact(shares)} sh")
+    if not parts:
+        parts = ["holdings"]
+    owners = details.get("owners") or []
+    short = {"director": "Dir", "officer": "Off", "ten_percent_owner": "10%", "other": "Oth"}
+    role = "/".join(short[r] for r in owners[0]["roles"]) if owners else ""
+    more = f" +{len(owners) - 1}" if len(owners) > 1 else ""
+    return " ".join([*parts[:3], role]).strip() + more
+
+
+def _compact(n: float) -> str:
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{unit}".replace(".0" + unit, unit)
+    return f"{n:,.0f}"

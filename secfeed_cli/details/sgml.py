@@ -50,11 +50,8 @@ def _section(head: str, party: str | None) -> str:
     wanted (a reporting owner that is a company has an SIC of its own)."""
     if party is None:
         return head
-    for marker in (f"<{party}>", f"\n{party}:"):
-        at = head.find(marker)
-        if at >= 0:
-            return head[at:]
-    return head
+    found = re.search(rf"^[ \t]*(?:<{party}>|{party}:)", head, re.M)
+    return head[found.start() :] if found else head
 
 
 def parse_header(text: str, party: str | None = None) -> Header:

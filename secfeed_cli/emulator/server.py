@@ -61,6 +61,8 @@ class EmulatorConfig(msgspec.Struct):
     malformed_every: int | None = None
     fault_connections: int | None = None
     refuse_after: int | None = None  # answer HTTP 503 to upgrades after this many
+    #: Play EDGAR too: its real documents at their paths, those filings last in the backlog.
+    edgar: bool = False
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -137,6 +139,13 @@ class Emulator:
         # up to now (the order is the sample's, oldest accepted first).
         for i in range(cfg.backlog):
             self.feed.publish_next(now - timedelta(seconds=cfg.backlog - i))
+        self.edgar_documents: dict[str, bytes] = {}
+        if cfg.edgar:
+            from .edgar import documents
+
+            records, self.edgar_documents = documents()
+            for record in records:  # the newest of the backlog: what --details shows first
+                self.feed.history.append(publish_record(record, now))
         if cfg.firehose:
             self._firehose = [
                 publish_record(r, now).historical_frame
@@ -151,7 +160,7 @@ class Emulator:
             self._handle,
             cfg.host,
             cfg.port,
-            process_request=self._refuse if cfg.refuse_after is not None else None,
+            process_request=self._http if cfg.refuse_after is not None or cfg.edgar else None,
             ssl=context,
             compression=None,
             ping_interval=cfg.ping_interval,
@@ -193,6 +202,25 @@ class Emulator:
                 gap = min(cfg.max_gap, max(0.0, delta) / cfg.speed)
             await asyncio.sleep(gap)
             previous = self.feed.publish_next().record["accepted_time"]
+
+    def _http(self, ws: ServerConnection, request: Request) -> Response | None:
+        """Plain HTTP on the feed's port: EDGAR's documents (``edgar``), else refusals."""
+        if self.config.edgar and request.path.startswith("/Archives/edgar/data/"):
+            body = self.edgar_documents.get(request.path.split("?")[0])
+            self.record("edgar", 0, request.path)
+            if body is None:
+                return ws.respond(404, "Not Found\n")
+            response = ws.respond(200, "")
+            kind = "text/plain" if request.path.endswith(".txt") else "text/html"
+            for name in ("Content-Type", "Content-Length"):
+                del response.headers[name]
+            response.headers["Content-Type"] = kind
+            response.headers["Content-Length"] = str(len(body))
+            response.body = body
+            return response
+        if self.config.refuse_after is None:
+            return None
+        return self._refuse(ws, request)
 
     def _refuse(self, ws: ServerConnection, request: Request) -> Response | None:
         self._upgrades += 1

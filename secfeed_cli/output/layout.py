@@ -185,7 +185,15 @@ _CELLS: dict[str, Callable[[Filing, str, bool], str]] = {
 def _details_cell(filing: Filing) -> str:
     """--details: the summary; else the status (``deferred``, ``error``); made safe, since it
     comes from a document's text."""
-    text = filing.details_summary or filing.details_status or ""
+    details = filing.extra.get("details") if filing.extra else None
+    text = filing.details_status or ""
+    if isinstance(details, dict) and details.get("status") == "ok":
+        if "transactions" in details:
+            from ..details.ownership import brief
+
+            text = brief(details)
+        else:
+            text = str(details.get("summary") or "")
     return escape_control(text) if has_control(text) else text
 
 

@@ -1,0 +1,94 @@
+"""The emulator plays EDGAR too: real documents of real filings, served on the feed's own port
+at their EDGAR paths (``/Archives/edgar/data/{cik}/{folder}/...``), and those filings in its
+feed, so ``secfeed demo --details`` shows what they say, offline.
+
+The documents (``edgar/``, listed in its README with where each came from) are SEC's, byte for
+byte; the feed records for them are read from their own SEC headers (accession, form, filer,
+names, the acceptance time in Eastern time, made UTC).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from typing import Any
+
+from ..details.edgar import index_headers_path, submission_path
+
+Record = dict[str, Any]
+
+
+def _eastern_to_utc(stamp: str) -> str:
+    """``YYYYMMDDHHMMSS`` in US Eastern time (EDGAR's) as RFC 3339 UTC."""
+    local = datetime.strptime(stamp, "%Y%m%d%H%M%S")
+    year = local.year
+    march = datetime(year, 3, 8) + timedelta(days=(6 - datetime(year, 3, 8).weekday()) % 7)
+    november = datetime(year, 11, 1) + timedelta(days=(6 - datetime(year, 11, 1).weekday()) % 7)
+    summer = march.replace(hour=2) <= local < november.replace(hour=2)  # second Sun of March..
+    offset = timedelta(hours=4 if summer else 5)  # ..first Sun of November: EDT, else EST
+    return (local + offset).replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _field(text: str, name: str, after: str = "") -> str | None:
+    """A text header's ``NAME:  value`` (lines may be indented), after the line ``after:``."""
+    start = 0
+    if after:
+        section = re.search(rf"^[ \t]*{after}:", text, re.M)
+        if section is None:
+            return None
+        start = section.start()
+    found = re.search(rf"^[ \t]*{re.escape(name)}:[ \t]*(\S[^\r\n]*?)[ \t]*$", text[start:], re.M)
+    return found.group(1) if found else None
+
+
+def _record(name: str, text: str) -> tuple[Record, str]:
+    """The feed record of one document, and the EDGAR path it is served at."""
+    tagged = "<ACCESSION-NUMBER>" in text
+    if tagged:  # an index-headers page: the tagged header
+
+        def tag(key: str) -> str:
+            found = re.search(rf"^<{key}>(.*)$", text, re.M)
+            assert found is not None, (name, key)
+            return found.group(1).strip()
+
+        accession, form = tag("ACCESSION-NUMBER"), tag("TYPE")
+        cik, company, role = int(tag("CIK")), tag("CONFORMED-NAME"), "Filer"
+        filed, accepted = tag("FILING-DATE"), tag("ACCEPTANCE-DATETIME")
+        path = index_headers_path(cik, accession)
+    else:  # a full submission's text header: the issuer is the filer shown
+        accession = _field(text, "ACCESSION NUMBER") or ""
+        form = _field(text, "CONFORMED SUBMISSION TYPE") or ""
+        cik = int(_field(text, "CENTRAL INDEX KEY", after="ISSUER") or 0)
+        company = _field(text, "COMPANY CONFORMED NAME", after="ISSUER") or ""
+        role = "Issuer"
+        filed = _field(text, "FILED AS OF DATE") or ""
+        found = re.search(r"<ACCEPTANCE-DATETIME>(\d{14})", text)
+        accepted = found.group(1) if found else filed + "000000"
+        path = submission_path(cik, accession)
+    record = {
+        "type": "fillings",
+        "form": form,
+        "description": f"{form} - {company} ({cik:010d}) ({role})",
+        "filling_date": f"{filed[:4]}-{filed[4:6]}-{filed[6:8]}",
+        "accepted_time": _eastern_to_utc(accepted),
+        "accession_no": accession,
+        "cik": cik,
+    }
+    return record, path
+
+
+def documents() -> tuple[list[Record], dict[str, bytes]]:
+    """The bundled filings (oldest first) and their documents by EDGAR path."""
+    folder = resources.files(__package__).joinpath("edgar")
+    records: list[Record] = []
+    served: dict[str, bytes] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith((".txt", ".html")):
+            continue
+        data = entry.read_bytes()
+        record, path = _record(entry.name, data.decode("utf-8", "replace"))
+        records.append(record)
+        served[path] = data
+    records.sort(key=lambda r: str(r["accepted_time"]))
+    return records, served
