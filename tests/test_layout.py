@@ -69,15 +69,17 @@ def test_company_and_role_from_the_description(
 
 
 def test_columns_depend_on_the_width_alone_in_priority_order() -> None:
-    for latency in (False, True):
+    for latency, details in ((False, False), (True, False), (False, True), (True, True)):
         previous: list[str] = []
         for width in range(40, 240):  # below 40 cells, rows wrap (README)
-            columns = layout(width, latency)
+            columns = layout(width, latency, details)
             keys = [c.key for c, _ in columns]
             assert sum(w for _, w in columns) + 2 * (len(columns) - 1) <= width - 1
             # A wider terminal never loses a column, and columns come in PRIORITY order.
             assert set(previous) <= set(keys)
-            wanted = [k for k in PRIORITY if latency or k != "latency"]
+            wanted = [
+                k for k in PRIORITY if (latency or k != "latency") and (details or k != "details")
+            ]
             assert sorted(keys, key=wanted.index) == [k for k in wanted if k in keys]
             assert set(keys) == set(wanted[: len(keys)])
             company = dict((c.key, w) for c, w in columns)["company"]
