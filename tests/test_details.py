@@ -11,13 +11,14 @@ import pytest
 
 from secfeed_cli.details.eightk import parse_8k
 from secfeed_cli.details.ownership import MAX_XML, ownership_xml, parse_ownership, parse_xml
+from secfeed_cli.details.schedule13 import parse_schedule13
 from secfeed_cli.details.sgml import DetailsError, parse_header
 
 pytestmark = pytest.mark.unit
 
 DATA = Path(__file__).parent / "data" / "edgar"
 GOLDEN = DATA / "golden"
-SAMPLES = sorted(p.name for p in DATA.iterdir() if p.name.startswith(("form", "8k")))
+SAMPLES = sorted(p.name for p in DATA.iterdir() if p.name.startswith(("form", "8k", "sc13")))
 
 
 def details_of(name: str) -> dict[str, Any]:
@@ -26,6 +27,9 @@ def details_of(name: str) -> dict[str, Any]:
     try:
         if name.startswith("8k"):
             return {"status": "ok", **parse_8k(text)}
+        if name.startswith("sc13"):
+            xml = ownership_xml(text) if name.endswith(".txt") else text
+            return {"status": "ok", **parse_schedule13(xml)}
         if name.endswith(".txt"):
             header = parse_header(text, party="ISSUER")
             return {"status": "ok", **parse_ownership(ownership_xml(text), header)}
@@ -104,7 +108,7 @@ def test_malformed_and_old_documents_are_errors_with_a_reason() -> None:
     assert bad == {"status": "error", "reason": bad["reason"]}
     assert bad["reason"].startswith("malformed XML: ")
     old = details_of("form4-full-2000-pre-xml-text-form-0001094891-00-000193.txt")
-    assert old["status"] == "error" and "no ownership XML" in old["reason"]
+    assert old["status"] == "error" and "no XML in the submission" in old["reason"]
 
 
 @pytest.mark.parametrize(
@@ -145,3 +149,18 @@ def test_the_tables_brief_form() -> None:
     assert brief(group) == "P $912.7K 10% +2"
     grant = details_of("form4-grant-A-374water-X0508-boolean-true-false.xml")
     assert brief(grant) == "A 757.8K sh Off"
+
+
+def test_a_schedule_13g_as_its_document_has_it() -> None:
+    # sc13g-xml-citadel-spirit: checked by hand against the XML (seven joint filers)
+    d = details_of("sc13g-xml-citadel-spirit-0001104659-25-045128.xml")
+    assert d["issuer"] == {
+        "cik": 1498710,
+        "name": "Spirit Aviation Holdings, Inc.",
+        "cusip": "84863V101",
+    }
+    assert d["event_date"] == "2025-04-29" and len(d["persons"]) == 7
+    first = d["persons"][0]
+    assert first["name"] == "Citadel Advisors LLC" and first["amount"] == 1624818
+    assert first["percent"] == 9.9 and first["types"] == ["IA", "HC", "OO"]
+    assert d["summary"] == "9.9% of Spirit Aviation Holdings, Inc. · Citadel Advisors LLC +6"

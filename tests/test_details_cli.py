@@ -245,3 +245,23 @@ def test_demo_details_shows_real_documents_offline() -> None:
     summaries = {r["accession_no"]: r["details"]["summary"] for r in records}
     assert summaries["0001127602-25-001055"].startswith("S 1,500 @ $66.90")
     assert summaries["0000905729-24-000095"] == "5.07 shareholder vote"
+
+
+def test_a_schedule_13g_carries_who_holds_how_much(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    name = "sc13g-full-submission-xml-2-persons-0001815572-25-000002.txt"
+    cik, accession = 1374328, "0001815572-25-000002"  # the subject company's folder
+    server = Sec()
+    server.routes[submission_path(cik, accession)] = (200, (DATA / name).read_bytes())
+    sample = tmp_path / "sample.ndjson"
+    sample.write_text(json.dumps(record("SCHEDULE 13G", cik, accession, "FITLIFE BRANDS")) + "\n")
+    em = emulator_factory(backlog=1, sample_path=str(sample))
+    try:
+        res = run(em, server, "--details-wait", "10", tmp_path=tmp_path)
+    finally:
+        server.close()
+    [line] = ndjson(res.stdout)  # type: ignore[attr-defined]
+    assert line["details"]["status"] == "ok"
+    assert [p["percent"] for p in line["details"]["persons"]] == [5.1, 5.1]  # joint: not summed
+    assert line["details"]["summary"].startswith("5.1% of FITLIFE BRANDS, INC.")

@@ -32,10 +32,10 @@ def ownership_xml(submission: str) -> str:
     ``<XML>`` block; DetailsError when there is none (text filings before 2003)."""
     start = submission.find("<XML>")
     if start < 0:
-        raise DetailsError("no ownership XML in the submission (a text filing, before 2003?)")
+        raise DetailsError("no XML in the submission (a text filing, from before XML forms?)")
     end = submission.find("</XML>", start)
     if end < 0:
-        raise DetailsError("the ownership XML is cut off (no </XML>)")
+        raise DetailsError("the XML is cut off (no </XML>)")
     return submission[start + len("<XML>") : end].strip()
 
 

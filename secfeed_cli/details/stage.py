@@ -33,6 +33,7 @@ from . import edgar
 from .criteria import DetailFilter
 from .eightk import parse_8k
 from .ownership import ownership_xml, parse_ownership
+from .schedule13 import parse_schedule13
 from .sgml import DetailsError, parse_header
 
 #: Fetching threads: the pace (at most 10 a second) is the limit, not the threads.
@@ -67,13 +68,17 @@ def details_of(filing: Filing, client: edgar.EdgarClient) -> dict[str, Any]:
             text = client.document(path).decode("utf-8", "replace")
             header = parse_header(text, party="ISSUER")
             return {"status": "ok", **parse_ownership(ownership_xml(text), header)}
-        return {"status": "unavailable", "reason": "details of this form are not read yet"}
+        if what == "13DG":
+            path = edgar.submission_path(filing.cik, filing.accession_no)
+            text = client.document(path).decode("utf-8", "replace")
+            return {"status": "ok", **parse_schedule13(ownership_xml(text))}
+        return {"status": "unavailable", "reason": "no details for this form"}
     except edgar.NotFound as exc:
         return {"status": "unavailable", "reason": str(exc)}
     except edgar.Blocked as exc:
         return {"status": "unavailable", "reason": str(exc)}
     except DetailsError as exc:
-        status = "unavailable" if "no ownership XML" in str(exc) else "error"
+        status = "unavailable" if "no XML in the submission" in str(exc) else "error"
         return {"status": status, "reason": str(exc)}
     except (edgar.EdgarError, ValueError) as exc:
         return {"status": "error", "reason": str(exc)}
