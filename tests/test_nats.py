@@ -764,3 +764,40 @@ def test_the_relay_shows_a_status_line_in_a_terminal(
         assert "awaiting acknowledgement" not in history
     finally:
         pane.kill()
+
+
+def test_relay_details_publishes_enriched_filings(
+    emulator_factory: Factory, nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """One relay spends the SEC budget for every consumer: the stream carries the details."""
+    from secfeed_cli.details.edgar import submission_path
+
+    from .test_details_cli import DATA, FORM4, record
+    from .test_edgar import Sec
+
+    name, cik, accession = FORM4
+    edgar = Sec()
+    edgar.routes[submission_path(cik, accession)] = (200, (DATA / name).read_bytes())
+    sample = tmp_path / "sample.ndjson"
+    sample.write_text(json.dumps(record("4", cik, accession, "AAR CORP")) + "\n")
+    em = emulator_factory(backlog=1, sample_path=str(sample))
+    try:
+        res = relay(
+            em,
+            nats_server,
+            "--backlog-only",
+            "--details",
+            "--details-wait",
+            "10",
+            "--user-agent",
+            "Test Desk test@example.com",
+            "--edgar-url",
+            edgar.url,
+        )
+    finally:
+        edgar.close()
+    assert res.returncode == 0, res.stderr
+    [(_, _, payload)] = nats_server.stream()
+    assert payload["details"]["summary"].startswith("S 1,500 @ $66.90")
+    read = secfeed_process("tail", "--from", nats_server.url, "--backlog-only")
+    assert ndjson(read.stdout)[0]["details"]["issuer"]["ticker"] == "AIR"
