@@ -265,3 +265,76 @@ def test_a_schedule_13g_carries_who_holds_how_much(
     assert line["details"]["status"] == "ok"
     assert [p["percent"] for p in line["details"]["persons"]] == [5.1, 5.1]  # joint: not summed
     assert line["details"]["summary"].startswith("5.1% of FITLIFE BRANDS, INC.")
+
+
+def _emulated(em: Emulator, *more: str, tmp_path: Path) -> tuple[list[dict[str, object]], str]:
+    res = secfeed(
+        "tail",
+        "--url",
+        em.url,
+        "--backlog-only",
+        "-n",
+        "8",
+        "--details",
+        "--user-agent",
+        UA,
+        "--edgar-url",
+        em.url.replace("ws://", "http://"),
+        *more,
+        env=cli_env(XDG_CACHE_HOME=str(tmp_path / "cache")),
+    )
+    assert res.returncode == 0, res.stderr
+    return [r["details"] for r in ndjson(res.stdout)], res.stderr.decode()
+
+
+def _asked(em: Emulator) -> int:
+    return sum(1 for e in em.events if e.name == "edgar")
+
+
+@pytest.mark.parametrize("fault", ["403", "429"])
+def test_the_emulators_edgar_refusing_stops_every_request(
+    emulator_factory: Factory, tmp_path: Path, fault: str
+) -> None:
+    em = emulator_factory(backlog=0, edgar=True, edgar_fault=fault)
+    details, _ = _emulated(em, "--details-wait", "10", tmp_path=tmp_path)
+    assert len(details) == 8
+    assert all(d["status"] == "unavailable" for d in details), details
+    assert f"SEC answered {fault}" in str(details[0]["reason"]) or "no EDGAR request" in str(
+        details[0]["reason"]
+    )
+    assert _asked(em) <= 3  # the requests already under way when the first refusal came
+
+
+def test_the_emulators_edgar_lagging_the_feed_is_asked_again(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=0, edgar=True, edgar_fault="404-first")
+    details, _ = _emulated(em, "--details-wait", "20", tmp_path=tmp_path)
+    assert [d["status"] for d in details] == ["ok"] * 8
+    assert _asked(em) == 16  # each document: a 404, then the document
+
+
+@pytest.mark.parametrize(("fault", "status"), [("truncated", "error"), ("malformed", "error")])
+def test_the_emulators_edgar_sending_broken_documents(
+    emulator_factory: Factory, tmp_path: Path, fault: str, status: str
+) -> None:
+    em = emulator_factory(backlog=0, edgar=True, edgar_fault=fault)
+    details, _ = _emulated(em, "--details-wait", "10", tmp_path=tmp_path)
+    form4s = [d for d in details if "items" not in d]
+    assert form4s and all(d["status"] == status for d in form4s), details
+    assert all(str(d["reason"]) for d in form4s)
+
+
+def test_the_emulators_edgar_being_slow_defers_the_details(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=0, edgar=True, edgar_fault="slow")
+    details, _ = _emulated(em, "--details-wait", "0.3", tmp_path=tmp_path)
+    assert [d["status"] for d in details] == ["deferred"] * 8
+
+
+def test_serve_names_the_same_faults_the_emulator_has() -> None:
+    from secfeed_cli.cli.serve import EDGAR_FAULTS
+    from secfeed_cli.emulator.edgar import FAULTS
+
+    assert EDGAR_FAULTS == FAULTS

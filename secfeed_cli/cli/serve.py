@@ -19,6 +19,10 @@ Examples:
 """
 
 
+#: emulator/edgar.py's FAULTS, here so that the CLI starts without importing the emulator.
+EDGAR_FAULTS = ("403", "429", "404-first", "slow", "truncated", "malformed")
+
+
 @click.command(epilog=SERVE_EPILOG)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option(
@@ -157,6 +161,17 @@ Examples:
     hidden=True,
     help="Apply faults only to the first K connections.",
 )
+@click.option(
+    "--edgar",
+    is_flag=True,
+    help="Play EDGAR too: real documents at their paths on this port, those filings in the feed.",
+)
+@click.option(
+    "--edgar-fault",
+    type=click.Choice(EDGAR_FAULTS),
+    help="EDGAR misbehaves: SEC's 403 page, 429, a 404 before each document appears, slow,"
+    " truncated, malformed XML (implies --edgar).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Do not log connections on stderr.")
 def serve(**opts: Any) -> int:
     """Run a local emulator of the FinFeedAPI SEC WebSocket, with real sample filings."""
@@ -198,6 +213,8 @@ def serve(**opts: Any) -> int:
         malformed_every=opts["fault_malformed_every"],
         fault_connections=opts["fault_connections"],
         refuse_after=opts["fault_refuse_after"],
+        edgar=opts["edgar"] or opts["edgar_fault"] is not None,
+        edgar_fault=opts["edgar_fault"],
     )
 
     def ready(emulator: Any) -> None:

@@ -5,7 +5,7 @@ email, and at most 10 requests a second per organisation; past that, or without 
 User-Agent, SEC answers 403 with its "Request Rate Threshold Exceeded" or "Undeclared
 Automated Tool" page and blocks the address for 10 minutes, longer if the requests go on. So:
 
-- every request carries the User-Agent, and asks for gzip (decoded under a cap);
+- every request carries the User-Agent, and asks for gzip (decoded under a cap, by httpget);
 - a shared pace: requests start at least ``1 / rate`` seconds apart, across threads
   (``--edgar-rate``, default 5, never above 10);
 - a 403 or a 429 stops *every* EDGAR request of the process for :data:`BLOCK` seconds: no
@@ -135,7 +135,7 @@ class EdgarClient:
         self._check_blocked()  # another thread may have been refused meanwhile
         with self._lock:
             self.requests += 1
-        headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip"}
+        headers = {"User-Agent": self.user_agent}  # httpget asks for gzip itself
         try:
             answer = self.fetch(self.base_url + path, headers, self.timeout, MAX_SENT, MAX_DECODED)
         except httpget.FetchError as exc:

@@ -84,7 +84,7 @@ def documents() -> tuple[list[Record], dict[str, bytes]]:
     records: list[Record] = []
     served: dict[str, bytes] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith((".txt", ".html")):
+        if not entry.name.endswith((".txt", ".html")) or entry.name.startswith("sec-"):
             continue
         data = entry.read_bytes()
         record, path = _record(entry.name, data.decode("utf-8", "replace"))
@@ -92,3 +92,18 @@ def documents() -> tuple[list[Record], dict[str, bytes]]:
         served[path] = data
     records.sort(key=lambda r: str(r["accepted_time"]))
     return records, served
+
+
+#: How the emulator's EDGAR can misbehave (``secfeed serve --edgar-fault``).
+FAULTS = ("403", "429", "404-first", "slow", "truncated", "malformed")
+
+
+def rate_page() -> bytes:
+    """SEC's own "Request Rate Threshold Exceeded" page, served with a 403."""
+    folder = resources.files(__package__).joinpath("edgar")
+    return folder.joinpath("sec-rate-threshold-exceeded.html").read_bytes()
+
+
+def malformed(body: bytes) -> bytes:
+    """A document whose XML breaks (its end tags cut off), for ``--edgar-fault malformed``."""
+    return body.replace(b"</ownershipDocument>", b"").replace(b"</XML>", b"<broken</XML>")

@@ -63,6 +63,7 @@ class EmulatorConfig(msgspec.Struct):
     refuse_after: int | None = None  # answer HTTP 503 to upgrades after this many
     #: Play EDGAR too: its real documents at their paths, those filings last in the backlog.
     edgar: bool = False
+    edgar_fault: str | None = None  # one of emulator.edgar.FAULTS
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -133,6 +134,7 @@ class Emulator:
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self._closing = asyncio.Event()
         cfg = self.config
         now = datetime.now(timezone.utc)
         # The starting backlog looks like a feed that has been running: one filing a second
@@ -140,11 +142,14 @@ class Emulator:
         for i in range(cfg.backlog):
             self.feed.publish_next(now - timedelta(seconds=cfg.backlog - i))
         self.edgar_documents: dict[str, bytes] = {}
+        self._edgar_asked: set[str] = set()
         if cfg.edgar:
             from .edgar import documents
 
             records, self.edgar_documents = documents()
-            for record in records:  # the newest of the backlog: what --details shows first
+            # The newest of the backlog, on top of it (what --details shows first).
+            self.feed.history = deque(self.feed.history, maxlen=cfg.backlog + len(records))
+            for record in records:
                 self.feed.history.append(publish_record(record, now))
         if cfg.firehose:
             self._firehose = [
@@ -172,6 +177,8 @@ class Emulator:
         self._publisher = asyncio.create_task(self._publish_loop())
 
     async def close(self) -> None:
+        self._closing.set()  # a slow EDGAR answer ends now
+        await asyncio.sleep(0)
         self._publisher.cancel()
         if self._server is not None:
             self._server.close()
@@ -203,24 +210,38 @@ class Emulator:
             await asyncio.sleep(gap)
             previous = self.feed.publish_next().record["accepted_time"]
 
-    def _http(self, ws: ServerConnection, request: Request) -> Response | None:
+    async def _http(self, ws: ServerConnection, request: Request) -> Response | None:
         """Plain HTTP on the feed's port: EDGAR's documents (``edgar``), else refusals."""
         if self.config.edgar and request.path.startswith("/Archives/edgar/data/"):
-            body = self.edgar_documents.get(request.path.split("?")[0])
-            self.record("edgar", 0, request.path)
-            if body is None:
-                return ws.respond(404, "Not Found\n")
-            response = ws.respond(200, "")
-            kind = "text/plain" if request.path.endswith(".txt") else "text/html"
-            for name in ("Content-Type", "Content-Length"):
-                del response.headers[name]
-            response.headers["Content-Type"] = kind
-            response.headers["Content-Length"] = str(len(body))
-            response.body = body
-            return response
+            return await self._edgar(ws, request.path.split("?")[0])
         if self.config.refuse_after is None:
             return None
         return self._refuse(ws, request)
+
+    async def _edgar(self, ws: ServerConnection, path: str) -> Response:
+        from .edgar import malformed, rate_page
+
+        fault = self.config.edgar_fault
+        self.record("edgar", 0, path)
+        body = self.edgar_documents.get(path)
+        first = path not in self._edgar_asked
+        self._edgar_asked.add(path)
+        if fault == "403":
+            return _document(ws, 403, rate_page(), "text/html")
+        if fault == "429":
+            return ws.respond(429, "Too Many Requests\n")
+        if body is None or (fault == "404-first" and first):
+            return ws.respond(404, "Not Found\n")
+        if fault == "slow":  # 30 s, or until the emulator closes: never a pending task left
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), 30)
+        if fault == "malformed":
+            body = malformed(body)
+        kind = "text/plain" if path.endswith(".txt") else "text/html"
+        response = _document(ws, 200, body, kind)
+        if fault == "truncated":  # the length of the whole, half of it sent
+            response.body = body[: len(body) // 2]
+        return response
 
     def _refuse(self, ws: ServerConnection, request: Request) -> Response | None:
         self._upgrades += 1
@@ -275,7 +296,8 @@ class Session:
 
     async def run(self) -> None:
         feed = self.em.feed
-        backlog = [] if self.cfg.firehose else feed.backlog(self.cfg.backlog)
+        size = self.cfg.backlog + len(self.em.edgar_documents)  # --edgar: its filings on top
+        backlog = [] if self.cfg.firehose else feed.backlog(size)
         feed.subscribers.add(self.offer)
         self.writer = asyncio.create_task(self._write_loop(backlog))
         tasks = [
@@ -407,3 +429,13 @@ def _chunks(frames: list[bytes], size: int) -> list[bytes]:
     if chunk:
         out.append(bytes(chunk))
     return out
+
+
+def _document(ws: ServerConnection, status: int, body: bytes, kind: str) -> Response:
+    response = ws.respond(status, "")
+    for name in ("Content-Type", "Content-Length"):
+        del response.headers[name]
+    response.headers["Content-Type"] = kind
+    response.headers["Content-Length"] = str(len(body))
+    response.body = body
+    return response
