@@ -31,8 +31,9 @@ RATE_PAGE = (DATA / "sec-rate-threshold-exceeded.html").read_bytes()
 class Sec:
     """Routes: path -> (status, body); each request recorded (path, User-Agent, time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_alive: bool = False) -> None:
         self.routes: dict[str, tuple[int, bytes]] = {}
+        self.connections = 0
         self.seen: list[tuple[str, str, float]] = []
         #: Set: every answer is held until close() (an EDGAR that never answers in time).
         self.stall = threading.Event()
@@ -40,6 +41,12 @@ class Sec:
         sec = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                sec.connections += 1
+                super().setup()
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 sec.seen.append((self.path, self.headers.get("User-Agent", ""), time.monotonic()))
                 if sec.stall.is_set():
@@ -177,3 +184,26 @@ def test_the_rate_at_secs_end_stays_under_its_limit(sec: Sec) -> None:
     assert len(times) == 25
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
     assert busiest <= 10, busiest  # SEC's limit; paced at 5 a second
+
+
+def test_one_connection_serves_many_documents_when_edgar_keeps_it_open() -> None:
+    sec = Sec(keep_alive=True)
+    try:
+        paths = [submission_path(1750, f"0001127602-25-{n:06d}") for n in range(6)]
+        for path in paths:
+            sec.routes[path] = (200, FORM4)
+        client = EdgarClient(UA, base_url=sec.url, rate=10.0)
+        assert all(client.document(path) == FORM4 for path in paths)
+        client.close()
+        assert len(sec.seen) == 6 and sec.connections == 1
+    finally:
+        sec.close()
+
+
+def test_a_server_that_closes_each_connection_is_asked_on_new_ones(sec: Sec) -> None:
+    paths = [submission_path(1750, f"0001127602-25-{n:06d}") for n in range(3)]
+    for path in paths:
+        sec.routes[path] = (200, FORM4)
+    client = EdgarClient(UA, base_url=sec.url, rate=10.0)  # sec speaks HTTP/1.0: no reuse
+    assert all(client.document(path) == FORM4 for path in paths)
+    assert sec.connections == 3

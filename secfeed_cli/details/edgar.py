@@ -6,6 +6,7 @@ User-Agent, SEC answers 403 with its "Request Rate Threshold Exceeded" or "Undec
 Automated Tool" page and blocks the address for 10 minutes, longer if the requests go on. So:
 
 - every request carries the User-Agent, and asks for gzip (decoded under a cap, by httpget);
+  each fetching thread keeps its connection to EDGAR open between requests (keep-alive);
 - a shared pace: requests start at least ``1 / rate`` seconds apart, across threads
   (``--edgar-rate``, default 5, never above 10);
 - a 403 or a 429 stops *every* EDGAR request of the process for :data:`BLOCK` seconds: no
@@ -124,6 +125,8 @@ class EdgarClient:
         self.blocked_until = -float("inf")
         self.requests = 0  # sent, for the status line and the summary
         self._lock = threading.Lock()
+        self._kept = threading.local()  # each thread's kept-alive connection to EDGAR
+        self._all_kept: list[httpget.Kept] = []
 
     def document(self, path: str) -> bytes:
         """The document at ``path`` (``/Archives/...``): from the cache, else from EDGAR."""
@@ -136,8 +139,15 @@ class EdgarClient:
         with self._lock:
             self.requests += 1
         headers = {"User-Agent": self.user_agent}  # httpget asks for gzip itself
+        keep = getattr(self._kept, "connection", None)
+        if keep is None:
+            keep = self._kept.connection = httpget.Kept()
+            with self._lock:
+                self._all_kept.append(keep)
         try:
-            answer = self.fetch(self.base_url + path, headers, self.timeout, MAX_SENT, MAX_DECODED)
+            answer = self.fetch(
+                self.base_url + path, headers, self.timeout, MAX_SENT, MAX_DECODED, keep=keep
+            )
         except httpget.FetchError as exc:
             raise EdgarError(str(exc)) from None
         if answer.status == 200:
@@ -150,6 +160,13 @@ class EdgarClient:
                 self.blocked_until = max(self.blocked_until, self.clock() + BLOCK)
             self._check_blocked(f"SEC answered {answer.status} {answer.reason}".rstrip())
         raise EdgarError(f"SEC answered {answer.status} {answer.reason} for {path}".rstrip())
+
+    def close(self) -> None:
+        """Close the connections kept open (the run is over)."""
+        with self._lock:
+            kept, self._all_kept = self._all_kept, []
+        for keep in kept:
+            keep.close()
 
     def _check_blocked(self, why: str = "SEC refused an earlier request") -> None:
         left = self.blocked_until - self.clock()

@@ -175,6 +175,7 @@ class Enricher:
             self._jobs.clear()
             self._later.clear()
             self._cond.notify_all()
+        self.client.close()
 
     def summary(self) -> str:
         c = self.counts

@@ -70,17 +70,45 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class Kept:
+    """A connection kept open between GETs to one server (HTTP/1.1 keep-alive), for a client
+    that asks one host many times (EDGAR). One per thread: it is not shared."""
+
+    def __init__(self) -> None:
+        self.sock: socket.socket | None = None
+        self.origin: tuple[str, str, int] | None = None
+        self.opened = 0  # connections opened (the tests count them)
+
+    def take(self, origin: tuple[str, str, int]) -> socket.socket | None:
+        sock, self.sock = self.sock, None
+        if sock is not None and self.origin != origin:
+            sock.close()
+            return None
+        return sock
+
+    def give(self, sock: socket.socket, origin: tuple[str, str, int]) -> None:
+        self.close()
+        self.sock, self.origin = sock, origin
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
 def get(
     url: str,
     headers: dict[str, str],
     timeout: float,
     max_body: int,
     max_decoded: int,
+    keep: Kept | None = None,
 ) -> Answer:
-    """GET ``url`` within ``timeout`` seconds in all; the answer, whatever its status."""
+    """GET ``url`` within ``timeout`` seconds in all; the answer, whatever its status.
+    ``keep``: reuse its connection to the same server, and leave the one used there."""
     deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
-        answer = _get_once(url, headers, deadline, max_body, max_decoded)
+        answer = _get_kept(url, headers, deadline, max_body, max_decoded, keep)
         if answer.status not in (301, 302, 303, 307, 308):
             return answer
         location = answer.headers.get("location", "")
@@ -98,8 +126,36 @@ def get(
     raise FetchError(f"{shown(url)}: more than {MAX_REDIRECTS} redirects")
 
 
+def _get_kept(
+    url: str,
+    headers: dict[str, str],
+    deadline: float,
+    max_body: int,
+    max_decoded: int,
+    keep: Kept | None,
+) -> Answer:
+    """A GET on ``keep``'s open connection when it has one to this server; if that one was
+    closed meanwhile (the server's idle timeout), once more on a new connection."""
+    if keep is not None and keep.sock is not None:
+        try:
+            return _get_once(url, headers, deadline, max_body, max_decoded, keep, reuse=True)
+        except _Stale:
+            pass
+    return _get_once(url, headers, deadline, max_body, max_decoded, keep)
+
+
+class _Stale(Exception):
+    """A kept connection the server had closed before answering."""
+
+
 def _get_once(
-    url: str, headers: dict[str, str], deadline: float, max_body: int, max_decoded: int
+    url: str,
+    headers: dict[str, str],
+    deadline: float,
+    max_body: int,
+    max_decoded: int,
+    keep: Kept | None = None,
+    reuse: bool = False,
 ) -> Answer:
     parts = urlsplit(url)
     secure = parts.scheme == "https"
@@ -114,20 +170,32 @@ def _get_once(
             raise FetchError(f"{shown(url)}: a password goes only over https")
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
         request["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
+    origin = (parts.scheme, host.lower(), port)
+    via = proxy_for(host, secure, None)
+    if via is not None:
+        keep = None  # through a proxy: a connection a request
+    kept = keep.take(origin) if keep is not None and reuse else None
+    if reuse and kept is None:
+        raise _Stale()
+    if kept is None:
+        try:
+            if via is not None:
+                sock = tcp_connect(via.hostname or "", proxy_port(via), deadline, what="proxy")
+            else:
+                sock = tcp_connect(host, port, deadline)
+        except HandshakeTimeout:
+            raise FetchError(_too_slow(url)) from None
+        except HandshakeError as exc:
+            raise FetchError(f"cannot fetch {shown(url)}: {exc}") from None
+        if keep is not None:
+            keep.opened += 1
+    else:
+        sock = kept
+    reusable = False
     try:
-        via = proxy_for(host, secure, None)
-        if via is not None:
-            sock = tcp_connect(via.hostname or "", proxy_port(via), deadline, what="proxy")
-        else:
-            sock = tcp_connect(host, port, deadline)
-    except HandshakeTimeout:
-        raise FetchError(_too_slow(url)) from None
-    except HandshakeError as exc:
-        raise FetchError(f"cannot fetch {shown(url)}: {exc}") from None
-    try:
-        if via is not None and (secure or via.scheme != "http"):
+        if kept is None and via is not None and (secure or via.scheme != "http"):
             tunnel(sock, via, host, port, deadline)
-        if secure:
+        if kept is None and secure:
             sock = start_tls(sock, host, None, deadline)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if via is not None and not secure and via.scheme == "http":
@@ -138,15 +206,29 @@ def _get_once(
         lines = [
             f"GET {target} HTTP/1.1",
             f"Host: {authority}",
-            "Connection: close",
+            "Connection: keep-alive" if keep is not None else "Connection: close",
             "Accept-Encoding: gzip",
             *(f"{k}: {v}" for k, v in request.items()),
         ]
         if not any(k.lower() == "user-agent" for k in request):
             lines.append(f"User-Agent: secfeed/{__version__}")
-        send_all(sock, ("\r\n".join(lines) + "\r\n\r\n").encode(), deadline)
-        status, reason, fields, leftover = read_head(sock, deadline, shown(url))
-        body = _Body(sock, leftover, deadline, max_body, url).read(fields)
+        head: list[str] = []
+        try:
+            send_all(sock, ("\r\n".join(lines) + "\r\n\r\n").encode(), deadline)
+            status, reason, fields, leftover = read_head(sock, deadline, shown(url), head)
+        except (HandshakeError, OSError):
+            if kept is not None and not head:  # closed while idle: not this request's fault
+                raise _Stale() from None
+            raise
+        reader = _Body(sock, leftover, deadline, max_body, url)
+        body = reader.read(fields)
+        reusable = (
+            keep is not None
+            and not reader.eof
+            and head[0].startswith("< HTTP/1.1")
+            and "close" not in fields.get("connection", "").lower()
+            and ("content-length" in fields or "chunked" in fields.get("transfer-encoding", ""))
+        )
     except (HandshakeTimeout, TimeoutError):
         raise FetchError(_too_slow(url)) from None
     except HandshakeError as exc:
@@ -154,7 +236,10 @@ def _get_once(
     except OSError as exc:
         raise FetchError(f"cannot fetch {shown(url)}: {exc.strerror or exc}") from None
     finally:
-        sock.close()
+        if reusable and keep is not None:
+            keep.give(sock, origin)
+        else:
+            sock.close()
     if fields.get("content-encoding", "").lower() in ("gzip", "x-gzip"):
         body = _gunzip(body, max_decoded, url)
     elif len(body) > max_decoded:
@@ -233,8 +318,14 @@ class _Body:
                 size = int(line.split(b";")[0].strip(), 16)
             except ValueError:
                 raise FetchError(f"{shown(self.url)} sent a broken chunked body") from None
-            if size == 0:
-                return bytes(out)
+            if size == 0:  # the trailer (usually none) and its blank line
+                while True:
+                    while b"\r\n" not in self.buf:
+                        if len(self.buf) > 8192 or not self._more():
+                            raise FetchError(f"{shown(self.url)} sent a broken chunked body")
+                    trailer, _, self.buf = self.buf.partition(b"\r\n")
+                    if not trailer:
+                        return bytes(out)
             if len(out) + size > self.limit:
                 self._too_big()
             while len(self.buf) < size + 2:
