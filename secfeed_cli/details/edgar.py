@@ -20,10 +20,12 @@ The clock and the sleep are passed in (the tests use their own); the fetch is ``
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,8 +76,14 @@ def _folder(cik: int, accession: str) -> str:
     return f"/Archives/edgar/data/{cik}/{accession.replace('-', '')}"
 
 
+#: The window the rate is kept over, a little over a second: SEC counts requests as they
+#: arrive, and the network can bring two of them closer together than they were sent.
+WINDOW = 1.05
+
+
 class Pace:
-    """Requests start at least ``1 / rate`` seconds apart, whichever thread asks."""
+    """Requests start at least ``1 / rate`` seconds apart, and never more than ``rate`` of
+    them within :data:`WINDOW` seconds, whichever thread asks."""
 
     def __init__(
         self,
@@ -89,6 +97,7 @@ class Pace:
         self.clock = clock
         self.sleep = sleep
         self._next = -float("inf")
+        self._recent: deque[float] = deque(maxlen=max(1, math.floor(rate)))
         self._lock = threading.Lock()
 
     def wait(self) -> None:
@@ -96,6 +105,10 @@ class Pace:
         with self._lock:
             now = self.clock()
             slot = max(now, self._next)
+            recent = self._recent
+            if len(recent) == recent.maxlen:
+                slot = max(slot, recent[0] + WINDOW)
+            recent.append(slot)
             self._next = slot + self.interval
         if slot > now:
             self.sleep(slot - now)
