@@ -137,6 +137,23 @@ STATIC_OUTPUT = [
     "\\fBreceived_time\\fR, \\fBlatency_ms\\fR",
     "With \\fB\\-\\-latency\\fR: local receive time (RFC 3339 UTC) and receive time minus "
     "discovered_time in milliseconds.",
+    ".TP",
+    "\\fBdetails\\fR",
+    "With \\fB\\-\\-details\\fR, for Forms 3, 4, 5, 8\\-K and Schedules 13D/G (and "
+    "amendments): \\fBstatus\\fR (ok, deferred, unavailable, error, the last three with a "
+    "\\fBreason\\fR) and, when ok, \\fBsummary\\fR and what the document says. Forms 3/4/5: "
+    "\\fBissuer\\fR (cik, name, ticker, sic), \\fBowners\\fR (cik, name, roles among "
+    "director, officer, ten_percent_owner, other; title), \\fBtransactions\\fR (table "
+    "non_derivative or derivative, date, security, code, shares, value, price or null, "
+    "acquired_disposed A or D, shares_after, value_after, direct_indirect, nature, footnotes; "
+    "derivative rows also exercise_price, exercisable, expires, underlying, "
+    "underlying_shares), \\fBholdings\\fR, \\fBfootnotes\\fR (by id), "
+    "\\fBrule_10b5_1\\fR, \\fBremarks\\fR, \\fBform\\fR, \\fBperiod\\fR. 8\\-K: "
+    "\\fBitems\\fR (codes such as 5.02), \\fBitem_names\\fR, \\fBsic\\fR, "
+    "\\fBperiod\\fR. Schedules 13D/G: \\fBissuer\\fR (cik, name, cusip), \\fBsecurity\\fR, "
+    "\\fBevent_date\\fR, \\fBpersons\\fR (cik, name, amount, percent, types; joint filers "
+    "never summed). CSV has \\fBdetails_status\\fR and \\fBdetails_summary\\fR columns "
+    "instead.",
     ".PP",
     "Further fields sent by the server follow unchanged. \\fB\\-\\-raw\\fR prints each filing "
     "frame exactly as received instead, one per line (a frame holding line breaks is "

@@ -338,3 +338,29 @@ def test_serve_names_the_same_faults_the_emulator_has() -> None:
     from secfeed_cli.emulator.edgar import FAULTS
 
     assert EDGAR_FAULTS == FAULTS
+
+
+@pytest.mark.unit
+def test_notifications_carry_the_summary() -> None:
+    from secfeed_cli.alerts.notify import message
+    from secfeed_cli.wire.filing import Filing
+
+    def filing(n: int, details: dict[str, object] | None) -> Filing:
+        return Filing(
+            accession_no=f"0001127602-25-00105{n}",
+            form="4",
+            cik=1750,
+            description="4 - AAR CORP (0000001750) (Issuer)",
+            filing_date="2025-01-10",
+            accepted_time="2025-01-10T21:07:30Z",
+            discovered_time="2026-12-03T10:00:00Z",
+            is_historical=False,
+            extra={} if details is None else {"details": details},
+        )
+
+    sale: dict[str, object] = {"status": "ok", "summary": "S 1,500 @ $66.90 = $100,355 · Officer"}
+    title, body = message([filing(5, sale)])
+    assert title == "4: AAR CORP (AIR)" and "S 1,500 @ $66.90 = $100,355 · Officer" in body
+    _, both = message([filing(5, sale), filing(6, None)])
+    lines = both.splitlines()
+    assert "· S 1,500 @ $66.90" in lines[0] and "S 1,500" not in lines[1]
