@@ -4,7 +4,6 @@ in tests/data/edgar/, hand-checked facts for a few, and hostile or broken XML.""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,16 +13,16 @@ from secfeed_cli.details.ownership import MAX_XML, ownership_xml, parse_ownershi
 from secfeed_cli.details.schedule13 import parse_schedule13
 from secfeed_cli.details.sgml import DetailsError, parse_header
 
+from .edgar_docs import GOLDEN, document, samples
+
 pytestmark = pytest.mark.unit
 
-DATA = Path(__file__).parent / "data" / "edgar"
-GOLDEN = DATA / "golden"
-SAMPLES = sorted(p.name for p in DATA.iterdir() if p.name.startswith(("form", "8k", "sc13")))
+SAMPLES = samples()
 
 
 def details_of(name: str) -> dict[str, Any]:
     """What secfeed makes of one sample: its details, or the error it reports."""
-    text = (DATA / name).read_text(encoding="utf-8", errors="replace")
+    text = document(name).read_text(encoding="utf-8", errors="replace")
     try:
         if name.startswith("8k"):
             return {"status": "ok", **parse_8k(text)}
@@ -99,7 +98,7 @@ def test_8k_items_from_the_index_headers_and_from_a_full_submission() -> None:
 
 def test_a_form_4_header_gives_the_issuers_sic_not_the_owners() -> None:
     # The SGML header alone: the reporting owner first, then the issuer (UFP Technologies).
-    text = (DATA / "form4-hdr-sgml-0001062993-24-012217.txt").read_text()
+    text = document("form4-hdr-sgml-0001062993-24-012217.txt").read_text()
     assert parse_header(text, party="ISSUER").sic == "3841"
 
 

@@ -13,10 +13,10 @@ from secfeed_cli.details.edgar import index_headers_path, submission_path
 from secfeed_cli.emulator.server import Emulator
 
 from .conftest import cli_env, ndjson, secfeed
+from .edgar_docs import document
 from .test_edgar import Sec
 
 Factory = Callable[..., Emulator]
-DATA = Path(__file__).parent / "data" / "edgar"
 UA = "Test Desk test@example.com"
 
 #: Real documents, with the CIK and accession EDGAR files them under (MANIFEST.tsv).
@@ -49,9 +49,9 @@ def record(form: str, cik: int, accession: str, name: str) -> dict[str, object]:
 def edgar() -> Iterator[Sec]:
     server = Sec()
     for name, cik, accession in (FORM4, MALFORMED):
-        server.routes[submission_path(cik, accession)] = (200, (DATA / name).read_bytes())
+        server.routes[submission_path(cik, accession)] = (200, document(name).read_bytes())
     name, cik, accession = EIGHT_K
-    server.routes[index_headers_path(cik, accession)] = (200, (DATA / name).read_bytes())
+    server.routes[index_headers_path(cik, accession)] = (200, document(name).read_bytes())
     yield server
     server.close()
 
@@ -253,7 +253,7 @@ def test_a_schedule_13g_carries_who_holds_how_much(
     name = "sc13g-full-submission-xml-2-persons-0001815572-25-000002.txt"
     cik, accession = 1374328, "0001815572-25-000002"  # the subject company's folder
     server = Sec()
-    server.routes[submission_path(cik, accession)] = (200, (DATA / name).read_bytes())
+    server.routes[submission_path(cik, accession)] = (200, document(name).read_bytes())
     sample = tmp_path / "sample.ndjson"
     sample.write_text(json.dumps(record("SCHEDULE 13G", cik, accession, "FITLIFE BRANDS")) + "\n")
     em = emulator_factory(backlog=1, sample_path=str(sample))

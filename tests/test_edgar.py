@@ -22,10 +22,11 @@ from secfeed_cli.details.edgar import (
     submission_path,
 )
 
-DATA = Path(__file__).parent / "data" / "edgar"
+from .edgar_docs import document
+
 UA = "Test Desk test@example.com"
-FORM4 = (DATA / "form4-full-S-officer-aar-0001127602-25-001055.txt").read_bytes()
-RATE_PAGE = (DATA / "sec-rate-threshold-exceeded.html").read_bytes()
+FORM4 = document("form4-full-S-officer-aar-0001127602-25-001055.txt").read_bytes()
+RATE_PAGE = document("sec-rate-threshold-exceeded.html").read_bytes()
 
 
 class Sec:

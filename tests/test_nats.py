@@ -772,12 +772,13 @@ def test_relay_details_publishes_enriched_filings(
     """One relay spends the SEC budget for every consumer: the stream carries the details."""
     from secfeed_cli.details.edgar import submission_path
 
-    from .test_details_cli import DATA, FORM4, record
+    from .edgar_docs import document
+    from .test_details_cli import FORM4, record
     from .test_edgar import Sec
 
     name, cik, accession = FORM4
     edgar = Sec()
-    edgar.routes[submission_path(cik, accession)] = (200, (DATA / name).read_bytes())
+    edgar.routes[submission_path(cik, accession)] = (200, document(name).read_bytes())
     sample = tmp_path / "sample.ndjson"
     sample.write_text(json.dumps(record("4", cik, accession, "AAR CORP")) + "\n")
     em = emulator_factory(backlog=1, sample_path=str(sample))
