@@ -163,3 +163,76 @@ def test_a_schedule_13g_as_its_document_has_it() -> None:
     assert first["name"] == "Citadel Advisors LLC" and first["amount"] == 1624818
     assert first["percent"] == 9.9 and first["types"] == ["IA", "HC", "OO"]
     assert d["summary"] == "9.9% of Spirit Aviation Holdings, Inc. · Citadel Advisors LLC +6"
+
+
+def _xml_rows(xml: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    """Each transaction of an ownership XML, read a second way (regular expressions, not the
+    parser): its table, code, shares and price as written, in document order."""
+    import re
+
+    rows = []
+    for table, tag in (("non_derivative", "nonDerivative"), ("derivative", "derivative")):
+        for body in re.findall(rf"<{tag}Transaction>(.*?)</{tag}Transaction>", xml, re.S):
+
+            def value(name: str, body: str = body) -> str | None:
+                found = re.search(rf"<{name}>\s*(?:<value>\s*([^<]*?)\s*</value>)?", body, re.S)
+                return found.group(1) if found and found.group(1) else None
+
+            code = re.search(r"<transactionCode>\s*([^<]*?)\s*</transactionCode>", body)
+            rows.append(
+                (
+                    table,
+                    code.group(1) if code else None,
+                    value("transactionShares"),
+                    value("transactionPricePerShare"),
+                )
+            )
+    order = {"non_derivative": 0, "derivative": 1}
+    return sorted(rows, key=lambda r: order[r[0]])
+
+
+def _readable(prefix: str) -> list[str]:
+    """The samples of these forms whose details are ok (the golden files say which)."""
+    return [
+        n
+        for n in SAMPLES
+        if n.startswith(prefix) and json.loads((GOLDEN / f"{n}.json").read_text())["status"] == "ok"
+    ]
+
+
+@pytest.mark.parametrize("name", _readable("form"))
+def test_every_transaction_matches_a_second_reading_of_its_document(name: str) -> None:
+    """Every ownership sample, cross-checked: the parser's transactions against the same
+    document read with regular expressions (table, code, shares, price, in order)."""
+    text = document(name).read_text(encoding="utf-8", errors="replace")
+    details = details_of(name)
+    xml = ownership_xml(text) if name.endswith(".txt") else text
+    parsed = [(r["table"], r["code"], r["shares"], r["price"]) for r in details["transactions"]]
+
+    def number(text: str | None) -> float | None:
+        return None if text is None else float(text.replace(",", ""))
+
+    expected = [(t, c, number(s), number(p)) for t, c, s, p in _xml_rows(xml)]
+    assert [(t, c) for t, c, _, _ in parsed] == [(t, c) for t, c, _, _ in expected]
+    for (_, _, shares, price), (_, _, want_shares, want_price) in zip(
+        parsed, expected, strict=True
+    ):
+        assert shares == want_shares and price == want_price, (shares, price)
+
+
+@pytest.mark.parametrize("name", _readable("sc13"))
+def test_every_stake_matches_a_second_reading_of_its_document(name: str) -> None:
+    """Every Schedule 13D/G sample: each person's percent of the class, as written."""
+    import re
+
+    details = details_of(name)
+    text = document(name).read_text(encoding="utf-8", errors="replace")
+    people = re.findall(
+        r"<(reportingPersonInfo|coverPageHeaderReportingPersonDetails)>(.*?)</\1>", text, re.S
+    )
+    written = [
+        re.search(r"<(?:percentOfClass|classPercent)>\s*([^<]*?)\s*</", body) for _, body in people
+    ]
+    assert [p["percent"] for p in details["persons"]] == [
+        float(w.group(1)) if w else None for w in written
+    ]
