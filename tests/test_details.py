@@ -236,3 +236,48 @@ def test_every_stake_matches_a_second_reading_of_its_document(name: str) -> None
     assert [p["percent"] for p in details["persons"]] == [
         float(w.group(1)) if w else None for w in written
     ]
+
+
+@pytest.mark.parametrize("name", _readable("form"))
+def test_every_owner_footnote_and_holding_matches_a_second_reading(name: str) -> None:
+    """Every readable Form 3/4/5 sample: its owners (CIK, name, the four role boxes, title),
+    its footnote ids and its number of holdings, read again with regular expressions."""
+    import re
+
+    details = details_of(name)
+    text = document(name).read_text(encoding="utf-8", errors="replace")
+    xml = ownership_xml(text) if name.endswith(".txt") else text
+
+    def field(body: str, tag: str) -> str | None:
+        found = re.search(rf"<{tag}>\s*([^<]*?)\s*</{tag}>", body)
+        return " ".join(found.group(1).split()) if found and found.group(1).strip() else None
+
+    owners = []
+    for body in re.findall(r"<reportingOwner>(.*?)</reportingOwner>", xml, re.S):
+        boxes = {
+            "director": "isDirector",
+            "officer": "isOfficer",
+            "ten_percent_owner": "isTenPercentOwner",
+            "other": "isOther",
+        }
+        roles = [
+            role for role, tag in boxes.items() if (field(body, tag) or "").lower() in ("1", "true")
+        ]
+        cik = field(body, "rptOwnerCik")
+        name_ = field(body, "rptOwnerName")
+        owners.append(
+            {
+                "cik": int(cik) if cik else None,
+                "name": name_.replace("&amp;", "&") if name_ else None,
+                "roles": roles,
+                "title": (field(body, "officerTitle") or field(body, "otherText") or "").replace(
+                    "&amp;", "&"
+                )
+                or None,
+            }
+        )
+    assert details["owners"] == owners
+    ids = sorted(set(re.findall(r'<footnote id="(F\d+)"', xml)))
+    assert sorted(details["footnotes"]) == ids
+    holdings = len(re.findall(r"<(?:nonDerivative|derivative)Holding>", xml))
+    assert len(details["holdings"]) == holdings
