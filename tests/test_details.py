@@ -281,3 +281,79 @@ def test_every_owner_footnote_and_holding_matches_a_second_reading(name: str) ->
     assert sorted(details["footnotes"]) == ids
     holdings = len(re.findall(r"<(?:nonDerivative|derivative)Holding>", xml))
     assert len(details["holdings"]) == holdings
+
+
+@pytest.mark.parametrize("name", _readable("form"))
+def test_every_issuer_matches_a_second_reading(name: str) -> None:
+    """The issuer's CIK, name and ticker from the XML, its SIC from the SEC header's issuer."""
+    import re
+
+    details = details_of(name)
+    text = document(name).read_text(encoding="utf-8", errors="replace")
+
+    def field(tag: str) -> str | None:
+        found = re.search(rf"<{tag}>\s*([^<]*?)\s*</{tag}>", text)
+        return " ".join(found.group(1).split()).replace("&amp;", "&") if found else None
+
+    issuer = details["issuer"]
+    assert issuer["cik"] == int(field("issuerCik") or 0)
+    assert issuer["name"] == field("issuerName")
+    symbol = field("issuerTradingSymbol")
+    plain = None if symbol is None or symbol.upper() in ("NONE", "N/A", "NA", "") else symbol
+    assert issuer["ticker"] == plain
+    start = re.search(r"^\s*ISSUER:", text, re.M)
+    end = (
+        re.search(r"^\s*REPORTING-OWNER:|<DOCUMENT>", text[start.end() :], re.M) if start else None
+    )
+    part = "" if start is None else text[start.end() : start.end() + (end.start() if end else 0)]
+    sic = re.search(r"\[(\d{4})\]", part)
+    assert issuer["sic"] == (sic.group(1) if sic else None)
+
+
+@pytest.mark.parametrize("name", _readable("sc13"))
+def test_every_person_and_amount_matches_a_second_reading(name: str) -> None:
+    import re
+
+    details = details_of(name)
+    text = document(name).read_text(encoding="utf-8", errors="replace")
+    people = re.findall(
+        r"<(reportingPersonInfo|coverPageHeaderReportingPersonDetails)>(.*?)</\1>", text, re.S
+    )
+    names = [re.search(r"<reportingPersonName>\s*([^<]*?)\s*<", b) for _, b in people]
+    amounts = [
+        re.search(
+            r"<(?:aggregateAmountOwned|reportingPersonBeneficiallyOwnedAggregateNumberOfShares)>"
+            r"\s*([^<]*?)\s*<",
+            b,
+        )
+        for _, b in people
+    ]
+    assert [p["name"] for p in details["persons"]] == [
+        " ".join(n.group(1).split()).replace("&amp;", "&") if n else None for n in names
+    ]
+    assert [p["amount"] for p in details["persons"]] == [
+        float(a.group(1)) if a else None for a in amounts
+    ]
+
+
+@pytest.mark.parametrize("name", _readable("8k"))
+def test_every_8k_item_matches_a_second_reading(name: str) -> None:
+    """Tagged codes where the header has them; else the text header's item names."""
+    import re
+
+    from secfeed_cli.details.eightk import ITEMS
+
+    details = details_of(name)
+    text = document(name).read_text(encoding="utf-8", errors="replace")
+    tagged = re.findall(r"^<ITEMS>(\d+\.\d+)\s*$", text, re.M)
+    if tagged:
+        assert details["items"] == tagged
+        return
+    head = text[: text.find("</SEC-HEADER>")]
+    named = re.findall(r"^ITEM INFORMATION:[ \t]*([^\r\n]*?)[ \t]*$", head, re.M)
+
+    def squash(s: str) -> str:
+        return " ".join(re.sub(r"[^a-z0-9]+", " ", s.lower()).split())
+
+    codes = {squash(n): c for c, (n, _) in ITEMS.items()}
+    assert details["items"] == [codes[squash(n)] for n in named if squash(n) in codes]

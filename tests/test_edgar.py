@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from secfeed_cli.details.edgar import (
     index_headers_path,
     submission_path,
 )
+from secfeed_cli.emulator.server import Emulator
 
 from .edgar_docs import document
 
@@ -212,3 +213,43 @@ def test_a_server_that_closes_each_connection_is_asked_on_new_ones(sec: Sec) -> 
     client = EdgarClient(UA, base_url=sec.url, rate=10.0)  # sec speaks HTTP/1.0: no reuse
     assert all(client.document(path) == FORM4 for path in paths)
     assert sec.connections == 3
+
+
+@pytest.mark.timeout(400)  # about 100 s: 500 requests at 5 a second
+def test_secs_limit_holds_under_a_500_filing_backlog(
+    emulator_factory: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    """tail --details over a 500-filing backlog (the sample's, about half of it forms with
+    details): every such filing asked for (each a 404 here, so asked twice), and never more
+    than SEC's 10 requests in one second at the server, at the default 5 a second."""
+    from .conftest import cli_env, ndjson, secfeed_process
+
+    server = Sec(keep_alive=True)
+    em = emulator_factory(backlog=500)
+    try:
+        res = secfeed_process(
+            "tail",
+            "--url",
+            em.url,
+            "--backlog-only",
+            "--details",
+            "--details-wait",
+            "600",
+            "--user-agent",
+            UA,
+            "--edgar-url",
+            server.url,
+            env=cli_env(XDG_CACHE_HOME=str(tmp_path / "cache")),
+            timeout=300,
+        )
+    finally:
+        server.close()
+    assert res.returncode == 0, res.stderr
+    records = ndjson(res.stdout)
+    asked = [r for r in records if "details" in r]
+    assert len(records) == 500 and len(asked) > 100
+    assert all(r["details"]["status"] == "unavailable" for r in asked)
+    times = sorted(t for _, _, t in server.seen)
+    assert len(times) == 2 * len(asked)  # each asked, and asked again once after its 404
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 10, busiest
