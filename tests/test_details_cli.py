@@ -4,6 +4,7 @@ http.server playing EDGAR serves; the CLI prints each with what its document say
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from secfeed_cli.details.edgar import index_headers_path, submission_path
 from secfeed_cli.emulator.server import Emulator
+from secfeed_cli.wire.filing import Filing
 
 from .conftest import cli_env, ndjson, secfeed
 from .edgar_docs import document
@@ -364,3 +366,43 @@ def test_notifications_carry_the_summary() -> None:
     _, both = message([filing(5, sale), filing(6, None)])
     lines = both.splitlines()
     assert "· S 1,500 @ $66.90" in lines[0] and "S 1,500" not in lines[1]
+
+
+def _filing(historical: bool) -> Filing:
+    return Filing(
+        accession_no="0001127602-25-001055",
+        form="4",
+        cik=1750,
+        description="4 - AAR CORP (0000001750) (Issuer)",
+        filing_date="2025-01-10",
+        accepted_time="2025-01-10T21:07:30Z",
+        discovered_time="2026-12-03T10:00:00Z",
+        is_historical=historical,
+    )
+
+
+@pytest.mark.parametrize(("historical", "asked", "status"), [(False, 4, "ok"), (True, 2, None)])
+def test_a_document_edgar_lacks_is_asked_again_with_backoff_if_new(
+    historical: bool, asked: int, status: str | None
+) -> None:
+    """A live filing's missing document is asked for again, 1, 2, 4, 8 (here: hundredths of)
+    seconds later while its wait lasts; a backlog filing's once (it is not new on EDGAR)."""
+    from secfeed_cli.details.edgar import EdgarClient
+    from secfeed_cli.details.stage import Enricher
+
+    attempts: list[float] = []
+
+    def fetch(filing: object, client: object) -> dict[str, object]:
+        attempts.append(time.monotonic())
+        if len(attempts) < 4:
+            return {"status": "unavailable", "reason": "... is not on EDGAR (yet)"}
+        return {"status": "ok", "summary": "S 1,500"}
+
+    stage = Enricher(EdgarClient(UA), wait=30.0, fetch=fetch, retries=(0.01, 0.02, 0.04, 0.08))
+    try:
+        stage.add([_filing(historical)], time.time())
+        [(out, _)] = stage.ready(block=True)
+    finally:
+        stage.close()
+    assert len(attempts) == asked
+    assert out.details_status == (status or "unavailable")

@@ -8,7 +8,7 @@ whichever is first, with a ``details`` object whose ``status`` says which:
 
 - ``ok``: the details, and their ``summary``;
 - ``deferred``: not in within ``wait`` (EDGAR slow, or the queue long);
-- ``unavailable``: EDGAR does not have the document (a 404 after a retry), or holds no
+- ``unavailable``: EDGAR does not have the document (a 404 after retries), or holds no
   details for it (a text filing before 2003), or stopped answering (a 403/429);
 - ``error``: the document could not be read (malformed XML), with a ``reason``.
 
@@ -40,8 +40,9 @@ from .sgml import DetailsError, parse_header
 WORKERS = 3
 #: Filings asked for and not fetched yet, at most; beyond, a filing goes out ``deferred``.
 MAX_QUEUED = 2_000
-#: A 404 is asked again once, this much later (EDGAR can lag the feed by a few seconds).
-RETRY_404 = 2.0
+#: A 404 is asked again, this much later each time (EDGAR can lag the feed by seconds): a
+#: live filing with backoff while its wait lasts, a backlog one once (it is not new on EDGAR).
+RETRY_404 = (1.0, 2.0, 4.0, 8.0)
 
 
 def kind(form: str) -> str | None:
@@ -87,12 +88,14 @@ def details_of(filing: Filing, client: edgar.EdgarClient) -> dict[str, Any]:
 class _Held:
     __slots__ = ("filing", "received", "due", "details", "retried")
 
+    retried: int
+
     def __init__(self, filing: Filing, received: float, due: float) -> None:
         self.filing = filing
         self.received = received
         self.due = due
         self.details: dict[str, Any] | None = None
-        self.retried = False
+        self.retried = 0
 
 
 class Enricher:
@@ -105,8 +108,10 @@ class Enricher:
         fetch: Callable[[Filing, edgar.EdgarClient], dict[str, Any]] = details_of,
         clock: Callable[[], float] = time.monotonic,
         criteria: DetailFilter | None = None,
+        retries: tuple[float, ...] = RETRY_404,
     ) -> None:
         self.client = client
+        self.retries = retries
         #: Filters that wait for details; the run applies them to what is ready.
         self.criteria = criteria
         self.wait = wait
@@ -199,12 +204,21 @@ class Enricher:
                 details.get("reason", "")
             )
             with self._cond:
-                if missing and not job.retried and self.clock() + RETRY_404 < job.due:
-                    job.retried = True  # EDGAR can lag the feed: once more, a little later
-                    heapq.heappush(self._later, (self.clock() + RETRY_404, next(self._seq), job))
+                again = self._retry_in(job) if missing else None
+                if again is not None:
+                    job.retried += 1  # EDGAR can lag the feed: again, a little later
+                    heapq.heappush(self._later, (self.clock() + again, next(self._seq), job))
                 else:
                     job.details = details
                 self._cond.notify_all()
+
+    def _retry_in(self, job: _Held) -> float | None:
+        """When to ask for a missing document again, if at all (see :data:`RETRY_404`)."""
+        delays = self.retries if not job.filing.is_historical else self.retries[1:2]
+        if job.retried >= len(delays):
+            return None
+        delay = delays[job.retried]
+        return delay if self.clock() + delay < job.due else None
 
     def _next_due(self) -> bool:
         """Whether a job can be fetched now (retries whose time has come join the queue)."""
