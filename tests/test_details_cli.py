@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from secfeed_cli.details.edgar import index_headers_path, submission_path
 from secfeed_cli.emulator.server import Emulator
@@ -345,20 +346,10 @@ def test_serve_names_the_same_faults_the_emulator_has() -> None:
 @pytest.mark.unit
 def test_notifications_carry_the_summary() -> None:
     from secfeed_cli.alerts.notify import message
-    from secfeed_cli.wire.filing import Filing
 
     def filing(n: int, details: dict[str, object] | None) -> Filing:
-        return Filing(
-            accession_no=f"0001127602-25-00105{n}",
-            form="4",
-            cik=1750,
-            description="4 - AAR CORP (0000001750) (Issuer)",
-            filing_date="2025-01-10",
-            accepted_time="2025-01-10T21:07:30Z",
-            discovered_time="2026-12-03T10:00:00Z",
-            is_historical=False,
-            extra={} if details is None else {"details": details},
-        )
+        extra = {} if details is None else {"details": details}
+        return replace(_filing(False), accession_no=f"0001127602-25-00105{n}", extra=extra)
 
     sale: dict[str, object] = {"status": "ok", "summary": "S 1,500 @ $66.90 = $100,355 · Officer"}
     title, body = message([filing(5, sale)])
