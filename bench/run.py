@@ -479,6 +479,12 @@ def write_results(
         " targets must hold on a loaded machine); 1-minute load average"
         f" {before[0]:.2f} at the start, {after[0]:.2f} at the end.",
         "",
+        "`--details` (what a filing says, from EDGAR) is measured apart:"
+        " `.venv/bin/python bench/details.py` (details latency against the emulator's EDGAR,"
+        " and the NDJSON drain with `--details` off against the code before it) and"
+        " `.venv/bin/python bench/edgar_rate.py` (SEC's limit under a 500-filing backlog,"
+        " counted at the server); results in [DETAILS.md](DETAILS.md).",
+        "",
         "secfeed runs from the checkout (an editable install), its modules byte-compiled first"
         " (`compileall`), as `pip install` and `pipx install` leave an installed package: with"
         " PYTHONDONTWRITEBYTECODE set (as on this machine, and in many container images) an"
