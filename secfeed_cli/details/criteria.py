@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from ..wire.filing import Filing
+from .ownership import traded_value
 
 
 class DetailFilter(msgspec.Struct, frozen=True):
@@ -41,7 +42,7 @@ class DetailFilter(msgspec.Struct, frozen=True):
             rows = _rows(details, self.codes)
             if self.codes and not rows:
                 return False
-            if self.min_value is not None and _value(rows) < self.min_value:
+            if self.min_value is not None and traded_value(rows) < self.min_value:
                 return False
         if self.sics:
             sic = (details.get("issuer") or {}).get("sic") if ownership else details.get("sic")
@@ -53,15 +54,6 @@ class DetailFilter(msgspec.Struct, frozen=True):
 def _rows(details: dict[str, Any], codes: frozenset[str]) -> list[dict[str, Any]]:
     rows = [r for r in details["transactions"] if r.get("table") == "non_derivative"]
     return [r for r in rows if not codes or r.get("code") in codes]
-
-
-def _value(rows: list[dict[str, Any]]) -> float:
-    total = 0.0
-    for row in rows:
-        shares, price = row.get("shares"), row.get("price")
-        if isinstance(shares, (int, float)) and isinstance(price, (int, float)):
-            total += shares * price
-    return total
 
 
 def parse_sic(text: str) -> str:

@@ -200,9 +200,8 @@ def summary(details: dict[str, Any]) -> str:
     """``P 10,000 @ $12.50 = $125,000 · Director``: each transaction code of the
     non-derivative table with its shares, average price and value (the derivative table's
     when that one is empty), then who filed."""
-    rows = [r for r in details["transactions"] if r["table"] == "non_derivative"]
-    rows = rows or details["transactions"]
-    parts = [_code_part(code, [r for r in rows if r["code"] == code]) for code in _codes(rows)]
+    by_code = _by_code(details)
+    parts = [_code_part(code, rows) for code, rows in by_code.items()]
     if not parts:
         held = len(details["holdings"])
         parts = [f"holdings only ({held})" if held else "no securities reported"]
@@ -211,13 +210,29 @@ def summary(details: dict[str, Any]) -> str:
     return f"{text} · {who}" if who else text
 
 
-def _codes(rows: list[dict[str, Any]]) -> list[str]:
-    return list(dict.fromkeys(str(r["code"] or "?") for r in rows))
+def _by_code(details: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The summarised transactions by code (``?`` without one), in order of first sight: the
+    non-derivative table's, or the derivative one's when that is empty (an exercise reported
+    in both is then counted once)."""
+    rows = [r for r in details.get("transactions", []) if r["table"] == "non_derivative"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows or details.get("transactions", []):
+        groups.setdefault(str(row["code"] or "?"), []).append(row)
+    return groups
+
+
+def traded_value(rows: list[dict[str, Any]]) -> float:
+    """What these transactions are worth at their prices (those without a price or shares
+    count nothing)."""
+    total = 0.0
+    for row in rows:
+        shares, price = row.get("shares"), row.get("price")
+        if isinstance(shares, (int, float)) and isinstance(price, (int, float)):
+            total += shares * price
+    return total
 
 
 def _code_part(code: str, rows: list[dict[str, Any]]) -> str:
-    if code == "?":
-        rows = [r for r in rows if r["code"] is None]
     shares = [r["shares"] for r in rows]
     if any(s is None for s in shares):
         values = [r["value"] for r in rows]
@@ -256,16 +271,9 @@ def _who(owners: list[dict[str, Any]]) -> str:
 
 def brief(details: dict[str, Any]) -> str:
     """The summary for a table cell: ``P $1.2M Dir``, ``S $100K Off +2``."""
-    rows = [r for r in details.get("transactions", []) if r["table"] == "non_derivative"]
-    rows = rows or details.get("transactions", [])
     parts = []
-    for code in _codes(rows):
-        mine = [r for r in rows if str(r["code"] or "?") == code]
-        value = sum(
-            r["shares"] * r["price"]
-            for r in mine
-            if isinstance(r["shares"], (int, float)) and isinstance(r["price"], (int, float))
-        )
+    for code, mine in _by_code(details).items():
+        value = traded_value(mine)
         shares = sum(r["shares"] for r in mine if isinstance(r["shares"], (int, float)))
         parts.append(f"{code} ${_compact(value)}" if value else f"{code} {_compact(shares)} sh")
     if not parts:
