@@ -14,9 +14,10 @@ from secfeed_cli.feed.frames import (
     OP_CLOSE,
     OP_PING,
     OP_TEXT,
-    OVERSIZE,
+    DataFrame,
     FrameError,
     FrameReader,
+    Skipped,
     client_frame,
 )
 
@@ -43,7 +44,7 @@ def fragment(payload: bytes, sizes: list[int], opcode: int = OP_TEXT) -> bytes:
 PAYLOADS = [b"", b"x", b"a" * 125, b"b" * 126, b"c" * 65535, b"d" * 65536, b"e" * 200_000]
 
 
-def read_all(reader: FrameReader, stream: bytes, cuts: list[int]) -> list[tuple[int, bytes]]:
+def read_all(reader: FrameReader, stream: bytes, cuts: list[int]) -> list[DataFrame]:
     out, last = [], 0
     for cut in sorted(set(c % (len(stream) + 1) for c in cuts)) + [len(stream)]:
         out += reader.feed(stream[last:cut])
@@ -73,8 +74,8 @@ def test_oversize_messages_are_skipped_not_buffered(cuts: list[int]) -> None:
     frames = read_all(reader, stream, cuts)
     assert frames == [
         (OP_TEXT, b"small"),
-        (OVERSIZE, b"5000"),
-        (OVERSIZE, b"3000"),
+        Skipped(5000),
+        Skipped(3000),
         (OP_TEXT, b"after"),
     ]
     assert len(reader._buf) == 0
@@ -118,7 +119,7 @@ def test_a_64_mib_frame_is_still_skipped_not_fatal() -> None:
     size = 64 << 20
     frames = reader.feed(b"\x81\x7f" + size.to_bytes(8, "big") + bytes(1000))
     frames += reader.feed(bytes(size - 1000) + b"\x81\x02ok")
-    assert frames == [(OVERSIZE, str(size).encode()), (OP_TEXT, b"ok")]
+    assert frames == [Skipped(size), (OP_TEXT, b"ok")]
     assert reader.error is None
 
 

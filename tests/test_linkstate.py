@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from secfeed_cli.feed.frames import OP_BINARY, OP_TEXT, OVERSIZE
+from secfeed_cli.feed.frames import OP_BINARY, OP_TEXT, Skipped
 from secfeed_cli.feed.linkstate import LinkState
 
 from .rawserver import close_frame, frame
@@ -74,4 +74,4 @@ def test_a_protocol_error_ends_after_the_frames_before_it() -> None:
 
 def test_an_oversized_frame_is_reported_not_kept() -> None:
     step = link(max_frame=10).received(frame("x" * 50) + frame("ok"), 101)
-    assert step.batch == [(OVERSIZE, b"50"), (OP_TEXT, b"ok")]
+    assert step.batch == [Skipped(50), (OP_TEXT, b"ok")]

@@ -1,8 +1,8 @@
 """WebSocket frames from the server, parsed from raw socket bytes (RFC 6455 section 5).
 
-websocket-client does the handshake and the sending; reading goes through this parser because
-per-frame overhead decides how fast a backlog burst drains: one ``recv`` of 64 KiB yields hundreds
-of frames here instead of several system calls each. Pure: bytes in, frames out (and
+The connection is our own (``handshake.py``, ``connection.py``); reading goes through this parser
+because per-frame overhead decides how fast a backlog burst drains: one ``recv`` of 64 KiB yields
+hundreds of frames here instead of several system calls each. Pure: bytes in, frames out (and
 :func:`client_frame`, the masked frames a client sends).
 """
 
@@ -12,8 +12,6 @@ import os
 import struct
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-#: A data frame (or fragmented message) larger than the limit; its payload is the byte count.
-OVERSIZE = -1
 #: A declared length beyond this is not a frame worth skipping but a broken or hostile peer:
 #: the connection fails instead of discarding bytes for ever.
 MAX_DECLARED = 64 << 20
@@ -43,13 +41,37 @@ class FrameError(Exception):
     """The byte stream is not valid WebSocket framing; the connection cannot continue."""
 
 
+class Skipped:
+    """A data message larger than the reader's limit: skipped without being buffered, and
+    reported once, by its size, where the message would have been."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Skipped) and other.size == self.size
+
+    def __hash__(self) -> int:
+        return hash(("Skipped", self.size))
+
+    def __repr__(self) -> str:
+        return f"Skipped({self.size})"
+
+
+#: A data message as the link hands it on: ``(opcode, payload)`` or :class:`Skipped`.
+DataFrame = tuple[int, bytes] | Skipped
+
 #: A complete frame as :meth:`FrameReader.read` returns it: a whole text frame is its payload
-#: alone (the usual case: no pair to build for each), any other ``(opcode, payload)``.
-Frame = bytes | tuple[int, bytes]
+#: alone (the usual case: no pair to build for each), any other ``(opcode, payload)``, and a
+#: message over the limit :class:`Skipped`.
+Frame = bytes | tuple[int, bytes] | Skipped
 
 
-def as_pairs(frames: list[Frame]) -> list[tuple[int, bytes]]:
-    """Frames as :meth:`FrameReader.read` gives them, each as an ``(opcode, payload)`` pair."""
+def as_pairs(frames: list[Frame]) -> list[DataFrame]:
+    """Frames as :meth:`FrameReader.read` gives them, each text frame as an ``(OP_TEXT,
+    payload)`` pair."""
     return [(OP_TEXT, f) if isinstance(f, bytes) else f for f in frames]
 
 
@@ -58,7 +80,7 @@ class FrameReader:
     :meth:`feed` the same as ``(opcode, payload)`` pairs.
 
     Data messages come out whole (fragments are joined). A message larger than ``max_size`` is
-    skipped without being buffered and reported once as ``(OVERSIZE, str(size).encode())``.
+    skipped without being buffered and reported once as :class:`Skipped`.
     ``all_text`` says whether the last :meth:`read` returned whole unfragmented text frames
     only, all bare payloads (the usual case, which the caller can hand on as a batch without
     looking at each).
@@ -76,8 +98,8 @@ class FrameReader:
         #: Set when the stream broke: :meth:`feed` returned the frames before the break.
         self.error: FrameError | None = None
 
-    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        """:meth:`read`, every frame as an ``(opcode, payload)`` pair."""
+    def feed(self, data: bytes) -> list[DataFrame]:
+        """:meth:`read`, every frame but a skipped one as an ``(opcode, payload)`` pair."""
         return as_pairs(self.read(data))
 
     def read(self, data: bytes) -> list[Frame]:
@@ -218,7 +240,7 @@ class FrameReader:
     def _finish(self, out: list[Frame]) -> None:
         assert self._frag_op is not None
         if self._frag_skip:
-            out.append((OVERSIZE, str(self._frag_len).encode()))
+            out.append(Skipped(self._frag_len))
         else:
             out.append((self._frag_op, b"".join(self._frag)))
         self._frag_op, self._frag, self._frag_len, self._frag_skip = None, [], 0, False

@@ -12,6 +12,7 @@ from typing import Protocol
 import msgspec
 
 from ..errors import DEFAULT_URL
+from .frames import DataFrame
 
 
 class ConnectOptions(msgspec.Struct):
@@ -80,7 +81,7 @@ class Frames(msgspec.Struct):
     """Data frames of one socket read that are not all plain text: ``(opcode, payload)``."""
 
     link: Link
-    batch: list[tuple[int, bytes]]
+    batch: list[DataFrame]
     received: float
 
 

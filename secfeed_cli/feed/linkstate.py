@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple, cast
 
-from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, OVERSIZE, FrameReader
+from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, DataFrame, FrameReader, Skipped
 
 
 class Step(NamedTuple):
@@ -19,7 +19,7 @@ class Step(NamedTuple):
     over after these frames (None: it goes on)."""
 
     texts: list[bytes] | None
-    batch: list[tuple[int, bytes]]
+    batch: list[DataFrame]
     pongs: list[bytes]
     answer_close: bool
     ended: str | None
@@ -59,11 +59,14 @@ class LinkState:
         self.last_frame = now
         if reader.all_text:
             return Step(cast("list[bytes]", frames), [], [], False, None, len(frames))
-        batch: list[tuple[int, bytes]] = []
+        batch: list[DataFrame] = []
         pongs: list[bytes] = []
         for frame in frames:
             if isinstance(frame, bytes):  # a whole text frame
                 batch.append((OP_TEXT, frame))
+                continue
+            if isinstance(frame, Skipped):
+                batch.append(frame)
                 continue
             opcode, payload = frame
             if opcode == OP_PING:
@@ -72,7 +75,7 @@ class LinkState:
                 return Step(
                     None, batch, pongs, not self.closing, close_reason(payload), len(frames)
                 )
-            elif opcode in (OP_TEXT, OP_BINARY, OVERSIZE):
+            elif opcode in (OP_TEXT, OP_BINARY):
                 batch.append((opcode, payload))
         ended = None if reader.error is None else f"protocol error: {reader.error}"
         return Step(None, batch, pongs, False, ended, len(frames))

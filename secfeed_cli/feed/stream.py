@@ -47,7 +47,7 @@ from .events import (
     Notice,
     Stats,
 )
-from .frames import OP_BINARY, OP_TEXT
+from .frames import OP_BINARY, OP_TEXT, DataFrame, Skipped
 from .links import Closed, ConnectOptions, Connector, Frames, Item, Link, Outbox, Texts
 from .retry import Retry
 
@@ -191,13 +191,18 @@ class Stream(Dialing):
             conn.backlog_overlap += duplicates
         return fresh
 
-    def _on_data(
-        self, owner: Tracked, batch: list[tuple[int, bytes]], received: float
-    ) -> Iterator[Event]:
+    def _on_data(self, owner: Tracked, batch: list[DataFrame], received: float) -> Iterator[Event]:
         """The frames of one socket read: filings in batches, other messages as events."""
         filings: list[Filing] = []
-        for opcode, frame in batch:
+        for item in batch:
             message: Message | None = None
+            if isinstance(item, Skipped):
+                if filings:  # keep the order: filings so far, then this warning
+                    yield self._batch(owner, filings, received)
+                    filings = []
+                yield from self._malformed("too-large", f"frame of {item.size} bytes skipped")
+                continue
+            opcode, frame = item
             if opcode == OP_TEXT:
                 try:
                     message = parse_frame(frame)
@@ -260,8 +265,6 @@ class Stream(Dialing):
     def _on_other_frame(self, opcode: int, frame: bytes) -> Iterator[Event]:
         if opcode == OP_BINARY:
             yield from self._malformed("binary", f"binary frame of {len(frame)} bytes")
-        else:
-            yield from self._malformed("too-large", f"frame of {frame.decode()} bytes skipped")
 
     def _batch(self, conn: Tracked, filings: list[Filing], received: float) -> NewFilings:
         conn.delivered += len(filings)
