@@ -397,3 +397,42 @@ def test_output_dash_and_dev_stdout_are_standard_output(
     assert res.returncode == 0, res.stderr
     assert len(ndjson(res.stdout)) == 4
     assert not made, "no file named '-'"
+
+
+def test_no_heartbeat_is_honoured_the_backlog_ends_when_the_feed_is_quiet(
+    emulator_factory: Factory,
+) -> None:
+    em = emulator_factory(backlog=40)
+    res = secfeed("snapshot", "--url", em.url, "--no-heartbeat")
+    assert res.returncode == 0, res.stderr
+    assert accessions(ndjson(res.stdout)) == backlog_ids(em, 40)
+    assert [e.name for e in em.events].count("hello") == 0  # no heartbeats asked for
+    res = secfeed("snapshot", "--url", em.url)
+    assert [e.name for e in em.events].count("hello") == 1
+
+
+def test_tails_format_in_the_environment_or_config_leaves_snapshot_at_ndjson(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    """SECFEED_FORMAT and a top-level ``format`` serve every command: tail's ``table`` there
+    must not fail a cron snapshot. A format snapshot has not, named for it, still does."""
+    from .conftest import cli_env
+
+    em = emulator_factory(backlog=5)
+    for value in ("table", "auto"):
+        res = secfeed("snapshot", "--url", em.url, env=cli_env(SECFEED_FORMAT=value))
+        assert res.returncode == 0, res.stderr
+        assert len(ndjson(res.stdout)) == 5
+    res = secfeed("snapshot", "--url", em.url, env=cli_env(SECFEED_FORMAT="csv"))
+    assert res.stdout.startswith(b"accession_no,form,")
+    res = secfeed("snapshot", "--url", em.url, env=cli_env(SECFEED_FORMAT="tabel"))
+    assert res.returncode == 2 and b"SECFEED_FORMAT" in res.stderr
+    config = tmp_path / "config.toml"
+    config.write_text('format = "table"\n')
+    res = secfeed("snapshot", "--url", em.url, "--config", str(config))
+    assert res.returncode == 0 and len(ndjson(res.stdout)) == 5
+    config.write_text('[snapshot]\nformat = "table"\n')
+    res = secfeed("snapshot", "--url", em.url, "--config", str(config))
+    assert res.returncode == 2 and b"key 'format': 'table' is not one of" in res.stderr
+    res = secfeed("snapshot", "--url", em.url, "-f", "table")
+    assert res.returncode == 2

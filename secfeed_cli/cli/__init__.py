@@ -158,7 +158,7 @@ def snapshot(
     if output_path and state and os.path.realpath(output_path) == os.path.realpath(state):
         raise click.UsageError("-o/--output and --state name the same file")
     return take_snapshot(
-        replace(connection, heartbeat=True, settle=2.0, deadline=deadline),
+        replace(connection, settle=2.0, deadline=deadline),
         filters,
         output,
         RunSettings(backlog_only=True, lines=lines, timeout=timeout),

@@ -24,6 +24,7 @@ from .params import (
     DURATION,
     Cik,
     EnvOption,
+    FormatOption,
     FormPattern,
     HttpUrl,
     TickerList,
@@ -154,7 +155,7 @@ def output_options(formats: tuple[str, ...], default: str, raw: bool = False) ->
                 type=click.Choice(formats),
                 default=default,
                 show_default=True,
-                cls=EnvOption,
+                cls=FormatOption,
                 envvar="SECFEED_FORMAT",
                 show_envvar=True,
                 help="auto: the table on a terminal, NDJSON otherwise."

@@ -25,6 +25,24 @@ class EnvOption(click.Option):
         return super().get_error_hint(ctx)
 
 
+class FormatOption(EnvOption):
+    """``-f``: ``SECFEED_FORMAT`` is shared by every command, so a format that only tail shows
+    (``table``, ``auto``) set there for tail leaves a command without it at its default rather
+    than failing it (a cron ``snapshot`` under a login shell's environment). Flags and other
+    values are checked as usual."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        value = super().resolve_envvar_value(ctx)
+        choices = getattr(self.type, "choices", ())
+        if value in TERMINAL_FORMATS and value not in choices:
+            return None
+        return value
+
+
+#: The formats meant for a person at a terminal, which only tail (and demo) offer.
+TERMINAL_FORMATS = ("auto", "table")
+
+
 def url_problem(text: str, schemes: tuple[str, ...]) -> str | None:
     """What is wrong with ``text`` as a URL of one of ``schemes`` with a host: None if nothing.
     The URL is not repeated (it may hold a password); its scheme is named."""

@@ -154,6 +154,8 @@ def load(path: Path, command: str | None = None) -> tuple[dict[str, Any], set[st
         table = _values(path, data.get(name, {}), f"[{name}] ")
         if name == command:
             own = table
+    if command == "snapshot" and values.get("fmt") in ("auto", "table"):
+        del values["fmt"]  # tail's format, set for every command: snapshot keeps its default
     values.update(own)
     if "api_key" in values:
         warn_if_exposed(path, "config file")
