@@ -586,3 +586,39 @@ def test_failures_name_the_target_and_the_reason_with_only_tokens_masked(
     assert token not in err
     assert "notifications to json://127.0.0.1:1/Ab3x9: 0 sent (0 filings), 1 failed" in err
     assert f"notifications to json://127.0.0.1:{healthy.port}/ok: 1 sent (1 filings)" in err
+
+
+def test_a_notify_url_masks_its_secrets_but_no_plain_word_of_it() -> None:
+    """A Slack channel ``#filings`` or a query key ``token`` hidden by the display form once
+    became secrets and blanked that word in every diagnostic line; the tokens stay masked."""
+    import warnings
+
+    from secfeed_cli.alerts import notify
+    from secfeed_cli.run import redact
+
+    before = redact.use(redact.Secrets())
+    try:
+        with warnings.catch_warnings():  # apprise's plugins import imghdr, deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            notify.services(
+                (
+                    "slack://T1234ABCD/B1234ABCD/abcdefghijklmnop12345678/#filings",
+                    "discord://123456789/abcdefgh-token-XYZ",
+                    "mailto://user:secretpw@example.com?to=filings@example.org",
+                    "json://127.0.0.1:9/hooks?+X-Token=abc123",
+                )
+            )
+        line = "sent 3 filings to hooks (token in a header); 0 failed (0 filings)"
+        assert redact.redact(line) == line
+        for secret in (
+            "T1234ABCD",
+            "abcdefghijklmnop12345678",
+            "123456789",
+            "abcdefgh-token-XYZ",
+            "secretpw",
+            "filings@example.org",
+            "abc123",
+        ):
+            assert redact.redact(f"<{secret}>") == "<***>", secret
+    finally:
+        redact.use(before)

@@ -134,15 +134,28 @@ def shown(service: Any, url: str) -> str:
 
 
 def register_secrets(url: str, display: str) -> None:
-    """The parts of ``url`` that its display form does not show are secrets from now on."""
+    """The secrets of ``url`` from now on: its password, each query value whole, and the parts
+    that its display form hides unless they are a plain word. A plain word (``#filings``, a
+    query's key such as ``token``) is no secret worth the cost: masked, it would blank that
+    word in every line secfeed prints."""
     visible = set(re.split(r"[/:@?&=#]+", display))
     parts = urlsplit(url)
-    for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):
-        if len(part) >= 4 and part not in visible:
+    address = url.split("://", 1)[-1].split("?", 1)[0]
+    for part in re.split(r"[/:@&=#]+", address):
+        if part not in visible and _secretish(part):
             add_secret(part)
     add_secret(parts.password)
     for pair in parts.query.split("&"):
-        add_secret(pair.partition("=")[2] or None)
+        value = pair.partition("=")[2]
+        if len(value) >= 4:
+            add_secret(value)
+
+
+def _secretish(part: str) -> bool:
+    return len(part) >= 4 and not _PLAIN_WORD.fullmatch(part)
+
+
+_PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
 
 
 def services(urls: tuple[str, ...]) -> list[tuple[Any, str]]:
