@@ -1,6 +1,6 @@
 """Command-line wiring: the click commands and the entry point. No protocol or rendering.
 
-Heavy modules (rich, websocket-client, websockets, the emulator) are imported inside the
+Heavy modules (rich, websockets, the emulator, apprise, nats-py) are imported inside the
 commands, so ``secfeed --version`` and ``--help`` start fast.
 """
 
