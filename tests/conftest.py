@@ -86,7 +86,7 @@ def secfeed(
     from click.testing import CliRunner
 
     from secfeed_cli.cli import main
-    from secfeed_cli.companies import lookup, tickers
+    from secfeed_cli.companies import tickers
     from secfeed_cli.run.environment import Environment
 
     assert stdin is subprocess.DEVNULL, "stdin for in-process runs: use secfeed_process"
@@ -96,7 +96,6 @@ def secfeed(
     out = io.BytesIO()
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     tickers.forget()  # the map as this run's environment (XDG_CACHE_HOME) has it
-    lookup.reset()
     code = 0
     try:
         # As in a process of its own: warnings of libraries (apprise imports imghdr) are not
@@ -112,7 +111,6 @@ def secfeed(
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
         tickers.forget()
-        lookup.reset()
     return Ran(code, out.getvalue() + printed, said)
 
 

@@ -346,10 +346,13 @@ def test_serve_names_the_same_faults_the_emulator_has() -> None:
 @pytest.mark.unit
 def test_notifications_carry_the_summary() -> None:
     from secfeed_cli.alerts.notify import message
+    from secfeed_cli.companies.lookup import Companies
 
     def filing(n: int, details: dict[str, object] | None) -> Filing:
         extra = {} if details is None else {"details": details}
-        return replace(_filing(False), accession_no=f"0001127602-25-00105{n}", extra=extra)
+        made = replace(_filing(False), accession_no=f"0001127602-25-00105{n}", extra=extra)
+        Companies().fill([made])  # as the run does before any output sees a filing
+        return made
 
     sale: dict[str, object] = {"status": "ok", "summary": "S 1,500 @ $66.90 = $100,355 · Officer"}
     title, body = message([filing(5, sale)])

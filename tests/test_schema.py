@@ -34,3 +34,29 @@ def test_a_failure_inside_generated_code_shows_its_line() -> None:
     shown = "".join(traceback.format_exception(caught.value))
     assert 'File "<secfeed _ndjson_lines>"' in shown
     assert "f'{{" in shown or "for f in filings" in shown, shown
+
+
+def test_the_fields_are_listed_once_and_documented_as_they_are() -> None:
+    """records.FIELDS is the one list: the record, the CSV header, the hooks' variables, the
+    fields a relay message drops, and the README's schema table all follow it."""
+    import re
+
+    from secfeed_cli.alerts.hooks import environment
+    from secfeed_cli.companies.lookup import Companies
+    from secfeed_cli.output.records import COLUMNS, FIELDS, LATENCY_COLUMNS, text_fields, to_record
+    from secfeed_cli.wire import protocol
+
+    filing = Filing("0000320193-26-000001", "8-K", 320193, "8-K - x", "2026-01-01", "a", "b", True)
+    Companies().fill([filing])
+    assert list(to_record(filing)) == list(COLUMNS) == [name for name, _ in FIELDS]
+    assert list(text_fields(filing)) == list(COLUMNS)
+    variables = {k for k in environment(filing) if k.startswith("SECFEED_")}
+    assert variables == {f"SECFEED_{name.upper()}" for name in COLUMNS}
+    derived = {name for name, kind in FIELDS if kind in ("company", "ticker", "url")}
+    assert set(protocol._DERIVED) == derived | set(LATENCY_COLUMNS)
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("| key | type | meaning |", 1)[1].split("\n\n", 1)[0]
+    documented = re.findall(r"^\| `(\w+)` \|", table, re.M)
+    assert documented == [*COLUMNS, *LATENCY_COLUMNS, "details"]
+    hooks = readme.split("its fields in the environment:", 1)[1].split("(the API key", 1)[0]
+    assert set(re.findall(r"SECFEED_\w+", hooks)) == variables

@@ -32,9 +32,9 @@ from typing import IO
 
 import msgspec
 
-from ..companies.lookup import who
 from ..output.encode import record_line
 from ..output.escape import escape_control
+from ..output.records import text_fields
 from ..wire.filing import Filing
 
 #: Jobs waiting for a worker; beyond this, new filings' hooks are dropped (and counted).
@@ -57,20 +57,7 @@ def _safe(value: str) -> str:
 def environment(filing: Filing) -> dict[str, str]:
     """The process environment plus the filing's fields as ``SECFEED_*`` variables."""
     env = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
-    company, ticker = who(filing)
-    fields = {
-        "ACCESSION_NO": filing.accession_no,
-        "FORM": filing.form,
-        "CIK": str(filing.cik),
-        "COMPANY": company or "",
-        "TICKER": ticker or "",
-        "DESCRIPTION": filing.description,
-        "FILING_DATE": filing.filing_date,
-        "ACCEPTED_TIME": filing.accepted_time,
-        "DISCOVERED_TIME": filing.discovered_time,
-        "IS_HISTORICAL": "true" if filing.is_historical else "false",
-        "URL": filing.url,
-    }
+    fields = {name.upper(): text for name, text in text_fields(filing).items()}
     if filing.details_status is not None:  # --details: the full object is on stdin
         fields["DETAILS_STATUS"] = filing.details_status
         fields["DETAILS_SUMMARY"] = filing.details_summary or ""

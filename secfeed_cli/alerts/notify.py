@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from ..companies.lookup import who
+from ..output.records import label
 from ..run.redact import add_secret
 from ..wire.filing import Filing
 
@@ -183,11 +183,6 @@ def services(urls: tuple[str, ...]) -> list[tuple[Any, str]]:
 def message(filings: list[Filing]) -> tuple[str, str]:
     """(title, body) for a burst."""
 
-    def name(f: Filing) -> str:
-        company, ticker = who(f)
-        text = company or f.description
-        return f"{text} ({ticker})" if ticker else text
-
     def said(f: Filing) -> str:  # --details: what the filing says, when known
         summary = f.details_summary
         return f" · {summary}" if summary else ""
@@ -196,9 +191,9 @@ def message(filings: list[Filing]) -> tuple[str, str]:
         f = filings[0]
         summary = f.details_summary
         lines = [f.description, *([summary] if summary else []), f.url]
-        return f"{f.form}: {name(f)}", "\n".join(lines)
+        return f"{f.form}: {label(f)}", "\n".join(lines)
     title = f"{len(filings)} new SEC filings"
-    body = "\n".join(f"{f.form} · {name(f)}{said(f)} · {f.url}" for f in filings)
+    body = "\n".join(f"{f.form} · {label(f)}{said(f)} · {f.url}" for f in filings)
     return title, body
 
 

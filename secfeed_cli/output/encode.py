@@ -15,15 +15,6 @@ from typing import Any
 
 import msgspec
 
-from ..companies.lookup import (
-    csv_by_cik,
-    csv_by_text,
-    json_by_cik,
-    json_by_text,
-    remember,
-    who,
-    who_json,
-)
 from ..wire.filing import Filing, edgar_url
 from .escape import escape_control_csv
 from .records import line_source, to_record
@@ -40,12 +31,6 @@ def _compile(name: str, source: str, **names: Any) -> Any:
         "_quote": _quote,
         "edgar_url": edgar_url,
         "record_line": record_line,
-        "_who_csv": _who_csv,
-        "_csv_by_cik": csv_by_cik,
-        "_csv_by_text": csv_by_text,
-        "_who_json": who_json,
-        "_json_by_cik": json_by_cik,
-        "_json_by_text": json_by_text,
         **names,
     }
     filename = f"<secfeed {name}>"
@@ -82,23 +67,40 @@ def record_line(f: Filing, received: float | None) -> bytes:
     return _encode(to_record(f, received)) + b"\n"
 
 
-_csv_cells: dict[tuple[str | None, str | None], str] = {}
+Who = tuple[str | None, str | None]
 
 
-def _who_csv(f: Filing) -> str:
+def _piece_cache(encode: Callable[[Who], str]) -> tuple[dict[Who, str], Callable[[Who], str]]:
+    """The company and ticker of a filer encoded once: the cache the generated code looks in
+    first, and the function that fills it."""
+    pieces: dict[Who, str] = {}
+
+    def piece(who: Who) -> str:
+        if len(pieces) > 50_000:
+            pieces.clear()
+        found = pieces[who] = encode(who)
+        return found
+
+    return pieces, piece
+
+
+def _json_piece(who: Who) -> str:
+    """``"company":...,"ticker":...``: the two keys as a piece of a JSON object."""
+    company, ticker = who
+    return (
+        '"company":'
+        + ("null" if company is None else _js(company))
+        + ',"ticker":'
+        + ("null" if ticker is None else _js(ticker))
+    )
+
+
+def _csv_piece(who: Who) -> str:
     """The company and ticker cells of a CSV row, escaped as :func:`_quote_escaping` does (the
     map comes from the network; a name from the description is in the batch's control check,
     but escaping it here too keeps one cache for both kinds of batch)."""
-    pair = who(f)
-    found = _csv_cells.get(pair)
-    if found is None:
-        if len(_csv_cells) > 50_000:
-            _csv_cells.clear()
-        company, ticker = pair
-        found = f"{_quote_escaping(company or '')},{_quote_escaping(ticker or '')}"
-        _csv_cells[pair] = found
-    remember(f, found, csv_by_cik, csv_by_text)
-    return found
+    company, ticker = who
+    return f"{_quote_escaping(company or '')},{_quote_escaping(ticker or '')}"
 
 
 def _cell_cache(quote: Callable[[str], str]) -> tuple[dict[str, str], Callable[[str], str]]:
@@ -135,6 +137,7 @@ def _quote(text: str) -> str:
     return text
 
 
+_json_pieces, _json_piece_cached = _piece_cache(_json_piece)
 _ndjson_lines = _compile(
     "_ndjson_lines",
     "def _ndjson_lines(filings):\n"
@@ -142,7 +145,10 @@ _ndjson_lines = _compile(
     f"        f'{line_source('json')}\\n' if not f.extra else record_line(f, None).decode()\n"
     "        for f in filings\n"
     "    ]).encode()\n",
+    _who_pieces=_json_pieces,
+    _who_piece=_json_piece_cached,
 )
+_csv_pieces, _csv_piece_cached = _piece_cache(_csv_piece)
 _forms, _quote_form = _cell_cache(_quote)
 _forms_escaping, _quote_form_escaping = _cell_cache(_quote_escaping)
 _csv_rows = _compile(
@@ -150,6 +156,8 @@ _csv_rows = _compile(
     f"def _csv_rows(filings):\n    return [f'{line_source('csv')}' for f in filings]\n",
     _forms=_forms,
     _quote_form=_quote_form,
+    _who_pieces=_csv_pieces,
+    _who_piece=_csv_piece_cached,
 )
 _csv_rows_escaping = _compile(
     "_csv_rows_escaping",
@@ -157,6 +165,8 @@ _csv_rows_escaping = _compile(
     _quote=_quote_escaping,
     _forms=_forms_escaping,
     _quote_form=_quote_form_escaping,
+    _who_pieces=_csv_pieces,
+    _who_piece=_csv_piece_cached,
 )
 
 #: The NDJSON lines of a batch of filings, as ``tail -f ndjson`` writes them (also the payload

@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from ..companies.lookup import label, who
 from ..filtering.forms import family
 from ..wire.filing import Filing, parse_time, split_description
 from . import Status
 from .escape import escape_control, has_control
 from .latency import fmt_ms
+from .records import label
 
 
 class Column(msgspec.Struct, frozen=True):
@@ -237,7 +237,7 @@ def row(
     reverse video, or without colour by a ``»`` after the time."""
     texts = cells(filing, latency, [c.key for c, _ in columns], utc)
     if highlight is not None and _matches(highlight, filing, texts["company"]):
-        ticker = who(filing)[1]
+        ticker = filing.ticker
         marked = (
             (" " * GAP)
             .join(
@@ -257,7 +257,7 @@ def row(
     for column, width in columns:
         key = column.key
         if key == "company":
-            text = fit_company(texts[key], width, who(filing)[1])
+            text = fit_company(texts[key], width, filing.ticker)
         else:
             text = fit(texts[key], width, column.right)
         if color and key == "form":

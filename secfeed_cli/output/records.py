@@ -1,11 +1,12 @@
-"""The output schema shared by NDJSON, CSV and JSON: ours, stable, documented. Pure but for
-the company lookup (``companies/lookup.py``), which reads SEC's map on first use.
+"""The output schema shared by NDJSON, CSV, JSON, the hooks' variables and the archive: ours,
+stable, documented. Pure: it reads finished filings (their company and ticker were set by the
+run's company stage, ``companies/lookup.py``).
 
 Keys, in this order: ``accession_no``, ``form``, ``cik``, ``company`` and ``ticker`` (who filed
-it, see ``companies.py``), ``description``, ``filing_date`` (the
-wire's ``filling_date``, spelled correctly), ``accepted_time``, ``discovered_time`` (time strings
-exactly as received), ``is_historical``, ``url`` (the EDGAR filing index page), then with
-``--latency`` ``received_time`` and ``latency_ms``, then any extra fields the server sent.
+it), ``description``, ``filing_date`` (the wire's ``filling_date``, spelled correctly),
+``accepted_time``, ``discovered_time`` (time strings exactly as received), ``is_historical``,
+``url`` (the EDGAR filing index page), then with ``--latency`` ``received_time`` and
+``latency_ms``, then any extra fields the server sent (``details`` with ``--details``).
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from ..companies.lookup import who
-from ..wire.filing import Filing, edgar_url, format_time, utc_seconds
+from ..wire.filing import Filing, format_time, utc_seconds
 
 #: The output fields, in order, each with how it is encoded: the one definition of the schema.
 #: ``checked``: a string validated when the frame was parsed (digits, dates, times), which
 #: never needs escaping; ``text``: free text; ``int``; ``bool``; ``url``: the EDGAR filing
 #: index page, made from ``cik`` and ``accession_no``; ``company`` and ``ticker``: from SEC's
-#: CIK map or the description (``companies.py``), text or null. The record
-#: (:func:`to_record`) and the fast NDJSON and CSV lines (:func:`line_source`) derive from it.
+#: CIK map or the description (the company stage), text or null. The record
+#: (:func:`to_record`), the fast NDJSON and CSV lines (:func:`line_source`) and the hooks'
+#: variables (:func:`text_fields`) derive from it.
 FIELDS: tuple[tuple[str, str], ...] = (
     ("accession_no", "checked"),
     ("form", "text"),
@@ -48,15 +49,7 @@ def latency_ms(filing: Filing, received: float) -> float:
 
 def to_record(filing: Filing, received: float | None = None) -> dict[str, Any]:
     """The output object of one filing; with ``received`` it gains the latency fields."""
-    company, ticker = who(filing)
-    found = {
-        "url": edgar_url(filing.cik, filing.accession_no),
-        "company": company,
-        "ticker": ticker,
-    }
-    record: dict[str, Any] = {
-        name: found[kind] if kind in found else getattr(filing, name) for name, kind in FIELDS
-    }
+    record: dict[str, Any] = {name: getattr(filing, name) for name in COLUMNS}
     if received is not None:
         record["received_time"] = format_time(datetime.fromtimestamp(received, timezone.utc))
         record["latency_ms"] = round(latency_ms(filing, received), 3)
@@ -65,15 +58,34 @@ def to_record(filing: Filing, received: float | None = None) -> dict[str, Any]:
     return record
 
 
+def text_fields(filing: Filing) -> dict[str, str]:
+    """Every field of :data:`FIELDS` as text, by name: null is empty, booleans are ``true`` or
+    ``false`` (the hooks' ``SECFEED_*`` variables)."""
+    out: dict[str, str] = {}
+    for name, kind in FIELDS:
+        value = getattr(filing, name)
+        if kind == "bool":
+            out[name] = "true" if value else "false"
+        else:
+            out[name] = "" if value is None else str(value)
+    return out
+
+
+def label(filing: Filing) -> str:
+    """``COMPANY (TICKER)``, as the table and the notifications name the filer."""
+    text = filing.company or filing.description
+    return f"{text} ({filing.ticker})" if filing.ticker else text
+
+
 def line_source(style: str) -> str:
     """The body of an f-string that writes a filing ``f`` as one NDJSON object (``json``) or
     one CSV row (``csv``), in :data:`FIELDS` order.
 
     The sinks compile it once into their batch loops (``output/lines.py``); the names it uses
     are ``f``, ``_js`` (JSON string escaping), ``_quote`` (a CSV text cell), ``edgar_url``,
-    and for the company and ticker columns ``_json_by_cik``/``_json_by_text``/``_who_json``
-    (from ``companies.py``) or ``_csv_by_cik``/``_csv_by_text``/``_who_csv``, and
-    ``_forms``/``_quote_form`` (the form cell, cached).
+    for the company and ticker columns ``_who_pieces``/``_who_piece`` (their encoded text by
+    ``f.who``, cached, and the function that fills the cache), and ``_forms``/``_quote_form``
+    (the form cell, cached).
     """
     # edgar_url() written out: a Python call per filing less (a test holds them equal).
     url = (
@@ -95,13 +107,8 @@ def line_source(style: str) -> str:
             "int": f"{{f.{name}}}",
             "bool": f'{{"true" if f.{name} else "false"}}',
             "url": url,
-            # Both columns at once: the JSON piece is looked up by CIK first (a dict's get,
-            # no Python call, for every CIK in SEC's map), the CSV cells by the sink.
-            "company": "{_json_by_cik.get(f.cik) or _json_by_text.get((f.description, f.form))"
-            " or _who_json(f)}"
-            if style == "json"
-            else "{_csv_by_cik.get(f.cik) or _csv_by_text.get((f.description, f.form))"
-            " or _who_csv(f)}",
+            # Both columns at once, encoded once per filer (a dict's get, no Python call).
+            "company": "{_who_pieces.get(f.who) or _who_piece(f.who)}",
             "ticker": "",
         }[kind]
         if kind == "ticker":

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from ..companies.lookup import Companies
 from ..errors import (
     ConnectFailed,
     ExitCode,
@@ -73,6 +74,7 @@ class Run:
         alerts: Alerts | None = None,
         checkpoint: Callable[[], None] | None = None,
         enricher: Enricher | None = None,
+        companies: Companies | None = None,
     ) -> None:
         self.stream = stream
         self.filt = filt
@@ -87,6 +89,8 @@ class Run:
         self.checkpoint = checkpoint
         #: --details: filings wait here for what EDGAR says of them (``details/stage.py``)
         self.enricher = enricher
+        #: who filed each filing, set before any output sees it (outputs look nothing up)
+        self.companies = Companies() if companies is None else companies
         self._checked = time.monotonic()
         self._warned_growing = False
         #: -n N: the newest N backlog filings that pass, held until the backlog is complete
@@ -295,6 +299,7 @@ class Run:
         return done
 
     def _out(self, sink: Sink, filings: list[Filing], received: float) -> None:
+        self.companies.fill(filings)
         sink.filings(filings, received)
         if self.alerts is not None:
             self.alerts.deliver(filings)

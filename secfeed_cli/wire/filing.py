@@ -157,6 +157,9 @@ MAX_CIK = 9_999_999_999
 NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
+#: A filing's ``who`` before the company stage has seen it: no company, no ticker.
+UNKNOWN: tuple[str | None, str | None] = (None, None)
+
 #: Decoding constraints no JSON value can meet: ``extra`` and ``frame`` are filled in by the
 #: parser, never from a frame's keys of those names (a frame that has one fails the fast decode
 #: and takes the detailed path, which keeps it in ``extra``). Not checked on construction.
@@ -181,7 +184,7 @@ class Filing(
     and :meth:`accepted` parse them (they were validated when the frame was parsed).
     ``extra`` holds any fields the server sent beyond the documented ones, in the order
     received; ``frame`` the frame's bytes as received (for ``--raw``; empty for a filing not
-    parsed from a frame).
+    parsed from a frame); ``who`` the company and ticker, filled in by the run.
 
     A msgspec Struct: the parser's fast path decodes a plain filing frame straight into one
     (the wire's tag ``"type": "fillings"`` and spelling ``filling_date`` are declared here).
@@ -200,6 +203,21 @@ class Filing(
     is_historical: bool
     extra: Annotated[Mapping[str, Any], _NEVER_FROM_JSON] = NO_EXTRA
     frame: Annotated[bytes, _NEVER_FROM_JSON] = b""
+    #: Who filed it, ``(company, ticker)``: not on the wire; the run's company stage
+    #: (``companies/lookup.py``) sets it before any output sees the filing.
+    who: Annotated[tuple[Any, ...], _NEVER_FROM_JSON] = UNKNOWN
+
+    @property
+    def company(self) -> str | None:
+        """SEC's name for the filer, else the description's; None if neither knows."""
+        company: str | None = self.who[0]
+        return company
+
+    @property
+    def ticker(self) -> str | None:
+        """The filer's primary ticker in SEC's map, if it has one."""
+        ticker: str | None = self.who[1]
+        return ticker
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Filing:
