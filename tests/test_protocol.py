@@ -447,3 +447,59 @@ def test_the_emulator_encodes_filings_in_the_one_field_order() -> None:
     assert isinstance(info, msgspec.inspect.StructType)
     decodable = {f.encode_name for f in info.fields if f.name not in ("extra", "frame", "who")}
     assert {info.tag_field, *decodable} == set(FILING_FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("null", "frame is a JSON null, not an object"),
+        ("[1]", "frame is a JSON array, not an object"),
+        ('"x"', "frame is a JSON string, not an object"),
+        ("true", "frame is a JSON boolean, not an object"),
+        ("4.5", "frame is a JSON number, not an object"),
+        (frame(form=8), "'form' is a number, not a string"),
+        (frame(form=[1]), "'form' is an array, not a string"),
+        (frame(form={"a": 1}), "'form' is an object, not a string"),
+        (frame(form=False), "'form' is a boolean, not a string"),
+        (frame(form=None), "'form' is missing"),
+        (frame(filling_date="2024-02-30"), "'filling_date' is not a valid date: '2024-02-30'"),
+        (frame(accepted_time="2024-02-30"), "'accepted_time' is not a valid date: '2024-02-30'"),
+        (frame(discovered_time="2024"), "'discovered_time' is not a valid time: '2024'"),
+        (frame(is_historical=None), "'is_historical' is not a boolean"),
+        (frame(description=1), "'description' is not a string"),
+    ],
+)
+def test_what_is_wrong_is_said_exactly(text: str, reason: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_frame(text)
+    assert str(info.value) == reason
+
+
+@pytest.mark.parametrize("field", ["accession_no", "cik", "discovered_time", "filling_date"])
+def test_a_long_bad_value_is_cut_to_sixty_characters(field: str) -> None:
+    value = "9" * 59 + "x" * 200
+    with pytest.raises(ProtocolError) as info:
+        parse_frame(frame(**{field: value}))
+    shown = str(info.value).split(": ", 1)[1]
+    assert shown == repr(value)[:59] + "…"
+
+
+def test_a_record_of_secfeeds_own_output_comes_back_as_the_filing() -> None:
+    """A relay message (secfeed's NDJSON object) is read back as the filing it was: the
+    fields secfeed derives (company, ticker, url, latency) are not taken for extra fields."""
+    from secfeed_cli.companies.lookup import Companies
+    from secfeed_cli.output.records import to_record
+    from secfeed_cli.wire.protocol import filing_from_record
+
+    filing = parse_frame(frame(cik=320193, extra_field=[1, {"x": None}]))
+    assert isinstance(filing, Filing)
+    Companies().fill([filing])
+    record = to_record(filing, received=1.7e9)
+    assert record["ticker"] == "AAPL" and "latency_ms" in record and record["url"]
+    back = filing_from_record(json.loads(json.dumps(record)), b"payload")
+    assert back == filing and back.frame == b"payload"
+    assert dict(back.extra) == {"extra_field": [1, {"x": None}]}
+    with pytest.raises(ProtocolError):
+        filing_from_record({"form": "8-K"}, b"")
+    with pytest.raises(ProtocolError):
+        filing_from_record([record], b"")

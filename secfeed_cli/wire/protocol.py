@@ -240,7 +240,9 @@ def _filing_in_detail(data: dict[str, Any], frame: bytes) -> Filing:
     down or never saw it: the tolerant path, with a precise reason for whatever is wrong."""
     accession = _str(data, "accession_no")
     if not _ACCESSION_RE.match(accession):
-        raise ProtocolError("field", f"'accession_no' is not NNNNNNNNNN-NN-NNNNNN: {accession!r}")
+        raise ProtocolError(
+            "field", f"'accession_no' is not NNNNNNNNNN-NN-NNNNNN: {_short(repr(accession))}"
+        )
     cik = data.get("cik")
     if isinstance(cik, str) and cik.isascii() and cik.isdigit():
         cik = int(cik)  # tolerated: the docs show an integer but do not promise it
@@ -258,11 +260,11 @@ def _filing_in_detail(data: dict[str, Any], frame: bytes) -> Filing:
         raise ProtocolError("field", "'description' is not a string")
     filing_date = _str(data, "filling_date")
     if not valid_date(filing_date):
-        _bad_time("filling_date", filing_date)
+        _bad_time("filling_date", filing_date, "date")
     accepted = _str(data, "accepted_time")
     if len(accepted) == 10:
         if not valid_date(accepted):
-            _bad_time("accepted_time", accepted)
+            _bad_time("accepted_time", accepted, "date")
     elif not valid_time(accepted):
         _bad_time("accepted_time", accepted)
     else:
@@ -285,8 +287,8 @@ def _filing_in_detail(data: dict[str, Any], frame: bytes) -> Filing:
     )
 
 
-def _bad_time(name: str, text: str) -> None:
-    raise ProtocolError("field", f"'{name}' is not a valid time: {_short(repr(text))}")
+def _bad_time(name: str, text: str, what: str = "time") -> None:
+    raise ProtocolError("field", f"'{name}' is not a valid {what}: {_short(repr(text))}")
 
 
 _KNOWN = frozenset(FILING_FIELDS)
@@ -318,7 +320,8 @@ def _check(parse: Any, text: str, name: str) -> Any:
 def _str(data: dict[str, Any], name: str) -> str:
     value = data.get(name)
     if not isinstance(value, str):
-        what = "missing" if value is None else f"a {_json_kind(value)}, not a string"
+        kind = _json_kind(value)
+        what = "missing" if value is None else f"{_a(kind)} {kind}, not a string"
         raise ProtocolError("field", f"'{name}' is {what}")
     return value
 
@@ -335,6 +338,10 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, int | float):
         return "number"
     return "null" if value is None else type(value).__name__
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _short(text: str, limit: int = 60) -> str:
