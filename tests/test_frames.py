@@ -153,3 +153,25 @@ def test_read_gives_whole_text_frames_as_bare_payloads() -> None:
     assert reader.all_text
     mixed = reader.read(ws_frame(b"hi") + ws_frame(b"p", OP_PING) + ws_frame(b"\x00", OP_BINARY))
     assert mixed == [b"hi", (OP_PING, b"p"), (OP_BINARY, b"\x00")] and not reader.all_text
+
+
+def test_a_long_frames_header_split_anywhere_is_waited_for() -> None:
+    """The 64-bit length of a frame over 65,535 bytes may arrive a byte at a time."""
+    payload = b"x" * 70_000
+    data = b"\x81\x7f" + len(payload).to_bytes(8, "big") + payload + b"\x81\x02ok"
+    for cut in range(1, 12):
+        reader = FrameReader()
+        frames = reader.feed(data[:cut])
+        assert frames == [] and reader.error is None, cut
+        frames += reader.feed(data[cut:])
+        assert frames == [(OP_TEXT, payload), (OP_TEXT, b"ok")], cut
+
+
+def test_a_fragmented_message_may_declare_up_to_the_limit_but_not_beyond() -> None:
+    from secfeed_cli.feed.frames import MAX_DECLARED
+
+    first = b"\x01\x0a" + b"0123456789"  # a text frame, not final, 10 bytes
+    for rest, broken in ((MAX_DECLARED - 10, False), (MAX_DECLARED - 9, True)):
+        reader = FrameReader(max_size=1 << 20)
+        reader.feed(first + b"\x80\x7f" + rest.to_bytes(8, "big"))
+        assert (reader.error is not None) is broken, rest

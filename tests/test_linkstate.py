@@ -75,3 +75,10 @@ def test_a_protocol_error_ends_after_the_frames_before_it() -> None:
 def test_an_oversized_frame_is_reported_not_kept() -> None:
     step = link(max_frame=10).received(frame("x" * 50) + frame("ok"), 101)
     assert step.batch == [Skipped(50), (OP_TEXT, b"ok")]
+
+
+def test_broken_framing_before_any_frame_ends_the_link_with_the_reason() -> None:
+    step = link().received(b"\x83\x00", 100.5)  # opcode 3 is reserved
+    assert step.frames == 0 and step.texts is None and not step.batch
+    assert step.ended is not None and step.ended.startswith("protocol error: ")
+    assert "opcode" in step.ended

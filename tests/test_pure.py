@@ -272,3 +272,31 @@ def test_url_credentials_are_masked_in_every_form_they_travel_in(
     add_url_credentials("nats://tok-pure-9f3e@127.0.0.1:4222")  # a bare name is a token
     assert "tok-pure-9f3e" not in redact("token tok-pure-9f3e")
     add_url_credentials("ws://[::1")  # malformed: nothing to take, no error
+
+
+def test_a_secret_holding_another_is_masked_whole_and_tokens_decoded_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from secfeed_cli.run import redact as registry
+    from secfeed_cli.run.redact import add_secret, add_url_credentials, redact
+
+    monkeypatch.setattr(registry, "_active", registry.Secrets())
+    add_secret("k3y-short")
+    add_secret("k3y-short-and-then-longer-99")  # masked whole, not as ***-and-then-longer-99
+    assert redact("key k3y-short-and-then-longer-99.") == "key ***."
+    assert len(registry._active.forms) == len(set(registry._active.forms))  # each form once
+    add_url_credentials("nats://tok%2Fen-pure-51@127.0.0.1:4222")  # a token, URL-encoded
+    assert redact("echoed tok/en-pure-51 and tok%2Fen-pure-51") == "echoed *** and ***"
+
+
+def test_a_commands_secrets_are_in_use_only_while_it_runs() -> None:
+    from secfeed_cli.run import redact as registry
+
+    mine = registry.Secrets()
+    mine.add("only-mine-7c1")
+    before = registry.use(mine)
+    try:
+        assert registry.redact("only-mine-7c1") == "***"
+    finally:
+        assert registry.use(before) is mine
+    assert registry.redact("only-mine-7c1") == "only-mine-7c1"
