@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     )
     SERVER_ERROR = 5  #: the server reported another error under --no-reconnect
     BUSY = 6  #: another run holds the --state lock (snapshot: until --timeout)
+    ARCHIVE = 7  #: the archive cannot be written or read (full disk, newer schema, not one)
     HANGUP = 129  #: SIGHUP (the terminal closed, or a supervisor asked)
     INTERRUPTED = 130  #: Ctrl-C (SIGINT)
     TERMINATED = 143  #: SIGTERM
@@ -45,6 +46,12 @@ class ServerReportedError(SecfeedError):
 
 class StateBusy(SecfeedError):
     exit_code = ExitCode.BUSY
+
+
+class ArchiveError(SecfeedError):
+    """The archive (``--archive``, ``--from PATH``, ``secfeed archive``) cannot be used."""
+
+    exit_code = ExitCode.ARCHIVE
 
 
 class OutputError(SecfeedError):

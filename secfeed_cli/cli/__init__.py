@@ -14,13 +14,21 @@ from msgspec.structs import replace
 
 from .. import __version__
 from ..errors import ExitCode, SecfeedError, Terminated
-from ..run.settings import AlertSettings, DetailsSettings, OutputSettings, RunSettings
+from ..run.settings import (
+    AlertSettings,
+    DetailsSettings,
+    FromArchive,
+    OutputSettings,
+    RunSettings,
+)
+from .archive import archive
 from .configfile import config_option
 from .connection_options import connection_options
 from .help import DEMO_EPILOG, RELAY_EPILOG, SNAPSHOT_EPILOG, TAIL_EPILOG
 from .nats_options import relay_options, source_options
 from .options import (
     alert_options,
+    archive_option,
     details_options,
     filter_options,
     lines_option,
@@ -58,9 +66,11 @@ def cli() -> None:
     secfeed serve     run the emulator for offline testing
     secfeed relay     publish the feed into NATS JetStream (tail --from reads it)
     secfeed tickers   the CIK -> company/ticker map: update, info, lookup
+    secfeed archive   read what --archive PATH stored: stats, query SQL, search WORDS
     """
 
 
+cli.add_command(archive)
 cli.add_command(serve)
 cli.add_command(tickers)
 
@@ -87,7 +97,7 @@ def tail(
     state: str | None,
     alerts: AlertSettings,
     details: DetailsSettings | None,
-    source: NatsSettings | None,
+    source: NatsSettings | FromArchive | None,
 ) -> int:
     """Print the backlog of recent filings, then every new filing as it is discovered."""
     _no_details_from_nats(details, source)
@@ -133,6 +143,7 @@ def tail(
     help="Exit 4 when the backlog is not complete after S seconds.",
 )
 @lines_option
+@archive_option
 @details_options
 @source_options
 def snapshot(
@@ -140,12 +151,13 @@ def snapshot(
     filters: FilingFilter,
     output: OutputSettings,
     lines: int | None,
+    archive: str | None,
     details: DetailsSettings | None,
     output_path: str | None,
     state: str | None,
     skip_empty: bool,
     timeout: float,
-    source: NatsSettings | None,
+    source: NatsSettings | FromArchive | None,
 ) -> int:
     """Write the backlog the feed holds now (or only what is new since --state), then exit."""
     _no_details_from_nats(details, source)
@@ -161,7 +173,7 @@ def snapshot(
         replace(connection, settle=2.0, deadline=deadline),
         filters,
         output,
-        RunSettings(backlog_only=True, lines=lines, timeout=timeout),
+        RunSettings(backlog_only=True, lines=lines, timeout=timeout, archive=archive),
         _environment(),
         output_path=output_path,
         state_path=state,
@@ -254,8 +266,10 @@ def demo(
 # ---- running ------------------------------------------------------------------------------
 
 
-def _no_details_from_nats(details: DetailsSettings | None, source: NatsSettings | None) -> None:
-    if details is not None and source is not None:
+def _no_details_from_nats(
+    details: DetailsSettings | None, source: NatsSettings | FromArchive | None
+) -> None:
+    if details is not None and source is not None and not isinstance(source, FromArchive):
         raise click.UsageError(
             "--details and --from exclude each other: run the relay with --details, and its"
             " stream carries them (one relay spends the SEC budget for every consumer)"
@@ -268,7 +282,7 @@ def _tail(
     output: OutputSettings,
     run: RunSettings,
     alerts: AlertSettings,
-    source: NatsSettings | None = None,
+    source: NatsSettings | FromArchive | None = None,
     state_path: str | None = None,
     details: DetailsSettings | None = None,
 ) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -13,10 +14,12 @@ from .params import (
     DURATION,
     POSITIVE,
     NatsUrl,
+    SourceUrl,
 )
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
+    from ..run.settings import FromArchive
 
 
 # -- NATS: secfeed relay --to, and tail/snapshot --from --
@@ -62,11 +65,12 @@ def source_options(f: F) -> F:
             click.option(
                 "--from",
                 "from_urls",
-                type=NatsUrl(),
+                type=SourceUrl(),
                 multiple=True,
-                metavar="URL",
+                metavar="URL|PATH",
                 help="Read the filings from the NATS JetStream stream `secfeed relay` fills"
-                " (nats://[user:pass@]host:port; repeatable for a cluster), not FinFeedAPI.",
+                " (nats://[user:pass@]host:port; repeatable for a cluster), or from an"
+                " archive (--archive PATH) and what is appended to it, not FinFeedAPI.",
             ),
             click.option(
                 "--durable",
@@ -85,11 +89,18 @@ def _source(
     subject_prefix: str,
     nats_creds: str | None,
     nats_tls_ca: str | None,
-) -> NatsSettings | None:
-    if not from_urls:
+) -> NatsSettings | FromArchive | None:
+    paths = [u for u in from_urls if "://" not in u]
+    if not from_urls or paths:
         if durable:
             raise click.UsageError("--durable goes with --from nats://...")
-        return None
+        if not paths:
+            return None
+        if len(from_urls) > 1:
+            raise click.UsageError("--from PATH reads one archive: give it once, without URLs")
+        from ..run.settings import FromArchive
+
+        return FromArchive(str(Path(paths[0]).expanduser()))
     return _nats_settings(
         from_urls, stream_name, subject_prefix, nats_creds, nats_tls_ca, durable=durable
     )

@@ -208,7 +208,18 @@ def run_options(f: F) -> F:
                 metavar="S",
                 help="Without heartbeats: the backlog is complete after S quiet seconds.",
             ),
+            archive_option,
         ],
+    )(f)
+
+
+def archive_option(f: F) -> F:
+    return click.option(
+        "--archive",
+        type=click.Path(dir_okay=False),
+        metavar="PATH",
+        help="Store every filing received (before the filters) in this SQLite archive,"
+        " exactly once across runs.",
     )(f)
 
 
@@ -229,6 +240,7 @@ def _run_settings(
     count: int | None,
     duration: float | None,
     settle: float,
+    archive: str | None,
 ) -> RunSettings:
     if backlog_only and no_backlog:
         raise click.UsageError("--backlog-only and --no-backlog exclude each other")
@@ -241,6 +253,7 @@ def _run_settings(
         count=count,
         duration=duration,
         settle=settle,
+        archive=archive,
     )
 
 

@@ -231,6 +231,18 @@ class NatsUrl(click.ParamType[str, Any]):
         return text
 
 
+class SourceUrl(NatsUrl):
+    """``--from``: a NATS URL, or the path of an archive (anything without ``://``)."""
+
+    name = "URL|PATH"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if "://" not in text:
+            return text
+        return super().convert(text, param, ctx)
+
+
 class Duration(click.ParamType[float, Any]):
     """Seconds, or a number with s, m, h or d: ``90``, ``30m``, ``1h``, ``7d``."""
 

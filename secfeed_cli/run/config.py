@@ -81,6 +81,7 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "bell": ("bell", (bool,), False),
     "highlight": ("highlight", (str,), True),
     "alert-backlog": ("alert_backlog", (bool,), False),
+    "archive": ("archive", (str,), False),
     # NATS: tail/snapshot --from, and relay
     "from": ("from_urls", (str,), True),
     "durable": ("durable", (str,), False),
@@ -102,6 +103,7 @@ MAX_KEY = 1024
 COMMANDS = ("tail", "snapshot", "demo", "relay")
 #: Parameters that hold a path: ``~`` is expanded.
 PATHS = (
+    "archive",
     "api_key_file",
     "ca_bundle",
     "state",

@@ -15,6 +15,7 @@ from msgspec.structs import replace
 
 from ..companies import tickers
 from ..errors import (
+    ArchiveError,
     ExitCode,
     Interrupted,
     OutputError,
@@ -32,7 +33,7 @@ from ..output import Output, Sink, make_sink
 from . import config
 from .diagnostics import Diagnostics, stderr_is_terminal
 from .redact import add_secret
-from .settings import AlertSettings, DetailsSettings, OutputSettings, RunSettings
+from .settings import AlertSettings, DetailsSettings, FromArchive, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
@@ -71,7 +72,7 @@ def execute(
     terminal: bool = False,
     chatty: bool = True,
     alerts: AlertSettings | None = None,
-    source: NatsSettings | None = None,
+    source: NatsSettings | FromArchive | None = None,
     relay: NatsSettings | None = None,
     state: State | None = None,
     details: DetailsSettings | None = None,
@@ -99,8 +100,22 @@ def execute(
         from ..alerts import Alerts
 
         acting = Alerts(alerts, diag.warn, diag.echo)
+    archive = None
+    if settings.archive is not None:  # opened first: a problem with it is one line, now
+        from ..archive.writer import ArchiveWriter
+
+        archive = ArchiveWriter(settings.archive)
     feed: Source
-    if source is not None:
+    if isinstance(source, FromArchive):
+        from ..archive.source import ArchiveSource
+
+        try:
+            feed = ArchiveSource(source.path, backlog=settings.backlog)
+        except BaseException:
+            if archive is not None:
+                archive.close()
+            raise
+    elif source is not None:
         source = replace(source, connect_timeout=connection.connect_timeout)
         from ..broker.source import NatsSource
 
@@ -135,6 +150,7 @@ def execute(
         alerts=acting,
         checkpoint=checkpoint,
         enricher=enricher,
+        archive=archive,
     )
     sink: Sink
     if relay is not None:
@@ -151,6 +167,8 @@ def execute(
         code = run.run(sink)
         sink.close()  # the last flush can fail too (disk full, closed pipe)
         closed = True
+        if archive is not None:
+            archive.close()  # what is queued is written; a failure is exit 7
         return Outcome(code, sink.written, run.counters.already_written)
     except OSError as exc:
         if not closed_pipe(exc):
@@ -173,6 +191,17 @@ def execute(
             except OSError:
                 silence_stdout()
                 broken = True
+        failed = None
+        if archive is not None:
+            stopping = sys.exc_info()[1]
+            try:
+                archive.close()  # also on a signal or an error: what was received is kept
+            except ArchiveError as exc:
+                if stopping is None:
+                    failed = exc  # raised once the rest is closed
+                elif not isinstance(stopping, ArchiveError):  # said once, by what stops it
+                    diag.warn(str(exc))
+            diag.info(archive.summary(), verbose=True)
         if acting is not None:
             acting.close()  # hooks at work get a short grace period, then are killed
         # The summary also when the table left rows of a burst undrawn: it says how many.
@@ -184,6 +213,8 @@ def execute(
         if enricher is not None:
             enricher.close()
             diag.info(enricher.summary(), verbose=True)
+        if failed is not None:
+            raise failed
 
 
 def _checkpoint(state: State, diag: Diagnostics) -> Callable[[], None]:

@@ -44,6 +44,7 @@ from .signals import writes_complete
 
 if TYPE_CHECKING:
     from ..alerts import Alerts
+    from ..archive.writer import ArchiveWriter
     from ..details.stage import Enricher
 
 _HISTORICAL = operator.attrgetter("is_historical")
@@ -75,6 +76,7 @@ class Run:
         checkpoint: Callable[[], None] | None = None,
         enricher: Enricher | None = None,
         companies: Companies | None = None,
+        archive: ArchiveWriter | None = None,
     ) -> None:
         self.stream = stream
         self.filt = filt
@@ -91,6 +93,8 @@ class Run:
         self.enricher = enricher
         #: who filed each filing, set before any output sees it (outputs look nothing up)
         self.companies = Companies() if companies is None else companies
+        #: --archive: every filing received goes here, before the filters
+        self.archive = archive
         self._checked = time.monotonic()
         self._warned_growing = False
         #: -n N: the newest N backlog filings that pass, held until the backlog is complete
@@ -101,7 +105,7 @@ class Run:
         #: --since: the oldest discovered_time (to the second) of the first backlog, to say
         #: whether it reaches back that far
         self._reach: str | None = None
-        self._measure_reach = filt.since is not None and limits.backlog
+        self._measure_reach = (filt.since is not None or archive is not None) and limits.backlog
 
     def status(self) -> Status:
         stats = self.stream.stats
@@ -222,6 +226,9 @@ class Run:
         Each step runs over the whole batch (a burst from one socket read is hundreds of
         filings), and the sink writes the batch at once.
         """
+        if self.archive is not None:
+            self.companies.fill(event.filings)
+            self.archive.add(event.filings)
         filings = self._select(event.filings, event.received)
         if self._held is not None:
             filings = self._hold(filings, event.received)
@@ -301,6 +308,8 @@ class Run:
     def _out(self, sink: Sink, filings: list[Filing], received: float) -> None:
         self.companies.fill(filings)
         sink.filings(filings, received)
+        if self.archive is not None and self.enricher is not None:
+            self.archive.add_details(filings)
         if self.alerts is not None:
             self.alerts.deliver(filings)
 
@@ -370,10 +379,14 @@ class Run:
         return False
 
     def _say_reach(self) -> None:
-        """--since: say when the backlog does not reach back that far."""
-        since = self.filt.since
-        assert since is not None
+        """--since: say when the backlog does not reach back that far; --archive: when it
+        does not reach back to the archive's newest filing (a gap)."""
         self._measure_reach = False
+        if self.archive is not None:
+            self._say_gap(self.archive.newest_before)
+        since = self.filt.since
+        if since is None:
+            return
         asked = f"--since {since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
         if self._reach is None:
             self.diag.info(f"the backlog is empty: nothing from before now ({asked})")
@@ -382,6 +395,19 @@ class Run:
                 f"the backlog reaches back only to {self._reach}Z, not to {asked}: filings"
                 " discovered in between are not in it"
             )
+
+    def _say_gap(self, newest: str | None) -> None:
+        reach = self._reach
+        if newest is None or reach is None or reach <= newest[:19]:
+            return
+        from ..wire.filing import parse_time
+
+        gap = (parse_time(reach + "Z") - parse_time(newest[:19] + "Z")).total_seconds()
+        self.diag.warn(
+            f"the archive's newest filing was discovered at {newest[:19]}Z and this backlog"
+            f" reaches back only to {reach}Z: filings of those {_span(gap)} are not in the"
+            " archive"
+        )
 
     def summary(self) -> str:
         stats = self.stream.stats
@@ -414,3 +440,15 @@ class Run:
                 f" connection{'s' if n != 1 else ''}"
             )
         return text
+
+
+def _span(seconds: float) -> str:
+    """``3 h 20 min``, ``2 d 4 h``, ``45 s``: a gap as a person reads it."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"

@@ -30,6 +30,13 @@ class RunSettings(msgspec.Struct, frozen=True):
     settle: float = 2.0  # without heartbeats: quiet seconds that end the backlog
     #: snapshot --timeout, named when the run gives up at the connection's deadline (exit 4)
     timeout: float | None = None
+    archive: str | None = None  # --archive: every filing received is stored here (SQLite)
+
+
+class FromArchive(msgspec.Struct, frozen=True):
+    """``--from PATH``: read an archive as the source, then follow what is appended."""
+
+    path: str
 
 
 #: The most hooks that may run at once (--exec-jobs): each is a thread and a process group.

@@ -23,6 +23,7 @@ from .settings import DetailsSettings, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
+    from .settings import FromArchive
 
 
 #: What -o takes as standard output: ``-`` as most tools do, and the names of fd 1 (these
@@ -39,7 +40,7 @@ def take_snapshot(
     output_path: str | None,
     state_path: str | None,
     skip_empty: bool,
-    source: NatsSettings | None = None,
+    source: NatsSettings | FromArchive | None = None,
     details: DetailsSettings | None = None,
 ) -> int:
     """Lock and read the state, run until the backlog is complete, commit output then state."""
@@ -65,7 +66,7 @@ def _snapshot(
     output_path: str | None,
     seen: State | None,
     skip_empty: bool,
-    source: NatsSettings | None,
+    source: NatsSettings | FromArchive | None,
     details: DetailsSettings | None,
 ) -> int:
     # From cron (stderr not a terminal) a snapshot that succeeds says nothing, unless -v.

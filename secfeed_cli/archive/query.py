@@ -1,0 +1,170 @@
+"""``secfeed archive stats|query|search``: reading an archive, read-only, into rows and text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sqlite3
+from typing import Any
+
+import click
+import msgspec
+
+from ..output.escape import escape_control, escape_control_csv
+from .schema import VERSION, open_for_reading
+
+#: The most rows a table shows (NDJSON and CSV write them all).
+TABLE_ROWS = 1000
+#: The widest a table cell is drawn.
+CELL = 60
+
+
+def stats(path: str) -> list[str]:
+    db = open_for_reading(path)
+    try:
+        count, first, last = db.execute(
+            "SELECT count(*), min(discovered_time), max(discovered_time) FROM filings"
+        ).fetchone()
+        with_details = db.execute("SELECT count(*) FROM details").fetchone()[0]
+        forms = db.execute(
+            "SELECT form, count(*) AS n FROM filings GROUP BY form ORDER BY n DESC, form LIMIT 16"
+        ).fetchall()
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read archive {path}: {exc}") from None
+    finally:
+        db.close()
+    size = _size(path)
+    wal = _size(path + "-wal")
+    lines = [
+        f"archive: {path} (schema version {VERSION})",
+        f"filings: {count:,} ({with_details:,} with details)",
+    ]
+    if count:
+        lines.append(f"discovered: {first} to {last}")
+    lines.append(f"size: {_bytes(size + wal)} ({_bytes(size)} database, {_bytes(wal)} WAL)")
+    shown = forms[:15]
+    if shown:
+        rest = count - sum(n for _, n in shown)
+        by_form = ", ".join(f"{escape_control(str(form))} {n:,}" for form, n in shown)
+        lines.append(f"by form: {by_form}" + (f", others {rest:,}" if rest else ""))
+    return lines
+
+
+def run_query(path: str, sql: str) -> tuple[list[str], Any]:
+    """The columns and a cursor over the rows of one read-only statement."""
+    db = open_for_reading(path)
+    # Every 10,000 steps back in Python: a long query stops at Ctrl-C.
+    db.set_progress_handler(lambda: 0, 10_000)
+    try:
+        cursor = db.execute(sql)
+    except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
+        raise click.UsageError(f"archive query: {exc}") from None
+    except sqlite3.Error as exc:
+        reason = str(exc)
+        if "readonly" in reason or "read-only" in reason or "query_only" in reason:
+            reason = "the archive is opened read-only: a query cannot change it"
+        raise click.UsageError(f"archive query: {reason}") from None
+    columns = [d[0] for d in cursor.description or ()]
+    return columns, cursor
+
+
+def search(path: str, words: tuple[str, ...], limit: int) -> tuple[list[str], Any]:
+    """The newest filings whose company, description or 8-K item names hold every word: the
+    FTS5 index, and the newest rows the writer has not indexed yet read directly."""
+    words = tuple(w for w in words if w.strip())
+    if not words:
+        raise click.UsageError("archive search: give at least one word")
+    phrases = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+    likes: list[str] = []
+    for word in words:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        likes += [pattern] * 4
+    each = (
+        "(f.company LIKE ? ESCAPE '\\' OR f.description LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1"
+        " FROM items i WHERE i.accession_no = f.accession_no AND (i.item LIKE ? ESCAPE '\\'"
+        " OR i.name LIKE ? ESCAPE '\\')))"
+    )
+    db = open_for_reading(path)
+    try:
+        cursor = db.execute(
+            "SELECT f.discovered_time, f.form, f.company, f.ticker, f.description,"
+            " (SELECT group_concat(item, ' ') FROM items i"
+            "  WHERE i.accession_no = f.accession_no) AS items,"
+            " f.accession_no, f.url"
+            " FROM filings f WHERE f.seq IN ("
+            "  SELECT rowid FROM search WHERE search MATCH ?"
+            "  UNION ALL SELECT seq FROM filings f"
+            "  WHERE seq > (SELECT coalesce(max(rowid), 0) FROM search)"
+            f"  AND {' AND '.join([each] * len(words))})"
+            " ORDER BY f.seq DESC LIMIT ?",
+            (phrases, *likes, limit),
+        )
+    except sqlite3.Error as exc:
+        raise click.UsageError(f"archive search: {exc}") from None
+    return [d[0] for d in cursor.description], cursor
+
+
+def render(columns: list[str], rows: Any, fmt: str) -> bytes:
+    """Rows as NDJSON (one object a row), CSV (a header, then rows) or a table for a person."""
+    if fmt == "ndjson":
+        encode = msgspec.json.Encoder().encode
+        out = [
+            encode(dict(zip(columns, map(_json_value, row), strict=True))) + b"\n" for row in rows
+        ]
+        return b"".join(out)
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([escape_control_csv(_text(v)) for v in row])
+        return text.getvalue().encode()
+    cells: list[list[str]] = []
+    more = 0
+    for row in rows:
+        if len(cells) < TABLE_ROWS:
+            cells.append([_cell(v) for v in row])
+        else:
+            more += 1
+    head = [_cell(c) for c in columns]
+    widths = [max([len(head[i])] + [len(r[i]) for r in cells]) for i in range(len(columns))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    if more:
+        lines.append(f"... and {more:,} more rows (-f ndjson or -f csv writes them all)")
+    if not cells:
+        lines.append("(no rows)")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _json_value(value: Any) -> Any:
+    return value.hex() if isinstance(value, bytes) else value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    text = escape_control(_text(value)).replace("\n", " ")
+    return text if len(text) <= CELL else text[: CELL - 1] + "…"
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover

@@ -1,0 +1,384 @@
+"""`--archive PATH`, `--from PATH` and `secfeed archive`: real SQLite files, the emulator over
+loopback, the real CLI (in-process where it can, in subprocesses for kills and concurrency)."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secfeed_cli.archive.schema import COLUMNS, VERSION
+from secfeed_cli.emulator.server import Emulator
+from secfeed_cli.output.records import COLUMNS as OUTPUT_COLUMNS
+
+from .conftest import accessions, cli_env, ndjson, secfeed, secfeed_popen, secfeed_process
+
+Factory = Callable[..., Emulator]
+UA = "secfeed tests tests@localhost"
+
+
+def rows(path: Path, sql: str = "SELECT * FROM filings ORDER BY seq") -> list[sqlite3.Row]:
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def one(path: Path, sql: str) -> Any:
+    return rows(path, sql)[0][0]
+
+
+def whole(path: Path) -> int:
+    """The archive is sound and holds whole filings only; returns how many."""
+    assert one(path, "PRAGMA integrity_check") == "ok"
+    nulls = " OR ".join(f"{c} IS NULL" for c in COLUMNS if c not in ("company", "ticker", "extra"))
+    assert one(path, f"SELECT count(*) FROM filings WHERE {nulls}") == 0
+    count: int = one(path, "SELECT count(*) FROM filings")
+    assert one(path, "SELECT count(DISTINCT accession_no) FROM filings") == count
+    # The search index covers the oldest rows, each once: the newest may wait for the writer.
+    indexed = one(path, "SELECT count(*) FROM search")
+    assert indexed == one(path, "SELECT coalesce(max(rowid), 0) FROM search") <= count
+    return count
+
+
+def test_the_archive_keeps_the_output_schemas_fields(tmp_path: Path) -> None:
+    from secfeed_cli.archive.schema import open_for_writing
+
+    open_for_writing(str(tmp_path / "a.db")).close()
+    table = [r[1] for r in rows(tmp_path / "a.db", "PRAGMA table_xinfo(filings)")]
+    assert [c for c in table if c in OUTPUT_COLUMNS] == list(OUTPUT_COLUMNS)
+    assert set(COLUMNS) <= set(table)
+
+
+def test_every_filing_received_is_kept_once_whatever_the_run_shows(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=60)
+    path = tmp_path / "filings.db"
+    shown = secfeed(
+        "tail", "--url", em.url, "--backlog-only", "--form", "8-K", "--archive", str(path)
+    )
+    assert shown.returncode == 0, shown.stderr
+    printed = ndjson(shown.stdout)
+    assert 0 < len(printed) < 60 and all(r["form"] == "8-K" for r in printed)
+    assert whole(path) == 60  # before the filters: all of them
+    again = secfeed("snapshot", "--url", em.url, "--archive", str(path), "-v")
+    assert again.returncode == 0
+    assert b"0 filings added, 60 already there" in again.stderr
+    assert whole(path) == 60
+    # Each row is the filing as the NDJSON output has it, field for field.
+    everything = {r["accession_no"]: r for r in ndjson(again.stdout)}
+    for row in rows(path):
+        record = everything[row["accession_no"]]
+        for column in OUTPUT_COLUMNS:
+            value = row[column]
+            assert (bool(value) if column == "is_historical" else value) == record[column]
+
+
+def test_two_writers_at_once_keep_each_filing_once(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=0, firehose=20_000)
+    path = tmp_path / "filings.db"
+    args = ("tail", "--url", em.url, "--backlog-only", "-q", "--archive", str(path))
+    writers = [secfeed_popen(*args, stdout=subprocess.DEVNULL) for _ in range(2)]
+    for proc in writers:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert whole(path) == 20_000
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sigkill_mid_burst_leaves_whole_filings_and_the_next_run_completes_it(
+    emulator_factory: Factory, tmp_path: Path, seed: int
+) -> None:
+    n = 30_000
+    em = emulator_factory(backlog=0, firehose=n)
+    path = tmp_path / "filings.db"
+    args = ("tail", "--url", em.url, "--backlog-only", "-q", "--archive", str(path))
+    proc = secfeed_popen(*args)
+    assert proc.stdout is not None
+    at = random.Random(seed).randrange(1, n)  # the line after which it is killed
+    for _ in range(at):
+        assert proc.stdout.readline()
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    kept = whole(path)
+    assert kept <= n
+    done = secfeed_process(*args)
+    assert done.returncode == 0, done.stderr
+    assert whole(path) == n
+
+
+def test_from_an_archive_reads_it_then_follows_what_is_appended(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=10)
+    path = tmp_path / "filings.db"
+    assert secfeed("snapshot", "--url", em.url, "--archive", str(path)).returncode == 0
+    reader = secfeed_popen("tail", "--from", str(path), "-f", "ndjson")
+    assert reader.stdout is not None
+    try:
+        backlog = [json.loads(reader.stdout.readline()) for _ in range(10)]
+        assert all(r["is_historical"] for r in backlog)
+        assert accessions(backlog) == [r["accession_no"] for r in rows(path)]
+        new = [p.accession_no for p in em.publish(3)]
+        wrote = secfeed("tail", "--url", em.url, "--backlog-only", "--archive", str(path))
+        assert wrote.returncode == 0
+        followed = [json.loads(reader.stdout.readline()) for _ in range(3)]
+        assert accessions(followed) == new
+        assert not any(r["is_historical"] for r in followed)
+        assert followed[0]["company"] is not None or followed[0]["description"]
+    finally:
+        reader.send_signal(signal.SIGTERM)
+        _, err = reader.communicate(timeout=30)
+    assert reader.returncode == 143, err
+    # --backlog-only, snapshot, -n and the filters read it as they read the feed.
+    res = secfeed("snapshot", "--from", str(path), "-n", "2")
+    assert accessions(ndjson(res.stdout)) == new[1:]
+    res = secfeed("tail", "--from", str(path), "--backlog-only", "--form", "8-K")
+    assert all(r["form"] == "8-K" for r in ndjson(res.stdout))
+
+
+def test_a_query_is_read_only_and_a_search_finds_words(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=40)
+    path = tmp_path / "filings.db"
+    assert secfeed("snapshot", "--url", em.url, "--archive", str(path)).returncode == 0
+    for sql in ("DELETE FROM filings", "SELECT 1; DELETE FROM filings", "DROP TABLE search"):
+        res = secfeed("archive", "query", str(path), sql)
+        assert res.returncode == 2, sql
+        said = res.stderr.decode().splitlines()[-1]
+        assert said.startswith("Error: archive query: ") and b"Traceback" not in res.stderr
+        if sql.startswith(("DELETE", "DROP")):
+            assert said.endswith("the archive is opened read-only: a query cannot change it")
+    assert whole(path) == 40
+    res = secfeed(
+        "archive", "query", str(path), "SELECT form, count(*) AS n FROM filings GROUP BY form"
+    )
+    counted = ndjson(res.stdout)
+    assert sum(r["n"] for r in counted) == 40 and set(counted[0]) == {"form", "n"}
+    res = secfeed("archive", "query", str(path), "SELECT accession_no FROM filings", "-f", "csv")
+    assert res.stdout.decode().splitlines()[0] == "accession_no"
+    company, accession = rows(path, "SELECT company, accession_no FROM filings LIMIT 1")[0]
+    word = company.split()[0].strip(",.")
+    found = ndjson(secfeed("archive", "search", str(path), word).stdout)
+    assert accession in accessions(found)
+    assert all(word.lower() in (r["company"] + r["description"]).lower() for r in found)
+    assert ndjson(secfeed("archive", "search", str(path), word, "zzzqqq").stdout) == []
+    stats = secfeed("archive", "stats", str(path)).stdout.decode()
+    assert "filings: 40 (0 with details)" in stats and "by form:" in stats
+
+
+def test_details_are_kept_in_their_own_tables_and_items_are_searchable(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=0, edgar=True)
+    path = tmp_path / "filings.db"
+    res = secfeed(
+        "tail",
+        "--url",
+        em.url,
+        "--backlog-only",
+        "-n",
+        "8",
+        "--details",
+        "--user-agent",
+        UA,
+        "--edgar-url",
+        em.url.replace("ws://", "http://"),
+        "--archive",
+        str(path),
+        env=cli_env(XDG_CACHE_HOME=str(tmp_path / "cache")),
+    )
+    assert res.returncode == 0, res.stderr
+    shown = {r["accession_no"]: r["details"] for r in ndjson(res.stdout)}
+    ok = {a: d for a, d in shown.items() if d["status"] == "ok"}
+    assert ok
+    kept = {
+        r["accession_no"]: json.loads(r["document"]) for r in rows(path, "SELECT * FROM details")
+    }
+    assert kept == ok
+    owners = rows(path, "SELECT * FROM owners")
+    trades = rows(path, "SELECT * FROM transactions")
+    items = rows(path, "SELECT * FROM items")
+    assert owners and trades and items
+    for t in trades:
+        d = kept[t["accession_no"]]["transactions"][t["position"]]
+        assert (t["code"], t["shares"], t["price"]) == (d["code"], d["shares"], d["price"])
+    item = items[0]
+    word = item["name"].split()[0]
+    found = ndjson(secfeed("archive", "search", str(path), item["item"], word).stdout)
+    assert item["accession_no"] in accessions(found)
+    # Read back, the details come along.
+    back = ndjson(secfeed("snapshot", "--from", str(path)).stdout)
+    assert {r["accession_no"]: r.get("details") for r in back if "details" in r} == ok
+
+
+def test_a_newer_schema_or_another_database_is_one_line_and_exit_7(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=5)
+    path = tmp_path / "filings.db"
+    assert secfeed("snapshot", "--url", em.url, "--archive", str(path)).returncode == 0
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {VERSION + 1}")
+    db.close()
+    want = f"has schema version {VERSION + 1}; this secfeed knows up to {VERSION}"
+    for args in (
+        ("tail", "--url", em.url, "--backlog-only", "--archive", str(path)),
+        ("tail", "--from", str(path)),
+        ("archive", "stats", str(path)),
+    ):
+        res = secfeed(*args)
+        assert res.returncode == 7, args
+        assert res.stderr.decode().count("\n") == 1 and want in res.stderr.decode()
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    res = secfeed("tail", "--url", em.url, "--archive", str(other))
+    assert res.returncode == 7 and b"is an SQLite database but not a secfeed archive" in res.stderr
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database at all, just some words that fill a page" * 40)
+    res = secfeed("tail", "--from", str(text))
+    assert res.returncode == 7 and b"is not a secfeed archive" in res.stderr
+    assert text.read_text().startswith("not a database")
+
+
+@pytest.mark.parametrize("room", [64 << 10, 2 << 20])  # full at creation, or mid-burst
+def test_a_full_disk_stops_the_run_with_one_line_and_exit_7(
+    emulator_factory: Factory, tmp_path: Path, room: int
+) -> None:
+    import resource
+    import sys
+
+    em = emulator_factory(backlog=0, firehose=20_000)
+    path = tmp_path / "filings.db"
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    res = subprocess.run(
+        [sys.executable, "-m", "secfeed_cli", "tail", "--url", em.url, "--backlog-only"]
+        + ["-q", "--archive", str(path)],
+        capture_output=True,
+        timeout=120,
+        env=cli_env(),
+        cwd=Path(__file__).parent.parent,
+        preexec_fn=small_files,
+    )
+    err = res.stderr.decode()
+    assert res.returncode == 7, err
+    assert err.count("\n") == 1 and err.startswith("secfeed: error: cannot ")
+    assert f"archive {path}: " in err and "full" in err
+    if room > 1 << 20:
+        assert 0 < whole(path) < 20_000
+
+
+def test_a_gap_since_the_archives_newest_filing_is_said(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=10)
+    path = tmp_path / "filings.db"
+    first = secfeed("tail", "--url", em.url, "--backlog-only", "--archive", str(path))
+    assert b"not in the archive" not in first.stderr
+    again = secfeed("tail", "--url", em.url, "--backlog-only", "--archive", str(path))
+    assert b"not in the archive" not in again.stderr  # the backlog overlaps it: no gap
+    db = sqlite3.connect(path)
+    db.execute("UPDATE filings SET discovered_time = '2026-01-05T10:00:00Z'")
+    db.commit()
+    db.close()
+    em.publish(12)  # the next backlog is newer than anything archived
+    res = secfeed("tail", "--url", em.url, "--backlog-only", "--archive", str(path))
+    err = res.stderr.decode()
+    assert "the archive's newest filing was discovered at 2026-01-05T10:00:00Z" in err
+    assert "are not in the archive" in err
+
+
+def test_the_config_file_names_the_archive(emulator_factory: Factory, tmp_path: Path) -> None:
+    em = emulator_factory(backlog=3)
+    config = tmp_path / "config.toml"
+    config.write_text(f'archive = "{tmp_path / "a.db"}"\n')
+    res = secfeed("tail", "--url", em.url, "--backlog-only", "--config", str(config))
+    assert res.returncode == 0, res.stderr
+    assert whole(tmp_path / "a.db") == 3
+
+
+def test_rows_not_indexed_yet_are_found_and_a_writer_indexes_them(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    """Rows another tool inserted (or a burst the writer had no time to index) are searched
+    directly; the next writer indexes them when the feed leaves it time."""
+    em = emulator_factory(backlog=5)
+    path = tmp_path / "filings.db"
+    assert secfeed("snapshot", "--url", em.url, "--archive", str(path)).returncode == 0
+    assert one(path, "SELECT count(*) FROM search") == 5
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO filings (accession_no, form, cik, company, description, filing_date,"
+        " accepted_time, discovered_time, is_historical, archived_time) VALUES"
+        " ('0000000001-26-000001', '8-K', 1, 'Zyxwv Widgets% Inc', '8-K - Zyxwv Widgets',"
+        " '2026-01-02', '2026-01-02', '2026-01-02T00:00:00Z', 0, '2026-01-02T00:00:00Z')"
+    )
+    db.commit()
+    db.close()
+    for words in (("zyxwv",), ("widgets%", "8-K"), ("ZYXWV",)):
+        found = ndjson(secfeed("archive", "search", str(path), *words).stdout)
+        assert accessions(found) == ["0000000001-26-000001"], words
+    assert ndjson(secfeed("archive", "search", str(path), "zyxwv", "absent").stdout) == []
+    for literal in ("zyxwv_", "widgets%%"):  # LIKE's wildcards are plain characters here
+        assert ndjson(secfeed("archive", "search", str(path), literal).stdout) == []
+    assert (
+        secfeed("tail", "--url", em.url, "--backlog-only", "--archive", str(path)).returncode == 0
+    )
+    assert one(path, "SELECT count(*) FROM search") == 6
+    found = ndjson(secfeed("archive", "search", str(path), "zyxwv").stdout)
+    assert accessions(found) == ["0000000001-26-000001"]
+
+
+def test_any_text_a_filing_can_hold_comes_back_as_it_went_in(tmp_path: Path) -> None:
+    from secfeed_cli.archive.source import ArchiveSource
+    from secfeed_cli.archive.writer import ArchiveWriter
+    from secfeed_cli.feed.events import NewFilings
+    from secfeed_cli.wire.filing import Filing
+
+    texts = [
+        "\x1b]0;title\x07 Inc",
+        "Ünïcödé 株式会社 \u2028 \U0001f600",
+        'quote " \\ back',
+        "' OR 1=1 --",
+    ]
+    filings = [
+        Filing(
+            f"0000000001-26-00000{n}",
+            "8-K",
+            1,
+            f"8-K - {text}",
+            "2026-01-02",
+            "2026-01-02",
+            "2026-01-02T00:00:00.123456789Z",
+            True,
+            extra={"note": text, "n": [1, 2.5, None]},
+        )
+        for n, text in enumerate(texts)
+    ]
+    for filing, text in zip(filings, texts, strict=True):
+        filing.who = (text, None)
+    writer = ArchiveWriter(str(tmp_path / "a.db"))
+    writer.add(filings)
+    writer.close()
+    source = ArchiveSource(str(tmp_path / "a.db"))
+    back = next(e for e in source.events() if isinstance(e, NewFilings)).filings
+    source.close()
+    assert back == filings
+    assert [f.who for f in back] == [f.who for f in filings]
