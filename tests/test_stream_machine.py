@@ -264,3 +264,48 @@ def test_a_first_contact_failure_says_why_and_when_the_next_attempt_is() -> None
     assert until(events, Connected) == Connected(1, "nowhere.invalid:9")
     assert stream.stats.state == "connected" and stream.stats.cause is None
     stream.close()
+
+
+def test_a_gap_is_said_once_not_again_at_a_later_switch() -> None:
+    _, connector, events = start()
+    connector.links[0].read(filing(1), HEARTBEAT)
+    until(events, BacklogComplete)
+    connector.links[0].drop()
+    until(events, Connected)
+    connector.links[1].read(filing(5), filing(6), HEARTBEAT)
+    seen = upto(events, BacklogComplete)
+    assert sum("may have been missed" in getattr(e, "text", "") for e in seen) == 1
+    connector.links[1].read({"type": "reconnect", "within_seconds": 10})  # no loss: a switch
+    assert until(events, Connected).conn == 3
+    connector.links[2].read(filing(7), HEARTBEAT)
+    seen = upto(events, BacklogComplete)
+    assert not any("may have been missed" in getattr(e, "text", "") for e in seen)
+
+
+@pytest.mark.parametrize("heartbeat", [True, False])
+def test_the_stream_says_whether_it_watches_heartbeats(heartbeat: bool) -> None:
+    stream = Stream(ConnectOptions(url="ws://127.0.0.1:9", heartbeat=heartbeat))
+    assert stream.heartbeat is heartbeat
+
+
+def test_an_old_connection_lost_during_a_switch_is_not_said_closed_after_it() -> None:
+    _, connector, events = start()
+    first = connector.links[0]
+    first.read(filing(1), HEARTBEAT)
+    until(events, BacklogComplete)
+    first.read({"type": "reconnect", "within_seconds": 10})
+    assert until(events, Connected).conn == 2
+    first.drop()  # the server let it go before the new backlog was read
+    connector.links[1].read(filing(1), filing(2), HEARTBEAT)
+    seen = [getattr(e, "text", "") for e in upto(events, BacklogComplete)]
+    assert any("connection #1 ended (connection dropped)" in t for t in seen)
+    assert not any("closed after the switch" in t for t in seen)
+    connector.links[1].read({"type": "reconnect", "within_seconds": 10})  # this one completes
+    until(events, Connected)
+    connector.links[2].read(filing(2), HEARTBEAT)
+    seen = [getattr(e, "text", "") for e in upto(events, BacklogComplete)]
+    for _ in range(20):  # the old one's close is answered at once (FakeLink)
+        if any("connection #2 closed after the switch" in t for t in seen):
+            break
+        seen.append(getattr(next(events), "text", ""))
+    assert any("connection #2 closed after the switch" in t for t in seen)

@@ -55,7 +55,6 @@ from .retry import Retry
 #: often the stream looks whether it may read again itself.
 HANDOVER = 0.01
 
-_ACCESSION = operator.attrgetter("accession_no")
 _HISTORICAL = operator.attrgetter("is_historical")
 
 
@@ -308,7 +307,6 @@ class Stream(Dialing):
                 " the new connection's backlog does not reach back to the last filing seen",
                 level="warning",
             )
-        self._gap_from = None
         # A make-before-break switch completes once the new backlog has been read.
         for old in list(self.active):
             if old is not conn and old.reconnect_requested and not old.closing:
