@@ -40,7 +40,8 @@ def one(path: Path, sql: str) -> Any:
 def whole(path: Path) -> int:
     """The archive is sound and holds whole filings only; returns how many."""
     assert one(path, "PRAGMA integrity_check") == "ok"
-    nulls = " OR ".join(f"{c} IS NULL" for c in COLUMNS if c not in ("company", "ticker", "extra"))
+    nullable = ("company", "ticker", "extra", "discovered_time")  # discovered: null, --backfill
+    nulls = " OR ".join(f"{c} IS NULL" for c in COLUMNS if c not in nullable)
     assert one(path, f"SELECT count(*) FROM filings WHERE {nulls}") == 0
     count: int = one(path, "SELECT count(*) FROM filings")
     assert one(path, "SELECT count(DISTINCT accession_no) FROM filings") == count
@@ -382,3 +383,190 @@ def test_any_text_a_filing_can_hold_comes_back_as_it_went_in(tmp_path: Path) -> 
     source.close()
     assert back == filings
     assert [f.who for f in back] == [f.who for f in filings]
+
+
+# ---- --backfill: a gap filled from EDGAR's indexes (real captures, an http.server as EDGAR) --
+
+INDEXES = Path(__file__).parent / "data" / "edgar" / "indexes"
+
+
+def _atom(start: int) -> str:
+    from secfeed_cli.archive.backfill import ATOM
+
+    return ATOM.format(start=start)
+
+
+def _listed(since: str) -> set[str]:
+    from secfeed_cli.archive.backfill import parse_atom
+
+    found = set()
+    for start in (0, 100, 200):
+        rows = parse_atom((INDEXES / f"getcurrent-start{start:04d}.xml").read_bytes())
+        found |= {r.accession_no for r in rows if r.accepted_time >= since}
+    return found
+
+
+def _gap(em: Emulator, path: Path, since: str) -> None:
+    """An archive whose newest filing is from ``since``, and a feed that has moved on."""
+    assert secfeed("snapshot", "--url", em.url, "--archive", str(path)).returncode == 0
+    db = sqlite3.connect(path)
+    db.execute("UPDATE filings SET discovered_time = ?", (since,))
+    db.commit()
+    db.close()
+    em.publish(12)
+
+
+def test_backfill_fills_a_gap_from_the_latest_filings_feed(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    from .test_edgar import Sec
+
+    sec = Sec()
+    try:
+        for start in (0, 100, 200):
+            sec.routes[_atom(start)] = (
+                200,
+                (INDEXES / f"getcurrent-start{start:04d}.xml").read_bytes(),
+            )
+        em = emulator_factory(backlog=10)
+        path = tmp_path / "filings.db"
+        since = "2026-01-12T15:00:00Z"
+        _gap(em, path, since)
+        before = whole(path)
+        res = secfeed(
+            "tail",
+            "--url",
+            em.url,
+            "--backlog-only",
+            "--archive",
+            str(path),
+            "--backfill",
+            "--user-agent",
+            UA,
+            "--edgar-url",
+            sec.url,
+            "--edgar-rate",
+            "10",
+        )
+        err = res.stderr.decode()
+        assert res.returncode == 0, err
+        assert "asking EDGAR's indexes for them (--backfill)" in err
+        filled = {
+            r[0]
+            for r in rows(path, "SELECT accession_no FROM filings WHERE discovered_time IS NULL")
+        }
+        assert filled == _listed(since) - {
+            r["accession_no"] for r in rows(path) if r["discovered_time"] is not None
+        }
+        assert whole(path) == before + 10 + len(filled)  # the backlog: the newest 10
+        asked = [p for p, _, _ in sec.seen]
+        assert asked[:3] == [_atom(0), _atom(100), _atom(200)]  # it stopped past the gap
+        assert asked[3:] == ["/Archives/edgar/daily-index/2026/QTR1/form.20260112.idx"]
+        assert all(agent == UA for _, agent, _ in sec.seen)
+        row = rows(path, "SELECT * FROM filings WHERE accession_no = '0002074440-26-000002'")[0]
+        assert (row["form"], row["cik"], row["accepted_time"]) == (
+            "13F-HR",
+            2074440,
+            "2026-01-12T16:27:39Z",
+        )
+        assert (
+            row["company"] == "Ryan Investment Management, Inc."
+            and row["filing_date"] == "2026-01-12"
+        )
+        # Not seen live: --from replays only what the feed announced, and says so.
+        back = secfeed("tail", "--from", str(path), "--backlog-only", "-v")
+        assert len(ndjson(back.stdout)) == before + 10
+        assert f"{len(filled):,} filings filled in from EDGAR's indexes" in back.stderr.decode()
+        found = ndjson(secfeed("archive", "search", str(path), "Ryan", "Investment").stdout)
+        assert "0002074440-26-000002" in accessions(found)
+    finally:
+        sec.close()
+
+
+def test_backfill_stops_at_a_403_and_needs_an_archive_and_a_user_agent(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    from .test_edgar import RATE_PAGE, Sec
+
+    sec = Sec()
+    try:
+        sec.routes[_atom(0)] = (200, (INDEXES / "getcurrent-start0000.xml").read_bytes())
+        sec.routes[_atom(100)] = (403, RATE_PAGE)
+        sec.routes[_atom(200)] = (200, (INDEXES / "getcurrent-start0200.xml").read_bytes())
+        em = emulator_factory(backlog=10)
+        path = tmp_path / "filings.db"
+        _gap(em, path, "2026-01-12T15:00:00Z")
+        res = secfeed(
+            "tail",
+            "--url",
+            em.url,
+            "--backlog-only",
+            "--archive",
+            str(path),
+            "--backfill",
+            "--user-agent",
+            UA,
+            "--edgar-url",
+            sec.url,
+        )
+        err = res.stderr.decode()
+        assert res.returncode == 0, err
+        assert "--backfill stopped: SEC answered 403" in err
+        assert [p for p, _, _ in sec.seen] == [_atom(0), _atom(100)]  # nothing after the 403
+    finally:
+        sec.close()
+    res = secfeed("tail", "--url", em.url, "--backfill", "--user-agent", UA)
+    assert res.returncode == 2 and b"--backfill fills a gap in an archive" in res.stderr
+    res = secfeed("tail", "--url", em.url, "--backfill", "--archive", str(path))
+    assert res.returncode == 2 and b"--backfill reads EDGAR" in res.stderr
+
+
+@pytest.mark.unit
+def test_the_daily_form_index_and_the_feed_are_read_as_edgar_writes_them() -> None:
+    from secfeed_cli.archive.backfill import parse_atom, parse_form_index
+    from secfeed_cli.details.sgml import DetailsError
+
+    daily = parse_form_index((INDEXES / "form.20200318.idx").read_bytes())
+    assert len(daily) == 4084  # every row of the file (SOURCES.md: 4,084)
+    first = daily[0]
+    assert first.accession_no == "0001140361-20-006155" and first.form == "1-A"
+    assert first.cik == 1806014 and first.company == "DLP Positive Note Fund LLC"
+    assert first.filing_date == first.accepted_time == "2020-03-18"
+    assert any(r.form == "SC 13D/A" for r in daily)  # form types with spaces
+    feed = parse_atom((INDEXES / "getcurrent-start0000.xml").read_bytes())
+    assert len(feed) == 100 and len({r.accession_no for r in feed}) == 73
+    assert all(r.description.startswith(f"{r.form} - ") for r in feed)
+    for bad in (b"<!DOCTYPE x [<!ENTITY a 'b'>]><feed/>", b"<rss/>", b"not xml"):
+        with pytest.raises(DetailsError):
+            parse_atom(bad)
+    with pytest.raises(DetailsError):
+        parse_form_index(b"some text\nwithout the header\n")
+
+
+def test_a_day_of_the_gap_is_read_from_its_daily_index(tmp_path: Path) -> None:
+    from datetime import date
+
+    from secfeed_cli.archive.backfill import Backfill, Row
+    from secfeed_cli.details.edgar import EdgarClient
+
+    from .test_edgar import Sec
+
+    sec = Sec()
+    try:
+        path = "/Archives/edgar/daily-index/2020/QTR1/form.20200318.idx"
+        sec.routes[path] = (200, (INDEXES / "form.20200318.idx").read_bytes())
+        got: list[Row] = []
+        warned: list[str] = []
+        fill = Backfill(EdgarClient(UA, sec.url, rate=10), got.extend, warned.append)
+        fill._days(date(2020, 3, 17), date(2020, 3, 19))
+        assert [p for p, _, _ in sec.seen] == [
+            "/Archives/edgar/daily-index/2020/QTR1/form.20200319.idx",
+            path,
+            "/Archives/edgar/daily-index/2020/QTR1/form.20200317.idx",
+        ]
+        assert fill.days == 1 and not warned
+        # Rows filed before the gap (EDGAR lists late releases under their old date) stay out.
+        assert got and all(r.filing_date >= "2020-03-17" for r in got)
+        assert len(got) < 4084
+    finally:
+        sec.close()

@@ -30,7 +30,8 @@ CREATE = (
     description TEXT NOT NULL,
     filing_date TEXT NOT NULL,
     accepted_time TEXT NOT NULL,
-    discovered_time TEXT NOT NULL,    -- when FinFeedAPI first saw it (RFC 3339 UTC)
+    discovered_time TEXT,             -- when FinFeedAPI first saw it (RFC 3339 UTC); null:
+                                      -- not seen live, filled in from EDGAR's indexes
     is_historical INTEGER NOT NULL,   -- 1: first received in a backlog, 0: live
     extra TEXT,                       -- further fields the server sent: a JSON object
     archived_time TEXT NOT NULL,      -- when this archive stored it (RFC 3339 UTC)

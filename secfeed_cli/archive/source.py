@@ -25,6 +25,7 @@ from ..feed.events import (
     Event,
     Malformed,
     NewFilings,
+    Notice,
     Stats,
 )
 from ..wire.filing import Filing
@@ -40,7 +41,7 @@ _SELECT = (
     "SELECT f.seq, f.accession_no, f.form, f.cik, f.company, f.ticker, f.description,"
     " f.filing_date, f.accepted_time, f.discovered_time, f.extra, d.document"
     " FROM filings f LEFT JOIN details d ON d.accession_no = f.accession_no"
-    " WHERE f.seq > ? AND f.seq <= ? ORDER BY f.seq LIMIT ?"
+    " WHERE f.seq > ? AND f.seq <= ? AND f.discovered_time IS NOT NULL ORDER BY f.seq LIMIT ?"
 )
 _decode = msgspec.json.Decoder().decode
 
@@ -65,6 +66,18 @@ class ArchiveSource:
         yield Connected(1, f"archive {self.path}")
         self.stats.state = "connected"
         top = self._top()
+        try:
+            filled = self.db.execute(
+                "SELECT count(*) FROM filings WHERE discovered_time IS NULL"
+            ).fetchone()[0]
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"cannot read archive {self.path}: {exc}") from None
+        if filled:
+            yield Notice(
+                f"{filled:,} filings filled in from EDGAR's indexes (--backfill: not seen live,"
+                " no discovered_time) are not replayed; `secfeed archive query` reads them",
+                level="info",
+            )
         last = 0 if self.backlog else top
         shown = 0
         while last < top:

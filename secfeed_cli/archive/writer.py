@@ -18,7 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -26,13 +26,17 @@ from ..errors import ArchiveError
 from ..wire.filing import Filing, format_time
 from .schema import COLUMNS, open_for_writing
 
+if TYPE_CHECKING:
+    from ..details.edgar import EdgarClient
+    from ..run.diagnostics import Diagnostics
+
 #: Filings waiting for the writer, at most: a burst as large as the benchmark's never waits
 #: for the disk (the filings are in memory already: about 60 MB at most); a larger one waits.
 QUEUE_FILINGS = 131_072
 #: Filings the writer takes into one transaction, at most.
 PER_TRANSACTION = 20_000
 
-Job = tuple[str, list[Filing]]
+Job = tuple[str, list[Any]]  # ("filings", [Filing]), ("details", [Filing]), ("rows", [Row])
 
 _INSERT = (
     f"INSERT OR IGNORE INTO filings ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -56,7 +60,10 @@ class ArchiveWriter:
         self.path = path
         self.db = open_for_writing(path)  # a problem is one line now, before the run
         try:
-            last = "SELECT discovered_time FROM filings ORDER BY seq DESC LIMIT 1"
+            last = (
+                "SELECT discovered_time FROM filings WHERE discovered_time IS NOT NULL"
+                " ORDER BY seq DESC LIMIT 1"
+            )
             newest = self.db.execute(last).fetchone()
         except sqlite3.Error as exc:
             self.db.close()
@@ -71,6 +78,7 @@ class ArchiveWriter:
         self._changed = threading.Condition()
         self._closing = False
         self._closed = False
+        self._filling: threading.Thread | None = None  # --backfill, while it runs
         self._indexed_all = False
         self._thread = threading.Thread(target=self._work, name="secfeed-archive", daemon=True)
         self._thread.start()
@@ -90,6 +98,18 @@ class ArchiveWriter:
         if found:
             self._put(("details", found))
 
+    def fill_gap(self, client: EdgarClient, since: str, until: str, diag: Diagnostics) -> None:
+        """--backfill: the gap's filings from EDGAR's indexes, on a thread of their own."""
+        from .backfill import Backfill
+
+        def fill() -> None:
+            backfill = Backfill(client, lambda rows: self._put(("rows", rows)), diag.warn)
+            backfill.run(since, until)
+            diag.info(backfill.summary())
+
+        self._filling = threading.Thread(target=fill, name="secfeed-backfill", daemon=True)
+        self._filling.start()
+
     def _put(self, job: Job) -> None:
         with self._changed:
             while self._queued and self._queued + len(job[1]) > QUEUE_FILINGS:
@@ -102,6 +122,8 @@ class ArchiveWriter:
         """Write what is queued, then close; raises the writer's failure, if it had one."""
         if not self._closed:
             self._closed = True
+            if self._filling is not None:
+                self._filling.join()  # bounded: a few dozen paced requests
             with self._changed:
                 self._closing = True
                 self._changed.notify_all()
@@ -159,6 +181,9 @@ class ArchiveWriter:
                 if kind == "filings":
                     offered += len(filings)
                     _insert(db, filings, now)
+                elif kind == "rows":  # --backfill: rows as EDGAR's indexes list them
+                    offered += len(filings)
+                    db.execute(_INSERT_JSON, (now, _encode(filings)))
                 else:
                     _write_details(db, filings)
             added = db.execute("SELECT coalesce(max(seq), 0) FROM filings").fetchone()[0] - top

@@ -101,6 +101,7 @@ def tail(
 ) -> int:
     """Print the backlog of recent filings, then every new filing as it is discovered."""
     _no_details_from_nats(details, source)
+    _backfill_needs_archive(details, run.archive)
     return _tail(
         replace(connection, settle=run.settle),
         filters,
@@ -161,6 +162,7 @@ def snapshot(
 ) -> int:
     """Write the backlog the feed holds now (or only what is new since --state), then exit."""
     _no_details_from_nats(details, source)
+    _backfill_needs_archive(details, archive)
     import os
     import time
 
@@ -203,6 +205,7 @@ def relay(
     """Publish every filing into a NATS JetStream stream, for many consumers."""
     from ..run.execute import execute
 
+    _backfill_needs_archive(details, run.archive)
     output = OutputSettings(fmt="relay", quiet=quiet, verbose=verbose)
     code, _, _ = execute(
         replace(connection, settle=run.settle),
@@ -266,10 +269,16 @@ def demo(
 # ---- running ------------------------------------------------------------------------------
 
 
+def _backfill_needs_archive(details: DetailsSettings | None, archive: str | None) -> None:
+    if details is not None and details.backfill and archive is None:
+        raise click.UsageError("--backfill fills a gap in an archive: it goes with --archive PATH")
+
+
 def _no_details_from_nats(
     details: DetailsSettings | None, source: NatsSettings | FromArchive | None
 ) -> None:
-    if details is not None and source is not None and not isinstance(source, FromArchive):
+    enriching = details is not None and details.enrich
+    if enriching and source is not None and not isinstance(source, FromArchive):
         raise click.UsageError(
             "--details and --from exclude each other: run the relay with --details, and its"
             " stream carries them (one relay spends the SEC budget for every consumer)"

@@ -372,6 +372,12 @@ def details_options(f: F) -> F:
                 " needs --user-agent.",
             ),
             click.option(
+                "--backfill",
+                is_flag=True,
+                help="With --archive: fill a gap since the archive's newest filing from"
+                " EDGAR's indexes (needs --user-agent).",
+            ),
+            click.option(
                 "--details-wait",
                 type=DURATION,
                 default=5.0,
@@ -439,6 +445,7 @@ def details_options(f: F) -> F:
 
 def _details(
     with_details: bool,
+    backfill: bool,
     details_wait: float,
     user_agent: str | None,
     edgar_url: str,
@@ -462,14 +469,15 @@ def _details(
         raise click.UsageError(str(exc)) from None
     if criteria.active and not with_details:
         raise click.UsageError("--item, --insider-code, --min-value and --sic need --details")
-    if not with_details:
+    if not with_details and not backfill:
         return None
     from ..companies.tickers import cache_dir
     from ..companies.update import FAIR_ACCESS
 
     if not user_agent:
+        which = "--details" if with_details else "--backfill"
         raise click.UsageError(
-            "--details reads EDGAR, and SEC's fair-access rules require every automated"
+            f"{which} reads EDGAR, and SEC's fair-access rules require every automated"
             " client to say who it is: pass --user-agent 'Your Name you@example.com' (or set"
             f" SECFEED_USER_AGENT, or user-agent in the config file) ({FAIR_ACCESS})"
         )
@@ -489,6 +497,8 @@ def _details(
         wait=details_wait,
         cache=str(cache_dir() / "edgar"),
         criteria=criteria if criteria.active else None,
+        enrich=with_details,
+        backfill=backfill,
     )
 
 

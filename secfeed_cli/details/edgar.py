@@ -141,9 +141,10 @@ class EdgarClient:
         self._kept = threading.local()  # each thread's kept-alive connection to EDGAR
         self._all_kept: list[httpget.Kept] = []
 
-    def document(self, path: str) -> bytes:
-        """The document at ``path`` (``/Archives/...``): from the cache, else from EDGAR."""
-        cached = self._cached(path)
+    def document(self, path: str, cache: bool = True) -> bytes:
+        """The document at ``path`` (``/Archives/...``): from the cache, else from EDGAR.
+        ``cache=False``: a page that changes (an index, the latest-filings feed), never kept."""
+        cached = self._cached(path) if cache else None
         if cached is not None:
             return cached
         self._check_blocked()
@@ -164,7 +165,8 @@ class EdgarClient:
         except httpget.FetchError as exc:
             raise EdgarError(str(exc)) from None
         if answer.status == 200:
-            self._keep(path, answer.body)
+            if cache:
+                self._keep(path, answer.body)
             return answer.body
         if answer.status == 404:
             raise NotFound(f"{path} is not on EDGAR (yet)")

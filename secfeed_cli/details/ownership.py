@@ -39,7 +39,7 @@ def ownership_xml(submission: str) -> str:
     return submission[start + len("<XML>") : end].strip()
 
 
-def parse_xml(text: str) -> ElementTree.Element:
+def parse_xml(text: str | bytes) -> ElementTree.Element:
     """The document's root, parsed safely: no DTD (so no entities), at most MAX_XML."""
     data = text.encode("utf-8", "replace") if isinstance(text, str) else text
     if len(data) > MAX_XML:

@@ -47,6 +47,7 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "watchlist": ("watchlist", (str,), False),
     "user-agent": ("user_agent", (str,), False),
     "details": ("with_details", (bool,), False),
+    "backfill": ("backfill", (bool,), False),
     "details-wait": ("details_wait", (int, float, str), False),
     "edgar-url": ("edgar_url", (str,), False),
     "edgar-rate": ("edgar_rate", (int, float), False),

@@ -127,20 +127,22 @@ def execute(
         skip, record = state.__contains__, state.add
         checkpoint = _checkpoint(state, diag)
     enricher = None
+    edgar = None  # one EDGAR client, so one pace, for --details and --backfill together
     if details is not None:
-        output = replace(output, details=True)
         from pathlib import Path
 
         from ..details.edgar import EdgarClient
         from ..details.stage import Enricher
 
-        client = EdgarClient(
+        edgar = EdgarClient(
             details.user_agent,
             base_url=details.edgar_url,
             rate=details.rate,
             cache=None if details.cache is None else Path(details.cache),
         )
-        enricher = Enricher(client, details.wait, criteria=details.criteria)
+        if details.enrich:
+            output = replace(output, details=True)
+            enricher = Enricher(edgar, details.wait, criteria=details.criteria)
     run = Run(
         feed,
         filters,
@@ -151,6 +153,7 @@ def execute(
         checkpoint=checkpoint,
         enricher=enricher,
         archive=archive,
+        backfill=edgar if details is not None and details.backfill else None,
     )
     sink: Sink
     if relay is not None:
@@ -213,6 +216,8 @@ def execute(
         if enricher is not None:
             enricher.close()
             diag.info(enricher.summary(), verbose=True)
+        elif edgar is not None:
+            edgar.close()
         if failed is not None:
             raise failed
 

@@ -45,6 +45,7 @@ from .signals import writes_complete
 if TYPE_CHECKING:
     from ..alerts import Alerts
     from ..archive.writer import ArchiveWriter
+    from ..details.edgar import EdgarClient
     from ..details.stage import Enricher
 
 _HISTORICAL = operator.attrgetter("is_historical")
@@ -77,6 +78,7 @@ class Run:
         enricher: Enricher | None = None,
         companies: Companies | None = None,
         archive: ArchiveWriter | None = None,
+        backfill: EdgarClient | None = None,
     ) -> None:
         self.stream = stream
         self.filt = filt
@@ -95,6 +97,8 @@ class Run:
         self.companies = Companies() if companies is None else companies
         #: --archive: every filing received goes here, before the filters
         self.archive = archive
+        #: --backfill: a gap in the archive is filled from EDGAR's indexes with this client
+        self.backfill = backfill
         self._checked = time.monotonic()
         self._warned_growing = False
         #: -n N: the newest N backlog filings that pass, held until the backlog is complete
@@ -406,8 +410,10 @@ class Run:
         self.diag.warn(
             f"the archive's newest filing was discovered at {newest[:19]}Z and this backlog"
             f" reaches back only to {reach}Z: filings of those {_span(gap)} are not in the"
-            " archive"
+            " archive" + ("; asking EDGAR's indexes for them (--backfill)" if self.backfill else "")
         )
+        if self.backfill is not None and self.archive is not None:
+            self.archive.fill_gap(self.backfill, newest, reach, self.diag)
 
     def summary(self) -> str:
         stats = self.stream.stats

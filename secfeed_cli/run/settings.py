@@ -70,3 +70,5 @@ class DetailsSettings(msgspec.Struct, frozen=True):
     cache: str | None = None  # where fetched documents are kept (None: not kept)
     #: --item, --insider-code, --min-value, --sic (details/criteria.py's DetailFilter)
     criteria: Any = None
+    enrich: bool = True  # --details (False: only --backfill reads EDGAR)
+    backfill: bool = False  # --backfill: a gap in the archive is filled from EDGAR's indexes
