@@ -485,6 +485,10 @@ def write_results(
         " `.venv/bin/python bench/edgar_rate.py` (SEC's limit under a 500-filing backlog,"
         " counted at the server); results in [DETAILS.md](DETAILS.md).",
         "",
+        "`--archive` (the SQLite archive) is measured apart too: `.venv/bin/python"
+        " bench/archive.py` (the drain with and without it, side by side); results in"
+        " [ARCHIVE.md](ARCHIVE.md).",
+        "",
         "secfeed runs from the checkout (an editable install), its modules byte-compiled first"
         " (`compileall`), as `pip install` and `pipx install` leave an installed package: with"
         " PYTHONDONTWRITEBYTECODE set (as on this machine, and in many container images) an"
