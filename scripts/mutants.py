@@ -35,7 +35,12 @@ PY = Path(sys.executable)  # run this with the venv's python: .venv/bin/python s
 GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "connection": (
         ("secfeed_cli/feed/connection.py", "secfeed_cli/feed/linkstate.py"),
-        ("tests/test_linkstate.py", "tests/test_faults.py", "tests/test_hostile.py"),
+        (
+            "tests/test_connection.py",
+            "tests/test_linkstate.py",
+            "tests/test_faults.py",
+            "tests/test_hostile.py",
+        ),
     ),
     "stream": (
         ("secfeed_cli/feed/stream.py", "secfeed_cli/feed/retry.py"),
