@@ -91,3 +91,19 @@ def test_the_key_goes_in_the_header_or_the_query_and_nowhere_else() -> None:
     assert request_target(url, "k3y", "header") == (url, ["Authorization: k3y"])
     assert request_target(url, "k 3/y&", "query") == (url + "?apikey=k+3%2Fy%26", [])
     assert request_target(url + "?a=1", "k3y", "query") == (url + "?a=1&apikey=k3y", [])
+
+
+def test_join_waits_for_the_keeper_to_end() -> None:
+    """A peer that never answers our close: the keeper gives up after CLOSE_WAIT, and join
+    waits for that rather than report at once."""
+    ours, theirs = socket.socketpair()
+    try:
+        link = Connection(1, Opened(ours, b""), queue.Queue(), ConnectOptions(url="ws://x"), print)
+        link.start()
+        link.close()
+        assert link.join(30.0)
+        assert not link.thread.is_alive()
+        assert unmasked(theirs.recv(64)) == (OP_CLOSE, (1000).to_bytes(2, "big"))
+    finally:
+        ours.close()
+        theirs.close()
