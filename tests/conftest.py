@@ -73,6 +73,8 @@ def secfeed(
     timeout: float = 30,
     env: dict[str, str] | None = None,
     stdin: Any = subprocess.DEVNULL,
+    terminal: bool = False,
+    color: bool | None = None,
 ) -> Ran:
     """Run the CLI to completion in this process, through its seam (``Environment``): stdout a
     buffer (not a terminal), stderr captured, the environment variables ``env`` (else
@@ -103,7 +105,8 @@ def secfeed(
         with CliRunner().isolation(env=overrides) as streams, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                main(list(args), Environment(stdout=out, stdout_isatty=False))
+                seam = Environment(stdout=out, stdout_isatty=terminal, color=color)
+                main(list(args), seam)
             except SystemExit as done:
                 code = done.code if isinstance(done.code, int) else 0
             printed, said = streams[0].getvalue(), streams[1].getvalue()

@@ -18,7 +18,7 @@ from secfeed_cli.cli import cli
 from secfeed_cli.emulator.server import Emulator
 from secfeed_cli.run.environment import Environment
 
-from .conftest import ndjson
+from .conftest import ndjson, secfeed
 
 Factory = Callable[..., Emulator]
 
@@ -183,3 +183,16 @@ def test_serve_rate_and_speed_exclude_each_other() -> None:
     result, _ = invoke("serve", "--rate", "1", "--speed", "2")
     assert result.exit_code == 2
     assert "--rate and --speed exclude each other" in result.stderr
+
+
+def test_colour_is_the_environments_to_decide(emulator_factory: Factory) -> None:
+    """The live table in colour or not, as the command's Environment says (NO_COLOR and
+    FORCE_COLOR decide through it for a real terminal): no terminal needed to check it."""
+    em = emulator_factory(backlog=5)
+    args = ("tail", "--url", em.url, "--backlog-only", "-f", "table")
+    coloured = secfeed(*args, terminal=True, color=True)
+    plain = secfeed(*args, terminal=True, color=False)
+    assert coloured.returncode == plain.returncode == 0
+    assert b"\x1b[1;4mdiscovered" in coloured.stdout  # the header, bold and underlined
+    assert b"\x1b[1;4m" not in plain.stdout and b"\x1b[2m" not in plain.stdout
+    assert plain.stdout.count(b"\n") == coloured.stdout.count(b"\n")

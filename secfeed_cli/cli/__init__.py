@@ -320,6 +320,7 @@ def _tail(
             run,
             env.output(),
             terminal=env.isatty(),
+            color=env.stdout_color(),
             alerts=alerts,
             source=source,
             state=state,

@@ -145,6 +145,7 @@ def make_sink(
     record: Callable[[str], None] | None = None,
     terminal: bool = False,
     alerts: AlertSettings | None = None,
+    color: bool = False,
 ) -> Sink:
     """The sink for ``output.fmt`` (already resolved: no ``auto``), writing to ``out``."""
     sink: Sink
@@ -172,17 +173,13 @@ def make_sink(
                 details=output.details,
             )
         else:
-            import sys
-
-            from ..run.diagnostics import use_color
-
             fd = getattr(out, "fd", 1)
             sink = TableSink(
                 out,
                 fd,
                 status,
                 latency=output.latency,
-                color=use_color(sys.stdout),
+                color=color,
                 alerts=alerts or AlertSettings(),
                 utc=output.utc,
                 details=output.details,

@@ -8,7 +8,7 @@ variables, the config file) already goes through click.
 
 What one command run gathers lives here too, not in module globals: its secrets (masked in
 everything printed), the warnings found while its options were read (said when the run
-starts). :meth:`activated` points the process at them for the command's duration, so a test
+starts), and whether its stdout gets colour. :meth:`activated` points the process at them for the command's duration, so a test
 running commands one after another in one process starts each from nothing.
 """
 
@@ -30,6 +30,9 @@ class Environment(msgspec.Struct):
     secrets: Secrets = msgspec.field(default_factory=Secrets)
     #: Warnings found while the options were read, said when the run starts.
     warnings: list[str] = msgspec.field(default_factory=list)
+    #: Colour on stdout (the live table): None lets NO_COLOR, FORCE_COLOR, TERM and whether
+    #: stdout is a terminal decide, as rich does.
+    color: bool | None = None
 
     @contextmanager
     def activated(self) -> Iterator[Environment]:
@@ -58,6 +61,13 @@ class Environment(msgspec.Struct):
         sys.stdout.flush()
         widen_pipe(sys.stdout.fileno())
         return StdoutLines(sys.stdout.fileno())
+
+    def stdout_color(self) -> bool:
+        if self.color is not None:
+            return self.color
+        from .diagnostics import use_color
+
+        return use_color(sys.stdout)
 
     def isatty(self) -> bool:
         if self.stdout_isatty is not None:

@@ -70,6 +70,7 @@ def execute(
     record: Callable[[str], None] | None = None,
     pipe_may_close: bool = True,
     terminal: bool = False,
+    color: bool = False,
     chatty: bool = True,
     alerts: AlertSettings | None = None,
     source: NatsSettings | FromArchive | None = None,
@@ -82,7 +83,8 @@ def execute(
 
     A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
     (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
-    ``terminal``: ``out`` is a terminal (the table is then the live one). ``chatty=False``:
+    ``terminal``: ``out`` is a terminal (the table is then the live one; ``color``: in
+    colour). ``chatty=False``:
     information lines only with -v (see :class:`Diagnostics`). ``source``: read a NATS
     JetStream stream instead of FinFeedAPI (``--from``); ``relay``: publish into one instead
     of writing ``out`` (``secfeed relay``). ``state``: ``tail --state``, locked and loaded:
@@ -163,7 +165,9 @@ def execute(
         status_line = stderr_is_terminal() and not output.quiet
         sink = RelaySink(relay, diag.warn, diag.info, terminal=status_line)
     else:
-        sink = make_sink(output, out, run.status, record, terminal=terminal, alerts=alerts)
+        sink = make_sink(
+            output, out, run.status, record, terminal=terminal, alerts=alerts, color=color
+        )
     code: int = ExitCode.ERROR
     broken = closed = False
     try:
