@@ -8,8 +8,9 @@ variables, the config file) already goes through click.
 
 What one command run gathers lives here too, not in module globals: its secrets (masked in
 everything printed), the warnings found while its options were read (said when the run
-starts), and whether its stdout gets colour. :meth:`activated` points the process at them for the command's duration, so a test
-running commands one after another in one process starts each from nothing.
+starts), and whether its stdout gets colour. :meth:`activated` points the process at them
+for the command's duration, so a test running commands one after another in one process
+starts each from nothing.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ No click here: ``cli/`` turns options into these objects and maps the outcome to
 
 from __future__ import annotations
 
-import math
 import operator
 import sys
 import time
@@ -39,8 +38,10 @@ from ..output.latency import LatencyStats
 from ..output.records import latency_ms
 from ..wire.filing import Filing
 from .diagnostics import Diagnostics
+from .reach import gap, since_reached
 from .settings import RunSettings
 from .signals import writes_complete
+from .summary import summarise
 
 if TYPE_CHECKING:
     from ..alerts import Alerts
@@ -383,78 +384,16 @@ class Run:
         return False
 
     def _say_reach(self) -> None:
-        """--since: say when the backlog does not reach back that far; --archive: when it
-        does not reach back to the archive's newest filing (a gap)."""
+        """The first backlog is complete: say how far back it reached (--since, --archive)."""
         self._measure_reach = False
         if self.archive is not None:
-            self._say_gap(self.archive.newest_before)
-        since = self.filt.since
-        if since is None:
-            return
-        asked = f"--since {since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        if self._reach is None:
-            self.diag.info(f"the backlog is empty: nothing from before now ({asked})")
-        elif self._reach > self.filt.since_key:
-            self.diag.warn(
-                f"the backlog reaches back only to {self._reach}Z, not to {asked}: filings"
-                " discovered in between are not in it"
-            )
-
-    def _say_gap(self, newest: str | None) -> None:
-        reach = self._reach
-        if newest is None or reach is None or reach <= newest[:19]:
-            return
-        from ..wire.filing import parse_time
-
-        gap = (parse_time(reach + "Z") - parse_time(newest[:19] + "Z")).total_seconds()
-        self.diag.warn(
-            f"the archive's newest filing was discovered at {newest[:19]}Z and this backlog"
-            f" reaches back only to {reach}Z: filings of those {_span(gap)} are not in the"
-            " archive" + ("; asking EDGAR's indexes for them (--backfill)" if self.backfill else "")
-        )
-        if self.backfill is not None and self.archive is not None:
-            self.archive.fill_gap(self.backfill, newest, reach, self.diag)
+            newest = self.archive.newest_before
+            if gap(self.diag, newest, self._reach, self.backfill is not None) and newest:
+                if self.backfill is not None and self._reach is not None:
+                    self.archive.fill_gap(self.backfill, newest, self._reach, self.diag)
+        if self.filt.since is not None:
+            since_reached(self.diag, self.filt.since, self.filt.since_key, self._reach)
 
     def summary(self) -> str:
-        stats = self.stream.stats
-        c = self.counters
-        lat = self.latency.summary()
-        parts = [
-            f"{stats.received} filings received",
-            f"{self.shown} {getattr(self.sink, 'verb', 'shown')}",
-            f"{c.filtered} filtered out",
-            f"{stats.malformed} malformed skipped",
-            f"{stats.duplicates} duplicates skipped",
-        ]
-        if self.undrawn:
-            parts.append(f"{self.undrawn} not drawn (a burst faster than a terminal can show)")
-        if self.skip is not None:
-            parts.append(f"{c.already_written} already written")
-        if c.backlog_skipped:
-            parts.append(f"{c.backlog_skipped} backlog filings skipped (--no-backlog)")
-        if c.older:
-            parts.append(f"{c.older} older backlog filings not shown (-n {self.limits.lines})")
-        if c.after_count:
-            parts.append(f"{c.after_count} not shown (--count reached)")
-        text = ", ".join(parts)
-        if lat.count and not math.isnan(lat.p50):
-            text += f"; live latency {lat}"
-        if self.diag.verbose and stats.bytes:
-            n = stats.connections
-            text += (
-                f"; read {stats.frames:,} frames, {stats.bytes:,} bytes over {n}"
-                f" connection{'s' if n != 1 else ''}"
-            )
-        return text
-
-
-def _span(seconds: float) -> str:
-    """``3 h 20 min``, ``2 d 4 h``, ``45 s``: a gap as a person reads it."""
-    s = int(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
+        """The exit summary: what was received, shown, left out and why; latency; traffic."""
+        return summarise(self)

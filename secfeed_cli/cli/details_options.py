@@ -1,0 +1,163 @@
+"""``--details`` and ``--backfill``: the options that read EDGAR (one User-Agent, one pace)."""
+
+from __future__ import annotations
+
+import click
+
+from ..run.settings import DetailsSettings
+from .groups import F, option_group
+from .params import DURATION, EnvOption, HttpUrl
+
+
+def details_options(f: F) -> F:
+    return option_group(
+        "details",
+        _details,
+        [
+            click.option(
+                "--details",
+                "with_details",
+                is_flag=True,
+                help="Forms 3/4/5 and 8-K: what the filing says (trades, items), from EDGAR;"
+                " needs --user-agent.",
+            ),
+            click.option(
+                "--backfill",
+                is_flag=True,
+                help="With --archive: fill a gap since the archive's newest filing from"
+                " EDGAR's indexes (needs --user-agent).",
+            ),
+            click.option(
+                "--details-wait",
+                type=DURATION,
+                default=5.0,
+                show_default=True,
+                metavar="S",
+                help="A filing waits at most S seconds for its details (then status deferred).",
+            ),
+            click.option(
+                "--user-agent",
+                cls=EnvOption,
+                envvar="SECFEED_USER_AGENT",
+                show_envvar=True,
+                metavar="'NAME EMAIL'",
+                help="Who is asking EDGAR, as SEC requires: your name and a contact email.",
+            ),
+            click.option(
+                "--edgar-url",
+                type=HttpUrl(),
+                default="https://www.sec.gov",
+                show_default=True,
+                cls=EnvOption,
+                envvar="SECFEED_EDGAR_URL",
+                show_envvar=True,
+                metavar="URL",
+                help="Where EDGAR is (a mirror, or a test server).",
+            ),
+            click.option(
+                "--item",
+                "items",
+                multiple=True,
+                metavar="CODES",
+                help="With --details: only 8-Ks with one of these items (2.02,5.02).",
+            ),
+            click.option(
+                "--insider-code",
+                "insider_codes",
+                multiple=True,
+                metavar="CODES",
+                help="With --details: only Forms 3/4/5 with a transaction of these codes (P,S).",
+            ),
+            click.option(
+                "--min-value",
+                type=click.FloatRange(min=0),
+                metavar="USD",
+                help="With --details: only Forms 3/4/5 whose transactions are worth this much.",
+            ),
+            click.option(
+                "--sic",
+                "sics",
+                multiple=True,
+                metavar="CODES",
+                help="With --details: only filings of these industries (2834, or 28xx).",
+            ),
+            click.option(
+                "--edgar-rate",
+                type=click.FloatRange(0, 10, min_open=True),
+                default=5.0,
+                show_default=True,
+                metavar="N",
+                help="EDGAR requests a second, at most (SEC allows 10 per organisation).",
+            ),
+        ],
+    )(f)
+
+
+def _details(
+    with_details: bool,
+    backfill: bool,
+    details_wait: float,
+    user_agent: str | None,
+    edgar_url: str,
+    edgar_rate: float,
+    items: tuple[str, ...] = (),
+    insider_codes: tuple[str, ...] = (),
+    min_value: float | None = None,
+    sics: tuple[str, ...] = (),
+) -> DetailsSettings | None:
+    from ..details.criteria import DetailFilter, parse_sic
+    from ..filtering.filters import split_patterns
+
+    try:
+        criteria = DetailFilter(
+            items=frozenset(_item(i) for i in split_patterns(items)),
+            codes=frozenset(c.upper() for c in split_patterns(insider_codes)),
+            min_value=min_value,
+            sics=tuple(parse_sic(s) for s in split_patterns(sics)),
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if criteria.active and not with_details:
+        raise click.UsageError("--item, --insider-code, --min-value and --sic need --details")
+    if not with_details and not backfill:
+        return None
+    from ..companies.tickers import cache_dir
+    from ..companies.update import FAIR_ACCESS
+
+    if not user_agent:
+        which = "--details" if with_details else "--backfill"
+        raise click.UsageError(
+            f"{which} reads EDGAR, and SEC's fair-access rules require every automated"
+            " client to say who it is: pass --user-agent 'Your Name you@example.com' (or set"
+            f" SECFEED_USER_AGENT, or user-agent in the config file) ({FAIR_ACCESS})"
+        )
+    if "@" not in user_agent:
+        raise click.UsageError(
+            f"--user-agent {user_agent!r} has no email address: SEC wants a name and a contact"
+            " email, as in 'Your Name you@example.com'"
+        )
+    from ..output.escape import has_control
+
+    if has_control(user_agent):
+        raise click.UsageError("--user-agent holds a control character")
+    return DetailsSettings(
+        user_agent=user_agent,
+        edgar_url=edgar_url,
+        rate=edgar_rate,
+        wait=details_wait,
+        cache=str(cache_dir() / "edgar"),
+        criteria=criteria if criteria.active else None,
+        enrich=with_details,
+        backfill=backfill,
+    )
+
+
+def _item(text: str) -> str:
+    """An 8-K item code as SEC writes it: ``5.02`` (``5.2`` and ``502`` too)."""
+    import re
+
+    t = text.strip()
+    m = re.fullmatch(r"(\d{1,2})\.?(\d{1,2})", t)
+    if m is None:
+        raise ValueError(f"--item {text!r} is not an 8-K item (such as 2.02 or 5.02)")
+    return f"{int(m.group(1))}.{int(m.group(2)):02d}"
