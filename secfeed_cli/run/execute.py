@@ -37,6 +37,8 @@ from .settings import AlertSettings, DetailsSettings, FromArchive, OutputSetting
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
+    from ..details.edgar import EdgarClient
+    from ..details.stage import Enricher
     from .files import State
 
 from .loop import Run
@@ -84,11 +86,12 @@ def execute(
     A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
     (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
     ``terminal``: ``out`` is a terminal (the table is then the live one; ``color``: in
-    colour). ``chatty=False``:
-    information lines only with -v (see :class:`Diagnostics`). ``source``: read a NATS
-    JetStream stream instead of FinFeedAPI (``--from``); ``relay``: publish into one instead
-    of writing ``out`` (``secfeed relay``). ``state``: ``tail --state``, locked and loaded:
-    what it holds is skipped, and what the output took is saved into it as the run goes.
+    colour). ``chatty=False``: information lines only with -v (see :class:`Diagnostics`).
+    ``source``: read a NATS JetStream stream or an archive instead of FinFeedAPI
+    (``--from``); ``relay``: publish into a NATS stream instead of writing ``out``
+    (``secfeed relay``); ``settings.archive``: keep every filing received (``--archive``).
+    ``state``: ``tail --state``, locked and loaded: what it holds is skipped, and what the
+    output took is saved into it as the run goes.
     """
     add_secret(connection.api_key)  # however the settings were made (options do it too)
     if output.verbose and not connection.trace:
@@ -97,54 +100,29 @@ def execute(
     while config.warnings:  # each once, also when one process runs several commands (tests)
         diag.warn(config.warnings.pop(0))
     tickers.warn = diag.warn  # the CIK map loads on the first filing
-    acting = None
-    if alerts is not None and alerts.active:
-        from ..alerts import Alerts
-
-        acting = Alerts(alerts, diag.warn, diag.echo)
     archive = None
     if settings.archive is not None:  # opened first: a problem with it is one line, now
         from ..archive.writer import ArchiveWriter
 
         archive = ArchiveWriter(settings.archive)
-    feed: Source
-    if isinstance(source, FromArchive):
-        from ..archive.source import ArchiveSource
+    try:
+        feed = _feed(connection, output, settings, source)
+    except BaseException:
+        if archive is not None:
+            archive.close()
+        raise
+    acting = None
+    if alerts is not None and alerts.active:
+        from ..alerts import Alerts
 
-        try:
-            feed = ArchiveSource(source.path, backlog=settings.backlog)
-        except BaseException:
-            if archive is not None:
-                archive.close()
-            raise
-    elif source is not None:
-        source = replace(source, connect_timeout=connection.connect_timeout)
-        from ..broker.source import NatsSource
-
-        feed = NatsSource(source, backlog=settings.backlog, deadline=connection.deadline)
-    else:
-        feed = Stream(connection, keep_frames=output.raw)
+        acting = Alerts(alerts, diag.warn, diag.echo)
     checkpoint = None
     if state is not None:
         skip, record = state.__contains__, state.add
         checkpoint = _checkpoint(state, diag)
-    enricher = None
-    edgar = None  # one EDGAR client, so one pace, for --details and --backfill together
-    if details is not None:
-        from pathlib import Path
-
-        from ..details.edgar import EdgarClient
-        from ..details.stage import Enricher
-
-        edgar = EdgarClient(
-            details.user_agent,
-            base_url=details.edgar_url,
-            rate=details.rate,
-            cache=None if details.cache is None else Path(details.cache),
-        )
-        if details.enrich:
-            output = replace(output, details=True)
-            enricher = Enricher(edgar, details.wait, criteria=details.criteria)
+    edgar, enricher = _edgar(details)
+    if enricher is not None:
+        output = replace(output, details=True)
     run = Run(
         feed,
         filters,
@@ -224,6 +202,45 @@ def execute(
             edgar.close()
         if failed is not None:
             raise failed
+
+
+def _feed(
+    connection: ConnectOptions,
+    output: OutputSettings,
+    settings: RunSettings,
+    source: NatsSettings | FromArchive | None,
+) -> Source:
+    """Where the run's filings come from: FinFeedAPI, a NATS stream, or an archive."""
+    if isinstance(source, FromArchive):
+        from ..archive.source import ArchiveSource
+
+        return ArchiveSource(source.path, backlog=settings.backlog)
+    if source is not None:
+        from ..broker.source import NatsSource
+
+        source = replace(source, connect_timeout=connection.connect_timeout)
+        return NatsSource(source, backlog=settings.backlog, deadline=connection.deadline)
+    return Stream(connection, keep_frames=output.raw)
+
+
+def _edgar(details: DetailsSettings | None) -> tuple[EdgarClient | None, Enricher | None]:
+    """One EDGAR client (so one pace) for --details and --backfill, and the details stage."""
+    if details is None:
+        return None, None
+    from pathlib import Path
+
+    from ..details.edgar import EdgarClient
+    from ..details.stage import Enricher
+
+    edgar = EdgarClient(
+        details.user_agent,
+        base_url=details.edgar_url,
+        rate=details.rate,
+        cache=None if details.cache is None else Path(details.cache),
+    )
+    if not details.enrich:
+        return edgar, None
+    return edgar, Enricher(edgar, details.wait, criteria=details.criteria)
 
 
 def _checkpoint(state: State, diag: Diagnostics) -> Callable[[], None]:

@@ -1,8 +1,8 @@
-"""Keeping secrets (the API key; later webhook and broker URLs) out of everything printed. Pure.
+"""Keeping secrets (the API key, proxy, NATS and webhook credentials) out of everything printed.
 
 Secrets are registered once, where they are read (:func:`add_secret`); every line secfeed writes
 to stderr goes through :func:`redact` in ``diagnostics.py`` (and click's usage errors
-through the same function in ``cli.main``), so no message can carry one in clear, whatever
+through the same function in ``cli/entry.py``), so no message can carry one in clear, whatever
 the server echoes back.
 """
 
