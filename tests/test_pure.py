@@ -283,6 +283,7 @@ def test_a_secret_holding_another_is_masked_whole_and_tokens_decoded_too(
     monkeypatch.setattr(registry, "_active", registry.Secrets())
     add_secret("k3y-short")
     add_secret("k3y-short-and-then-longer-99")  # masked whole, not as ***-and-then-longer-99
+    add_secret("k3y-short")  # registered again (the same key from a flag and a file)
     assert redact("key k3y-short-and-then-longer-99.") == "key ***."
     assert len(registry._active.forms) == len(set(registry._active.forms))  # each form once
     add_url_credentials("nats://tok%2Fen-pure-51@127.0.0.1:4222")  # a token, URL-encoded

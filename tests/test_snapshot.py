@@ -275,6 +275,11 @@ def test_modes_follow_the_existing_file_or_the_umask(
     assert res.returncode == 0, res.stderr
     assert stat.S_IMODE(new_out.stat().st_mode) == 0o640  # 0666 less the umask
     assert stat.S_IMODE(new_state.stat().st_mode) == 0o640
+    other = tmp_path / "other.ndjson"
+    res = _run_with("snapshot", "--url", em.url, "-o", str(other), umask=0o002)
+    assert res.returncode == 0, res.stderr
+    assert stat.S_IMODE(other.stat().st_mode) == 0o664  # never executable
+    assert (tmp_path / "new.state.lock").exists()  # the state's lock sits beside it
 
     old_out, old_state = tmp_path / "old.ndjson", tmp_path / "old.state"
     old_out.write_bytes(OLD)
