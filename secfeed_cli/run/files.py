@@ -193,11 +193,12 @@ class State:
         if fd is not None:
             os.close(fd)  # closing the descriptor releases its flock
 
-    def load(self) -> State:
+    def load(self) -> None:
+        """What the state file holds (none yet: nothing); StateError if it is not one."""
         try:
             raw = read_limited(self.path, MAX_STATE)
         except FileNotFoundError:
-            return self
+            return
         except OSError as exc:
             raise StateError(f"cannot read state file {self.path}: {exc.strerror}") from None
         except FileTooLarge:
@@ -217,7 +218,6 @@ class State:
                 f"state file {self.path} is not a secfeed state file (remove it to start over)"
             ) from None
         self.seen = OrderedDict.fromkeys(accessions[-self.size :])
-        return self
 
     def __contains__(self, accession: str) -> bool:
         return accession in self.seen
