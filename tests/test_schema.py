@@ -36,7 +36,9 @@ def test_a_failure_inside_generated_code_shows_its_line() -> None:
     assert "f'{{" in shown or "for f in filings" in shown, shown
 
 
-def test_the_fields_are_listed_once_and_documented_as_they_are() -> None:
+def test_the_fields_are_listed_once_and_documented_as_they_are(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """records.FIELDS is the one list: the record, the CSV header, the hooks' variables, the
     fields a relay message drops, and the README's schema table all follow it."""
     import re
@@ -46,6 +48,10 @@ def test_the_fields_are_listed_once_and_documented_as_they_are() -> None:
     from secfeed_cli.output.records import COLUMNS, FIELDS, LATENCY_COLUMNS, text_fields, to_record
     from secfeed_cli.wire import protocol
 
+    import os
+
+    for name in [k for k in os.environ if k.startswith("SECFEED_")]:  # CI sets some of its own
+        monkeypatch.delenv(name)
     filing = Filing("0000320193-26-000001", "8-K", 320193, "8-K - x", "2026-01-01", "a", "b", True)
     Companies().fill([filing])
     assert list(to_record(filing)) == list(COLUMNS) == [name for name, _ in FIELDS]
