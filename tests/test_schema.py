@@ -41,14 +41,13 @@ def test_the_fields_are_listed_once_and_documented_as_they_are(
 ) -> None:
     """records.FIELDS is the one list: the record, the CSV header, the hooks' variables, the
     fields a relay message drops, and the README's schema table all follow it."""
+    import os
     import re
 
     from secfeed_cli.alerts.hooks import environment
     from secfeed_cli.companies.lookup import Companies
     from secfeed_cli.output.records import COLUMNS, FIELDS, LATENCY_COLUMNS, text_fields, to_record
     from secfeed_cli.wire import protocol
-
-    import os
 
     for name in [k for k in os.environ if k.startswith("SECFEED_")]:  # CI sets some of its own
         monkeypatch.delenv(name)
