@@ -309,3 +309,18 @@ def test_an_old_connection_lost_during_a_switch_is_not_said_closed_after_it() ->
             break
         seen.append(getattr(next(events), "text", ""))
     assert any("connection #2 closed after the switch" in t for t in seen)
+
+
+def test_the_status_line_learns_of_heartbeats_and_of_a_lost_connection() -> None:
+    stream, connector, events = start()
+    assert stream.stats.last_heartbeat is None
+    connector.links[0].read(filing(1), HEARTBEAT)
+    until(events, BacklogComplete)
+    assert stream.stats.last_heartbeat is not None
+    stream.backoff = lambda: 60.0  # a wait to look at
+    connector.links[0].drop()
+    until(events, Disconnected)
+    assert isinstance(next(events), Idle)  # waiting out the backoff, a slice at a time
+    assert stream.stats.state == "waiting"
+    assert stream.stats.cause is not None and "connection lost" in stream.stats.cause
+    assert stream.stats.retry_at is not None and stream.stats.retry_at > time.monotonic()
