@@ -311,7 +311,8 @@ class Run:
         return done
 
     def _out(self, sink: Sink, filings: list[Filing], received: float) -> None:
-        self.companies.fill(filings)
+        if self.archive is None:  # with an archive, every filing was filled as it came
+            self.companies.fill(filings)
         sink.filings(filings, received)
         if self.archive is not None and self.enricher is not None:
             self.archive.add_details(filings)
