@@ -167,11 +167,10 @@ def test_a_long_frames_header_split_anywhere_is_waited_for() -> None:
         assert frames == [(OP_TEXT, payload), (OP_TEXT, b"ok")], cut
 
 
-def test_a_fragmented_message_may_declare_up_to_the_limit_but_not_beyond() -> None:
-    from secfeed_cli.feed.frames import MAX_DECLARED
-
+def test_a_fragmented_message_may_declare_up_to_64_mib_but_not_beyond() -> None:
+    limit = 64 << 20  # the documented limit: a larger declaration is a broken peer
     first = b"\x01\x0a" + b"0123456789"  # a text frame, not final, 10 bytes
-    for rest, broken in ((MAX_DECLARED - 10, False), (MAX_DECLARED - 9, True)):
+    for rest, broken in ((limit - 10, False), (limit - 9, True)):
         reader = FrameReader(max_size=1 << 20)
         reader.feed(first + b"\x80\x7f" + rest.to_bytes(8, "big"))
         assert (reader.error is not None) is broken, rest

@@ -304,6 +304,6 @@ def test_a_commands_secrets_are_in_use_only_while_it_runs() -> None:
 
 
 def test_printable_text_of_every_script_is_left_as_it_is() -> None:
-    for text in ("XBRL 10-K/A", "Ünïcödé 株式会社 Société Générale", "a\u00a0b", "~!@#$%^&*()"):
+    for text in ("XBRL 10-K/A", "XBRL Ünïcödé 株式会社 Générale", "a\u00a0b", "~!@#$%^&*()"):
         assert escape_control(text) == escape_control_csv(text) == text
         assert not has_control(text)
