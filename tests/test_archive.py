@@ -416,6 +416,14 @@ def _gap(em: Emulator, path: Path, since: str) -> None:
     em.publish(12)
 
 
+def _backfilled(em: Emulator, path: Path, edgar: str, *more: str) -> Any:
+    """``tail --backlog-only --archive PATH --backfill`` against ``edgar``."""
+    return secfeed(
+        "tail", "--url", em.url, "--backlog-only", "--archive", str(path), "--backfill",
+        "--user-agent", UA, "--edgar-url", edgar, *more,
+    )  # fmt: skip
+
+
 def test_backfill_fills_a_gap_from_the_latest_filings_feed(
     emulator_factory: Factory, tmp_path: Path
 ) -> None:
@@ -433,21 +441,7 @@ def test_backfill_fills_a_gap_from_the_latest_filings_feed(
         since = "2026-01-12T15:00:00Z"
         _gap(em, path, since)
         before = whole(path)
-        res = secfeed(
-            "tail",
-            "--url",
-            em.url,
-            "--backlog-only",
-            "--archive",
-            str(path),
-            "--backfill",
-            "--user-agent",
-            UA,
-            "--edgar-url",
-            sec.url,
-            "--edgar-rate",
-            "10",
-        )
+        res = _backfilled(em, path, sec.url, "--edgar-rate", "10")
         err = res.stderr.decode()
         assert res.returncode == 0, err
         assert "asking EDGAR's indexes for them (--backfill)" in err
@@ -496,19 +490,7 @@ def test_backfill_stops_at_a_403_and_needs_an_archive_and_a_user_agent(
         em = emulator_factory(backlog=10)
         path = tmp_path / "filings.db"
         _gap(em, path, "2026-01-12T15:00:00Z")
-        res = secfeed(
-            "tail",
-            "--url",
-            em.url,
-            "--backlog-only",
-            "--archive",
-            str(path),
-            "--backfill",
-            "--user-agent",
-            UA,
-            "--edgar-url",
-            sec.url,
-        )
+        res = _backfilled(em, path, sec.url)
         err = res.stderr.decode()
         assert res.returncode == 0, err
         assert "--backfill stopped: SEC answered 403" in err

@@ -11,7 +11,7 @@ from __future__ import annotations
 import linecache
 from collections.abc import Callable
 from json.encoder import encode_basestring as _js
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -68,17 +68,19 @@ def record_line(f: Filing, received: float | None) -> bytes:
 
 
 Who = tuple[str | None, str | None]
+K = TypeVar("K", str, Who)
 
 
-def _piece_cache(encode: Callable[[Who], str]) -> tuple[dict[Who, str], Callable[[Who], str]]:
-    """The company and ticker of a filer encoded once: the cache the generated code looks in
-    first, and the function that fills it."""
-    pieces: dict[Who, str] = {}
+def _memo(encode: Callable[[K], str]) -> tuple[dict[K, str], Callable[[K], str]]:
+    """A cache of encoded pieces (a form's cell, a filer's company and ticker) and the function
+    that fills it: the generated code looks in the cache first (a dict's get, no Python call).
+    Cleared past 50,000 entries."""
+    pieces: dict[K, str] = {}
 
-    def piece(who: Who) -> str:
+    def piece(key: K) -> str:
         if len(pieces) > 50_000:
             pieces.clear()
-        found = pieces[who] = encode(who)
+        found = pieces[key] = encode(key)
         return found
 
     return pieces, piece
@@ -103,19 +105,6 @@ def _csv_piece(who: Who) -> str:
     return f"{_quote_escaping(company or '')},{_quote_escaping(ticker or '')}"
 
 
-def _cell_cache(quote: Callable[[str], str]) -> tuple[dict[str, str], Callable[[str], str]]:
-    """A cache of quoted cells and the function that fills it (for the form column)."""
-    cells: dict[str, str] = {}
-
-    def quote_cached(text: str) -> str:
-        if len(cells) > 50_000:
-            cells.clear()
-        found = cells[text] = quote(text)
-        return found
-
-    return cells, quote_cached
-
-
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -137,7 +126,7 @@ def _quote(text: str) -> str:
     return text
 
 
-_json_pieces, _json_piece_cached = _piece_cache(_json_piece)
+_json_pieces, _json_piece_cached = _memo(_json_piece)
 _ndjson_lines = _compile(
     "_ndjson_lines",
     "def _ndjson_lines(filings):\n"
@@ -148,9 +137,9 @@ _ndjson_lines = _compile(
     _who_pieces=_json_pieces,
     _who_piece=_json_piece_cached,
 )
-_csv_pieces, _csv_piece_cached = _piece_cache(_csv_piece)
-_forms, _quote_form = _cell_cache(_quote)
-_forms_escaping, _quote_form_escaping = _cell_cache(_quote_escaping)
+_csv_pieces, _csv_piece_cached = _memo(_csv_piece)
+_forms, _quote_form = _memo(_quote)
+_forms_escaping, _quote_form_escaping = _memo(_quote_escaping)
 _csv_rows = _compile(
     "_csv_rows",
     f"def _csv_rows(filings):\n    return [f'{line_source('csv')}' for f in filings]\n",
