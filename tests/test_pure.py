@@ -288,6 +288,8 @@ def test_a_secret_holding_another_is_masked_whole_and_tokens_decoded_too(
     assert len(registry._active.forms) == len(set(registry._active.forms))  # each form once
     add_url_credentials("nats://tok%2Fen-pure-51@127.0.0.1:4222")  # a token, URL-encoded
     assert redact("echoed tok/en-pure-51 and tok%2Fen-pure-51") == "echoed *** and ***"
+    add_url_credentials("nats://bob:pw%2fpure-62@127.0.0.1:4222")  # encoded in lower case
+    assert redact("as written pw%2fpure-62, decoded pw/pure-62") == "as written ***, decoded ***"
 
 
 def test_a_commands_secrets_are_in_use_only_while_it_runs() -> None:
