@@ -324,3 +324,14 @@ def test_the_status_line_learns_of_heartbeats_and_of_a_lost_connection() -> None
     assert stream.stats.state == "waiting"
     assert stream.stats.cause is not None and "connection lost" in stream.stats.cause
     assert stream.stats.retry_at is not None and stream.stats.retry_at > time.monotonic()
+
+
+def test_without_heartbeats_a_backlog_ends_only_after_the_settle_time_of_quiet() -> None:
+    _, connector, events = start(heartbeat=False, settle=60.0)
+    connector.links[0].read(filing(1), filing(2))
+    seen = [next(events) for _ in range(50)]  # idle steps of a millisecond: far from 60 s
+    assert any(isinstance(e, NewFilings) for e in seen)
+    assert not any(isinstance(e, BacklogComplete) for e in seen)
+    _, connector, events = start(heartbeat=False, settle=0.0)
+    connector.links[0].read(filing(1), filing(2))
+    assert until(events, BacklogComplete) == BacklogComplete(True, 2, 0)
