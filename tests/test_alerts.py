@@ -97,7 +97,7 @@ def test_hooks_get_each_live_filing_on_stdin_and_in_the_environment(
         f' env | grep ^SECFEED_ | sort > "{tmp_path}/$SECFEED_ACCESSION_NO.env";'
         f' echo "$SECFEED_ACCESSION_NO" > {fifo.path}'
     )
-    proc = start(em, "--exec", hook)
+    proc = start(em, "--exec", hook, "--exit-grace", "60")
     live = [p.record["accession_no"] for p in em.publish(4)]
     assert sorted(fifo.lines(4)) == sorted(live)
     out, err = stop(proc)
@@ -126,14 +126,14 @@ def test_backlog_filings_alert_only_with_alert_backlog(
 ) -> None:
     em = emulator_factory(backlog=5)
     hook = f'echo "$SECFEED_ACCESSION_NO $SECFEED_IS_HISTORICAL" > {fifo.path}'
-    proc = start(em, "--exec", hook)
+    proc = start(em, "--exec", hook, "--exit-grace", "60")
     live = em.publish(1)[0].record["accession_no"]
     assert fifo.lines(1) == [f"{live} false"]  # and none of the five backlog filings
     _, err = stop(proc)
     assert "hooks: 1 ran (0 failed)" in err
 
     backlog = [p.record["accession_no"] for p in em.feed.backlog(5)]
-    proc = start(em, "--exec", hook, "--alert-backlog")
+    proc = start(em, "--exec", hook, "--alert-backlog", "--exit-grace", "60")
     assert sorted(fifo.lines(5)) == sorted(f"{a} true" for a in backlog)
     _, err = stop(proc)
     assert "hooks: 5 ran (0 failed)" in err
@@ -158,12 +158,12 @@ def test_one_job_runs_hooks_in_filing_order(
 def test_a_slow_hook_never_holds_the_feed_and_is_killed_at_exit(emulator_factory: Factory) -> None:
     em = emulator_factory(backlog=0)
     marker = f"secfeed-test-{uuid.uuid4().hex}"
-    proc = start(em, "--exec", f"sleep 600; : {marker}", "--exec-jobs", "1")
+    proc = start(em, "--exec", f"sleep 600; : {marker}", "--exec-jobs", "1", "--exit-grace", "0.5")
     em.publish(20)
     assert proc.stdout is not None
     lines = [proc.stdout.readline() for _ in range(20)]  # all 20, while the first hook sleeps
     assert all(line.endswith(b"}\n") for line in lines)
-    _, err = stop(proc)  # the grace period is short; then the hook's process group is killed
+    _, err = stop(proc)  # after --exit-grace, the hook's process group is killed
     assert "hooks: 0 ran (0 failed), 0 timed out, 1 killed at exit, 19 not run (exit)" in err
     left = subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout.split()
     assert all(_gone(int(pid)) for pid in left), "the hook and its children are gone"
@@ -204,7 +204,15 @@ def _gone(pid: int) -> bool:
 
 def test_failing_hooks_are_one_line_each_and_counted(emulator_factory: Factory, fifo: Fifo) -> None:
     em = emulator_factory(backlog=0)
-    proc = start(em, "--exec", f"echo x > {fifo.path}; exit 7", "--exec", f"echo y > {fifo.path}")
+    proc = start(
+        em,
+        "--exec",
+        f"echo x > {fifo.path}; exit 7",
+        "--exec",
+        f"echo y > {fifo.path}",
+        "--exit-grace",
+        "60",  # a hook that wrote its line still has to exit: long on a loaded machine
+    )
     published = [p.record["accession_no"] for p in em.publish(3)]
     fifo.lines(6)  # all six hooks ran: none is left to the exit's grace
     _, err = stop(proc)
@@ -337,7 +345,9 @@ def test_hooks_cannot_drive_the_terminal_and_get_capped_values(tmp_path: Path) -
             f' printf %s "$SECFEED_DESCRIPTION" > "{tmp_path}/$SECFEED_ACCESSION_NO.env";'
             ' echo "said: $SECFEED_DESCRIPTION" | head -c 200; echo'
         )
-        res = secfeed("tail", "--url", server.url, "--count", "2", "--exec", hook)
+        res = secfeed(
+            "tail", "--url", server.url, "--count", "2", "--exec", hook, "--exit-grace", "60"
+        )
     finally:
         server.close()
     assert res.returncode == 0, res.stderr
@@ -365,7 +375,9 @@ def test_a_hook_that_cannot_start_is_counted_apart_from_one_that_failed(
     # itself) is one string over Linux's 128 KiB: sh cannot be started with it.
     config = tmp_path / "config.toml"
     config.write_text(f'[tail]\nexec = [": {"x" * (200 << 10)}", "exit 3"]\n')
-    proc = secfeed_popen("tail", "--url", em.url, "--count", "2", "--config", str(config))
+    proc = secfeed_popen(
+        "tail", "--url", em.url, "--count", "2", "--config", str(config), "--exit-grace", "60"
+    )
     _started.append(proc)
     em.wait_for("hello")
     published = [p.record["accession_no"] for p in em.publish(2)]

@@ -59,9 +59,10 @@ class Alerts:
             for member in self.members:
                 member.deliver(filings)
 
-    def close(self, grace: float = 2.0) -> None:
+    def close(self) -> None:
+        """The run ends: what is at work gets ``--exit-grace`` seconds, then is stopped."""
         for member in self.members:
-            member.close(grace)
+            member.close(self.settings.exit_grace)
 
     def summaries(self) -> list[str]:
         return [line for member in self.members for line in member.summaries()]

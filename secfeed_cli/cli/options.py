@@ -284,6 +284,15 @@ def alert_options(f: F) -> F:
                 help="Kill a hook (and what it started) after S seconds.",
             ),
             click.option(
+                "--exit-grace",
+                type=DURATION,
+                default=2.0,
+                show_default=True,
+                metavar="S",
+                help="At exit, hooks and notifications still at work get S seconds to finish;"
+                " then they are stopped (and counted).",
+            ),
+            click.option(
                 "--notify",
                 "notify_urls",
                 multiple=True,
@@ -322,6 +331,7 @@ def _alerts(
     exec_commands: tuple[str, ...],
     exec_jobs: int,
     exec_timeout: float,
+    exit_grace: float,
     notify_urls: tuple[str, ...],
     notify_timeout: float,
     bell: bool,
@@ -348,6 +358,7 @@ def _alerts(
         exec_commands=exec_commands,
         exec_jobs=exec_jobs,
         exec_timeout=exec_timeout,
+        exit_grace=exit_grace,
         notify_urls=notify_urls,
         notify_timeout=notify_timeout,
         bell=bell,

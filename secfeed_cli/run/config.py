@@ -77,6 +77,7 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "exec": ("exec_commands", (str,), True),
     "exec-jobs": ("exec_jobs", (int,), False),
     "exec-timeout": ("exec_timeout", (int, float, str), False),
+    "exit-grace": ("exit_grace", (int, float, str), False),
     "notify": ("notify_urls", (str,), True),
     "notify-timeout": ("notify_timeout", (int, float, str), False),
     "bell": ("bell", (bool,), False),

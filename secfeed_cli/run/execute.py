@@ -188,7 +188,7 @@ def execute(
                     diag.warn(str(exc))
             diag.info(archive.summary(), verbose=True)
         if acting is not None:
-            acting.close()  # hooks at work get a short grace period, then are killed
+            acting.close()  # hooks at work get --exit-grace, then are killed
         # The summary also when the table left rows of a burst undrawn: it says how many.
         if not broken and (output.latency or output.verbose or code != ExitCode.OK or run.undrawn):
             diag.info(run.summary())

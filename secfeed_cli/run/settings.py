@@ -49,6 +49,7 @@ class AlertSettings(msgspec.Struct, frozen=True):
     exec_commands: tuple[str, ...] = ()
     exec_jobs: int = 4
     exec_timeout: float = 30.0
+    exit_grace: float = 2.0  # at exit, hooks and notifications at work get this long
     notify_urls: tuple[str, ...] = ()
     notify_timeout: float = 10.0  # the total deadline of one attempt to send
     bell: bool = False
