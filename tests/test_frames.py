@@ -174,3 +174,13 @@ def test_a_fragmented_message_may_declare_up_to_64_mib_but_not_beyond() -> None:
         reader = FrameReader(max_size=1 << 20)
         reader.feed(first + b"\x80\x7f" + rest.to_bytes(8, "big"))
         assert (reader.error is not None) is broken, rest
+
+
+def test_a_filing_sized_frame_inside_a_fragmented_message_breaks_the_stream() -> None:
+    """The fast path for whole text frames of 126 to 65,535 bytes is not taken while a
+    fragmented message is open: such a frame there is a broken peer, as any other would be."""
+    reader = FrameReader(max_size=1 << 20)
+    data = b"\x01\x02ab" + b"\x81\x7e" + (130).to_bytes(2, "big") + b"x" * 130
+    assert reader.feed(data) == []
+    assert isinstance(reader.error, FrameError)
+    assert "new message inside a fragmented one" in str(reader.error)
