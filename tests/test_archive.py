@@ -552,3 +552,33 @@ def test_a_day_of_the_gap_is_read_from_its_daily_index(tmp_path: Path) -> None:
         assert len(got) < 4084
     finally:
         sec.close()
+
+
+def _open_new(path: str, start: Any, said: Any) -> None:
+    from secfeed_cli.archive.schema import open_for_writing
+    from secfeed_cli.errors import ArchiveError
+
+    start.wait()
+    try:
+        open_for_writing(path).close()
+        said.put("ok")
+    except ArchiveError as exc:
+        said.put(str(exc))
+
+
+def test_writers_opening_a_new_archive_at_once_all_get_it(tmp_path: Path) -> None:
+    """Three processes creating one new archive at the same moment: SQLite answers "database
+    is locked" at once to a switch into WAL mode (before: about one round in three failed)."""
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    for n in range(40):
+        path = str(tmp_path / f"a{n}.db")
+        start, said = fork.Barrier(3), fork.Queue()
+        procs = [fork.Process(target=_open_new, args=(path, start, said)) for _ in range(3)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+        assert [said.get(timeout=5) for _ in procs] == ["ok"] * 3, n
+        assert one(Path(path), "PRAGMA journal_mode") == "wal"
