@@ -107,3 +107,18 @@ def test_join_waits_for_the_keeper_to_end() -> None:
     finally:
         ours.close()
         theirs.close()
+
+
+@pytest.mark.parametrize(
+    ("heartbeat", "quiet_ok", "stalled"), [(True, 4.9, 5.0), (False, 129, 130)]
+)
+def test_the_stall_watchdog_waits_5_s_with_heartbeats_and_130_s_without(
+    heartbeat: bool, quiet_ok: float, stalled: float
+) -> None:
+    """With heartbeats (one a second when idle) 5 s of silence is a dead link; without them
+    the server's own pings, every 60 s, are all there is: two missed ones, 130 s."""
+    opts = ConnectOptions(url="ws://127.0.0.1:9", heartbeat=heartbeat)
+    link = Connection(1, Opened(StubbornSocket(), b""), queue.Queue(), opts, print)  # type: ignore[arg-type]
+    since = link.state.last_frame
+    assert link.state.overdue(since + quiet_ok) is None
+    assert link.state.overdue(since + stalled) == f"no complete frame for {stalled:g} s (stalled)"
