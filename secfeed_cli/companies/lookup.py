@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..wire.filing import Filing, split_description
+from ..wire.filing import Filing, Who, split_description
 from .tickers import Directory, directory
-
-Who = tuple[str | None, str | None]  # company, ticker
 
 _BOUND = 50_000  # the description cache is cleared when it grows past this
 

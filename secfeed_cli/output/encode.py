@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ..wire.filing import Filing, edgar_url
+from ..wire.filing import Filing, Who, edgar_url
 from .escape import escape_control_csv
 from .records import line_source, to_record
 
@@ -67,7 +67,6 @@ def record_line(f: Filing, received: float | None) -> bytes:
     return _encode(to_record(f, received)) + b"\n"
 
 
-Who = tuple[str | None, str | None]
 K = TypeVar("K", str, Who)
 
 

@@ -388,10 +388,10 @@ class Run:
         """The first backlog is complete: say how far back it reached (--since, --archive)."""
         self._measure_reach = False
         if self.archive is not None:
-            newest = self.archive.newest_before
-            if gap(self.diag, newest, self._reach, self.backfill is not None) and newest:
-                if self.backfill is not None and self._reach is not None:
-                    self.archive.fill_gap(self.backfill, newest, self._reach, self.diag)
+            newest, reach = self.archive.newest_before, self._reach
+            if gap(self.diag, newest, reach, self.backfill is not None) and self.backfill:
+                assert newest is not None and reach is not None  # a gap has both ends
+                self.archive.fill_gap(self.backfill, newest, reach, self.diag)
         if self.filt.since is not None:
             since_reached(self.diag, self.filt.since, self.filt.since_key, self._reach)
 

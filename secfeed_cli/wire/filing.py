@@ -157,8 +157,10 @@ MAX_CIK = 9_999_999_999
 NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
+#: Who filed a filing: its company and primary ticker, each possibly unknown.
+Who = tuple[str | None, str | None]
 #: A filing's ``who`` before the company stage has seen it: no company, no ticker.
-UNKNOWN: tuple[str | None, str | None] = (None, None)
+UNKNOWN: Who = (None, None)
 
 #: Decoding constraints no JSON value can meet: ``extra`` and ``frame`` are filled in by the
 #: parser, never from a frame's keys of those names (a frame that has one fails the fast decode
