@@ -8,11 +8,16 @@ import os
 import sqlite3
 from typing import Any
 
-import click
 import msgspec
 
+from ..errors import ArchiveError
 from ..output.escape import escape_control, escape_control_csv
 from .schema import VERSION, open_for_reading
+
+
+class QueryError(ValueError):
+    """A statement or words the archive cannot answer: the reason, for a usage error."""
+
 
 #: The most rows a table shows (NDJSON and CSV write them all).
 TABLE_ROWS = 1000
@@ -31,7 +36,7 @@ def stats(path: str) -> list[str]:
             "SELECT form, count(*) AS n FROM filings GROUP BY form ORDER BY n DESC, form LIMIT 16"
         ).fetchall()
     except sqlite3.Error as exc:
-        raise click.ClickException(f"cannot read archive {path}: {exc}") from None
+        raise ArchiveError(f"cannot read archive {path}: {exc}") from None
     finally:
         db.close()
     size = _size(path)
@@ -59,12 +64,12 @@ def run_query(path: str, sql: str) -> tuple[list[str], Any]:
     try:
         cursor = db.execute(sql)
     except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
-        raise click.UsageError(f"archive query: {exc}") from None
+        raise QueryError(f"archive query: {exc}") from None
     except sqlite3.Error as exc:
         reason = str(exc)
         if "readonly" in reason or "read-only" in reason or "query_only" in reason:
             reason = "the archive is opened read-only: a query cannot change it"
-        raise click.UsageError(f"archive query: {reason}") from None
+        raise QueryError(f"archive query: {reason}") from None
     columns = [d[0] for d in cursor.description or ()]
     return columns, cursor
 
@@ -74,7 +79,7 @@ def search(path: str, words: tuple[str, ...], limit: int) -> tuple[list[str], An
     FTS5 index, and the newest rows the writer has not indexed yet read directly."""
     words = tuple(w for w in words if w.strip())
     if not words:
-        raise click.UsageError("archive search: give at least one word")
+        raise QueryError("archive search: give at least one word")
     phrases = " ".join('"' + w.replace('"', '""') + '"' for w in words)
     likes: list[str] = []
     for word in words:
@@ -101,7 +106,7 @@ def search(path: str, words: tuple[str, ...], limit: int) -> tuple[list[str], An
             (phrases, *likes, limit),
         )
     except sqlite3.Error as exc:
-        raise click.UsageError(f"archive search: {exc}") from None
+        raise QueryError(f"archive search: {exc}") from None
     return [d[0] for d in cursor.description], cursor
 
 

@@ -42,9 +42,12 @@ def stats(path: str) -> None:
 @_formats
 def query(path: str, sql: str, fmt: str) -> None:
     """Run one SQL statement on the archive, read-only (no statement can change it)."""
-    from ..archive.query import run_query
+    from ..archive.query import QueryError, run_query
 
-    columns, rows = run_query(path, sql)
+    try:
+        columns, rows = run_query(path, sql)
+    except QueryError as exc:
+        raise click.UsageError(str(exc)) from None
     _print(columns, rows, fmt)
 
 
@@ -61,9 +64,13 @@ def query(path: str, sql: str, fmt: str) -> None:
 @_formats
 def search(path: str, words: tuple[str, ...], limit: int, fmt: str) -> None:
     """Filings whose company, description or 8-K item names hold all these words."""
+    from ..archive.query import QueryError
     from ..archive.query import search as run_search
 
-    columns, rows = run_search(path, words, limit)
+    try:
+        columns, rows = run_search(path, words, limit)
+    except QueryError as exc:
+        raise click.UsageError(str(exc)) from None
     _print(columns, rows, fmt)
 
 
