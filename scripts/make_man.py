@@ -26,6 +26,7 @@ MAN = ROOT / "man" / "secfeed.1"
 DATE = "2026-11-25"  # of the last change to the page's fixed text
 COMMANDS = (
     "tail",
+    "ui",
     "snapshot",
     "demo",
     "serve",
@@ -262,6 +263,8 @@ def render() -> str:
         ".SH SYNOPSIS",
         "\\fBsecfeed tail\\fR [\\fIOPTIONS\\fR]",
         ".br",
+        "\\fBsecfeed ui\\fR [\\fIOPTIONS\\fR]",
+        ".br",
         "\\fBsecfeed snapshot\\fR [\\fIOPTIONS\\fR]",
         ".br",
         "\\fBsecfeed demo\\fR [\\fIOPTIONS\\fR]",
@@ -279,7 +282,9 @@ def render() -> str:
         "until stopped: as a live table on a terminal, NDJSON or CSV in a pipe. It reconnects "
         "with backoff, de\\-duplicates by accession number across connections, and warns when "
         "an outage may have lost filings. \\fBsecfeed serve\\fR is a local emulator of the "
-        "stream with real EDGAR sample filings; \\fBsecfeed demo\\fR runs the table against it.",
+        "stream with real EDGAR sample filings; \\fBsecfeed demo\\fR runs the table against it. "
+        "\\fBsecfeed ui\\fR shows the feed in a window with keys (pause, filter, details, open; "
+        "\\fB?\\fR lists them), from the optional extra secfeed[ui].",
         ".SH COMMANDS",
     ]
     for name in COMMANDS:

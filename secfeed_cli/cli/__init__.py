@@ -36,6 +36,7 @@ from .options import (
 from .params import DURATION
 from .serve import serve
 from .tickers import tickers
+from .ui import ui
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
@@ -59,6 +60,7 @@ def cli() -> None:
 
     \b
     secfeed tail      backlog, then every new filing: a live table, NDJSON or CSV
+    secfeed ui        the same feed in an app: pause, filter as you type, details, open
     secfeed snapshot  the current backlog to a file, atomically (for cron)
     secfeed demo      tail against the built-in emulator (no key, no network)
     secfeed serve     run the emulator for offline testing
@@ -71,6 +73,7 @@ def cli() -> None:
 cli.add_command(archive)
 cli.add_command(serve)
 cli.add_command(tickers)
+cli.add_command(ui)
 
 
 @cli.command(epilog=TAIL_EPILOG)
@@ -236,6 +239,9 @@ def relay(
     is_flag=True,
     help="What Forms 4 and 8-Ks say, from the emulator's EDGAR (real documents, offline).",
 )
+@click.option(
+    "--ui", "in_ui", is_flag=True, help="Show it in `secfeed ui` (keys: ?), not the table."
+)
 def demo(
     rate: float,
     filters: FilingFilter,
@@ -243,8 +249,9 @@ def demo(
     run: RunSettings,
     alerts: AlertSettings,
     with_details: bool,
+    in_ui: bool,
 ) -> int:
-    """Run `tail` against the built-in emulator with real sample filings."""
+    """Run `tail` (or `ui`) against the built-in emulator with real sample filings."""
     from ..emulator.runner import EmulatorThread
     from ..emulator.server import EmulatorConfig
     from ..feed.links import ConnectOptions
@@ -259,6 +266,10 @@ def demo(
                 user_agent="secfeed demo demo@localhost",
                 edgar_url=emulator.url.replace("ws://", "http://", 1),
             )
+        if in_ui:
+            from .ui import run_in_terminal
+
+            return run_in_terminal(connection, filters, run, details=details, utc=output.utc)
         return _tail(connection, filters, output, run, alerts, details=details)
     finally:
         runner.stop()

@@ -119,8 +119,8 @@ def _details(
         raise click.UsageError(str(exc)) from None
     if criteria.active and not with_details:
         raise click.UsageError("--item, --insider-code, --min-value and --sic need --details")
-    if not with_details and not backfill:
-        return None
+    if not with_details and not backfill and not _fit(user_agent):
+        return None  # a User-Agent alone (from the environment) asks nothing of EDGAR
     from ..companies.tickers import cache_dir
     from ..companies.update import FAIR_ACCESS
 
@@ -150,6 +150,14 @@ def _details(
         enrich=with_details,
         backfill=backfill,
     )
+
+
+def _fit(user_agent: str | None) -> bool:
+    """A User-Agent that could be sent: then ``secfeed ui`` asks EDGAR on demand (its settings
+    come back with ``enrich`` and ``backfill`` off); one that could not is left unused."""
+    from ..output.escape import has_control
+
+    return bool(user_agent) and "@" in str(user_agent) and not has_control(str(user_agent))
 
 
 def _item(text: str) -> str:

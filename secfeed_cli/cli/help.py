@@ -27,6 +27,22 @@ Examples:
 )
 
 
+UI_EPILOG = (
+    """\b
+Examples:
+  secfeed ui --form 8-K,4 --watchlist tickers.txt
+  secfeed ui --details --user-agent 'Your Name you@example.com'
+  secfeed ui --from filings.db
+  secfeed ui --serve 8000
+
+Keys: space pause, / filter, n/N next match, Enter details, o open, y copy URL, m mark,
+? all keys, q quit.
+
+"""
+    + EXIT_CODES_HELP
+)
+
+
 SNAPSHOT_EPILOG = """\b
 Examples:
   secfeed snapshot -o filings.ndjson

@@ -57,6 +57,9 @@ def write_terminal(fd: int, text: str) -> None:
 
 #: Set by the live table while it draws: writes a whole line to stderr above its status line.
 above: Callable[[str], None] | None = None
+#: Set by ``secfeed ui`` while it owns the terminal: takes every line (plain text) instead of
+#: stderr, and shows it in the app.
+capture: Callable[[str], None] | None = None
 
 
 class Diagnostics:
@@ -73,9 +76,12 @@ class Diagnostics:
 
     def _say(self, sgr: str, prefix: str, text: str) -> None:
         err = sys.stderr
-        if err is None:  # started with stderr closed
+        if err is None and capture is None:  # started with stderr closed
             return
         text = escape_control(redact(text))  # the one way out to stderr
+        if capture is not None:
+            capture(f"{prefix}{text}")
+            return
         if use_color(err):
             line = f"\x1b[{sgr}msecfeed: {prefix}\x1b[0m{text}\n"
         else:
@@ -86,8 +92,11 @@ class Diagnostics:
         """A line of someone else's output (an --exec hook's), shown as it is but for control
         characters and secrets, by the same way as secfeed's own lines; never kept quiet."""
         err = sys.stderr
-        if err is not None:
-            self._line(err, escape_control(redact(text)) + "\n")
+        line = escape_control(redact(text))
+        if capture is not None:
+            capture(line)
+        elif err is not None:
+            self._line(err, line + "\n")
 
     def _line(self, err: TextIO, line: str) -> None:
         try:

@@ -29,7 +29,7 @@ from ..feed.events import (
 from ..feed.links import ConnectOptions
 from ..feed.stream import Stream
 from ..filtering.filters import FilingFilter
-from ..output import Output, Sink, make_sink
+from ..output import Output, Sink, Status, make_sink
 from . import config
 from .diagnostics import Diagnostics, stderr_is_terminal
 from .redact import add_secret
@@ -79,6 +79,8 @@ def execute(
     relay: NatsSettings | None = None,
     state: State | None = None,
     details: DetailsSettings | None = None,
+    view: Callable[[Callable[[], Status]], Sink] | None = None,
+    edgar: EdgarClient | None = None,
 ) -> Outcome:
     """One run into ``out``; returns the exit code, the filings written and those the
     snapshot state had already written (``skip``).
@@ -89,7 +91,9 @@ def execute(
     colour). ``chatty=False``: information lines only with -v (see :class:`Diagnostics`).
     ``source``: read a NATS JetStream stream or an archive instead of FinFeedAPI
     (``--from``); ``relay``: publish into a NATS stream instead of writing ``out``
-    (``secfeed relay``); ``settings.archive``: keep every filing received (``--archive``).
+    (``secfeed relay``); ``view``: make the sink from the run's status instead (``secfeed
+    ui``), with ``edgar`` the EDGAR client it shares with ``--details`` (one pace);
+    ``settings.archive``: keep every filing received (``--archive``).
     ``state``: ``tail --state``, locked and loaded: what it holds is skipped, and what the
     output took is saved into it as the run goes.
     """
@@ -120,7 +124,7 @@ def execute(
     if state is not None:
         skip, record = state.__contains__, state.add
         checkpoint = _checkpoint(state, diag)
-    edgar, enricher = _edgar(details)
+    edgar, enricher = _edgar(details, edgar)
     if enricher is not None:
         output = replace(output, details=True)
     run = Run(
@@ -142,6 +146,8 @@ def execute(
         relay = replace(relay, connect_timeout=connection.connect_timeout)
         status_line = stderr_is_terminal() and not output.quiet
         sink = RelaySink(relay, diag.warn, diag.info, terminal=status_line)
+    elif view is not None:
+        sink = view(run.status)
     else:
         sink = make_sink(
             output, out, run.status, record, terminal=terminal, alerts=alerts, color=color
@@ -223,24 +229,32 @@ def _feed(
     return Stream(connection, keep_frames=output.raw)
 
 
-def _edgar(details: DetailsSettings | None) -> tuple[EdgarClient | None, Enricher | None]:
-    """One EDGAR client (so one pace) for --details and --backfill, and the details stage."""
-    if details is None:
-        return None, None
+def _edgar(
+    details: DetailsSettings | None, given: EdgarClient | None = None
+) -> tuple[EdgarClient | None, Enricher | None]:
+    """One EDGAR client (so one pace) for --details, --backfill and the ui's details on
+    demand (``given``), and the details stage."""
+    if details is None or not (details.enrich or details.backfill):
+        return given, None
+    from ..details.stage import Enricher
+
+    edgar = given or edgar_client(details)
+    if not details.enrich:
+        return edgar, None
+    return edgar, Enricher(edgar, details.wait, criteria=details.criteria)
+
+
+def edgar_client(details: DetailsSettings) -> EdgarClient:
     from pathlib import Path
 
     from ..details.edgar import EdgarClient
-    from ..details.stage import Enricher
 
-    edgar = EdgarClient(
+    return EdgarClient(
         details.user_agent,
         base_url=details.edgar_url,
         rate=details.rate,
         cache=None if details.cache is None else Path(details.cache),
     )
-    if not details.enrich:
-        return edgar, None
-    return edgar, Enricher(edgar, details.wait, criteria=details.criteria)
 
 
 def _checkpoint(state: State, diag: Diagnostics) -> Callable[[], None]:

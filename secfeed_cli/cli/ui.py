@@ -1,0 +1,158 @@
+"""``secfeed ui``: tail's feed in a Textual app with keys (``ui/``); ``--serve``: in a browser."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from ..run.settings import DetailsSettings, FromArchive, RunSettings
+from .connection_options import connection_options
+from .details_options import details_options
+from .help import UI_EPILOG
+from .nats_options import source_options
+from .options import filter_options, run_options
+
+if TYPE_CHECKING:
+    from ..broker import NatsSettings
+    from ..feed.links import ConnectOptions
+    from ..filtering.filters import FilingFilter
+
+INSTALL = "pip install 'secfeed[ui]'"
+
+
+def ui_options(f: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(
+        [
+            click.option(
+                "--utc", is_flag=True, help="Times in UTC, not this machine's local time."
+            ),
+            click.option(
+                "--buffer",
+                type=click.IntRange(min=100),
+                default=100_000,
+                show_default=True,
+                metavar="N",
+                help="ui: the list keeps the newest N filings (the oldest leave it).",
+            ),
+            click.option(
+                "--serve",
+                "serve_port",
+                type=click.IntRange(0, 65535),
+                is_flag=False,
+                flag_value=8000,
+                default=None,
+                metavar="[PORT]",
+                help="ui: serve the app to a web browser on PORT (8000) instead of this"
+                " terminal (needs textual-serve).",
+            ),
+            click.option(
+                "--serve-host",
+                default="127.0.0.1",
+                show_default=True,
+                metavar="HOST",
+                help="ui --serve: the address to listen on (another than 127.0.0.1 lets"
+                " other machines in).",
+            ),
+            click.option("-v", "--verbose", is_flag=True, help="More detail in the status bar."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+@click.command(epilog=UI_EPILOG)
+@connection_options
+@filter_options
+@run_options
+@details_options
+@source_options
+@ui_options
+def ui(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    run: RunSettings,
+    details: DetailsSettings | None,
+    source: NatsSettings | FromArchive | None,
+    utc: bool,
+    buffer: int,
+    serve_port: int | None,
+    serve_host: str,
+    verbose: bool,
+) -> int:
+    """The feed in a window of its own: pause, filter as you type, details, open (keys: ?)."""
+    from msgspec.structs import replace
+
+    from . import _backfill_needs_archive, _no_details_from_nats
+
+    _no_details_from_nats(details, source)
+    _backfill_needs_archive(details, run.archive)
+    need_textual()
+    if serve_port is not None:
+        from ..ui.serve import serve_ui
+
+        return serve_ui(sys.argv[1:], serve_host, serve_port)
+    return run_in_terminal(
+        replace(connection, settle=run.settle),
+        filters,
+        run,
+        details=details,
+        source=source,
+        utc=utc,
+        capacity=buffer,
+        verbose=verbose,
+    )
+
+
+def run_in_terminal(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    run: RunSettings,
+    details: DetailsSettings | None = None,
+    source: NatsSettings | FromArchive | None = None,
+    utc: bool = False,
+    capacity: int = 100_000,
+    verbose: bool = False,
+) -> int:
+    """``secfeed ui`` (and ``demo --ui``) in this terminal, which it must be."""
+    from . import _environment
+
+    need_textual()
+    if not os.environ.get("TEXTUAL_DRIVER") and not (_tty(sys.stdin) and _tty(sys.stderr)):
+        raise click.UsageError(
+            "secfeed ui draws on a terminal (through stderr) and reads its keys (stdin): run"
+            " it in one (for a pipe: secfeed tail; for a browser: secfeed ui --serve)"
+        )
+    from ..ui.main import run_ui
+
+    return run_ui(
+        connection,
+        filters,
+        run,
+        _environment(),
+        details=details,
+        source=source,
+        utc=utc,
+        capacity=capacity,
+        verbose=verbose,
+    )
+
+
+def _tty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed
+        return False
+
+
+def need_textual() -> None:
+    """Textual is the optional extra ``secfeed[ui]``: without it, one line and exit 2."""
+    try:
+        import textual  # noqa: F401
+    except ImportError:
+        raise click.UsageError(
+            f"secfeed ui needs Textual, part of the optional extra: {INSTALL}"
+        ) from None

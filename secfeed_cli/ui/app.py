@@ -1,0 +1,468 @@
+"""``secfeed ui``: the Textual app. A list that follows the newest filing, a status bar, a
+filter typed after ``/``, a details pane, and the keys of the README's table.
+
+The list is one widget drawn line by line over :class:`Rows` (never a widget per row); what
+the feed brought is taken every :data:`feed.TICK` seconds, in one go, and drawn once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
+from textual.screen import ModalScreen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input, Static
+
+from ..output import Status
+from ..wire.filing import Filing
+from .feed import TICK, Inbox
+from .lines import SELECTED, Painter, feed_status, ui_status
+from .pane import describe
+from .rows import Rows
+
+#: The keys, as ``?`` lists them (and the README).
+KEYS = (
+    ("space", "pause / resume (scrolling up pauses too)"),
+    ("End, G", "back to live: follow the newest filing"),
+    ("↑ ↓ j k, PgUp PgDn, Home g", "move the selection (pauses)"),
+    ("/", "filter as you type: form, ticker, company, filer, 8-K items"),
+    ("", "  words must all match; a,b either; !word excludes"),
+    ("n, N", "next / previous match (no filter: next / previous marked row)"),
+    ("Esc", "clear the filter, then close the pane (never quits)"),
+    ("Enter", "details: Form 4 transactions, 8-K items, SIC, links"),
+    ("o", "open the filing's EDGAR page in the browser"),
+    ("y", "copy the filing's EDGAR URL (OSC 52)"),
+    ("m", "mark / unmark the row"),
+    ("?", "this list"),
+    ("q", "quit"),
+)
+
+
+class FilingList(ScrollView, can_focus=True):
+    """The filings, one line each, drawn from :class:`Rows` on demand."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "app.pause", "pause", show=False),
+        Binding("end,G", "app.live", "live", show=False),
+        Binding("up,k", "move(-1)", show=False),
+        Binding("down,j", "move(1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("home,g", "top", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    FilingList { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
+    """
+
+    def __init__(self, rows: Rows, painter: Painter) -> None:
+        super().__init__(id="list")
+        self.rows = rows
+        self.painter = painter
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        self.painter.resize(width)
+        position = self.scroll_offset.y + y
+        rows = self.rows
+        if position >= len(rows):
+            return Strip.blank(width)
+        entry = rows.entry(position)
+        strip = self.painter.row(entry, entry.filing.accession_no in rows.marked)
+        if position == rows.selected:
+            strip = strip.apply_style(SELECTED)
+        return strip.crop(0, width)
+
+    def sync(self, dropped: int = 0) -> None:
+        """The rows changed: size, scroll (the newest in view while live; the same rows in
+        place while paused, ``dropped`` rows having left the top), redraw."""
+        rows = self.rows
+        self.virtual_size = Size(self.scrollable_content_region.width, len(rows))
+        if not rows.paused:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        elif dropped:
+            self.scroll_to(y=max(0, self.scroll_offset.y - dropped), animate=False, immediate=True)
+        self.refresh()
+
+    def show_selected(self) -> None:
+        """Scroll so that the selected row is on the screen."""
+        position = self.rows.selected
+        if position is None:
+            return
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        if position < top:
+            self.scroll_to(y=position, animate=False, immediate=True)
+        elif position >= top + height:
+            self.scroll_to(y=position - height + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def action_move(self, by: int) -> None:
+        self.rows.move(by)
+        self.show_selected()
+
+    def action_page(self, by: int) -> None:
+        self.rows.move(by * max(1, self.scrollable_content_region.height - 1))
+        self.show_selected()
+
+    def action_top(self) -> None:
+        if len(self.rows):
+            self.rows.select(0)
+            self.show_selected()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.rows.pause()  # reading back stops the list: rows wait below, counted
+
+    def on_click(self, event: events.Click) -> None:
+        position = self.scroll_offset.y + event.y
+        if position < len(self.rows):
+            self.rows.select(position)
+            self.refresh()
+            if event.chain >= 2:
+                self.app.action_details()  # type: ignore[attr-defined]
+
+
+class FilterBar(Input):
+    """``/``: the filter, applied at every key."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.clear_filter", show=False),
+        # At once, not by a message: a key typed right after Enter goes to the list.
+        Binding("enter", "app.keep_filter", show=False),
+    ]
+
+
+class Help(ModalScreen[None]):
+    """``?``: the keys. Any key closes it."""
+
+    DEFAULT_CSS = """
+    Help { align: center middle; }
+    Help > Static { width: auto; max-width: 90%; border: round $accent; padding: 0 1;
+                    background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        text = Text("secfeed ui: keys\n\n", style="bold")
+        for key, what in KEYS:
+            text.append(f"{key:<28}", style="bold")
+            text.append(f"{what}\n")
+        text.append("\nany key closes this", style="dim")
+        yield Static(text)
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        self.dismiss()
+
+    def on_click(self, event: events.Click) -> None:
+        self.dismiss()
+
+
+class SecfeedApp(App[int]):
+    """The ui over an :class:`Inbox` that a feed thread fills (``feed.py``)."""
+
+    TITLE = "secfeed"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    Screen { layout: vertical; }
+    #header { height: 1; }
+    #pane { height: 45%; border-top: solid $accent; display: none; }
+    #pane.open { display: block; }
+    #bottom { dock: bottom; height: auto; }
+    #filter { height: 1; border: none; padding: 0 1; display: none; }
+    #filter.open { display: block; }
+    #status { height: 2; background: $panel; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit_ui", "quit"),
+        Binding("question_mark", "help", "keys"),
+        Binding("slash", "filter", "filter"),
+        Binding("n", "match(True)", show=False),
+        Binding("N", "match(False)", show=False),
+        Binding("escape", "escape", show=False),
+        Binding("enter", "details", show=False),
+        Binding("o", "open", show=False),
+        Binding("y", "copy", show=False),
+        Binding("m", "mark", show=False),
+        Binding("ctrl+c", "quit_ui", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        capacity: int | None = None,
+        utc: bool = False,
+        details: bool = False,
+        fetch: Callable[[Filing], dict[str, Any]] | None = None,
+        budget: Callable[[], str | None] | None = None,
+        open_url: Callable[[str], None] | None = None,
+        handle_signals: bool = False,
+    ) -> None:
+        """``fetch``: a filing's details from EDGAR (on a worker thread), None: no way to ask
+        (no User-Agent); ``budget``: the EDGAR line for the status bar; ``open_url``: how
+        ``o`` opens a page (the terminal's browser, or the web page's under ``--serve``);
+        ``handle_signals``: SIGINT, SIGTERM and SIGHUP quit with their exit codes (the real
+        command; not in a test's process)."""
+        super().__init__()
+        self.inbox = inbox
+        self.rows = Rows() if capacity is None else Rows(capacity)
+        self.painter = Painter(utc=utc, details=details)
+        self.utc = utc
+        self.fetch = fetch
+        self.budget = budget
+        self.opener = open_url
+        self.notes: list[str] = []  # the run's lines, newest last
+        self.pane_for: str | None = None  # the accession the pane shows
+        self.fetched: dict[str, dict[str, Any]] = {}  # details asked on demand, by accession
+        self.asking: set[str] = set()
+        self.exit_code = 0
+        self.error: str | None = None
+        self.ended = False
+        self.frames = 0  # ticks that drew (the bench counts them)
+        self.handle_signals = handle_signals
+        self._widgets()
+
+    # -- layout and clock --
+
+    def compose(self) -> ComposeResult:
+        yield self.header_line
+        yield self.listing
+        with self.pane:
+            yield self.pane_text
+        with Vertical(id="bottom"):
+            yield self.bar
+            yield self.status_bar
+
+    def _widgets(self) -> None:
+        """Made once, kept: the app reaches them while a screen (``?``) is above theirs."""
+        self.header_line = Static(id="header")
+        self.listing = FilingList(self.rows, self.painter)
+        self.pane = VerticalScroll(id="pane")
+        self.pane_text = Static(id="pane-text")
+        self.bar = FilterBar(
+            placeholder="filter: 8-k,4 apple !s-8 (Enter keeps it, Esc clears)", id="filter"
+        )
+        self.status_bar = Static(id="status")
+
+    def on_mount(self) -> None:
+        if self.handle_signals:
+            import asyncio
+            import signal
+
+            from ..errors import ExitCode
+
+            loop = asyncio.get_running_loop()
+            for signum, code in (
+                (signal.SIGINT, ExitCode.INTERRUPTED),
+                (signal.SIGTERM, ExitCode.TERMINATED),
+                (signal.SIGHUP, ExitCode.HANGUP),
+            ):
+                loop.add_signal_handler(signum, self._signalled, int(code))
+        self.listing.focus()
+        self.set_interval(TICK, self.tick)
+        self.tick()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._redraw_header)
+
+    def _redraw_header(self) -> None:
+        listing = self.listing
+        self.painter.resize(listing.scrollable_content_region.width)
+        self.header_line.update(self.painter.header())
+        listing.sync()
+
+    def tick(self) -> None:
+        """Take what the feed brought, then draw once."""
+        batches, notes, backlog_done = self.inbox.take()
+        dropped = 0
+        for filings, received in batches:
+            dropped += self.rows.add(filings, received)
+        if backlog_done:
+            self.rows.backlog_done()
+        if notes:
+            self.notes.extend(notes)
+            del self.notes[:-200]
+        listing = self.listing
+        if batches or dropped:
+            listing.sync(dropped)
+        if self.painter.width == 0 or not self.header_line.content:
+            self._redraw_header()
+        self._status()
+        self.frames += 1
+        ended = self.inbox.ended
+        if ended is not None and not self.ended:
+            self.ended = True
+            code, error = ended
+            if error is not None:  # the run failed: out of the ui, and the error said
+                self.exit_code, self.error = code, error
+                self.exit(code)
+            else:
+                self.notes.append("the feed ended (--count, --duration or --backlog-only)")
+                self._status()
+
+    def _status(self) -> None:
+        status: Status | None = None
+        if self.inbox.status is not None:
+            status = self.inbox.status()
+        extra = []
+        if self.budget is not None:
+            line = self.budget()
+            if line:
+                extra.append(line)
+        if self.notes:
+            extra.append(self.notes[-1])
+        width = self.size.width
+        text = ui_status(self.rows, extra)
+        text.truncate(width - 1)
+        text.append("\n")
+        text.append_text(feed_status(status, width))
+        self.status_bar.update(text)
+
+    # -- keys --
+
+    def action_pause(self) -> None:
+        if self.rows.paused:
+            self.action_live()
+        else:
+            self.rows.pause()
+            self.listing.refresh()
+            self._status()
+
+    def action_live(self) -> None:
+        self.rows.resume()
+        self.listing.sync()
+        self._status()
+
+    def action_filter(self) -> None:
+        bar = self.bar
+        bar.add_class("open")
+        bar.value = self.rows.query.text
+        bar.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.rows.set_filter(event.value)
+        listing = self.listing
+        listing.sync()
+        if self.rows.paused:
+            listing.show_selected()
+        self._status()
+
+    def action_keep_filter(self) -> None:
+        """Enter in the filter: keep it (an empty one closes the bar); keys to the list."""
+        if not self.bar.value.strip():
+            self.bar.remove_class("open")
+        self.screen.set_focus(self.listing)  # now: focus() would wait for the queue
+
+    def action_clear_filter(self) -> None:
+        bar = self.bar
+        bar.value = ""  # Input.Changed clears the filter
+        self.rows.set_filter("")
+        bar.remove_class("open")
+        self.listing.focus()
+        self.listing.sync()
+        self._status()
+
+    def action_escape(self) -> None:
+        """Esc: the filter first, then the pane; never quits."""
+        if self.rows.query.text or self.bar.has_class("open"):
+            self.action_clear_filter()
+        elif self.pane_for is not None:
+            self.pane.remove_class("open")
+            self.pane_for = None
+        else:
+            self.bell()
+
+    def action_match(self, forward: bool) -> None:
+        if self.rows.next_match(forward):
+            self.listing.show_selected()
+            self._status()
+        else:
+            self.notify("no match" if self.rows.query.active else "no marked rows", timeout=2)
+
+    def action_mark(self) -> None:
+        entry = self.rows.selected_entry()
+        if entry is not None and self.rows.toggle_mark() is not None:
+            self.painter.forget(entry.seq)
+            self.listing.refresh()
+            self._status()
+
+    def action_open(self) -> None:
+        entry = self.rows.selected_entry()
+        if entry is not None:
+            (self.opener or self.open_url)(entry.filing.url)
+
+    def action_copy(self) -> None:
+        entry = self.rows.selected_entry()
+        if entry is not None:
+            self.copy_to_clipboard(entry.filing.url)
+            self.notify("copied the EDGAR URL", timeout=2)
+
+    def action_help(self) -> None:
+        self.push_screen(Help())
+
+    def _signalled(self, code: int) -> None:
+        self.exit_code = code
+        self.action_quit_ui()
+
+    def action_quit_ui(self) -> None:
+        self.inbox.quitting = True
+        self.exit(self.exit_code)
+
+    # -- the details pane --
+
+    def action_details(self) -> None:
+        entry = self.rows.selected_entry()
+        if entry is None:
+            return
+        filing = entry.filing
+        self.pane_for = filing.accession_no
+        self.pane.add_class("open")
+        self.call_after_refresh(self.listing.show_selected)  # the list is shorter now
+        self._show_pane(filing)
+        details = filing.extra.get("details") if filing.extra else None
+        have = isinstance(details, dict) and details.get("status") == "ok"
+        accession = filing.accession_no
+        if have or accession in self.fetched or accession in self.asking:
+            return
+        from ..details.stage import kind
+
+        if self.fetch is not None and kind(filing.form) is not None:
+            self.asking.add(accession)
+            fetch = self.fetch
+            self.run_worker(lambda: self._fetched(filing, fetch(filing)), thread=True)
+
+    def _fetched(self, filing: Filing, details: dict[str, Any]) -> None:
+        """On the worker thread: hand the details to the app's thread."""
+        self.call_from_thread(self._have, filing, details)
+
+    def _have(self, filing: Filing, details: dict[str, Any]) -> None:
+        self.asking.discard(filing.accession_no)
+        self.fetched[filing.accession_no] = details
+        if self.pane_for == filing.accession_no:
+            self._show_pane(filing)
+
+    def _show_pane(self, filing: Filing) -> None:
+        from ..details.stage import kind
+
+        details = self.fetched.get(filing.accession_no)
+        given = filing.extra.get("details") if filing.extra else None
+        if details is None and isinstance(given, dict):
+            details = given
+        note = None
+        if details is None or details.get("status") != "ok":
+            if kind(filing.form) is None:
+                note = "secfeed reads the details of Forms 3/4/5, 8-K and 13D/G, not this form's"
+            elif filing.accession_no in self.asking:
+                note = "asking EDGAR…"
+            elif self.fetch is None and details is None:
+                note = (
+                    "details on demand read EDGAR: start secfeed ui with --user-agent"
+                    " 'Your Name you@example.com' (SEC's rule), or with --details"
+                )
+        self.pane_text.update(describe(filing, details, note, self.utc))

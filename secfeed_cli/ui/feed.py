@@ -1,0 +1,132 @@
+"""The ui's feed: the same run as ``tail`` (``run/execute.py``), on a thread of its own, into
+an :class:`Inbox` that the app empties on its clock (every :data:`TICK` seconds).
+
+The feed thread never waits for the screen: it appends to a list under a lock. The app never
+waits for the feed: it swaps the list out. Quitting the app makes the sink raise
+:class:`Quit` at its next call (a filing, or the idle tick every 0.2 s), which ends the run as
+a signal would: the output settled, the archive closed, the connection shut.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..errors import ExitCode, SecfeedError, Terminated
+from ..output import Status
+from ..wire.filing import Filing
+
+if TYPE_CHECKING:
+    from ..output import Sink
+
+#: How often the app takes what arrived and redraws (seconds): about 20 frames a second.
+TICK = 0.05
+#: Lines from the run (warnings, information) kept for the app to show.
+NOTES = 200
+
+
+class Quit(Terminated):
+    """The person quit the ui: the run ends as after a signal, with exit 0."""
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK
+
+
+class Inbox:
+    """What the feed thread hands the app: batches of filings, the end of the backlog, the
+    run's lines, and how the run ended."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._batches: list[tuple[list[Filing], float]] = []
+        self._notes: list[str] = []
+        self._backlog_done = False
+        self.quitting = False
+        self.status: Callable[[], Status] | None = None
+        self.ended: tuple[int, str | None] | None = None  # exit code, error line
+        self.changed = threading.Event()  # set by every put: what a test waits on
+
+    def put(self, filings: list[Filing], received: float) -> None:
+        with self._lock:
+            self._batches.append((filings, received))
+        self.changed.set()
+
+    def note(self, line: str) -> None:
+        with self._lock:
+            self._notes.append(line.rstrip("\n"))
+            del self._notes[:-NOTES]
+        self.changed.set()
+
+    def backlog_complete(self) -> None:
+        with self._lock:
+            self._backlog_done = True
+        self.changed.set()
+
+    def take(self) -> tuple[list[tuple[list[Filing], float]], list[str], bool]:
+        """Everything since the last take: batches, lines, and whether the backlog ended."""
+        with self._lock:
+            batches, self._batches = self._batches, []
+            notes, self._notes = self._notes, []
+            done, self._backlog_done = self._backlog_done, False
+        return batches, notes, done
+
+    def end(self, code: int, error: str | None) -> None:
+        self.ended = (code, error)
+        self.changed.set()
+
+
+class UiSink:
+    """The run's sink: filings into the inbox (each counted as shown: the ui keeps them)."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+        self.written = 0
+
+    def _check(self) -> None:
+        if self.inbox.quitting:
+            raise Quit()
+
+    def filings(self, filings: list[Filing], received: float) -> None:
+        self._check()
+        self.inbox.put(filings, received)
+        self.written += len(filings)
+
+    def backlog_complete(self) -> None:
+        self.inbox.backlog_complete()
+
+    def flush(self) -> None:
+        self._check()
+
+    def close(self) -> None:
+        pass
+
+
+def start(
+    run: Callable[[Callable[[Callable[[], Status]], Sink]], int], inbox: Inbox
+) -> threading.Thread:
+    """Start ``run`` (``execute`` with everything but the sink given) on a daemon thread; its
+    exit code and error line land in ``inbox.end``."""
+
+    def view(status: Callable[[], Status]) -> Sink:
+        inbox.status = status
+        return UiSink(inbox)
+
+    def main() -> None:
+        code: int = ExitCode.ERROR
+        error: str | None = None
+        try:
+            code = run(view)
+        except Terminated as exc:
+            code = exc.exit_code
+        except SecfeedError as exc:
+            code, error = exc.exit_code, str(exc) or None
+        except Exception as exc:  # a bug: said as the entry point says one
+            error = f"internal error: {type(exc).__name__}: {exc} (set SECFEED_DEBUG=1 for details)"
+        finally:
+            inbox.end(code, error)
+
+    thread = threading.Thread(target=main, name="secfeed-ui-feed", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,137 @@
+"""The ui's rows and status bar as styled lines: the live table's columns and texts
+(``output/layout.py``), as Textual strips. No app here."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
+
+from ..filtering.forms import family
+from ..output import Status
+from ..output.layout import (
+    GAP,
+    Column,
+    cells,
+    fit,
+    fit_company,
+    fit_status,
+    header,
+    latency_cell,
+    layout,
+)
+from ..output.records import latency_ms
+from .rows import Entry, Rows
+
+#: The form column's colour by family, as the live table's (``layout.FAMILY_SGR``).
+FAMILY_STYLE = {
+    "insider": Style(color="magenta"),
+    "periodic": Style(color="green", bold=True),
+    "current": Style(color="yellow", bold=True),
+    "registration": Style(color="cyan"),
+    "ownership": Style(color="blue"),
+    "funds": Style(color="bright_black"),
+    "other": Style(),
+}
+#: The status line's colours (the SGR codes ``fit_status`` gives) as styles.
+SGR_STYLE = {
+    "": Style(),
+    "2": Style(dim=True),
+    "31": Style(color="red"),
+    "32": Style(color="green"),
+    "33": Style(color="yellow"),
+}
+BACKLOG = Style(dim=True)
+MARK = Style(color="yellow", bold=True)
+SELECTED = Style(reverse=True)
+
+
+class Painter:
+    """Rows for one width: the columns are laid out once per width, and each filing's line
+    is made once (kept until the width, or its mark, changes)."""
+
+    def __init__(self, utc: bool = False, details: bool = False) -> None:
+        self.utc = utc
+        self.details = details
+        self.width = 0
+        self.columns: list[tuple[Column, int]] = []
+        self._made: dict[int, Strip] = {}
+
+    def resize(self, width: int) -> None:
+        if width != self.width:
+            self.width = width
+            self.columns = layout(max(width - 2, 20), latency=True, details=self.details)
+            self._made.clear()
+
+    def forget(self, seq: int | None = None) -> None:
+        """A row changed (its mark): made again when next drawn; None: every row."""
+        if seq is None:
+            self._made.clear()
+        else:
+            self._made.pop(seq, None)
+
+    def header(self) -> Text:
+        return Text("  " + header(self.columns, color=False), style="bold underline")
+
+    def row(self, entry: Entry, marked: bool) -> Strip:
+        strip = self._made.get(entry.seq)
+        if strip is None:
+            if len(self._made) > 4_096:  # a screen needs a few dozen: keep the recent ones
+                self._made.clear()
+            strip = self._made[entry.seq] = self._make(entry, marked)
+        return strip
+
+    def _make(self, entry: Entry, marked: bool) -> Strip:
+        filing = entry.filing
+        live = not filing.is_historical
+        lat = latency_cell(latency_ms(filing, entry.received)) if live else "-"
+        texts = cells(filing, lat, [c.key for c, _ in self.columns], self.utc)
+        base = Style() if live else BACKLOG
+        segments = [Segment("● " if marked else "  ", MARK if marked else base)]
+        gap = Segment(" " * GAP, base)
+        for i, (column, width) in enumerate(self.columns):
+            if i:
+                segments.append(gap)
+            key = column.key
+            if key == "company":
+                text = fit_company(texts[key], width, filing.ticker)
+            else:
+                text = fit(texts[key], width, column.right)
+            style = base + FAMILY_STYLE[family(filing.form)] if key == "form" else base
+            segments.append(Segment(text, style))
+        return Strip(segments).adjust_cell_length(self.width, base)
+
+
+def ui_status(rows: Rows, extra: list[str]) -> Text:
+    """The ui's own line: live or paused (+N new), rows, filter, marks, then ``extra``."""
+    out = Text()
+    if rows.paused:
+        out.append(f" ⏸ PAUSED +{rows.waiting:,} new ", style="bold black on yellow")
+    else:
+        out.append(" ▶ LIVE ", style="bold black on green")
+    out.append(f" {len(rows):,} rows")
+    if rows.query.active:
+        out.append(f" of {rows.total - rows.first:,}")
+    if rows.query.text.strip():
+        out.append(" │ filter ", style="dim")
+        out.append(rows.query.text.strip(), style="bold")
+    if rows.marked:
+        out.append(" │ ", style="dim")
+        out.append(f"{len(rows.marked)} marked", style=MARK)
+    for piece in extra:
+        out.append(" │ ", style="dim")
+        out.append(piece)
+    out.append(" │ ? keys", style="dim")
+    return out
+
+
+def feed_status(status: Status | None, width: int) -> Text:
+    """The live table's status line (state, counts, heartbeat, latency), fitted."""
+    out = Text()
+    if status is None:
+        return Text(" ● starting", style="yellow")
+    out.append(" ")
+    for code, text in fit_status(status, max(width - 1, 10)):
+        out.append(text, style=SGR_STYLE.get(code, Style()))
+    return out

@@ -1,0 +1,109 @@
+"""``secfeed ui`` put together: the run on a thread (``feed.py``), the app on this one.
+
+While the app owns the terminal, the run's lines (warnings, information) go to the app's
+status bar, not stderr; an error that ends the run ends the app, and is said on stderr once
+the terminal is back. SIGINT, SIGTERM and SIGHUP quit the app with their exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ExitCode
+from ..feed.connection import CLOSE_WAIT
+from ..run import diagnostics
+from ..run.settings import DetailsSettings, FromArchive, OutputSettings, RunSettings
+from ..wire.filing import Filing
+from .feed import Inbox, start
+
+if TYPE_CHECKING:
+    from ..broker import NatsSettings
+    from ..details.edgar import EdgarClient
+    from ..feed.links import ConnectOptions
+    from ..filtering.filters import FilingFilter
+    from ..output import Sink, Status
+    from ..run.environment import Environment
+
+
+def run_ui(
+    connection: ConnectOptions,
+    filters: FilingFilter,
+    run: RunSettings,
+    env: Environment,
+    details: DetailsSettings | None = None,
+    source: NatsSettings | FromArchive | None = None,
+    utc: bool = False,
+    capacity: int = 100_000,
+    verbose: bool = False,
+) -> int:
+    from ..run.execute import edgar_client, execute
+    from .app import SecfeedApp
+
+    client = None if details is None else edgar_client(details)
+    output = OutputSettings(fmt="ui", verbose=verbose, utc=utc)
+    inbox = Inbox()
+
+    def feed(view: Callable[[Callable[[], Status]], Sink]) -> int:
+        code, _, _ = execute(
+            connection,
+            filters,
+            output,
+            run,
+            env.output(),
+            chatty=True,
+            source=source,
+            details=details,
+            view=view,
+            edgar=client,
+        )
+        return code
+
+    app = SecfeedApp(
+        inbox,
+        capacity=capacity,
+        utc=utc,
+        details=details is not None and details.enrich,
+        fetch=None if client is None else _fetcher(client),
+        budget=None if client is None or details is None else _budget(client, details),
+        handle_signals=True,
+    )
+    diagnostics.capture = inbox.note
+    thread = start(feed, inbox)
+    try:
+        result = app.run()
+    finally:
+        inbox.quitting = True
+        diagnostics.capture = None
+        thread.join(CLOSE_WAIT + 5.0)  # the sink stops the run within a tick of the feed
+        if client is not None:
+            client.close()
+    if app.error is not None:
+        from ..run.diagnostics import Diagnostics
+
+        Diagnostics().error(app.error)
+    code = app.exit_code if result is None else result
+    if inbox.ended is not None and inbox.ended[0] != ExitCode.OK and app.error is None:
+        code = code or inbox.ended[0]
+    return int(code)
+
+
+def _fetcher(client: EdgarClient) -> Callable[[Filing], dict[str, Any]]:
+    from ..details.stage import details_of
+
+    def fetch(filing: Filing) -> dict[str, Any]:
+        return details_of(filing, client)
+
+    return fetch
+
+
+def _budget(client: EdgarClient, details: DetailsSettings) -> Callable[[], str | None]:
+    """The status bar's EDGAR part: requests so far and the pace; stopped after a 403/429."""
+
+    def line() -> str | None:
+        left = client.blocked_until - client.clock()
+        if left > 0:
+            return f"EDGAR stopped (SEC refused): {left / 60:.0f} min"
+        return f"EDGAR {client.requests} req · ≤{details.rate:g}/s"
+
+    return line

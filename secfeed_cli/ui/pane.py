@@ -1,0 +1,140 @@
+"""The details pane's text for one filing: what the feed said, where it is on EDGAR, and what
+the filing says (Form 3/4/5 transactions, 8-K items with their names, Schedule 13D/G), from
+``--details`` or fetched on demand. Every text from the feed or a document is escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from ..output.escape import escape_control
+from ..output.layout import local_time
+from ..wire.filing import Filing
+
+#: Transactions listed at most (a Form 4 can carry hundreds).
+MAX_ROWS = 40
+
+
+def _t(value: object) -> str:
+    return escape_control("" if value is None else str(value))
+
+
+def _number(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else _t(value)
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def describe(
+    filing: Filing, details: dict[str, Any] | None, note: str | None = None, utc: bool = False
+) -> Text:
+    """The pane for ``filing``; ``details`` as ``--details`` gives them (None: none yet),
+    ``note``: why there are none (fetching, no User-Agent)."""
+    out = Text()
+    who = filing.company or filing.description
+    title = f"{_t(filing.form)}  {_t(who)}"
+    if filing.ticker:
+        title += f" ({_t(filing.ticker)})"
+    out.append(title + "\n", style="bold")
+    out.append(
+        f"CIK {filing.cik} · accession {filing.accession_no} · filed {filing.filing_date}"
+        f" · discovered {local_time(filing, utc)}"
+        + (" · backlog" if filing.is_historical else "")
+        + "\n",
+        style="dim",
+    )
+    out.append(f"{_t(filing.description)}\n")
+    out.append(f"{filing.url}\n", style="underline")
+    if details is None:
+        if note:
+            out.append(f"\n{note}\n", style="italic")
+        return out
+    status = details.get("status")
+    if status != "ok":
+        reason = details.get("reason")
+        out.append(f"\ndetails: {_t(status)}" + (f" ({_t(reason)})" if reason else "") + "\n")
+        return out
+    if "transactions" in details:
+        _ownership(out, details)
+    elif "items" in details:
+        _eightk(out, details)
+    else:
+        _schedule13(out, details)
+    return out
+
+
+def _ownership(out: Text, details: dict[str, Any]) -> None:
+    issuer = details.get("issuer") or {}
+    line = f"\nissuer {_t(issuer.get('name'))}"
+    if issuer.get("ticker"):
+        line += f" ({_t(issuer['ticker'])})"
+    if issuer.get("sic"):
+        line += f" · SIC {_t(issuer['sic'])}"
+    out.append(line + "\n")
+    for owner in details.get("owners") or []:
+        roles = ", ".join(_t(r).replace("_", " ") for r in owner.get("roles") or [])
+        title = owner.get("title")
+        text = f"owner {_t(owner.get('name'))}"
+        if roles:
+            text += f" · {roles}"
+        if title:
+            text += f" ({_t(title)})"
+        out.append(text + "\n")
+    out.append(f"summary {_t(details.get('summary'))}\n", style="bold")
+    rows = details.get("transactions") or []
+    if rows:
+        out.append(
+            f"\n{'date':<10}  {'code':<4}  {'shares':>12}  {'price':>10}  {'A/D':<3}"
+            f"  {'owned after':>12}  security\n",
+            style="underline",
+        )
+    for row in rows[:MAX_ROWS]:
+        out.append(
+            f"{_t(row.get('date')):<10}  {_t(row.get('code')):<4}"
+            f"  {_number(row.get('shares')):>12}  {_number(row.get('price')):>10}"
+            f"  {_t(row.get('acquired_disposed')):<3}  {_number(row.get('shares_after')):>12}"
+            f"  {_t(row.get('security'))}\n"
+        )
+    if len(rows) > MAX_ROWS:
+        out.append(f"… {len(rows) - MAX_ROWS} more transactions\n", style="dim")
+    held = details.get("holdings") or []
+    if held:
+        out.append(f"{len(held)} holdings reported\n", style="dim")
+    if details.get("rule_10b5_1"):
+        out.append("under a Rule 10b5-1 plan\n")
+
+
+def _eightk(out: Text, details: dict[str, Any]) -> None:
+    line = "\nitems"
+    if details.get("sic"):
+        line += f" · SIC {_t(details['sic'])}"
+    if details.get("period"):
+        line += f" · period {_t(details['period'])}"
+    out.append(line + "\n", style="bold")
+    items = details.get("items") or []
+    names = details.get("item_names") or []
+    for i, code in enumerate(items):
+        name = names[i] if i < len(names) else None
+        out.append(f"  {_t(code):<5} {_t(name)}\n")
+    if not items:
+        for name in names:
+            out.append(f"  {_t(name)}\n")
+        if not names:
+            out.append("  no items listed\n", style="dim")
+
+
+def _schedule13(out: Text, details: dict[str, Any]) -> None:
+    issuer = details.get("issuer") or {}
+    out.append(f"\nissuer {_t(issuer.get('name'))}", style="bold")
+    if issuer.get("cusip"):
+        out.append(f" · CUSIP {_t(issuer['cusip'])}")
+    out.append(
+        f"\nsecurity {_t(details.get('security'))} · event {_t(details.get('event_date'))}\n"
+    )
+    out.append(f"summary {_t(details.get('summary'))}\n", style="bold")
+    for person in (details.get("persons") or [])[:MAX_ROWS]:
+        percent = person.get("percent")
+        share = "" if percent is None else f"{_t(percent)}% · "
+        out.append(f"  {_t(person.get('name'))}: {share}{_number(person.get('amount'))} shares\n")

@@ -1,0 +1,99 @@
+"""The ui's filter, as typed after ``/``: words that narrow the list. Pure.
+
+- Every word must match (``8-k apple``); ``!word`` must not (``!4``).
+- ``a,b`` matches either (``8-k,4``: an 8-K or a Form 4).
+- A word matches a filing when it *is* its form (an amendment counts as its base form) or its
+  ticker, or when it begins a word of its company, of the filer's name and role in the
+  description, or of its 8-K items (code or name); any case. So ``4`` is Form 4 (not every
+  company with a 4 in its CIK), ``jpm`` finds JPMorgan, ``5.02`` and ``departure`` the 8-Ks
+  of item 5.02.
+
+Each filing is matched against two lower-case strings made once when it arrives
+(:func:`keys_of`), so a new filter over the whole buffer is a few substring tests a filing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import msgspec
+
+from ..wire.filing import Filing, split_description
+
+#: Between the pieces of a filing's keys: never typed, so a word cannot match across two.
+SEP = "\x00"
+#: A word of a name: begins with a letter or digit (so "(GME)" and "&" start none).
+_WORD = re.compile(r"\w\S*")
+
+
+class Keys(msgspec.Struct, frozen=True, array_like=True):
+    """What a filing is matched on: ``exact`` (form, base form, ticker, each whole between
+    separators) and ``text`` (company, description, 8-K item names)."""
+
+    exact: str
+    text: str  # each word of the names after a space
+
+
+def keys_of(filing: Filing) -> Keys:
+    form = filing.form.strip().lower()
+    base = form.removesuffix("/a")
+    ticker = (filing.ticker or "").lower()
+    name, role = split_description(filing.description, filing.form)
+    parts = [filing.company or "", name or "", role or ""]
+    details = filing.extra.get("details") if filing.extra else None
+    if isinstance(details, dict):
+        names = details.get("item_names")
+        if isinstance(names, list):
+            parts.extend(str(n) for n in names if n)
+        items = details.get("items")
+        if isinstance(items, list):
+            parts.extend(str(i) for i in items)
+    text = "".join(" " + w for w in _WORD.findall(" ".join(parts).lower()))
+    return Keys(f"{SEP}{form}{SEP}{base}{SEP}{ticker}{SEP}", text)
+
+
+class Word(msgspec.Struct, frozen=True):
+    choices: tuple[str, ...]  # any of these
+    exclude: bool = False
+
+    def matches(self, keys: Keys) -> bool:
+        for choice in self.choices:
+            if f"{SEP}{choice}{SEP}" in keys.exact or f" {choice}" in keys.text:
+                return True
+        return False
+
+
+class Query(msgspec.Struct, frozen=True):
+    """A parsed filter; the empty one matches everything."""
+
+    text: str = ""
+    words: tuple[Word, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.words)
+
+    def matches(self, keys: Keys) -> bool:
+        for word in self.words:
+            if word.matches(keys) == word.exclude:
+                return False
+        return True
+
+    def select(self, keys: Sequence[Keys]) -> list[int]:
+        """The positions in ``keys`` that match, in order."""
+        if not self.words:
+            return list(range(len(keys)))
+        match = self.matches
+        return [i for i, k in enumerate(keys) if match(k)]
+
+
+def parse(text: str) -> Query:
+    """``text`` as typed; words left empty (a lone ``!`` or ``,``, while typing) are ignored."""
+    words = []
+    for raw in text.lower().split():
+        exclude = raw.startswith("!")
+        choices = tuple(c for c in raw.lstrip("!").split(",") if c)
+        if choices:
+            words.append(Word(choices, exclude))
+    return Query(text, tuple(words))

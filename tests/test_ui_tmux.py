@@ -1,0 +1,141 @@
+"""The real ``secfeed ui`` in a real terminal: tmux runs it, send-keys types, capture-pane reads
+the screen; and what the command says when it cannot run (no terminal, no Textual)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from secfeed_cli.emulator.server import Emulator
+
+from .conftest import ROOT, secfeed
+from .test_table_tmux import Pane
+
+Factory = Callable[..., Emulator]
+ACCESSION = re.compile(r"\d{10}-\d\d-\d{6}")
+
+
+@pytest.fixture
+def ui_pane(tmp_path: Path) -> Iterator[Callable[..., Pane]]:
+    panes: list[Pane] = []
+
+    def make(args: str, width: int = 120, height: int = 30) -> Pane:
+        # Textual draws through stderr: it stays the terminal (stdout could go anywhere).
+        # A cache of the test's own: EDGAR documents kept by other runs are not in it.
+        cache = shlex.quote(str(tmp_path / "cache"))
+        cmd = f"XDG_CACHE_HOME={cache} {shlex.quote(sys.executable)} -m secfeed_cli {args}"
+        pane = Pane(tmp_path, f"cd {shlex.quote(str(ROOT))} && {cmd}", width=width, height=height)
+        panes.append(pane)
+        return pane
+
+    yield make
+    for pane in panes:
+        pane.kill()
+
+
+def test_ui_starts_filters_pauses_quits_and_gives_the_terminal_back(
+    emulator_factory: Factory, ui_pane: Callable[..., Pane]
+) -> None:
+    em = emulator_factory(backlog=200)
+    pane = ui_pane(f"ui --url {em.url}")
+    screen = pane.wait_for(lambda s: "backlog complete: 200 filings" in s)
+    assert "LIVE" in screen and len(ACCESSION.findall(screen)) >= 20
+    pane.keys("/")
+    pane.keys("-l", "8-K")
+
+    def only_8k(screen: str) -> bool:
+        rows = [line for line in screen.splitlines() if ACCESSION.search(line)]
+        return "filter 8-K" in screen and bool(rows) and all(" 8-K " in r for r in rows)
+
+    pane.wait_for(only_8k)  # the screen is drawn in pieces: the whole of it, in the end
+    pane.keys("Enter")
+    pane.keys("Space")
+    pane.wait_for(lambda s: "PAUSED +0 new" in s)
+    pane.keys("q")
+    assert pane.exit_code() == 0
+    # The alternate screen is left and the cursor shown: the shell's screen is back, empty.
+    screen = pane.screen(escapes=True)
+    assert "PAUSED" not in screen and not ACCESSION.search(screen)
+    assert b"\x1b[?1049l" in pane.raw or b"\x1b[?1049l" in pane.wait_for_output(b"\x1b[?1049l")
+
+
+def test_demo_ui_runs_on_the_emulator_and_sigterm_ends_it_with_143(
+    ui_pane: Callable[..., Pane],
+) -> None:
+    pane = ui_pane("demo --ui --rate 5")
+    pane.wait_for(lambda s: "backlog complete" in s and "LIVE" in s)
+    pid_line = pane._tmux("list-panes", "-F", "#{pane_pid}").strip()
+    import os
+    import signal
+    import subprocess
+
+    # The pane runs a shell; its child is secfeed.
+    children = subprocess.run(
+        ["pgrep", "-P", pid_line], capture_output=True, text=True, check=True
+    ).stdout.split()
+    for child in children:
+        os.kill(int(child), signal.SIGTERM)
+    assert pane.exit_code() == 143
+    assert "LIVE" not in pane.screen()
+
+
+def test_ui_says_when_it_has_no_terminal() -> None:
+    res = secfeed("ui", "--url", "ws://127.0.0.1:9")
+    assert res.returncode == 2
+    assert b"secfeed ui draws on a terminal" in res.stderr and b"Traceback" not in res.stderr
+
+
+def test_ui_without_textual_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "textual", None)  # import textual fails, as uninstalled
+    res = secfeed("ui", "--url", "ws://127.0.0.1:9")
+    assert res.returncode == 2
+    assert b"pip install 'secfeed[ui]'" in res.stderr
+
+
+def test_a_rejected_key_ends_the_ui_with_exit_3_and_one_line(
+    emulator_factory: Factory, ui_pane: Callable[..., Pane]
+) -> None:
+    em = emulator_factory(api_key="right-key")
+    pane = ui_pane(f"ui --url {em.url} --api-key wrong-key --no-reconnect")
+    assert pane.exit_code() == 3
+    lines = [line for line in pane.screen().splitlines() if line.strip()]
+    assert lines == ["secfeed: error: the server rejected the API key: Invalid API key"]
+
+
+def test_enter_asks_edgar_on_demand_with_a_user_agent_and_shows_the_budget(
+    emulator_factory: Factory, ui_pane: Callable[..., Pane]
+) -> None:
+    em = emulator_factory(edgar=True, backlog=20)
+    edgar = em.url.replace("ws://", "http://", 1)
+    pane = ui_pane(
+        f"ui --url {em.url} --edgar-url {edgar} --user-agent 'secfeed tests t@localhost'",
+        height=40,
+    )
+    pane.wait_for(lambda s: "backlog complete" in s and "EDGAR 0 req" in s)
+    pane.keys("/")
+    pane.keys("-l", "draftkings")
+    pane.wait_for(lambda s: "filter draftkings" in s)
+    pane.keys("Enter", "Enter")
+    screen = pane.wait_for(lambda s: "summary S " in s and "EDGAR 1 req" in s)
+    assert "owned after" in screen
+    pane.keys("q")
+    assert pane.exit_code() == 0
+
+
+def test_ui_from_an_archive_shows_what_it_holds(
+    emulator: Emulator, ui_pane: Callable[..., Pane], tmp_path: Path
+) -> None:
+    db = tmp_path / "filings.db"
+    res = secfeed("tail", "--url", emulator.url, "--backlog-only", "--archive", str(db))
+    assert res.returncode == 0, res.stderr
+    held = len(res.stdout.splitlines())
+    pane = ui_pane(f"ui --from {db} --backlog-only")
+    screen = pane.wait_for(lambda s: "the feed ended" in s)
+    assert f"{held} rows" in screen
+    pane.keys("q")
+    assert pane.exit_code() == 0
