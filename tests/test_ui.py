@@ -419,6 +419,21 @@ def test_a_run_that_ends_well_leaves_the_app_open_and_says_so(sample: list[Filin
     drive(app, scenario, (100, 30))
 
 
+def test_no_color_draws_the_same_rows_without_colour(
+    sample: list[Filing], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_COLOR: Textual passes every line through its monochrome filter, which needs a style
+    on every piece (an unstyled blank line once crashed it)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app()
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        await feed(pilot, app, sample[:5])  # fewer rows than the screen: blank lines below
+        assert rows_on_screen(app) == [f.accession_no for f in sample[:5]]
+
+    drive(app, scenario, (100, 30))
+
+
 def test_control_characters_from_the_feed_never_reach_the_screen() -> None:
     record = dict(
         load_sample()[0],

@@ -3,8 +3,10 @@ the screen; and what the command says when it cannot run (no terminal, no Textua
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -69,16 +71,9 @@ def test_demo_ui_runs_on_the_emulator_and_sigterm_ends_it_with_143(
 ) -> None:
     pane = ui_pane("demo --ui --rate 5")
     pane.wait_for(lambda s: "backlog complete" in s and "LIVE" in s)
-    pid_line = pane._tmux("list-panes", "-F", "#{pane_pid}").strip()
-    import os
-    import signal
-    import subprocess
-
+    shell = pane._tmux("list-panes", "-F", "#{pane_pid}").strip()
     # The pane runs a shell; its child is secfeed.
-    children = subprocess.run(
-        ["pgrep", "-P", pid_line], capture_output=True, text=True, check=True
-    ).stdout.split()
-    for child in children:
+    for child in Path(f"/proc/{shell}/task/{shell}/children").read_text().split():
         os.kill(int(child), signal.SIGTERM)
     assert pane.exit_code() == 143
     assert "LIVE" not in pane.screen()

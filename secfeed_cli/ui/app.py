@@ -74,7 +74,7 @@ class FilingList(ScrollView, can_focus=True):
         position = self.scroll_offset.y + y
         rows = self.rows
         if position >= len(rows):
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)  # styled: NO_COLOR's filter reads it
         entry = rows.entry(position)
         strip = self.painter.row(entry, entry.filing.accession_no in rows.marked)
         if position == rows.selected:

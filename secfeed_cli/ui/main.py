@@ -7,6 +7,8 @@ the terminal is back. SIGINT, SIGTERM and SIGHUP quit the app with their exit co
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +70,8 @@ def run_ui(
         budget=None if client is None or details is None else _budget(client, details),
         handle_signals=True,
     )
+    if os.environ.get("TEXTUAL_DRIVER", "").endswith("WebDriver"):
+        die_with_parent()
     diagnostics.capture = inbox.note
     thread = start(feed, inbox)
     try:
@@ -86,6 +90,24 @@ def run_ui(
     if inbox.ended is not None and inbox.ended[0] != ExitCode.OK and app.error is None:
         code = code or inbox.ended[0]
     return int(code)
+
+
+def die_with_parent() -> None:
+    """Under ``--serve`` (a page's app, the server's child): SIGTERM when the server ends,
+    however it ends, so that no page's app is left running after it (Linux; elsewhere the
+    server's own stop ends them)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the server ended before the request took hold
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _fetcher(client: EdgarClient) -> Callable[[Filing], dict[str, Any]]:

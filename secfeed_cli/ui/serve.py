@@ -47,7 +47,9 @@ def serve_ui(argv: list[str], host: str, port: int) -> int:
 
     from ..run.diagnostics import Diagnostics
 
-    command = " ".join(
+    # exec: the page's app is the server's own child (the shell does not stay between them),
+    # so that it can end with the server (``main.die_with_parent``).
+    command = "exec " + " ".join(
         shlex.quote(a) for a in [sys.executable, "-m", "secfeed_cli", *app_args(argv)]
     )
     server = Server(command, host=host, port=port, title="secfeed ui")
@@ -80,6 +82,9 @@ def serve_ui(argv: list[str], host: str, port: int) -> int:
             await stop.wait()
         finally:
             await runner.cleanup()
+            import gc
+
+            gc.collect()  # the pages' process transports go while the loop can take them
 
     asyncio.run(main())
     return ExitCode.OK
