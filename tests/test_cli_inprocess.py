@@ -114,7 +114,7 @@ def test_config_found_in_xdg_config_home_and_by_env(
         ('format = "xml"\n', "key 'format': 'xml' is not one of"),
         ("count = -1\n", "key 'count': -1 is not in the range"),
         ("[tail]\nskip-empty = true\n", "[tail] key 'skip-empty': secfeed tail has no such option"),
-        ("[tial]\n", "unknown table [tial] (known: tail, snapshot, demo, relay)"),
+        ("[tial]\n", "unknown table [tial] (known: tail, snapshot, demo, relay, ui)"),
         ('[snapshot]\nquiet = "yes"\n', "[snapshot] key 'quiet' must be bool"),
     ],
 )

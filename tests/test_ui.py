@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from msgspec.structs import replace
 from rich.console import Console
 from textual import events
@@ -25,7 +27,7 @@ from secfeed_cli.emulator.feed import encode_filing, load_sample
 from secfeed_cli.emulator.server import Emulator
 from secfeed_cli.ui.app import KEYS, SecfeedApp
 from secfeed_cli.ui.feed import Inbox
-from secfeed_cli.ui.query import keys_of, parse
+from secfeed_cli.ui.query import keys_of, parse, selector
 from secfeed_cli.ui.rows import Rows
 from secfeed_cli.wire.filing import Filing, utc_seconds
 from secfeed_cli.wire.protocol import parse_frame
@@ -51,6 +53,16 @@ def sample() -> list[Filing]:
     """120 real filings: 60 of the backlog, then 60 live."""
     records = load_sample()[:120]
     return filings(records[:60], historical=True) + filings(records[60:])
+
+
+def _sample_rows() -> Rows:
+    records = load_sample()[:120]
+    rows = Rows()
+    rows.add(filings(records), RECEIVED)
+    return rows
+
+
+_SAMPLE_ROWS = _sample_rows()
 
 
 def make_app(inbox: Inbox | None = None, **kw: Any) -> SecfeedApp:
@@ -123,6 +135,17 @@ def test_filter_words_all_match_alternatives_either_and_bang_excludes(
     )
     # Typing in progress: a lone "!" or "," is no word yet.
     assert not parse("!").active and not parse(",").active and not parse(" ").active
+
+
+@pytest.mark.unit
+@given(st.text(st.sampled_from("4 8-K!,'\"\\\x00jpmINSabc .e"), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_the_compiled_filter_selects_what_the_query_matches(text: str) -> None:
+    """The generated list comprehension (fast) and ``Query.matches`` (plain) agree, for any
+    text typed: quotes, backslashes and separators in it are data, never code."""
+    entries = _SAMPLE_ROWS.entries
+    query = parse(text)
+    assert selector(query)(entries) == [e.seq for e in entries if query.matches(e.keys)]
 
 
 @pytest.mark.unit
@@ -367,15 +390,36 @@ def test_question_mark_lists_every_key_and_any_key_closes_it(sample: list[Filing
     drive(app, scenario, (120, 40))
 
 
-def test_q_quits_and_tells_the_feed_to_stop(sample: list[Filing]) -> None:
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+def test_q_or_ctrl_c_quits_and_tells_the_feed_to_stop(sample: list[Filing], key: str) -> None:
     app = make_app()
 
     async def scenario(pilot: Pilot[int]) -> None:
         await feed(pilot, app, sample[:5])
-        await pilot.press("q")
+        await pilot.press(key)
 
     drive(app, scenario, (100, 30))
     assert app.inbox.quitting and app.return_value == 0
+
+
+def test_a_fetch_that_fails_is_a_line_in_the_pane_not_the_end_of_the_app(
+    bundled: list[Filing],
+) -> None:
+    def fetch(filing: Filing) -> dict[str, Any]:
+        raise RuntimeError("the cache directory vanished")
+
+    app = make_app(fetch=fetch)
+    form4 = next(f for f in bundled if f.form == "4")
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        await feed(pilot, app, [form4])
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running
+        assert "details: error (RuntimeError: the cache directory vanished)" in screen_text(app)
+
+    drive(app, scenario, (160, 30))
 
 
 def test_a_click_selects_and_pauses_and_a_double_click_opens_the_details(

@@ -26,11 +26,11 @@ ACCESSION = re.compile(r"\d{10}-\d\d-\d{6}")
 def ui_pane(tmp_path: Path) -> Iterator[Callable[..., Pane]]:
     panes: list[Pane] = []
 
-    def make(args: str, width: int = 120, height: int = 30) -> Pane:
+    def make(args: str, width: int = 120, height: int = 30, env: str = "") -> Pane:
         # Textual draws through stderr: it stays the terminal (stdout could go anywhere).
         # A cache of the test's own: EDGAR documents kept by other runs are not in it.
         cache = shlex.quote(str(tmp_path / "cache"))
-        cmd = f"XDG_CACHE_HOME={cache} {shlex.quote(sys.executable)} -m secfeed_cli {args}"
+        cmd = f"{env} XDG_CACHE_HOME={cache} {shlex.quote(sys.executable)} -m secfeed_cli {args}"
         pane = Pane(tmp_path, f"cd {shlex.quote(str(ROOT))} && {cmd}", width=width, height=height)
         panes.append(pane)
         return pane
@@ -134,3 +134,64 @@ def test_ui_from_an_archive_shows_what_it_holds(
     assert f"{held} rows" in screen
     pane.keys("q")
     assert pane.exit_code() == 0
+
+
+def test_o_opens_the_page_with_the_browser_and_y_copies_the_url_by_osc_52(
+    emulator_factory: Factory, ui_pane: Callable[..., Pane], tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=20)
+    opened = tmp_path / "opened"
+    os.mkfifo(opened)
+    # The browser, as Python's webbrowser finds it: BROWSER, the URL in place of %s.
+    browser = shlex.quote(f"/bin/sh -c 'echo \"$1\" > {opened}' sh %s")
+    pane = ui_pane(f"ui --url {em.url}", env=f"BROWSER={browser}")
+    screen = pane.wait_for(lambda s: "backlog complete: 20 filings" in s)
+    newest = ACCESSION.findall(screen)[-1]
+    cik = int(re.findall(rf"(\d+)  {newest}", screen)[0])
+    url = (
+        f"https://www.sec.gov/Archives/edgar/data/{cik}/{newest.replace('-', '')}/"
+        f"{newest}-index.htm"
+    )
+    reader = os.open(opened, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        pane.keys("o")
+        import select
+
+        assert select.select([reader], [], [], 20)[0], "no browser was started"
+        assert os.read(reader, 4096).decode().strip() == url
+    finally:
+        os.close(reader)
+    pane.keys("y")
+    import base64
+
+    pane.wait_for_output(b"\x1b]52;c;" + base64.b64encode(url.encode()))
+    pane.keys("q")
+    assert pane.exit_code() == 0
+
+
+def test_the_config_files_ui_table_sets_the_buffer(
+    emulator_factory: Factory, ui_pane: Callable[..., Pane], tmp_path: Path
+) -> None:
+    em = emulator_factory(backlog=300)
+    config = tmp_path / "config.toml"
+    config.write_text(f'url = "{em.url}"\n\n[ui]\nbuffer = 100\n')
+    pane = ui_pane(f"ui --config {config}")
+    screen = pane.wait_for(lambda s: "backlog complete: 300 filings" in s)
+    assert "100 rows" in screen  # the newest 100 of 300 kept
+    pane.keys("q")
+    assert pane.exit_code() == 0
+
+
+def test_ui_archive_keeps_every_filing_received(
+    emulator_factory: Factory, ui_pane: Callable[..., Pane], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    em = emulator_factory(backlog=50)
+    db = tmp_path / "ui.db"
+    pane = ui_pane(f"ui --url {em.url} --archive {db} --form 8-K")
+    pane.wait_for(lambda s: "backlog complete: 50 filings" in s)
+    pane.keys("q")
+    assert pane.exit_code() == 0  # the archive is closed (written) before the exit
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from filings").fetchone() == (50,)  # all, not 8-Ks

@@ -74,6 +74,7 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "no-backlog": ("no_backlog", (bool,), False),
     "backlog-only": ("backlog_only", (bool,), False),
     "rate": ("rate", (int, float), False),
+    "buffer": ("buffer", (int,), False),
     "exec": ("exec_commands", (str,), True),
     "exec-jobs": ("exec_jobs", (int,), False),
     "exec-timeout": ("exec_timeout", (int, float, str), False),
@@ -102,7 +103,7 @@ MAX_CONFIG = 1 << 20
 MAX_KEY_FILE = 64 << 10
 MAX_KEY = 1024
 #: The commands that read the config file; each may have a table of its own.
-COMMANDS = ("tail", "snapshot", "demo", "relay")
+COMMANDS = ("tail", "snapshot", "demo", "relay", "ui")
 #: Parameters that hold a path: ``~`` is expanded.
 PATHS = (
     "archive",

@@ -274,7 +274,7 @@ class SecfeedApp(App[int]):
     def _redraw_header(self) -> None:
         listing = self.listing
         self.painter.resize(listing.scrollable_content_region.width)
-        self.header_line.update(self.painter.header())
+        self.header_line.update(self.painter.header(), layout=False)
         listing.sync()
 
     def tick(self) -> None:
@@ -322,7 +322,7 @@ class SecfeedApp(App[int]):
         text.truncate(width - 1)
         text.append("\n")
         text.append_text(feed_status(status, width))
-        self.status_bar.update(text)
+        self.status_bar.update(text, layout=False)  # fixed height: no layout each tick
 
     # -- keys --
 
@@ -435,10 +435,15 @@ class SecfeedApp(App[int]):
         if self.fetch is not None and kind(filing.form) is not None:
             self.asking.add(accession)
             fetch = self.fetch
-            self.run_worker(lambda: self._fetched(filing, fetch(filing)), thread=True)
+            self.run_worker(lambda: self._fetched(filing, fetch), thread=True)
 
-    def _fetched(self, filing: Filing, details: dict[str, Any]) -> None:
-        """On the worker thread: hand the details to the app's thread."""
+    def _fetched(self, filing: Filing, fetch: Callable[[Filing], dict[str, Any]]) -> None:
+        """On a worker thread: ask, then hand the details to the app's thread. Whatever goes
+        wrong is the pane's one line (an unhandled error in a worker would end the app)."""
+        try:
+            details = fetch(filing)
+        except Exception as exc:  # details_of says what it expects; this is the rest
+            details = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
         self.call_from_thread(self._have, filing, details)
 
     def _have(self, filing: Filing, details: dict[str, Any]) -> None:

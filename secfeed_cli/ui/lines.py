@@ -100,7 +100,9 @@ class Painter:
                 text = fit(texts[key], width, column.right)
             style = base + FAMILY_STYLE[family(filing.form)] if key == "form" else base
             segments.append(Segment(text, style))
-        return Strip(segments).adjust_cell_length(self.width, base)
+        # One segment a run of one style (three or so a row, not a dozen): Textual's work on
+        # each line drawn is by segment, and a live list redraws every line of the screen.
+        return Strip(segments).adjust_cell_length(self.width, base).simplify()
 
 
 def ui_status(rows: Rows, extra: list[str]) -> Text:

@@ -15,7 +15,8 @@ Each filing is matched against two lower-case strings made once when it arrives
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import msgspec
 
@@ -27,7 +28,7 @@ SEP = "\x00"
 _WORD = re.compile(r"\w\S*")
 
 
-class Keys(msgspec.Struct, frozen=True, array_like=True):
+class Keys(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """What a filing is matched on: ``exact`` (form, base form, ticker, each whole between
     separators) and ``text`` (company, description, 8-K item names)."""
 
@@ -80,12 +81,27 @@ class Query(msgspec.Struct, frozen=True):
                 return False
         return True
 
-    def select(self, keys: Sequence[Keys]) -> list[int]:
-        """The positions in ``keys`` that match, in order."""
-        if not self.words:
-            return list(range(len(keys)))
-        match = self.matches
-        return [i for i, k in enumerate(keys) if match(k)]
+    def source(self, keys: str = "k") -> str:
+        """The filter as one Python expression over ``keys`` (a :class:`Keys`): what
+        :func:`selector` compiles, so that a new filter over 100,000 filings makes no call a
+        filing (a method call each made typing a filter visibly slow). The words' text goes in
+        as literals (``repr``), never as code."""
+        parts = []
+        for word in self.words:
+            tests = " or ".join(
+                f"{SEP + c + SEP!r} in {keys}.exact or {' ' + c!r} in {keys}.text"
+                for c in word.choices
+            )
+            parts.append(f"not ({tests})" if word.exclude else f"({tests})")
+        return " and ".join(parts) or "True"
+
+
+def selector(query: Query) -> Callable[[Iterable[Any]], list[int]]:
+    """``[e.seq for e in entries if <the query>]`` compiled: entries have ``seq`` and
+    ``keys`` (``rows.Entry``)."""
+    code = f"lambda entries: [e.seq for e in entries if {query.source('e.keys')}]"
+    made: Callable[[Iterable[Any]], list[int]] = eval(code, {"__builtins__": {}})
+    return made
 
 
 def parse(text: str) -> Query:
