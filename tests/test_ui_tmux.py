@@ -47,17 +47,15 @@ def test_ui_starts_filters_pauses_quits_and_gives_the_terminal_back(
     pane = ui_pane(f"ui --url {em.url}")
     screen = pane.wait_for(lambda s: "backlog complete: 200 filings" in s)
     assert "LIVE" in screen and len(ACCESSION.findall(screen)) >= 20
-    pane.keys("/")
-    pane.keys("-l", "8-K")
+    # All at once, as a fast typist or a paste sends them: each key must reach the widget
+    # the key before it gave the focus to (the filter after "/", the list after Enter).
+    pane.keys("/", "8", "-", "K", "Enter", "Space")
 
     def only_8k(screen: str) -> bool:
         rows = [line for line in screen.splitlines() if ACCESSION.search(line)]
         return "filter 8-K" in screen and bool(rows) and all(" 8-K " in r for r in rows)
 
-    pane.wait_for(only_8k)  # the screen is drawn in pieces: the whole of it, in the end
-    pane.keys("Enter")
-    pane.keys("Space")
-    pane.wait_for(lambda s: "PAUSED +0 new" in s)
+    pane.wait_for(lambda s: only_8k(s) and "PAUSED +0 new" in s)  # drawn in pieces: all, in the end
     pane.keys("q")
     assert pane.exit_code() == 0
     # The alternate screen is left and the cursor shown: the shell's screen is back, empty.
@@ -112,10 +110,7 @@ def test_enter_asks_edgar_on_demand_with_a_user_agent_and_shows_the_budget(
         height=40,
     )
     pane.wait_for(lambda s: "backlog complete" in s and "EDGAR 0 req" in s)
-    pane.keys("/")
-    pane.keys("-l", "draftkings")
-    pane.wait_for(lambda s: "filter draftkings" in s)
-    pane.keys("Enter", "Enter")
+    pane.keys("/", *"draftkings", "Enter", "Enter")
     screen = pane.wait_for(lambda s: "summary S " in s and "EDGAR 1 req" in s)
     assert "owned after" in screen
     pane.keys("q")

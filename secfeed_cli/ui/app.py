@@ -19,7 +19,7 @@ from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from ..output import Status
 from ..wire.filing import Filing
@@ -34,6 +34,7 @@ KEYS = (
     ("End, G", "back to live: follow the newest filing"),
     ("↑ ↓ j k, PgUp PgDn, Home g", "move the selection (pauses)"),
     ("/", "filter as you type: form, ticker, company, filer, 8-K items"),
+    ("", "  Enter keeps it, Backspace and Ctrl-U edit it, / again goes on typing"),
     ("", "  words must all match; a,b either; !word excludes"),
     ("n, N", "next / previous match (no filter: next / previous marked row)"),
     ("Esc", "clear the filter, then close the pane (never quits)"),
@@ -49,15 +50,7 @@ KEYS = (
 class FilingList(ScrollView, can_focus=True):
     """The filings, one line each, drawn from :class:`Rows` on demand."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "app.pause", "pause", show=False),
-        Binding("end,G", "app.live", "live", show=False),
-        Binding("up,k", "move(-1)", show=False),
-        Binding("down,j", "move(1)", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("home,g", "top", show=False),
-    ]
+    # No bindings: every key is the app's, taken here in the order typed (``SecfeedApp.key``).
 
     DEFAULT_CSS = """
     FilingList { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
@@ -104,6 +97,14 @@ class FilingList(ScrollView, can_focus=True):
             self.scroll_to(y=position - height + 1, animate=False, immediate=True)
         self.refresh()
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Taller or shorter (the pane opened or closed, the terminal resized): live, the
+        newest stays at the bottom; paused, the selected row stays on the screen."""
+        if self.rows.paused:
+            self.show_selected()
+        else:
+            self.sync()
+
     def action_move(self, by: int) -> None:
         self.rows.move(by)
         self.show_selected()
@@ -117,6 +118,14 @@ class FilingList(ScrollView, can_focus=True):
             self.rows.select(0)
             self.show_selected()
 
+    async def _on_key(self, event: events.Key) -> None:
+        app: SecfeedApp = self.app  # type: ignore[assignment]
+        if app.key(event.key, event.character):
+            event.stop()
+            event.prevent_default()
+        else:
+            await super()._on_key(event)
+
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.rows.pause()  # reading back stops the list: rows wait below, counted
 
@@ -129,14 +138,8 @@ class FilingList(ScrollView, can_focus=True):
                 self.app.action_details()  # type: ignore[attr-defined]
 
 
-class FilterBar(Input):
-    """``/``: the filter, applied at every key."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.clear_filter", show=False),
-        # At once, not by a message: a key typed right after Enter goes to the list.
-        Binding("enter", "app.keep_filter", show=False),
-    ]
+class Pane(VerticalScroll, can_focus=False):
+    """The details pane: it scrolls with the mouse, and never takes the keys from the list."""
 
 
 class Help(ModalScreen[None]):
@@ -179,19 +182,38 @@ class SecfeedApp(App[int]):
     #filter.open { display: block; }
     #status { height: 2; background: $panel; }
     """
+    # Ctrl-C is the one binding (a priority one: it quits from anywhere, the help too); every
+    # other key is taken by the list as it comes (``key``), so that keys are acted on in the
+    # order typed: as bindings, a key acted only once it had gone through the focused widget,
+    # and with a text input beside the list, keys typed right after "/" or Enter (a paste, a
+    # fast typist) went to the wrong one.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit_ui", "quit"),
-        Binding("question_mark", "help", "keys"),
-        Binding("slash", "filter", "filter"),
-        Binding("n", "match(True)", show=False),
-        Binding("N", "match(False)", show=False),
-        Binding("escape", "escape", show=False),
-        Binding("enter", "details", show=False),
-        Binding("o", "open", show=False),
-        Binding("y", "copy", show=False),
-        Binding("m", "mark", show=False),
         Binding("ctrl+c", "quit_ui", show=False, priority=True),
     ]
+    #: The list's keys and their actions (the filter's, while typing one, are in ``_typed``).
+    ACTIONS: ClassVar[dict[str, tuple[str, tuple[object, ...]]]] = {
+        "space": ("pause", ()),
+        "end": ("live", ()),
+        "G": ("live", ()),
+        "up": ("move", (-1,)),
+        "k": ("move", (-1,)),
+        "down": ("move", (1,)),
+        "j": ("move", (1,)),
+        "pageup": ("page", (-1,)),
+        "pagedown": ("page", (1,)),
+        "home": ("top", ()),
+        "g": ("top", ()),
+        "slash": ("filter", ()),
+        "n": ("match", (True,)),
+        "N": ("match", (False,)),
+        "escape": ("escape", ()),
+        "enter": ("details", ()),
+        "o": ("open", ()),
+        "y": ("copy", ()),
+        "m": ("mark", ()),
+        "question_mark": ("help", ()),
+        "q": ("quit_ui", ()),
+    }
 
     def __init__(
         self,
@@ -243,11 +265,10 @@ class SecfeedApp(App[int]):
         """Made once, kept: the app reaches them while a screen (``?``) is above theirs."""
         self.header_line = Static(id="header")
         self.listing = FilingList(self.rows, self.painter)
-        self.pane = VerticalScroll(id="pane")
+        self.pane = Pane(id="pane")
         self.pane_text = Static(id="pane-text")
-        self.bar = FilterBar(
-            placeholder="filter: 8-k,4 apple !s-8 (Enter keeps it, Esc clears)", id="filter"
-        )
+        self.bar = Static(id="filter")
+        self.typing = False  # "/" was pressed: keys go into the filter until Enter or Esc
         self.status_bar = Static(id="status")
 
     def on_mount(self) -> None:
@@ -334,43 +355,89 @@ class SecfeedApp(App[int]):
             self.listing.refresh()
             self._status()
 
+    def action_move(self, by: int) -> None:
+        self.listing.action_move(by)
+        self._status()
+
+    def action_page(self, by: int) -> None:
+        self.listing.action_page(by)
+        self._status()
+
+    def action_top(self) -> None:
+        self.listing.action_top()
+        self._status()
+
     def action_live(self) -> None:
         self.rows.resume()
         self.listing.sync()
         self._status()
 
-    def action_filter(self) -> None:
-        bar = self.bar
-        bar.add_class("open")
-        bar.value = self.rows.query.text
-        bar.focus()
+    def key(self, key: str, character: str | None) -> bool:
+        """One key typed on the list; False: not one of ours (the list scrolls with it)."""
+        if self.typing:
+            self._typed(key, character)
+            return True
+        found = self.ACTIONS.get(key)
+        if found is None:
+            return False
+        name, args = found
+        getattr(self, f"action_{name}")(*args)
+        return True
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.rows.set_filter(event.value)
-        listing = self.listing
-        listing.sync()
-        if self.rows.paused:
-            listing.show_selected()
+    def _typed(self, key: str, character: str | None) -> None:
+        """A key while typing the filter: it narrows as typed; Enter keeps it, Esc clears it,
+        Backspace and Ctrl-U edit it; other keys (arrows) are left alone."""
+        text = self.rows.query.text
+        if key == "enter":
+            self.typing = False
+            if not text.strip():
+                self.bar.remove_class("open")
+        elif key == "escape":
+            self.action_clear_filter()
+            return
+        elif key == "backspace":
+            text = text[:-1]
+        elif key == "ctrl+u":
+            text = ""
+        elif character is not None and character.isprintable() and len(character) == 1:
+            text += character
+        self._filter(text)
+        self._show_bar()
+
+    def action_filter(self) -> None:
+        """``/``: type a filter (the one set, if any, is edited further)."""
+        self.typing = True
+        self.bar.add_class("open")
+        self._show_bar()
+
+    def _show_bar(self) -> None:
+        text = Text(" /", style="bold")
+        text.append(self.rows.query.text)
+        if self.typing:
+            text.append("▏", style="blink")
+            if not self.rows.query.text:
+                text.append(" 8-k,4 apple !s-8 · Enter keeps it, Esc clears it", style="dim")
+        self.bar.update(text, layout=False)
+
+    def _filter(self, text: str) -> None:
+        if text != self.rows.query.text:
+            self.rows.set_filter(text)
+            listing = self.listing
+            listing.sync()
+            if self.rows.paused:
+                listing.show_selected()
         self._status()
 
-    def action_keep_filter(self) -> None:
-        """Enter in the filter: keep it (an empty one closes the bar); keys to the list."""
-        if not self.bar.value.strip():
-            self.bar.remove_class("open")
-        self.screen.set_focus(self.listing)  # now: focus() would wait for the queue
-
     def action_clear_filter(self) -> None:
-        bar = self.bar
-        bar.value = ""  # Input.Changed clears the filter
+        self.typing = False
         self.rows.set_filter("")
-        bar.remove_class("open")
-        self.listing.focus()
+        self.bar.remove_class("open")
         self.listing.sync()
         self._status()
 
     def action_escape(self) -> None:
         """Esc: the filter first, then the pane; never quits."""
-        if self.rows.query.text or self.bar.has_class("open"):
+        if self.rows.query.text or self.typing:
             self.action_clear_filter()
         elif self.pane_for is not None:
             self.pane.remove_class("open")
@@ -423,7 +490,7 @@ class SecfeedApp(App[int]):
         filing = entry.filing
         self.pane_for = filing.accession_no
         self.pane.add_class("open")
-        self.call_after_refresh(self.listing.show_selected)  # the list is shorter now
+
         self._show_pane(filing)
         details = filing.extra.get("details") if filing.extra else None
         have = isinstance(details, dict) and details.get("status") == "ok"
