@@ -267,9 +267,11 @@ def demo(
                 edgar_url=emulator.url.replace("ws://", "http://", 1),
             )
         if in_ui:
-            from .ui import run_in_terminal
+            from ..ui.main import run_ui
+            from .ui import terminal_ready
 
-            return run_in_terminal(connection, filters, run, details=details, utc=output.utc)
+            terminal_ready()
+            return run_ui(connection, filters, run, _environment(), details, utc=output.utc)
         return _tail(connection, filters, output, run, alerts, details=details)
     finally:
         runner.stop()

@@ -85,7 +85,7 @@ def ui(
     """The feed in a window of its own: pause, filter as you type, details, open (keys: ?)."""
     from msgspec.structs import replace
 
-    from . import _backfill_needs_archive, _no_details_from_nats
+    from . import _backfill_needs_archive, _environment, _no_details_from_nats
 
     _no_details_from_nats(details, source)
     _backfill_needs_archive(details, run.archive)
@@ -94,10 +94,14 @@ def ui(
         from ..ui.serve import serve_ui
 
         return serve_ui(sys.argv[1:], serve_host, serve_port)
-    return run_in_terminal(
+    terminal_ready()
+    from ..ui.main import run_ui
+
+    return run_ui(
         replace(connection, settle=run.settle),
         filters,
         run,
+        _environment(),
         details=details,
         source=source,
         utc=utc,
@@ -106,46 +110,19 @@ def ui(
     )
 
 
-def run_in_terminal(
-    connection: ConnectOptions,
-    filters: FilingFilter,
-    run: RunSettings,
-    details: DetailsSettings | None = None,
-    source: NatsSettings | FromArchive | None = None,
-    utc: bool = False,
-    capacity: int = 100_000,
-    verbose: bool = False,
-) -> int:
-    """``secfeed ui`` (and ``demo --ui``) in this terminal, which it must be."""
-    from . import _environment
+def terminal_ready() -> None:
+    """``secfeed ui`` (and ``demo --ui``) draw in this terminal: Textual there, and a
+    terminal on stdin and stderr (Textual's web driver, under ``--serve``, needs neither)."""
+    from ..run.diagnostics import is_terminal
 
     need_textual()
-    if not os.environ.get("TEXTUAL_DRIVER") and not (_tty(sys.stdin) and _tty(sys.stderr)):
+    if not os.environ.get("TEXTUAL_DRIVER") and not (
+        is_terminal(sys.stdin) and is_terminal(sys.stderr)
+    ):
         raise click.UsageError(
             "secfeed ui draws on a terminal (through stderr) and reads its keys (stdin): run"
             " it in one (for a pipe: secfeed tail; for a browser: secfeed ui --serve)"
         )
-    from ..ui.main import run_ui
-
-    return run_ui(
-        connection,
-        filters,
-        run,
-        _environment(),
-        details=details,
-        source=source,
-        utc=utc,
-        capacity=capacity,
-        verbose=verbose,
-    )
-
-
-def _tty(stream: object) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:  # closed
-        return False
 
 
 def need_textual() -> None:

@@ -29,14 +29,15 @@ def use_color(stream: object, env: Mapping[str, str] | None = None) -> bool:
         return False
     if env.get("FORCE_COLOR"):
         return True
-    return env.get("TERM") != "dumb" and _isatty(stream)
+    return env.get("TERM") != "dumb" and is_terminal(stream)
 
 
 def stderr_is_terminal() -> bool:
-    return _isatty(sys.stderr)
+    return is_terminal(sys.stderr)
 
 
-def _isatty(stream: object) -> bool:
+def is_terminal(stream: object) -> bool:
+    """Whether ``stream`` is a terminal (a closed or missing one is not)."""
     isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
@@ -100,7 +101,7 @@ class Diagnostics:
 
     def _line(self, err: TextIO, line: str) -> None:
         try:
-            if above is not None and _isatty(err):
+            if above is not None and is_terminal(err):
                 above(line)
                 return
             err.write(line)
