@@ -221,8 +221,8 @@ def main() -> int:
         print(f"| {name} | {ms(q)} | {ms(b)} | {ratio:.2f}x |")
     every = [t for values in busy.times.values() for t in values]
     over = sum(t >= 0.1 for t in every)
-    # Esc waits ESCDELAY (Textual's default 100 ms, as ncurses programs take it) to tell a
-    # lone Esc from the start of an escape sequence: the rest are counted on their own too.
+    # Textual waits before it takes a lone Esc (a terminal's Esc starts other keys too): about
+    # 110 ms even with a quiet feed. The other keys are counted on their own too.
     rest = [t for name, values in busy.times.items() if not name.startswith("Esc") for t in values]
     print(
         f"\nkeys but Esc under the firehose: {ms(rest)} ms ({len(rest)} keys);"
