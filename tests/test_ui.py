@@ -81,13 +81,9 @@ def drive(
     asyncio.run(main())
 
 
-async def feed(
-    pilot: Pilot[int], app: SecfeedApp, batch: list[Filing], backlog: bool = False
-) -> None:
+async def feed(pilot: Pilot[int], app: SecfeedApp, batch: list[Filing]) -> None:
     """Hand the app a batch as the feed thread does, and let it take it (its clock's tick)."""
     app.inbox.put(batch, RECEIVED)
-    if backlog:
-        app.inbox.backlog_complete()
     app.tick()
     await pilot.pause()
 
@@ -248,7 +244,7 @@ def test_the_list_follows_the_newest_and_space_pauses_with_new_ones_counted(
     app = make_app()
 
     async def scenario(pilot: Pilot[int]) -> None:
-        await feed(pilot, app, sample[:60], backlog=True)
+        await feed(pilot, app, sample[:60])
         await feed(pilot, app, sample[60:100])
         listing = app.query_one("#list")
         assert app.rows.selected == 99 and not app.rows.paused
@@ -612,7 +608,7 @@ def test_the_screen_at_80x24_and_160x50(sample: list[Filing], size: tuple[int, i
     shots: dict[str, str] = {}
 
     async def scenario(pilot: Pilot[int]) -> None:
-        await feed(pilot, app, sample[:60], backlog=True)
+        await feed(pilot, app, sample[:60])
         await feed(pilot, app, sample[60:])
         shots["live"] = await settled(pilot, app)
         await pilot.press("slash", "4", "enter", "k", "m", "enter")

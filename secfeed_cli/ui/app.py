@@ -247,7 +247,6 @@ class SecfeedApp(App[int]):
         self.exit_code = 0
         self.error: str | None = None
         self.ended = False
-        self.frames = 0  # ticks that drew (the bench counts them)
         self.handle_signals = handle_signals
         self._widgets()
 
@@ -303,12 +302,10 @@ class SecfeedApp(App[int]):
 
     def tick(self) -> None:
         """Take what the feed brought, then draw once."""
-        batches, notes, backlog_done = self.inbox.take()
+        batches, notes = self.inbox.take()
         dropped = 0
         for filings, received in batches:
             dropped += self.rows.add(filings, received)
-        if backlog_done:
-            self.rows.backlog_done()
         if notes:
             self.notes.extend(notes)
             del self.notes[:-200]
@@ -318,7 +315,6 @@ class SecfeedApp(App[int]):
         if self.painter.width == 0 or not self.header_line.content:
             self._redraw_header()
         self._status()
-        self.frames += 1
         ended = self.inbox.ended
         if ended is not None and not self.ended:
             self.ended = True

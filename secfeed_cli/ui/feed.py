@@ -35,46 +35,35 @@ class Quit(Terminated):
 
 
 class Inbox:
-    """What the feed thread hands the app: batches of filings, the end of the backlog, the
-    run's lines, and how the run ended."""
+    """What the feed thread hands the app: batches of filings, the run's lines, and how the
+    run ended."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._batches: list[tuple[list[Filing], float]] = []
         self._notes: list[str] = []
-        self._backlog_done = False
         self.quitting = False
         self.status: Callable[[], Status] | None = None
         self.ended: tuple[int, str | None] | None = None  # exit code, error line
-        self.changed = threading.Event()  # set by every put: what a test waits on
 
     def put(self, filings: list[Filing], received: float) -> None:
         with self._lock:
             self._batches.append((filings, received))
-        self.changed.set()
 
     def note(self, line: str) -> None:
         with self._lock:
             self._notes.append(line.rstrip("\n"))
             del self._notes[:-NOTES]
-        self.changed.set()
 
-    def backlog_complete(self) -> None:
-        with self._lock:
-            self._backlog_done = True
-        self.changed.set()
-
-    def take(self) -> tuple[list[tuple[list[Filing], float]], list[str], bool]:
-        """Everything since the last take: batches, lines, and whether the backlog ended."""
+    def take(self) -> tuple[list[tuple[list[Filing], float]], list[str]]:
+        """Everything since the last take: batches of filings, and lines."""
         with self._lock:
             batches, self._batches = self._batches, []
             notes, self._notes = self._notes, []
-            done, self._backlog_done = self._backlog_done, False
-        return batches, notes, done
+        return batches, notes
 
     def end(self, code: int, error: str | None) -> None:
         self.ended = (code, error)
-        self.changed.set()
 
 
 class UiSink:
@@ -94,7 +83,7 @@ class UiSink:
         self.written += len(filings)
 
     def backlog_complete(self) -> None:
-        self.inbox.backlog_complete()
+        pass  # backlog rows are drawn dim: the list shows where the live ones begin
 
     def flush(self) -> None:
         self._check()

@@ -46,7 +46,6 @@ class Rows:
         self.horizon: int | None = None  # paused: rows from this sequence number wait
         self.cursor: int | None = None  # the selected row's position; None: the newest
         self.marked: set[str] = set()  # accession numbers
-        self.live_from: int | None = None  # the first filing after the first backlog
 
     # -- what is shown --
 
@@ -95,10 +94,6 @@ class Rows:
             if not active or query.matches(entry.keys):
                 shown.append(entry.seq)
         return self._evict()
-
-    def backlog_done(self) -> None:
-        if self.live_from is None:
-            self.live_from = self.total
 
     def _evict(self) -> int:
         over = len(self.entries) - self.capacity
