@@ -489,6 +489,10 @@ def write_results(
         " bench/archive.py` (the drain with and without it, side by side); results in"
         " [ARCHIVE.md](ARCHIVE.md).",
         "",
+        "`secfeed ui` is measured apart as well: `.venv/bin/python bench/ui.py --seconds 60`"
+        " (key-to-screen in a pseudo-terminal under 2,000 filings a second, against the same"
+        " keys with a quiet feed; memory over time); results in [UI.md](UI.md).",
+        "",
         "secfeed runs from the checkout (an editable install), its modules byte-compiled first"
         " (`compileall`), as `pip install` and `pipx install` leave an installed package: with"
         " PYTHONDONTWRITEBYTECODE set (as on this machine, and in many container images) an"
