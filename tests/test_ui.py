@@ -637,3 +637,17 @@ def test_a_user_agent_alone_lets_the_ui_ask_on_demand_and_tail_ask_nothing() -> 
     # One that could not be sent is left unused (it is an error only where it is needed).
     assert settings("no email") is None and settings("a\x1bb@c") is None
     assert settings(None) is None
+
+
+def test_enter_pauses_on_the_filing_the_pane_shows(sample: list[Filing]) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        await feed(pilot, app, sample[:50])
+        await pilot.press("enter")
+        assert app.rows.paused and app.pane_for == sample[49].accession_no
+        await feed(pilot, app, sample[50:60])  # new filings wait below, the selection stays
+        entry = app.rows.selected_entry()
+        assert entry is not None and entry.filing is sample[49] and app.rows.waiting == 10
+
+    drive(app, scenario, (100, 30))

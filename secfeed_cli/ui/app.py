@@ -38,7 +38,7 @@ KEYS = (
     ("", "  words must all match; a,b either; !word excludes"),
     ("n, N", "next / previous match (no filter: next / previous marked row)"),
     ("Esc", "clear the filter, then close the pane (never quits)"),
-    ("Enter", "details: Form 4 transactions, 8-K items, SIC, links"),
+    ("Enter", "pause and show the details: Form 4 trades, 8-K items, SIC, links"),
     ("o", "open the filing's EDGAR page in the browser"),
     ("y", "copy the filing's EDGAR URL (OSC 52)"),
     ("m", "mark / unmark the row"),
@@ -499,6 +499,8 @@ class SecfeedApp(App[int]):
         if entry is None:
             return
         filing = entry.filing
+        self.rows.pause()  # the list stays on the filing the pane shows ("+N new" below)
+        self._status()
         self.pane_for = filing.accession_no
         self.pane.add_class("open")
 
