@@ -119,27 +119,17 @@ def _details(
         raise click.UsageError(str(exc)) from None
     if criteria.active and not with_details:
         raise click.UsageError("--item, --insider-code, --min-value and --sic need --details")
-    if not with_details and not backfill and not _fit(user_agent):
-        return None  # a User-Agent alone (from the environment) asks nothing of EDGAR
+    problem = _user_agent_problem(user_agent, "--details" if with_details else "--backfill")
+    if not with_details and not backfill:
+        # A User-Agent alone lets `secfeed ui` ask EDGAR on demand (enrich and backfill off);
+        # one that could not be sent is left unused: nothing here needs it.
+        if problem is not None:
+            return None
+    elif problem is not None:
+        raise click.UsageError(problem)
+    assert user_agent is not None  # no problem: there is one
     from ..companies.tickers import cache_dir
-    from ..companies.update import FAIR_ACCESS
 
-    if not user_agent:
-        which = "--details" if with_details else "--backfill"
-        raise click.UsageError(
-            f"{which} reads EDGAR, and SEC's fair-access rules require every automated"
-            " client to say who it is: pass --user-agent 'Your Name you@example.com' (or set"
-            f" SECFEED_USER_AGENT, or user-agent in the config file) ({FAIR_ACCESS})"
-        )
-    if "@" not in user_agent:
-        raise click.UsageError(
-            f"--user-agent {user_agent!r} has no email address: SEC wants a name and a contact"
-            " email, as in 'Your Name you@example.com'"
-        )
-    from ..output.escape import has_control
-
-    if has_control(user_agent):
-        raise click.UsageError("--user-agent holds a control character")
     return DetailsSettings(
         user_agent=user_agent,
         edgar_url=edgar_url,
@@ -152,12 +142,26 @@ def _details(
     )
 
 
-def _fit(user_agent: str | None) -> bool:
-    """A User-Agent that could be sent: then ``secfeed ui`` asks EDGAR on demand (its settings
-    come back with ``enrich`` and ``backfill`` off); one that could not is left unused."""
+def _user_agent_problem(user_agent: str | None, which: str) -> str | None:
+    """Why ``user_agent`` cannot be sent to EDGAR (``which`` option needs it), or None."""
+    if not user_agent:
+        from ..companies.update import FAIR_ACCESS
+
+        return (
+            f"{which} reads EDGAR, and SEC's fair-access rules require every automated"
+            " client to say who it is: pass --user-agent 'Your Name you@example.com' (or set"
+            f" SECFEED_USER_AGENT, or user-agent in the config file) ({FAIR_ACCESS})"
+        )
+    if "@" not in user_agent:
+        return (
+            f"--user-agent {user_agent!r} has no email address: SEC wants a name and a contact"
+            " email, as in 'Your Name you@example.com'"
+        )
     from ..output.escape import has_control
 
-    return bool(user_agent) and "@" in str(user_agent) and not has_control(str(user_agent))
+    if has_control(user_agent):
+        return "--user-agent holds a control character"
+    return None
 
 
 def _item(text: str) -> str:
