@@ -36,6 +36,8 @@ class Sec:
     def __init__(self, keep_alive: bool = False) -> None:
         self.routes: dict[str, tuple[int, bytes]] = {}
         self.connections = 0
+        self.ended = 0  # connections the client closed (or the server ended)
+        self._ends = threading.Condition()
         self.seen: list[tuple[str, str, float]] = []
         #: Set: every answer is held until close() (an EDGAR that never answers in time).
         self.stall = threading.Event()
@@ -48,6 +50,12 @@ class Sec:
             def setup(self) -> None:
                 sec.connections += 1
                 super().setup()
+
+            def finish(self) -> None:
+                super().finish()
+                with sec._ends:
+                    sec.ended += 1
+                    sec._ends.notify_all()
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 sec.seen.append((self.path, self.headers.get("User-Agent", ""), time.monotonic()))
@@ -71,6 +79,11 @@ class Sec:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_ended(self, n: int, timeout: float = 10) -> bool:
+        """Whether ``n`` connections have ended within ``timeout`` seconds."""
+        with self._ends:
+            return self._ends.wait_for(lambda: self.ended >= n, timeout)
 
     def close(self) -> None:
         self._release.set()
@@ -202,6 +215,24 @@ def test_one_connection_serves_many_documents_when_edgar_keeps_it_open() -> None
         assert all(client.document(path) == FORM4 for path in paths)
         client.close()
         assert len(sec.seen) == 6 and sec.connections == 1
+    finally:
+        sec.close()
+
+
+def test_a_closed_client_can_ask_again_and_its_next_close_closes_that_connection() -> None:
+    """secfeed ui asks EDGAR on demand after the run (which closed the client) has ended."""
+    sec = Sec(keep_alive=True)
+    try:
+        path = submission_path(1750, "0001127602-25-000001")
+        sec.routes[path] = (200, FORM4)
+        client = EdgarClient(UA, base_url=sec.url, rate=10.0)
+        assert client.document(path, cache=False) == FORM4
+        client.close()
+        assert sec.wait_ended(1)
+        assert client.document(path, cache=False) == FORM4
+        assert sec.connections == 2
+        client.close()
+        assert sec.wait_ended(2), "the connection opened after a close was left open"
     finally:
         sec.close()
 

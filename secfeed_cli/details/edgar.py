@@ -177,14 +177,21 @@ class EdgarClient:
         raise EdgarError(f"SEC answered {answer.status} {answer.reason} for {path}".rstrip())
 
     def close(self) -> None:
-        """Close the connections kept open (the run is over)."""
+        """Close the connections kept open (the run is over). The client can still be used
+        (``secfeed ui`` asks on demand after a run ended): each thread then opens a new
+        connection, which the next close closes."""
         with self._lock:
             kept, self._all_kept = self._all_kept, []
+            self._kept = threading.local()
         for keep in kept:
             keep.close()
 
+    def blocked_for(self) -> float:
+        """Seconds until EDGAR may be asked again after a 403/429 (0: it may now)."""
+        return max(0.0, self.blocked_until - self.clock())
+
     def _check_blocked(self, why: str = "SEC refused an earlier request") -> None:
-        left = self.blocked_until - self.clock()
+        left = self.blocked_for()
         if left > 0:
             raise Blocked(
                 f"{why}: no EDGAR request for {left / 60:.0f} min (SEC blocks for 10 minutes,"

@@ -123,7 +123,7 @@ def _budget(client: EdgarClient, details: DetailsSettings) -> Callable[[], str |
     """The status bar's EDGAR part: requests so far and the pace; stopped after a 403/429."""
 
     def line() -> str | None:
-        left = client.blocked_until - client.clock()
+        left = client.blocked_for()
         if left > 0:
             return f"EDGAR stopped (SEC refused): {left / 60:.0f} min"
         return f"EDGAR {client.requests} req · ≤{details.rate:g}/s"
