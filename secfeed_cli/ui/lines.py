@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import functools
+
+from rich.ansi import AnsiDecoder
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -11,6 +14,7 @@ from textual.strip import Strip
 from ..filtering.forms import family
 from ..output import Status
 from ..output.layout import (
+    FAMILY_SGR,
     GAP,
     Column,
     cells,
@@ -24,24 +28,16 @@ from ..output.layout import (
 from ..output.records import latency_ms
 from .rows import Entry, Rows
 
-#: The form column's colour by family, as the live table's (``layout.FAMILY_SGR``).
-FAMILY_STYLE = {
-    "insider": Style(color="magenta"),
-    "periodic": Style(color="green", bold=True),
-    "current": Style(color="yellow", bold=True),
-    "registration": Style(color="cyan"),
-    "ownership": Style(color="blue"),
-    "funds": Style(color="bright_black"),
-    "other": Style(),
-}
-#: The status line's colours (the SGR codes ``fit_status`` gives) as styles.
-SGR_STYLE = {
-    "": Style(),
-    "2": Style(dim=True),
-    "31": Style(color="red"),
-    "32": Style(color="green"),
-    "33": Style(color="yellow"),
-}
+
+@functools.cache
+def sgr_style(code: str) -> Style:
+    """The live table's colour (an SGR code: ``layout.FAMILY_SGR``, ``fit_status``'s) as a
+    style: the ui's colours are the table's, defined once."""
+    line = AnsiDecoder().decode_line(f"\x1b[{code}m ") if code else Text(" ")
+    style = line.spans[0].style if line.spans else Style()
+    return style if isinstance(style, Style) else Style.parse(style)
+
+
 BACKLOG = Style(dim=True)
 MARK = Style(color="yellow", bold=True)
 SELECTED = Style(reverse=True)
@@ -64,12 +60,9 @@ class Painter:
             self.columns = layout(max(width - 2, 20), latency=True, details=self.details)
             self._made.clear()
 
-    def forget(self, seq: int | None = None) -> None:
-        """A row changed (its mark): made again when next drawn; None: every row."""
-        if seq is None:
-            self._made.clear()
-        else:
-            self._made.pop(seq, None)
+    def forget(self, seq: int) -> None:
+        """A row changed (its mark): made again when next drawn."""
+        self._made.pop(seq, None)
 
     def header(self) -> Text:
         return Text("  " + header(self.columns, color=False), style="bold underline")
@@ -98,7 +91,7 @@ class Painter:
                 text = fit_company(texts[key], width, filing.ticker)
             else:
                 text = fit(texts[key], width, column.right)
-            style = base + FAMILY_STYLE[family(filing.form)] if key == "form" else base
+            style = base + sgr_style(FAMILY_SGR[family(filing.form)]) if key == "form" else base
             segments.append(Segment(text, style))
         # One segment a run of one style (three or so a row, not a dozen): Textual's work on
         # each line drawn is by segment, and a live list redraws every line of the screen.
@@ -135,5 +128,5 @@ def feed_status(status: Status | None, width: int) -> Text:
         return Text(" ● starting", style="yellow")
     out.append(" ")
     for code, text in fit_status(status, max(width - 1, 10)):
-        out.append(text, style=SGR_STYLE.get(code, Style()))
+        out.append(text, style=sgr_style(code))
     return out
