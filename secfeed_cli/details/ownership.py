@@ -241,14 +241,15 @@ def _code_part(code: str, rows: list[dict[str, Any]]) -> str:
         return f"{code} ({len(rows)})"
     total = sum(shares)
     prices = [r["price"] for r in rows]
-    text = f"{code} {_amount(total)}"
+    text = f"{code} {amount(total)}"
     if total and all(p is not None for p in prices) and any(prices):
         value = sum(s * p for s, p in zip(shares, prices, strict=True))
         text += f" @ ${value / total:,.2f} = ${value:,.0f}"
     return text
 
 
-def _amount(n: float) -> str:
+def amount(n: float) -> str:
+    """A number of shares or dollars: whole with thousands separators, else two decimals."""
     return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.2f}"
 
 

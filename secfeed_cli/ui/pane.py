@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.text import Text
 
+from ..details.ownership import amount
 from ..output.escape import escape_control
 from ..output.layout import local_time
 from ..wire.filing import Filing
@@ -24,7 +25,7 @@ def _t(value: object) -> str:
 def _number(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "" if value is None else _t(value)
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return amount(value)
 
 
 def describe(
