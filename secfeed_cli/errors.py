@@ -86,3 +86,8 @@ def closed_pipe(exc: OSError) -> bool:
 def write_failed(exc: OSError) -> OutputError:
     """An output write that failed for another reason (a full disk): exit 1, one line."""
     return OutputError(f"cannot write output: {exc.strerror or exc}")
+
+
+def internal_error(exc: BaseException) -> str:
+    """The one line for a bug (an exception no code expected): exit 1 goes with it."""
+    return f"internal error: {type(exc).__name__}: {exc} (set SECFEED_DEBUG=1 for details)"

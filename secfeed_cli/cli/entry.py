@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from ..errors import ExitCode, SecfeedError, Terminated
+from ..errors import ExitCode, SecfeedError, Terminated, internal_error
 
 if TYPE_CHECKING:
     from ..run.environment import Environment
@@ -77,9 +77,7 @@ def _outcome(argv: list[str] | None, env: Environment) -> int | None:
             raise
         from ..run.diagnostics import Diagnostics
 
-        Diagnostics().error(
-            f"internal error: {type(exc).__name__}: {exc} (set SECFEED_DEBUG=1 for details)"
-        )
+        Diagnostics().error(internal_error(exc))
         code = ExitCode.ERROR
     return code
 

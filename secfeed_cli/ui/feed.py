@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..errors import ExitCode, SecfeedError, Terminated
+from ..errors import ExitCode, SecfeedError, Terminated, internal_error
 from ..output import Status
 from ..wire.filing import Filing
 
@@ -112,7 +112,7 @@ def start(
         except SecfeedError as exc:
             code, error = exc.exit_code, str(exc) or None
         except Exception as exc:  # a bug: said as the entry point says one
-            error = f"internal error: {type(exc).__name__}: {exc} (set SECFEED_DEBUG=1 for details)"
+            error = internal_error(exc)
         finally:
             inbox.end(code, error)
 
