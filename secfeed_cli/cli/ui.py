@@ -11,6 +11,7 @@ import click
 from ..run.settings import DetailsSettings, FromArchive, RunSettings
 from .connection_options import connection_options
 from .details_options import details_options
+from .groups import apply_all
 from .help import UI_EPILOG
 from .nats_options import source_options
 from .options import filter_options, run_options
@@ -23,44 +24,40 @@ if TYPE_CHECKING:
 INSTALL = "pip install 'secfeed[ui]'"
 
 
-def ui_options(f: click.decorators.FC) -> click.decorators.FC:
-    for option in reversed(
-        [
-            click.option(
-                "--utc", is_flag=True, help="Times in UTC, not this machine's local time."
-            ),
-            click.option(
-                "--buffer",
-                type=click.IntRange(min=100),
-                default=100_000,
-                show_default=True,
-                metavar="N",
-                help="ui: the list keeps the newest N filings (the oldest leave it).",
-            ),
-            click.option(
-                "--serve",
-                "serve_port",
-                type=click.IntRange(0, 65535),
-                is_flag=False,
-                flag_value=8000,
-                default=None,
-                metavar="[PORT]",
-                help="ui: serve the app to a web browser on PORT (8000) instead of this"
-                " terminal (needs textual-serve).",
-            ),
-            click.option(
-                "--serve-host",
-                default="127.0.0.1",
-                show_default=True,
-                metavar="HOST",
-                help="ui --serve: the address to listen on (another than 127.0.0.1 lets"
-                " other machines in).",
-            ),
-            click.option("-v", "--verbose", is_flag=True, help="More detail in the status bar."),
-        ]
-    ):
-        f = option(f)
-    return f
+#: ui's own options (the rest are tail's groups).
+ui_options = apply_all(
+    [
+        click.option("--utc", is_flag=True, help="Times in UTC, not this machine's local time."),
+        click.option(
+            "--buffer",
+            type=click.IntRange(min=100),
+            default=100_000,
+            show_default=True,
+            metavar="N",
+            help="ui: the list keeps the newest N filings (the oldest leave it).",
+        ),
+        click.option(
+            "--serve",
+            "serve_port",
+            type=click.IntRange(0, 65535),
+            is_flag=False,
+            flag_value=8000,
+            default=None,
+            metavar="[PORT]",
+            help="ui: serve the app to a web browser on PORT (8000) instead of this"
+            " terminal (needs textual-serve).",
+        ),
+        click.option(
+            "--serve-host",
+            default="127.0.0.1",
+            show_default=True,
+            metavar="HOST",
+            help="ui --serve: the address to listen on (another than 127.0.0.1 lets"
+            " other machines in).",
+        ),
+        click.option("-v", "--verbose", is_flag=True, help="More detail in the status bar."),
+    ]
+)
 
 
 @click.command(epilog=UI_EPILOG)
