@@ -274,20 +274,14 @@ class SecfeedApp(App[int]):
     def on_mount(self) -> None:
         if self.handle_signals:
             import asyncio
-            import signal
 
-            from ..errors import ExitCode
+            from ..run.signals import HANDLED
 
             loop = asyncio.get_running_loop()
-            for signum, code in (
-                (signal.SIGINT, ExitCode.INTERRUPTED),
-                (signal.SIGTERM, ExitCode.TERMINATED),
-                (signal.SIGHUP, ExitCode.HANGUP),
-            ):
-                loop.add_signal_handler(signum, self._signalled, int(code))
-        self.listing.focus()
-        if self.handle_signals:
+            for signum in HANDLED:  # the signals every run ends cleanly on
+                loop.add_signal_handler(signum, self._signalled, signum)
             self.call_after_refresh(self._freeze)
+        self.listing.focus()
         self.set_interval(TICK, self.tick)
         self.tick()
 
@@ -484,8 +478,14 @@ class SecfeedApp(App[int]):
         gc.collect()
         gc.freeze()
 
-    def _signalled(self, code: int) -> None:
-        self.exit_code = code
+    def _signalled(self, signum: int) -> None:
+        """Quit with the signal's exit status, as any run's: 130, 143 or 129."""
+        import signal
+
+        from ..errors import ExitCode, Terminated
+
+        interrupted = signum == signal.SIGINT
+        self.exit_code = ExitCode.INTERRUPTED if interrupted else Terminated(signum).exit_code
         self.action_quit_ui()
 
     def action_quit_ui(self) -> None:
