@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING
 
 from ..errors import ExitCode
 from ..feed.connection import CLOSE_WAIT
 from ..run import diagnostics
 from ..run.settings import DetailsSettings, FromArchive, OutputSettings, RunSettings
-from ..wire.filing import Filing
 from .feed import Inbox, start
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ def run_ui(
     capacity: int = 100_000,
     verbose: bool = False,
 ) -> int:
+    from ..details.stage import details_of
     from ..run.execute import edgar_client, execute
     from .app import SecfeedApp
 
@@ -53,7 +54,6 @@ def run_ui(
             output,
             run,
             env.output(),
-            chatty=True,
             source=source,
             details=details,
             view=view,
@@ -66,7 +66,7 @@ def run_ui(
         capacity=capacity,
         utc=utc,
         details=details is not None and details.enrich,
-        fetch=None if client is None else _fetcher(client),
+        fetch=None if client is None else partial(details_of, client=client),
         budget=None if client is None or details is None else _budget(client, details),
         handle_signals=True,
     )
@@ -108,15 +108,6 @@ def die_with_parent() -> None:
         pass
     if os.getppid() == 1:  # the server ended before the request took hold
         os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _fetcher(client: EdgarClient) -> Callable[[Filing], dict[str, Any]]:
-    from ..details.stage import details_of
-
-    def fetch(filing: Filing) -> dict[str, Any]:
-        return details_of(filing, client)
-
-    return fetch
 
 
 def _budget(client: EdgarClient, details: DetailsSettings) -> Callable[[], str | None]:
