@@ -119,8 +119,11 @@ def _details(
         raise click.UsageError(str(exc)) from None
     if criteria.active and not with_details:
         raise click.UsageError("--item, --insider-code, --min-value and --sic need --details")
+    asked = with_details or backfill
+    if not asked and not user_agent:
+        return None  # nothing reads EDGAR (and the usual run imports nothing more for it)
     problem = _user_agent_problem(user_agent, "--details" if with_details else "--backfill")
-    if not with_details and not backfill:
+    if not asked:
         # A User-Agent alone lets `secfeed ui` ask EDGAR on demand (enrich and backfill off);
         # one that could not be sent is left unused: nothing here needs it.
         if problem is not None:
