@@ -230,16 +230,19 @@ def test_the_ui_in_a_browser_shows_the_rows(served: tuple[str, Emulator], tmp_pa
     browser = DevTools(tmp_path)
     try:
         open_page(browser, url, backlog)
-        # The page has the rows; once it has painted them (two animation frames: the
-        # terminal draws on the next one), the screenshot must show rows of text.
-        browser.call(
-            "Runtime.evaluate",
-            expression="new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))",
-            awaitPromise=True,
-        )
-        shot = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])
+        # The page has the rows; the screenshot must show them. The terminal paints on
+        # animation frames, and under load more than one may pass before it has: each look is
+        # after the next two frames, until the rows are there (at most 50 looks).
+        two_frames = "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        bands = 0
+        for _ in range(50):
+            browser.call("Runtime.evaluate", expression=two_frames, awaitPromise=True)
+            shot = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])
+            bands = text_bands(png_rows(shot))
+            if bands >= 20:
+                break
         (tmp_path / "ui.png").write_bytes(shot)
-        assert text_bands(png_rows(shot)) >= 20
+        assert bands >= 20, f"{bands} rows of text in the screenshot (tmp_path/ui.png)"
     finally:
         browser.close()
 
