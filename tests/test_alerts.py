@@ -503,7 +503,7 @@ def test_notify_without_apprise_is_a_usage_error(emulator_factory: Factory) -> N
     )
     assert res.returncode == 2
     assert b"--notify needs apprise, an optional extra: pip install 'secfeed[notify]'" in res.stderr
-    assert not any(event.name == "hello" for event in em.events)  # nothing was started
+    assert not any(event.name == "hello" for event in em.history())  # nothing was started
 
 
 def test_a_url_apprise_does_not_know_is_a_usage_error() -> None:

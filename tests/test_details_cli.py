@@ -291,7 +291,7 @@ def _emulated(em: Emulator, *more: str, tmp_path: Path) -> tuple[list[dict[str, 
 
 
 def _asked(em: Emulator) -> int:
-    return sum(1 for e in em.events if e.name == "edgar")
+    return sum(1 for e in em.history() if e.name == "edgar")
 
 
 @pytest.mark.parametrize("fault", ["403", "429"])

@@ -258,7 +258,7 @@ def test_fault_malformed_frames_interleaved(emulator_factory: Factory) -> None:
             filings += 1
         else:
             seen.append(opcode)
-    names = [e.detail for e in em.events if e.name == "fault-malformed"]
+    names = [e.detail for e in em.history() if e.name == "fault-malformed"]
     assert names == [name for name, _ in MALFORMED]
     assert len(seen) == len(MALFORMED)
     assert websocket.ABNF.OPCODE_BINARY in seen

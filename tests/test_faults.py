@@ -37,7 +37,7 @@ def assert_consecutive(em: Emulator, printed: list[str], n: int) -> None:
 
 
 def connections(em: Emulator) -> int:
-    return sum(1 for e in em.events if e.name == "connect")
+    return sum(1 for e in em.history() if e.name == "connect")
 
 
 def test_dropped_connection_reconnects_without_loss_or_duplicates(
@@ -60,7 +60,7 @@ def test_stalled_connection_is_detected_by_the_watchdog(emulator_factory: Factor
     assert res.returncode == 0, res.stderr
     assert_consecutive(em, accessions(ndjson(res.stdout)), 400)
     assert "stalled" in res.stderr.decode()
-    assert any(e.name == "fault-stall" for e in em.events)
+    assert any(e.name == "fault-stall" for e in em.history())
 
 
 def test_reconnect_message_switches_make_before_break(emulator_factory: Factory) -> None:
@@ -69,7 +69,8 @@ def test_reconnect_message_switches_make_before_break(emulator_factory: Factory)
     assert res.returncode == 0, res.stderr
     assert_consecutive(em, accessions(ndjson(res.stdout)), 300)
     assert "asked to reconnect" in res.stderr.decode()
-    names = [(e.name, e.conn) for e in em.events]
+    em.wait_for("disconnect", conn=1)
+    names = [(e.name, e.conn) for e in em.history()]
     # The second connection was opened before the first one was closed.
     assert names.index(("connect", 2)) < names.index(("disconnect", 1))
     assert ("reconnect-close", 1) not in names[: names.index(("connect", 2))]
@@ -272,7 +273,7 @@ def test_failed_switch_keeps_the_old_connection(emulator_factory: Factory) -> No
     printed = accessions(ndjson(res.stdout))
     assert_consecutive(em, printed, len(printed))
     assert len(printed) > 10  # live filings kept coming on the old connection
-    assert ("reconnect-close", 1) in [(e.name, e.conn) for e in em.events]
+    assert ("reconnect-close", 1) in [(e.name, e.conn) for e in em.history()]
 
 
 def test_disk_full_on_the_last_flush_is_still_an_error(emulator_factory: Factory) -> None:

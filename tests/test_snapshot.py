@@ -433,9 +433,11 @@ def test_no_heartbeat_is_honoured_the_backlog_ends_when_the_feed_is_quiet(
     res = secfeed("snapshot", "--url", em.url, "--no-heartbeat")
     assert res.returncode == 0, res.stderr
     assert accessions(ndjson(res.stdout)) == backlog_ids(em, 40)
-    assert [e.name for e in em.events].count("hello") == 0  # no heartbeats asked for
+    em.wait_for("disconnect", conn=1)  # the server has read all the client sent
+    assert [e.name for e in em.history()].count("hello") == 0  # no heartbeats asked for
     res = secfeed("snapshot", "--url", em.url)
-    assert [e.name for e in em.events].count("hello") == 1
+    em.wait_for("disconnect", conn=2)
+    assert [e.name for e in em.history()].count("hello") == 1
 
 
 def test_tails_format_in_the_environment_or_config_leaves_snapshot_at_ndjson(

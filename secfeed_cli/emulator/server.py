@@ -104,6 +104,11 @@ class Emulator:
         if self.log is not None:
             self.log(event)
 
+    def history(self) -> list[Event]:
+        """The events so far, copied (the server's thread adds to them as they happen)."""
+        with self.changed:
+            return list(self.events)
+
     def wait_for(self, name: str, timeout: float = 10.0, conn: int | None = None) -> Event:
         """Block (in another thread) until an event of that name happened; for tests."""
 
