@@ -429,54 +429,42 @@ def _backfilled(em: Emulator, path: Path, edgar: str, *more: str) -> Any:
 def test_backfill_fills_a_gap_from_the_latest_filings_feed(
     emulator_factory: Factory, tmp_path: Path
 ) -> None:
-    from .test_edgar import Sec
-
-    sec = Sec()
-    try:
-        for start in (0, 100, 200):
-            sec.routes[_atom(start)] = (
-                200,
-                (INDEXES / f"getcurrent-start{start:04d}.xml").read_bytes(),
-            )
-        em = emulator_factory(backlog=10)
-        path = tmp_path / "filings.db"
-        since = "2026-01-12T15:00:00Z"
-        _gap(em, path, since)
-        before = whole(path)
-        res = _backfilled(em, path, sec.url, "--edgar-rate", "10")
-        err = res.stderr.decode()
-        assert res.returncode == 0, err
-        assert "asking EDGAR's indexes for them (--backfill)" in err
-        filled = {
-            r[0]
-            for r in rows(path, "SELECT accession_no FROM filings WHERE discovered_time IS NULL")
-        }
-        assert filled == _listed(since) - {
-            r["accession_no"] for r in rows(path) if r["discovered_time"] is not None
-        }
-        assert whole(path) == before + 10 + len(filled)  # the backlog: the newest 10
-        asked = [p for p, _, _ in sec.seen]
-        assert asked[:3] == [_atom(0), _atom(100), _atom(200)]  # it stopped past the gap
-        assert asked[3:] == ["/Archives/edgar/daily-index/2026/QTR1/form.20260112.idx"]
-        assert all(agent == UA for _, agent, _ in sec.seen)
-        row = rows(path, "SELECT * FROM filings WHERE accession_no = '0002074440-26-000002'")[0]
-        assert (row["form"], row["cik"], row["accepted_time"]) == (
-            "13F-HR",
-            2074440,
-            "2026-01-12T16:27:39Z",
-        )
-        assert (
-            row["company"] == "Ryan Investment Management, Inc."
-            and row["filing_date"] == "2026-01-12"
-        )
-        # Not seen live: --from replays only what the feed announced, and says so.
-        back = secfeed("tail", "--from", str(path), "--backlog-only", "-v")
-        assert len(ndjson(back.stdout)) == before + 10
-        assert f"{len(filled):,} filings filled in from EDGAR's indexes" in back.stderr.decode()
-        found = ndjson(secfeed("archive", "search", str(path), "Ryan", "Investment").stdout)
-        assert "0002074440-26-000002" in accessions(found)
-    finally:
-        sec.close()
+    # The emulator plays EDGAR's indexes from the real captures (serve --edgar-indexes).
+    em = emulator_factory(backlog=10, edgar_indexes=str(INDEXES))
+    path = tmp_path / "filings.db"
+    since = "2026-01-12T15:00:00Z"
+    _gap(em, path, since)
+    before = whole(path)
+    res = _backfilled(em, path, em.url.replace("ws://", "http://"), "--edgar-rate", "10")
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    assert "asking EDGAR's indexes for them (--backfill)" in err
+    filled = {
+        r[0] for r in rows(path, "SELECT accession_no FROM filings WHERE discovered_time IS NULL")
+    }
+    assert filled == _listed(since) - {
+        r["accession_no"] for r in rows(path) if r["discovered_time"] is not None
+    }
+    assert whole(path) == before + 10 + len(filled)  # the backlog: the newest 10
+    asked = [e.detail for e in em.history() if e.name == "edgar"]
+    assert asked[:3] == [_atom(0), _atom(100), _atom(200)]  # it stopped past the gap
+    assert asked[3:] == ["/Archives/edgar/daily-index/2026/QTR1/form.20260112.idx"]  # a 404
+    assert em.edgar_agents == {UA}
+    row = rows(path, "SELECT * FROM filings WHERE accession_no = '0002074440-26-000002'")[0]
+    assert (row["form"], row["cik"], row["accepted_time"]) == (
+        "13F-HR",
+        2074440,
+        "2026-01-12T16:27:39Z",
+    )
+    assert (
+        row["company"] == "Ryan Investment Management, Inc." and row["filing_date"] == "2026-01-12"
+    )
+    # Not seen live: --from replays only what the feed announced, and says so.
+    back = secfeed("tail", "--from", str(path), "--backlog-only", "-v")
+    assert len(ndjson(back.stdout)) == before + 10
+    assert f"{len(filled):,} filings filled in from EDGAR's indexes" in back.stderr.decode()
+    found = ndjson(secfeed("archive", "search", str(path), "Ryan", "Investment").stdout)
+    assert "0002074440-26-000002" in accessions(found)
 
 
 def test_backfill_stops_at_a_403_and_needs_an_archive_and_a_user_agent(

@@ -313,3 +313,44 @@ def test_the_event_log_is_bounded() -> None:
         em.record("connect", n)
     assert len(em.events) == EVENT_LOG
     assert em.events[0].conn == 5 and em.events[-1].conn == EVENT_LOG + 4
+
+
+def test_the_emulator_plays_edgars_indexes_from_a_folder(
+    emulator_factory: Callable[..., Emulator],
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    indexes = ROOT / "tests" / "data" / "edgar" / "indexes"
+    em = emulator_factory(backlog=1, edgar_indexes=str(indexes))
+    base = em.url.replace("ws://", "http://")
+
+    def get(path: str) -> tuple[int, str, bytes]:
+        request = urllib.request.Request(base + path, headers={"User-Agent": "T t@example.com"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.headers["Content-Type"], answer.read()
+        except urllib.error.HTTPError as refused:
+            return refused.code, "", b""
+
+    daily = "/Archives/edgar/daily-index/2020/QTR1/form.20200318.idx"
+    assert get(daily) == (200, "text/plain", (indexes / "form.20200318.idx").read_bytes())
+    # The feed's page by its query, in any order; the capture byte for byte.
+    page = (indexes / "getcurrent-start0100.xml").read_bytes()
+    atom = "/cgi-bin/browse-edgar?output=atom&start=100&count=100&action=getcurrent"
+    assert get(atom) == (200, "application/atom+xml", page)
+    for missing in (
+        "/Archives/edgar/daily-index/2020/QTR1/form.20200319.idx",
+        "/cgi-bin/browse-edgar?action=getcurrent&start=300&output=atom",
+        "/cgi-bin/browse-edgar?action=getcompany&start=100&output=atom",
+        "/cgi-bin/browse-edgar?action=getcurrent&start=-1&output=atom",
+    ):
+        assert get(missing)[0] == 404, missing
+    asked = [e.detail for e in em.history() if e.name == "edgar"]
+    assert asked[:2] == [daily, atom] and em.edgar_agents == {"T t@example.com"}
+    res = subprocess.run(
+        [sys.executable, "-m", "secfeed_cli", "serve", "--edgar-indexes", str(indexes / "none")],
+        capture_output=True,
+        env=cli_env(),
+    )
+    assert res.returncode == 2 and b"'--edgar-indexes': Directory" in res.stderr

@@ -172,6 +172,13 @@ EDGAR_FAULTS = ("403", "429", "404-first", "slow", "truncated", "malformed")
     help="EDGAR misbehaves: SEC's 403 page, 429, a 404 before each document appears, slow,"
     " truncated, malformed XML (implies --edgar).",
 )
+@click.option(
+    "--edgar-indexes",
+    type=click.Path(exists=True, file_okay=False),
+    help="Play EDGAR's indexes for --backfill from the files in DIR: latest-filings feed pages"
+    " named getcurrent-startNNNN.xml, daily form indexes named form.YYYYMMDD.idx.",
+    metavar="DIR",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Do not log connections on stderr.")
 def serve(**opts: Any) -> int:
     """Run a local emulator of the FinFeedAPI SEC WebSocket, with real sample filings."""
@@ -215,6 +222,7 @@ def serve(**opts: Any) -> int:
         refuse_after=opts["fault_refuse_after"],
         edgar=opts["edgar"] or opts["edgar_fault"] is not None,
         edgar_fault=opts["edgar_fault"],
+        edgar_indexes=opts["edgar_indexes"],
     )
 
     def ready(emulator: Any) -> None:

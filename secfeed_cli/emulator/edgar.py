@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from importlib import resources
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from ..details.edgar import index_headers_path, submission_path
 
@@ -92,6 +94,45 @@ def documents() -> tuple[list[Record], dict[str, bytes]]:
         served[path] = data
     records.sort(key=lambda r: str(r["accepted_time"]))
     return records, served
+
+
+#: An index file larger than this is not served (a full day's form index is about 3 MB).
+MAX_INDEX_BYTES = 64 << 20
+_INDEX_FILES = re.compile(r"(?:getcurrent-start(\d{4})\.xml|form\.(\d{4})(\d{2})(\d{2})\.idx)\Z")
+
+
+def index_documents(folder: Path) -> dict[str, bytes]:
+    """EDGAR's index files kept in ``folder`` (``secfeed serve --edgar-indexes``), by the key
+    :func:`index_key` gives their requests: pages of the latest-filings Atom feed saved as
+    ``getcurrent-startNNNN.xml`` (``start=NNNN``), daily form indexes as ``form.YYYYMMDD.idx``
+    (their names on EDGAR). Other files are left alone; so is a file over
+    :data:`MAX_INDEX_BYTES`."""
+    served: dict[str, bytes] = {}
+    for entry in sorted(folder.iterdir()):
+        name = _INDEX_FILES.match(entry.name)
+        if name is None or not entry.is_file() or entry.stat().st_size > MAX_INDEX_BYTES:
+            continue
+        if name.group(1) is not None:
+            key = f"getcurrent:{int(name.group(1))}"
+        else:
+            y, m, d = name.group(2, 3, 4)
+            key = f"/Archives/edgar/daily-index/{y}/QTR{(int(m) - 1) // 3 + 1}/form.{y}{m}{d}.idx"
+        served[key] = entry.read_bytes()
+    return served
+
+
+def index_key(path: str) -> str | None:
+    """What an EDGAR index request asks for (a key of :func:`index_documents`), or None."""
+    address, _, query = path.partition("?")
+    if address.startswith("/Archives/edgar/daily-index/"):
+        return address
+    if address != "/cgi-bin/browse-edgar":
+        return None
+    asked = parse_qs(query)
+    if asked.get("action") != ["getcurrent"] or asked.get("output") != ["atom"]:
+        return None
+    start = asked.get("start", ["0"])[0]
+    return f"getcurrent:{int(start)}" if start.isascii() and start.isdigit() else None
 
 
 #: How the emulator's EDGAR can misbehave (``secfeed serve --edgar-fault``).

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from itertools import count
+from pathlib import Path
 
 import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -64,6 +65,7 @@ class EmulatorConfig(msgspec.Struct):
     #: Play EDGAR too: its real documents at their paths, those filings last in the backlog.
     edgar: bool = False
     edgar_fault: str | None = None  # one of emulator.edgar.FAULTS
+    edgar_indexes: str | None = None  # a folder of EDGAR's index files, served at their paths
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -148,6 +150,8 @@ class Emulator:
             self.feed.publish_next(now - timedelta(seconds=cfg.backlog - i))
         self.edgar_documents: dict[str, bytes] = {}
         self._edgar_asked: set[str] = set()
+        #: The User-Agents EDGAR's requests came with (for tests).
+        self.edgar_agents: set[str] = set()
         if cfg.edgar:
             from .edgar import documents
 
@@ -156,6 +160,10 @@ class Emulator:
             self.feed.history = deque(self.feed.history, maxlen=cfg.backlog + len(records))
             for record in records:
                 self.feed.history.append(publish_record(record, now))
+        if cfg.edgar_indexes is not None:
+            from .edgar import index_documents
+
+            self.edgar_documents.update(index_documents(Path(cfg.edgar_indexes)))
         if cfg.firehose:
             self._firehose = [
                 publish_record(r, now).historical_frame
@@ -170,7 +178,7 @@ class Emulator:
             self._handle,
             cfg.host,
             cfg.port,
-            process_request=self._http if cfg.refuse_after is not None or cfg.edgar else None,
+            process_request=self._http if cfg.refuse_after is not None or self._edgar_on else None,
             ssl=context,
             compression=None,
             ping_interval=cfg.ping_interval,
@@ -215,19 +223,29 @@ class Emulator:
             await asyncio.sleep(gap)
             previous = self.feed.publish_next().record["accepted_time"]
 
+    @property
+    def _edgar_on(self) -> bool:
+        return self.config.edgar or self.config.edgar_indexes is not None
+
     async def _http(self, ws: ServerConnection, request: Request) -> Response | None:
-        """Plain HTTP on the feed's port: EDGAR's documents (``edgar``), else refusals."""
-        if self.config.edgar and request.path.startswith("/Archives/edgar/data/"):
-            return await self._edgar(ws, request.path.split("?")[0])
+        """Plain HTTP on the feed's port: EDGAR's documents (``edgar``) and index files
+        (``edgar_indexes``), else refusals."""
+        if self._edgar_on and request.path.startswith(("/Archives/", "/cgi-bin/")):
+            from .edgar import index_key
+
+            key = index_key(request.path) or request.path.split("?")[0]
+            return await self._edgar(ws, request, key)
         if self.config.refuse_after is None:
             return None
         return self._refuse(ws, request)
 
-    async def _edgar(self, ws: ServerConnection, path: str) -> Response:
+    async def _edgar(self, ws: ServerConnection, request: Request, path: str) -> Response:
+        """A document or index file (its User-Agent kept in ``edgar_agents``)."""
         from .edgar import malformed, rate_page
 
         fault = self.config.edgar_fault
-        self.record("edgar", 0, path)
+        self.edgar_agents.add(request.headers.get("User-Agent", ""))
+        self.record("edgar", 0, request.path)
         body = self.edgar_documents.get(path)
         first = path not in self._edgar_asked
         self._edgar_asked.add(path)
@@ -242,7 +260,13 @@ class Emulator:
                 await asyncio.wait_for(self._closing.wait(), 30)
         if fault == "malformed":
             body = malformed(body)
-        kind = "text/plain" if path.endswith(".txt") else "text/html"
+        kind = (
+            "text/plain"
+            if path.endswith((".txt", ".idx"))
+            else "application/atom+xml"
+            if path.startswith("getcurrent:")
+            else "text/html"
+        )
         response = _document(ws, 200, body, kind)
         if fault == "truncated":  # the length of the whole, half of it sent
             response.body = body[: len(body) // 2]
