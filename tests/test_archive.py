@@ -4,6 +4,7 @@ loopback, the real CLI (in-process where it can, in subprocesses for kills and c
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -286,6 +287,61 @@ def test_a_full_disk_stops_the_run_with_one_line_and_exit_7(
     assert f"archive {path}: " in err and "full" in err
     if room > 1 << 20:
         assert 0 < whole(path) < 20_000
+
+
+def _without_root_powers() -> None:
+    """In the child, before exec: root ignores file modes while it has these capabilities
+    (CI runs the tests as root); dropped from the bounding set, the CLI runs without them."""
+    if os.geteuid() == 0:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+            if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+@pytest.mark.parametrize("made", ["file", "folder", "no folder"])
+def test_a_read_only_archive_is_one_line_and_exit_7(
+    emulator_factory: Factory, tmp_path: Path, made: str
+) -> None:
+    import sys
+
+    em = emulator_factory(backlog=20)
+    folder = tmp_path / "archives"
+    folder.mkdir()
+    path = (folder / "none" if made == "no folder" else folder) / "filings.db"
+    before = None
+    if made == "file":
+        assert secfeed("snapshot", "--url", em.url, "--archive", str(path)).returncode == 0
+        path.chmod(0o444)
+        before = path.read_bytes()
+    elif made == "folder":
+        folder.chmod(0o555)
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "secfeed_cli", "tail", "--url", em.url, "--backlog-only"]
+            + ["--archive", str(path)],
+            capture_output=True,
+            timeout=60,
+            env=cli_env(),
+            cwd=Path(__file__).parent.parent,
+            preexec_fn=_without_root_powers,
+        )
+    finally:
+        folder.chmod(0o755)
+    said = {
+        "file": f"cannot write archive {path}: it is read-only",
+        "folder": f"cannot open archive {path}: unable to open database file (can its folder",
+        "no folder": f"cannot create archive {path}: there is no folder {path.parent}",
+    }[made]
+    err = res.stderr.decode()
+    assert res.returncode == 7 and res.stdout == b"", err
+    assert err.count("\n") == 1 and err.startswith(f"secfeed: error: {said}")
+    if before is not None:
+        assert path.read_bytes() == before and whole(path) == 20
+    else:
+        assert not path.exists()
 
 
 def test_a_gap_since_the_archives_newest_filing_is_said(

@@ -116,6 +116,13 @@ def _problem(path: Path | str, exc: sqlite3.Error) -> ArchiveError:
     reason = str(exc)
     if "file is not a database" in reason or "malformed" in reason:
         return ArchiveError(f"{path} is not a secfeed archive (not an SQLite database)")
+    if "readonly" in reason:
+        return ArchiveError(f"cannot write archive {path}: it is read-only")
+    if "unable to open" in reason:
+        folder = Path(path).parent
+        if not folder.is_dir():
+            return ArchiveError(f"cannot create archive {path}: there is no folder {folder}")
+        return ArchiveError(f"cannot open archive {path}: {reason} (can its folder be written?)")
     return ArchiveError(f"cannot use archive {path}: {reason}")
 
 
