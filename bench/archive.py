@@ -111,9 +111,15 @@ def main() -> int:
     print(row("plain: exit", exits["plain"]))
     print(row("--archive: exit (archive complete)", exits["archive"]))
     print()
-    for what, ratio in (("last line", ratio_lines), ("exit", ratio_exit)):
-        verdict = "met" if ratio >= target else "not met"
-        print(f"- throughput with --archive, to the {what}: {ratio:.2f}x of plain ({verdict})")
+    verdict = "met" if ratio_lines >= target else "not met"
+    print(f"- throughput with --archive, to the last line: {ratio_lines:.2f}x of plain ({verdict})")
+    print(f"- to the exit (every filing committed; no target): {ratio_exit:.2f}x of plain")
+    # Each round ran one plain and one --archive drain back to back: their ratio, round by round.
+    rounds = sorted(p / a for p, a in zip(times["plain"], times["archive"], strict=True))
+    print(
+        f"- to the last line, round by round: {rounds[0]:.2f}x min, "
+        f"{statistics.median(rounds):.2f}x median, {rounds[-1]:.2f}x max"
+    )
     rate = args.n / med_exit["archive"]
     print(f"- archive ingest: {rate:,.0f} filings/s (to exit, median)")
     print(f"- archive size: {size / (1 << 20):.1f} MiB for {args.n:,} filings")
