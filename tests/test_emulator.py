@@ -344,6 +344,7 @@ def test_the_emulator_plays_edgars_indexes_from_a_folder(
         "/cgi-bin/browse-edgar?action=getcurrent&start=300&output=atom",
         "/cgi-bin/browse-edgar?action=getcompany&start=100&output=atom",
         "/cgi-bin/browse-edgar?action=getcurrent&start=-1&output=atom",
+        "/cgi-bin/browse-edgar?action=getcurrent&start=" + "9" * 5000 + "&output=atom",
     ):
         assert get(missing)[0] == 404, missing
     asked = [e.detail for e in em.history() if e.name == "edgar"]

@@ -103,7 +103,7 @@ class ArchiveWriter:
         The batch is encoded here, on the run's thread (about 0.3 us a filing), not on the
         writer's: Python runs one thread at a time, and the writer taking Python's lock back
         for its share stalled the feed's thread more than doing the work here does (the
-        drain at 0.67-0.77x of plain, 0.75-0.80x this way: bench/ARCHIVE.md). The writer
+        drain at 0.64-0.77x of plain, 0.74-0.81x this way: bench/ARCHIVE.md). The writer
         then only hands bytes to SQLite, which works without that lock; the queue holds the
         rows as they are now, whatever the run does to its filings afterwards."""
         if self.error is not None:

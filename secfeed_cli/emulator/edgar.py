@@ -132,7 +132,9 @@ def index_key(path: str) -> str | None:
     if asked.get("action") != ["getcurrent"] or asked.get("output") != ["atom"]:
         return None
     start = asked.get("start", ["0"])[0]
-    return f"getcurrent:{int(start)}" if start.isascii() and start.isdigit() else None
+    if not (start.isascii() and start.isdigit() and len(start) <= 9):
+        return None
+    return f"getcurrent:{int(start)}"
 
 
 #: How the emulator's EDGAR can misbehave (``secfeed serve --edgar-fault``).
