@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..run.diagnostics import Diagnostics
 
 #: Filings waiting for the writer, at most: a burst as large as the benchmark's never waits
-#: for the disk (the filings are in memory already: about 60 MB at most); a larger one waits.
+#: for the disk (as encoded rows, about 25 MB at most); a larger one waits.
 QUEUE_FILINGS = 131_072
 #: Filings the writer takes into one transaction, at most.
 PER_TRANSACTION = 20_000
