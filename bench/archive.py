@@ -21,23 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from run import start_emulator  # bench/run.py
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-
-
-def serve(n: int) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen(
-        [PY, "-m", "secfeed_cli", "serve", "--port", "0", "-q", "--firehose", str(n)]
-        + ["--rate", "1000", "--backlog", "0"],
-        stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().decode().strip()
-    if not url.startswith("ws://"):
-        raise SystemExit("bench: the emulator did not start")
-    return proc, url
 
 
 def drain(url: str, n: int, archive: str | None) -> tuple[float, float]:
@@ -68,7 +55,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=131_072)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    emulator, url = serve(args.n)
+    emulator, url = start_emulator("--firehose", str(args.n), "--rate", "1000", "--backlog", "0")
     times: dict[str, list[float]] = {k: [] for k in ("plain", "archive")}
     exits: dict[str, list[float]] = {k: [] for k in ("plain", "archive")}
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,13 +20,14 @@ import re
 import signal
 import statistics
 import struct
-import subprocess
 import sys
 import termios
 import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
+
+from run import start_emulator  # bench/run.py
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -140,20 +141,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def serve(rate: float) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen(
-        [PY, "-m", "secfeed_cli", "serve", "--port", "0", "-q", "--rate", str(rate)],
-        stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().decode().strip()
-    if not url.startswith("ws://"):
-        raise SystemExit("bench: the emulator did not start")
-    return proc, url
-
-
 class Session(NamedTuple):
     times: dict[str, list[float]]  # seconds from a key to its effect on the screen, by key
     memory: list[tuple[float, float, float, float]]  # (second, RSS MB, ui CPU %, emulator CPU %)
@@ -164,7 +151,7 @@ class Session(NamedTuple):
 
 def session(rate: float, seconds: float, buffer: int) -> Session:
     """One ui run: keys timed round after round while the feed flows, RSS each second."""
-    emulator, url = serve(rate)
+    emulator, url = start_emulator("--rate", str(rate))
     term = Terminal(["--url", url, "--buffer", str(buffer)])
     try:
         term.wait("backlog complete", 0)
