@@ -15,7 +15,30 @@ import pytest
 from secfeed_cli.emulator.runner import EmulatorThread
 from secfeed_cli.emulator.server import Emulator, EmulatorConfig
 
+from .patience import WAIT
+from .processes import become_subreaper, children, end_all, every_process_ends, track
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each pytest process (each xdist worker) adopts what its tests' processes leave."""
+    become_subreaper()
+
+
+@pytest.fixture(autouse=True)
+def _every_process_ends(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever the outcome, no process the test started outlives it (tests/processes.py).
+    Autouse and first: its end runs after every other fixture of the test has ended."""
+    with every_process_ends(request.node.nodeid):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _every_process_ends_with_the_session() -> Iterator[None]:
+    before = children()
+    yield
+    end_all(before, "session")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -119,7 +142,7 @@ def secfeed(
 
 def secfeed_process(
     *args: str,
-    timeout: float = 30,
+    timeout: float = 2 * WAIT,
     env: dict[str, str] | None = None,
     stdin: Any = subprocess.DEVNULL,
 ) -> subprocess.CompletedProcess[bytes]:
@@ -137,7 +160,7 @@ def secfeed_process(
 def secfeed_code(
     code: str,
     *args: str,
-    timeout: float = 30,
+    timeout: float = 2 * WAIT,
     stdout: int | IO[bytes] = subprocess.PIPE,
     buffered: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
@@ -165,15 +188,18 @@ WITHOUT = "import sys; sys.modules[{!r}] = None\nfrom secfeed_cli.cli import mai
 def secfeed_popen(
     *args: str, env: dict[str, str] | None = None, **kw: Any
 ) -> subprocess.Popen[bytes]:
+    """Start the real CLI, in a process group of its own that ends with the test."""
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
-    return subprocess.Popen(
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    proc = subprocess.Popen(
         [sys.executable, "-m", "secfeed_cli", *args],
         env=env or cli_env(),
         cwd=ROOT,
-        stdin=subprocess.DEVNULL,
+        start_new_session=True,
         **kw,
     )
+    return track(proc)
 
 
 def ndjson(out: bytes) -> list[dict[str, Any]]:

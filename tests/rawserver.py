@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .patience import WAIT
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 Handler = Callable[[socket.socket, int], object]  # what it returns is ignored
@@ -64,7 +66,7 @@ class RawServer:
             self.notes.append(item)
             self._cond.notify_all()
 
-    def wait(self, predicate: Callable[[], bool], timeout: float = 20) -> None:
+    def wait(self, predicate: Callable[[], bool], timeout: float = WAIT) -> None:
         with self._cond:
             if not self._cond.wait_for(predicate, timeout=timeout):
                 raise AssertionError("the server never saw what the test waited for")

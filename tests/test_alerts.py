@@ -27,6 +27,7 @@ import pytest
 from secfeed_cli.emulator.server import Emulator
 
 from .conftest import WITHOUT, cli_env, ndjson, secfeed, secfeed_code, secfeed_popen
+from .patience import WAIT
 
 Factory = Callable[..., Emulator]
 
@@ -40,7 +41,7 @@ class Fifo:
         self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)  # never reads as closed
         self.buffer = b""
 
-    def lines(self, n: int, timeout: float = 30) -> list[str]:
+    def lines(self, n: int, timeout: float = WAIT) -> list[str]:
         while self.buffer.count(b"\n") < n:
             if not select.select([self.fd], [], [], timeout)[0]:
                 have = self.buffer.count(b"\n")
@@ -60,30 +61,15 @@ def fifo(tmp_path: Path) -> Iterator[Fifo]:
     made.close()
 
 
-_started: list[subprocess.Popen[bytes]] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_leftovers() -> Iterator[None]:
-    """A test that fails midway leaves no secfeed running (nor its pipes open)."""
-    yield
-    while _started:
-        proc = _started.pop()
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=30)
-
-
 def start(em: Emulator, *args: str) -> subprocess.Popen[bytes]:
-    proc = secfeed_popen("tail", "--url", em.url, *args)
-    _started.append(proc)
+    proc = secfeed_popen("tail", "--url", em.url, *args)  # ended with the test, however it ends
     em.wait_for("hello")
     return proc
 
 
 def stop(proc: subprocess.Popen[bytes]) -> tuple[bytes, str]:
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 130, err
     return out, err.decode()
 
@@ -191,13 +177,13 @@ def test_exec_timeout_kills_the_hook_and_its_children(
 
 def _gone(pid: int) -> bool:
     """Awaits the end of a process that is not our child (a pidfd is readable once it has
-    ended: killed, a zombie or reaped), at most 10 s."""
+    ended: killed, a zombie or reaped), at most WAIT seconds."""
     try:
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
         return True
     try:
-        return bool(select.select([fd], [], [], 10)[0])
+        return bool(select.select([fd], [], [], WAIT)[0])
     finally:
         os.close(fd)
 
@@ -247,7 +233,7 @@ def test_exit_with_32_running_hooks_takes_the_grace_not_a_second_per_worker(
     fifo.lines(32)  # all 32 hooks are running
     signalled = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=WAIT)
     took = time.monotonic() - signalled
     print(f"SIGTERM with 32 running hooks: exit after {took:.2f} s")
     assert proc.returncode == 143, err
@@ -284,10 +270,9 @@ def test_what_a_hook_leaves_running_cannot_hold_the_users_pipeline(
         f"sleep 600 & echo $! > {pids}; echo started",
         stderr=subprocess.STDOUT,
     )
-    _started.append(proc)
     em.wait_for("hello")
     em.publish(1)
-    out, _ = proc.communicate(timeout=30)  # a sleep holding the pipe would hold this 600 s
+    out, _ = proc.communicate(timeout=WAIT)  # a sleep holding the pipe would hold this 600 s
     assert proc.returncode == 0, out
     assert b"\nstarted\n" in out
     assert _gone(int(pids.read_text())), "what the hook started is killed at exit"
@@ -378,10 +363,9 @@ def test_a_hook_that_cannot_start_is_counted_apart_from_one_that_failed(
     proc = secfeed_popen(
         "tail", "--url", em.url, "--count", "2", "--config", str(config), "--exit-grace", "60"
     )
-    _started.append(proc)
     em.wait_for("hello")
     published = [p.record["accession_no"] for p in em.publish(2)]
-    _, err_bytes = proc.communicate(timeout=30)
+    _, err_bytes = proc.communicate(timeout=WAIT)
     err = err_bytes.decode()
     assert proc.returncode == 0, err
     assert f"--exec could not start the hook for {published[0]}: Argument list too long" in err
@@ -419,7 +403,7 @@ class Webhook:
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def wait(self, n: int, timeout: float = 30) -> None:
+    def wait(self, n: int, timeout: float = WAIT) -> None:
         with self.arrived:
             assert self.arrived.wait_for(lambda: len(self.requests) >= n, timeout), self.requests
 

@@ -20,6 +20,7 @@ from secfeed_cli.emulator.server import Emulator
 from secfeed_cli.output.records import COLUMNS as OUTPUT_COLUMNS
 
 from .conftest import accessions, cli_env, ndjson, secfeed, secfeed_popen, secfeed_process
+from .patience import WAIT
 
 Factory = Callable[..., Emulator]
 UA = "secfeed tests tests@localhost"
@@ -113,7 +114,7 @@ def test_sigkill_mid_burst_leaves_whole_filings_and_the_next_run_completes_it(
     for _ in range(at):
         assert proc.stdout.readline()
     proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    proc.communicate(timeout=WAIT)
     kept = whole(path)
     assert kept <= n
     done = secfeed_process(*args)
@@ -144,7 +145,7 @@ def test_from_an_archive_reads_it_then_follows_what_is_appended(
             assert record == {**printed[record["accession_no"]], "is_historical": False}
     finally:
         reader.send_signal(signal.SIGTERM)
-        _, err = reader.communicate(timeout=30)
+        _, err = reader.communicate(timeout=WAIT)
     assert reader.returncode == 143, err
     # --backlog-only, snapshot, -n and the filters read it as they read the feed.
     res = secfeed("snapshot", "--from", str(path), "-n", "2")
@@ -626,5 +627,5 @@ def test_writers_opening_a_new_archive_at_once_all_get_it(tmp_path: Path) -> Non
             proc.start()
         for proc in procs:
             proc.join(60)
-        assert [said.get(timeout=5) for _ in procs] == ["ok"] * 3, n
+        assert [said.get(timeout=WAIT) for _ in procs] == ["ok"] * 3, n
         assert one(Path(path), "PRAGMA journal_mode") == "wal"

@@ -20,6 +20,7 @@ from secfeed_cli.wire.filing import Filing, parse_time
 from secfeed_cli.wire.protocol import ServerError, parse_frame
 
 from .conftest import ROOT, cli_env
+from .patience import WAIT
 
 Factory = Callable[..., Emulator]
 KEY = "s3cret-KEY/+="
@@ -204,7 +205,7 @@ def test_overflow_when_the_client_does_not_read(emulator_factory: Factory) -> No
     em = emulator_factory(backlog=0, rate=20_000, buffer=500)
     small = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)]
     ws = connect(em.url, sockopt=small)
-    event = em.wait_for("overflow", timeout=30)  # the real socket filled up, then the buffer
+    event = em.wait_for("overflow")  # the real socket filled up, then the buffer
     frames = []
     while True:
         opcode, data = ws.recv_data(control_frame=True)
@@ -300,7 +301,7 @@ def test_serve_prints_its_url_first() -> None:
             ws.close()
         finally:
             proc.terminate()
-            _, err = proc.communicate(timeout=10)
+            _, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 143
     assert b"listening on ws://127.0.0.1:" in err and b"Traceback" not in err
 

@@ -20,6 +20,7 @@ from secfeed_cli.emulator.feed import with_accession_year
 from secfeed_cli.emulator.server import Emulator
 
 from .conftest import ROOT, accessions, cli_env, ndjson, secfeed, secfeed_popen
+from .patience import WAIT
 
 Factory = Callable[..., Emulator]
 
@@ -87,7 +88,7 @@ def test_overflow_from_a_slow_consumer_warns_and_reconnects(emulator_factory: Fa
     stall = ("--stall-timeout", "30")
     with secfeed_popen("tail", "--url", em.url, "--duration", "90", "-v", *stall) as proc:
         assert proc.stdout is not None and proc.stderr is not None
-        em.wait_for("overflow", timeout=40)  # stdout is not read: the client backed up
+        em.wait_for("overflow")  # stdout is not read: the client backed up
         chunks: list[bytes] = []
         drain = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))  # type: ignore[union-attr]
         drain.start()
@@ -100,8 +101,8 @@ def test_overflow_from_a_slow_consumer_warns_and_reconnects(emulator_factory: Fa
                 break
         proc.send_signal(signal.SIGTERM)
         err_lines.append(proc.stderr.read().decode())
-        drain.join(timeout=30)
-        proc.wait(timeout=30)
+        drain.join(timeout=WAIT)
+        proc.wait(timeout=WAIT)
     assert proc.returncode == 143, "".join(err_lines)
     err = "".join(err_lines)
     assert "output is slower than the feed" in err
@@ -186,7 +187,7 @@ def test_signals_close_flush_and_summarise(
         out = proc.stdout.read()  # not communicate(): it would skip what readline buffered
         assert proc.stderr is not None
         err = proc.stderr.read()
-        proc.wait(timeout=20)
+        proc.wait(timeout=WAIT)
     assert proc.returncode == code
     assert b"Traceback" not in err and b"\n\n" not in err
     lines = (first + out).decode().splitlines()
@@ -257,7 +258,7 @@ def test_server_pings_are_answered(emulator_factory: Factory) -> None:
         b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
-    em.wait_for("disconnect", conn=2, timeout=10)
+    em.wait_for("disconnect", conn=2)
     raw.close()
 
 
@@ -304,7 +305,7 @@ def test_a_signal_during_a_blocked_write_never_leaves_half_a_line(
         proc.send_signal(signum)
         out = proc.stdout.read()  # now read: the lines in progress go out, then the exit
         err = proc.stderr.read().decode()
-        proc.wait(timeout=20)
+        proc.wait(timeout=WAIT)
     assert proc.returncode == 128 + signum, err
     assert out.endswith(b"\n") and len(out) > 65536
     lines = out.decode().splitlines()

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import pytest
 
 from .conftest import accessions, cli_env, ndjson, secfeed, secfeed_popen
+from .patience import WAIT
 from .rawserver import (
     HEARTBEAT,
     Handler,
@@ -271,7 +272,7 @@ def test_the_stream_reads_for_itself_and_its_keeper_only_while_the_output_is_hel
         burst(1, 200)
         take(1)
         burst(201, 400)  # the output holds the stream's thread until the keeper has read
-        assert keeper_read.wait(10)
+        assert keeper_read.wait(WAIT)
         held = len(readers)
         take(400)
         for k in range(20):  # the stream is back: it reads again (a few tries: a busy machine
@@ -304,20 +305,20 @@ def test_waiting_on_our_own_output_is_not_a_stalled_server() -> None:
     second = filing_frame(2)
     try:
         server.sendall(filing_frame(1))
-        assert waiting.wait(10)  # frame 1 is read; the reader waits for room in the queue
+        assert waiting.wait(WAIT)  # frame 1 is read; the reader waits for room in the queue
         # The output holds the reader longer than the stall timeout (the condition under test),
         # and meanwhile the server sends the first half of frame 2.
         server.sendall(second[:100])
         time.sleep(4)
-        assert out.get(timeout=10) == "the output is busy"  # room: the reader goes on
-        first = out.get(timeout=10)
+        assert out.get(timeout=WAIT) == "the output is busy"  # room: the reader goes on
+        first = out.get(timeout=WAIT)
         # Its next read holds half a frame. The time it spent waiting used to count as the
         # server's silence: 'no complete frame for 3 s (stalled)', and the link was dropped.
         # The rest comes a second later, well inside the stall timeout (the server's pace).
         time.sleep(1)
         with contextlib.suppress(OSError):  # a dropped link: its Closed record says why
             server.sendall(second[100:])
-        after = out.get(timeout=10)
+        after = out.get(timeout=WAIT)
     finally:
         link.close(abort=True)
         server.close()
@@ -392,7 +393,7 @@ def test_the_handshake_cannot_hold_or_bloat_the_client(
     assert said in err, err
     assert len(err.splitlines()) <= 3 and "Traceback" not in err
     if kind == "huge-body":
-        assert reported.wait(20)
+        assert reported.wait(WAIT)
         assert sent[0] < 40_000_000  # the client stopped reading: the body never came
 
 
@@ -449,9 +450,9 @@ def test_ctrl_c_ends_the_run_under_a_ping_flood(servers: list[RawServer]) -> Non
     with secfeed_popen("tail", "--url", server.url) as proc:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith(b"{")
-        assert flooding.wait(20)
+        assert flooding.wait(WAIT)
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)  # a bound, not a measurement: the note says how long it took
+        proc.wait(timeout=WAIT)  # a bound, not a measurement: the note says how long it took
         err = proc.stderr.read() if proc.stderr else b""
     assert proc.returncode == 130, err
     assert b"Traceback" not in err
@@ -492,7 +493,7 @@ def test_reconnect_storm_keeps_fds_and_threads_bounded(servers: list[RawServer])
         server.wait(lambda: server.connections >= 1)
         samples = _samples(proc, 10)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        out, err = proc.communicate(timeout=WAIT)
     fds = max(s[0] for s in samples)
     threads = max(s[1] for s in samples)
     print(f"reconnect storm: {server.connections} connections, max {fds} fds, {threads} threads")
@@ -519,7 +520,7 @@ def test_lines_are_out_before_the_close_handshake_starts(servers: list[RawServer
         server.wait(lambda: "close" in server.notes)
         os.set_blocking(proc.stdout.fileno(), False)
         early = proc.stdout.read() or b""  # what was on stdout when the close went out
-        proc.wait(timeout=20)
+        proc.wait(timeout=WAIT)
     assert proc.returncode == 0
     assert accessions(ndjson(early)) == [f"0000123456-26-{i:06d}" for i in range(1, 6)]
 
@@ -568,7 +569,7 @@ def test_latency_that_keeps_growing_is_warned_about_once(servers: list[RawServer
         finally:
             stop.set()
             proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=20)
+            proc.wait(timeout=WAIT)
             reader.join(20)
     text = b"".join(err).decode()
     assert text.count("latency keeps growing") == 1, text
@@ -595,7 +596,7 @@ def test_a_reconnect_storm_with_traffic_cannot_keep_closing_links_alive(
         samples = _samples(proc, 8)
         signalled = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=WAIT)
         took = time.monotonic() - signalled
     fds = [s[0] for s in samples]
     threads = [s[1] for s in samples]

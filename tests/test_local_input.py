@@ -8,8 +8,6 @@ import base64
 import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +15,8 @@ import pytest
 
 from secfeed_cli.emulator.server import Emulator
 
-from .conftest import ROOT, Result, cli_env, ndjson, secfeed
+from .conftest import Result, cli_env, ndjson, secfeed, secfeed_popen
+from .patience import WAIT
 from .rawserver import RawServer, header, read_request
 
 BAD = [b"internal error", b"Traceback"]
@@ -193,16 +192,10 @@ def test_ctrl_c_while_the_cli_is_still_loading_exits_130_quietly(tmp_path: Path)
         f"import time\nopen({str(fifo)!r}, 'w').close()\ntime.sleep(60)\n"
     )
     env = cli_env(PYTHONPATH=str(tmp_path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "secfeed_cli", "tail", "--count", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
+    proc = secfeed_popen("tail", "--count", "1", env=env)
     with open(fifo) as importing:  # opens once the stand-in opens it for writing
         importing.read()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 130, err
     assert out == b"" and err == b""

@@ -27,6 +27,8 @@ import pytest
 from secfeed_cli.emulator.server import Emulator
 
 from .conftest import WITHOUT, Result, ndjson, secfeed_code, secfeed_popen, secfeed_process
+from .patience import WAIT
+from .processes import track
 
 Factory = Callable[..., Emulator]
 NATS_SERVER = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -53,12 +55,14 @@ class NatsServer:
     def start(self) -> None:
         assert NATS_SERVER is not None
         port = str(self.port or -1)
-        self.proc = subprocess.Popen(
-            [NATS_SERVER, "-a", "127.0.0.1", "-p", port]
-            + (["-js", "-sd", str(self.store)] if self.jetstream else [])
-            + list(self.extra),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        self.proc = track(
+            subprocess.Popen(
+                [NATS_SERVER, "-a", "127.0.0.1", "-p", port]
+                + (["-js", "-sd", str(self.store)] if self.jetstream else [])
+                + list(self.extra),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
         )
         assert self.proc.stderr is not None
         for raw in self.proc.stderr:  # the log says where it listens, then that it is ready
@@ -79,8 +83,8 @@ class NatsServer:
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
-            self.proc.wait(10)
-            self.drain.join(10)
+            self.proc.wait(WAIT)
+            self.drain.join(WAIT)
             assert self.proc.stderr is not None
             self.proc.stderr.close()
             self.proc = None
@@ -160,18 +164,18 @@ def test_two_relays_one_killed_midway_leave_every_filing_once(
     published = [p.record["accession_no"] for p in em.publish(15)]
     _wait_for_stream(nats_server, 25)
     first.send_signal(signal.SIGKILL)  # a machine lost, mid-stream
-    first.communicate(timeout=10)
+    first.communicate(timeout=WAIT)
     published += [p.record["accession_no"] for p in em.publish(15)]
     _wait_for_stream(nats_server, 40)
     second.send_signal(signal.SIGINT)
-    _, err = second.communicate(timeout=30)
+    _, err = second.communicate(timeout=WAIT)
     assert second.returncode == 130, err
     assert b"relay: " in err and b"already in the stream" in err
     accessions = [m[2]["accession_no"] for m in nats_server.stream()]
     assert sorted(accessions) == sorted(backlog + published)  # each exactly once
 
 
-def _wait_for_stream(server: NatsServer, n: int, timeout: float = 30) -> None:
+def _wait_for_stream(server: NatsServer, n: int, timeout: float = WAIT) -> None:
     """Await n messages in the stream (a consumer that waits for them: no polling sleeps)."""
 
     async def wait() -> None:
@@ -210,7 +214,7 @@ def test_a_broker_outage_holds_the_feed_back_and_loses_nothing(
     nats_server.start()  # back, same port, same store
     _wait_for_stream(nats_server, 25)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 130, err
     # nats-py holds publishes while it reconnects: a short outage needs no retry of ours
     # (those start when NATS has not answered for 5 s); either way, nothing is lost.
@@ -274,12 +278,12 @@ def test_tail_from_nats_prints_live_filings_as_the_relay_publishes_them(
     assert reader.stderr is not None
     assert b"connected to nats://" in reader.stderr.readline()  # its consumer exists now
     published = [p.record["accession_no"] for p in em.publish(4)]
-    out, err = reader.communicate(timeout=30)
+    out, err = reader.communicate(timeout=WAIT)
     assert reader.returncode == 0, err
     assert [r["accession_no"] for r in ndjson(out)] == published
     assert all(r["is_historical"] is False for r in ndjson(out))
     publisher.send_signal(signal.SIGINT)
-    publisher.communicate(timeout=30)
+    publisher.communicate(timeout=WAIT)
 
 
 def test_nats_options_without_nats_py_are_a_usage_error() -> None:
@@ -666,7 +670,7 @@ def test_tail_from_nats_says_when_nats_is_unreachable_and_when_it_is_back(
             line = reader.stderr.readline()
             assert line, "stderr ended before the end of the outage was said"
         reader.send_signal(signal.SIGINT)
-        reader.communicate(timeout=30)
+        reader.communicate(timeout=WAIT)
     assert reader.returncode == 130
 
 

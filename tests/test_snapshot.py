@@ -16,6 +16,7 @@ import pytest
 from secfeed_cli.emulator.server import Emulator
 
 from .conftest import ROOT, accessions, ndjson, secfeed, secfeed_popen
+from .patience import WAIT
 
 Factory = Callable[..., Emulator]
 OLD = b'{"old": "content"}\n'
@@ -93,7 +94,7 @@ def test_sigterm_mid_run_leaves_file_untouched(emulator_factory: Factory, tmp_pa
     ) as proc:
         em.wait_for("fault-stall")  # connected and part-way through the backlog
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=20)
+        proc.communicate(timeout=WAIT)
     assert proc.returncode == 143
     assert out.read_bytes() == OLD and leftovers(tmp_path) == []
 
@@ -214,7 +215,7 @@ def test_a_fifo_is_written_directly_not_replaced(emulator_factory: Factory, tmp_
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
     reader.start()
     res = secfeed("snapshot", "--url", em.url, "-o", str(fifo))
-    reader.join(timeout=30)
+    reader.join(timeout=WAIT)
     assert res.returncode == 0, res.stderr
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert accessions(ndjson(got[0])) == backlog_ids(em, 5)
@@ -379,8 +380,8 @@ def test_two_runs_on_one_state_take_turns(emulator_factory: Factory, tmp_path: P
                 "snapshot", "--url", em.url, "--state", str(state), "--timeout", "30"
             ) as second:
                 first.send_signal(signal.SIGTERM)  # the first run ends: the second goes on
-                out, err = second.communicate(timeout=30)
-            first.communicate(timeout=30)
+                out, err = second.communicate(timeout=WAIT)
+            first.communicate(timeout=WAIT)
         assert first.returncode == 143
         assert second.returncode == 0, err
         assert accessions(ndjson(out)) == backlog_ids(em, 5)
@@ -405,7 +406,7 @@ def test_sighup_ends_a_snapshot_and_removes_its_temporary_file(tmp_path: Path) -
             server.wait(lambda: server.connections == 1)  # the temp file exists by now
             assert len(leftovers(tmp_path)) == 1
             proc.send_signal(signal.SIGHUP)
-            proc.communicate(timeout=30)
+            proc.communicate(timeout=WAIT)
         assert proc.returncode == 129
         assert leftovers(tmp_path) == [] and not out.exists()
     finally:

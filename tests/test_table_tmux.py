@@ -23,6 +23,7 @@ from secfeed_cli.emulator.feed import load_sample
 from secfeed_cli.emulator.server import Emulator
 
 from .conftest import ROOT, secfeed
+from .patience import WAIT
 
 Factory = Callable[..., Emulator]
 
@@ -76,10 +77,15 @@ class Pane:
         self._output = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
         self.raw = b""  # what the pane printed, as wait_for() read it
         self._tmux("pipe-pane", f"cat > {shlex.quote(str(fifo))}")
+        self.server = int(self._tmux("display-message", "-p", "#{pid}"))
 
     def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
         res = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, timeout=10, env=env, check=True
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            timeout=WAIT,
+            env=env,
+            check=True,
         )
         return res.stdout.decode()
 
@@ -90,7 +96,7 @@ class Pane:
         """Everything the pane holds: the scrollback and the screen."""
         return self._tmux("capture-pane", "-p", "-S", "-")
 
-    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20) -> str:
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = WAIT) -> str:
         """Read the screen until ``predicate`` holds, bounded by ``timeout``.
 
         The screen is read first (it shows any output from before the FIFO was attached, and
@@ -114,7 +120,7 @@ class Pane:
                     break
                 self.raw += data
 
-    def wait_for_output(self, needle: bytes, timeout: float = 20) -> bytes:
+    def wait_for_output(self, needle: bytes, timeout: float = WAIT) -> bytes:
         """Read what the pane prints until ``needle`` is in it (in order of printing)."""
         deadline = time.monotonic() + timeout
         while needle not in self.raw:
@@ -133,7 +139,7 @@ class Pane:
     def resize(self, width: int, height: int) -> None:
         self._tmux("resize-window", "-x", str(width), "-y", str(height))
 
-    def exit_code(self, timeout: float = 20) -> int:
+    def exit_code(self, timeout: float = WAIT) -> int:
         """Await the command's exit (signalled through a tmux wait-for channel)."""
         subprocess.run(
             ["tmux", "-L", self.socket, "wait-for", self.channel], timeout=timeout, check=True
@@ -141,7 +147,17 @@ class Pane:
         return int(self.done.read_text())
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+        """End the tmux server and await its end (kill-server returns before it has)."""
+        try:
+            server = os.pidfd_open(self.server)
+        except ProcessLookupError:
+            server = None
+        subprocess.run(
+            ["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=WAIT
+        )
+        if server is not None:
+            select.select([server], [], [], WAIT)
+            os.close(server)
         os.close(self._output)
 
 

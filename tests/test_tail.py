@@ -24,6 +24,7 @@ from .conftest import (
     secfeed_popen,
     secfeed_process,
 )
+from .patience import WAIT
 
 Factory = Callable[..., Emulator]
 
@@ -210,7 +211,7 @@ def test_no_backlog_summary_counts_what_it_skipped(emulator_factory: Factory) ->
     proc = secfeed_popen("tail", "--url", em.url, "--no-backlog", "--count", "2", "-v")
     em.wait_for("hello")
     em.publish(2)
-    out, err = proc.communicate(timeout=20)
+    out, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 0, err
     assert len(ndjson(out)) == 2
     assert b"2 shown" in err and b"7 backlog filings skipped (--no-backlog)" in err
@@ -220,7 +221,7 @@ def test_output_that_could_not_be_written_is_not_shown(emulator_factory: Factory
     em = emulator_factory(backlog=30)
     with open("/dev/full", "wb") as full:
         proc = secfeed_popen("tail", "--url", em.url, "--backlog-only", stdout=full)
-        _, stderr = proc.communicate(timeout=20)
+        _, stderr = proc.communicate(timeout=WAIT)
     assert proc.returncode == 1
     err = stderr.decode()
     assert "cannot write output: No space left on device" in err
@@ -386,7 +387,7 @@ def test_a_pipe_on_stdout_gets_a_1_mib_buffer(emulator_factory: Factory) -> None
         os.close(write_end)
         with os.fdopen(read_end, "rb", closefd=False) as out:
             data = out.read()
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=WAIT)
         assert proc.returncode == 0, err
         assert len(ndjson(data)) == 5
         with open("/proc/sys/fs/pipe-max-size") as fh:

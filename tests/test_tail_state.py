@@ -11,6 +11,7 @@ from pathlib import Path
 from secfeed_cli.emulator.server import Emulator
 
 from .conftest import accessions, ndjson, secfeed, secfeed_popen
+from .patience import WAIT
 
 Factory = Callable[..., Emulator]
 
@@ -37,7 +38,7 @@ def test_a_restarted_tail_prints_only_what_it_missed(
     assert _read(first, 3) == live
     printed += live
     first.send_signal(signal.SIGTERM)
-    _, err = first.communicate(timeout=20)
+    _, err = first.communicate(timeout=WAIT)
     assert first.returncode == 143, err
     assert sorted(_held(state)) == sorted(printed)  # saved as it stopped
 
@@ -58,7 +59,7 @@ def test_killed_tail_repeats_at_most_never_loses(emulator_factory: Factory, tmp_
     em.publish(5)
     printed += _read(first, 5)
     first.kill()
-    first.communicate(timeout=20)
+    first.communicate(timeout=WAIT)
     held = _held(state)
     assert set(held) <= set(printed)  # whole (an atomic file), and never ahead of the output
     missed = [p.accession_no for p in em.publish(6)]
@@ -79,7 +80,7 @@ def test_nothing_is_remembered_that_could_not_be_written(
         proc = secfeed_popen(
             "tail", "--url", em.url, "--state", str(state), "--backlog-only", stdout=full
         )
-        _, err = proc.communicate(timeout=20)
+        _, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 1, err
     assert not state.exists() or _held(state) == []
     res = secfeed("tail", "--url", em.url, "--state", str(state), "--backlog-only")
@@ -100,7 +101,7 @@ def test_a_second_tail_on_the_same_state_exits_6_at_once(
         assert second.stdout == b""
     finally:
         first.send_signal(signal.SIGTERM)
-        first.communicate(timeout=20)
+        first.communicate(timeout=WAIT)
 
 
 def test_tail_and_snapshot_state_files_are_one_format(

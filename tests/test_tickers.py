@@ -243,10 +243,14 @@ def test_lookup_by_ticker_cik_and_name(tmp_path: Path) -> None:
 
 def test_ticker_and_watchlist_filters(emulator_factory: Factory, tmp_path: Path) -> None:
     em = emulator_factory(backlog=300)
-    everything = ndjson(run("tail", "--url", em.url, "--backlog-only", cache=tmp_path).stdout)
+
+    def here(*args: str) -> Any:  # in this process: a dozen runs, no interpreter each
+        return secfeed(*args, env=cli_env(XDG_CACHE_HOME=str(tmp_path)))
+
+    everything = ndjson(here("tail", "--url", em.url, "--backlog-only").stdout)
 
     def only(*args: str) -> list[dict[str, Any]]:
-        res = run("tail", "--url", em.url, "--backlog-only", *args, cache=tmp_path)
+        res = here("tail", "--url", em.url, "--backlog-only", *args)
         assert res.returncode == 0, res.stderr
         return ndjson(res.stdout)
 
@@ -270,19 +274,19 @@ def test_ticker_and_watchlist_filters(emulator_factory: Factory, tmp_path: Path)
     watch.write_text(f"# my list\nJPM   # the bank\n\n{other['cik']:010d}\n")
     assert only("--watchlist", str(watch)) == both
 
-    res = run("tail", "--url", em.url, "--ticker", "APPL", cache=tmp_path)
+    res = here("tail", "--url", em.url, "--ticker", "APPL")
     assert res.returncode == 2
     assert b"unknown ticker 'APPL' (closest: AAPL" in res.stderr
     # A stale line (a delisted ticker) is a warning; the rest of the list is used.
     watch.write_text("JPM\nNOSUCHTICKERX\n")
-    res = run("tail", "--url", em.url, "--watchlist", str(watch), "--backlog-only", cache=tmp_path)
+    res = here("tail", "--url", em.url, "--watchlist", str(watch), "--backlog-only")
     assert res.returncode == 0, res.stderr
     assert ndjson(res.stdout) == jpm
     said = f"warning: watchlist {watch} line 2: unknown ticker 'NOSUCHTICKERX'"
     assert said.encode() in res.stderr and b"; skipped" in res.stderr
     # Nothing resolves: an error (exit 2), as --ticker on the command line always is.
     watch.write_text("NOSUCHTICKERX\n")
-    res = run("tail", "--url", em.url, "--watchlist", str(watch), cache=tmp_path)
+    res = here("tail", "--url", em.url, "--watchlist", str(watch))
     assert res.returncode == 2
     assert b"nothing in the watchlist resolves: watchlist" in res.stderr
 

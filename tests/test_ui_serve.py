@@ -26,6 +26,8 @@ import websocket
 from secfeed_cli.emulator.server import Emulator
 
 from .conftest import ROOT, cli_env
+from .patience import WAIT
+from .processes import track
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
@@ -50,7 +52,7 @@ FLAGS = (
 )
 
 
-def first_line(stream: IO[bytes], pattern: str, timeout: float = 30) -> re.Match[str]:
+def first_line(stream: IO[bytes], pattern: str, timeout: float = WAIT) -> re.Match[str]:
     """The first line of ``stream`` that matches (a process saying where it listens)."""
     import select
     import time
@@ -75,10 +77,13 @@ class DevTools:
 
     def __init__(self, tmp: Path) -> None:
         assert CHROMIUM is not None
-        self.proc = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'chromium'}", "about:blank"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        self.proc = track(
+            subprocess.Popen(
+                [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'chromium'}", "about:blank"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
         )
         assert self.proc.stderr is not None
         browser = first_line(self.proc.stderr, r"DevTools listening on (ws://127\.0\.0\.1:(\d+)/)")
@@ -86,7 +91,12 @@ class DevTools:
         with urllib.request.urlopen(listing, timeout=10) as answer:
             pages = json.load(answer)
         page = next(p for p in pages if p["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
+        # No Origin header: Chromium 111 and later refuse a DevTools client that sends one
+        # unless started with --remote-allow-origins, and a client without one (as a program
+        # is) is let in by every version.
+        self.ws = websocket.create_connection(
+            page["webSocketDebuggerUrl"], timeout=WAIT, suppress_origin=True
+        )
         self.n = 0
         self.events: list[dict[str, Any]] = []
 
@@ -115,7 +125,7 @@ class DevTools:
 
     def close(self) -> None:
         self.ws.close()
-        self.proc.kill()
+        os.killpg(self.proc.pid, signal.SIGKILL)  # the browser and its helpers
         self.proc.wait()
         assert self.proc.stderr is not None
         self.proc.stderr.close()
@@ -175,13 +185,16 @@ def text_bands(rows: list[bytes], light: int = 90) -> int:
 
 
 def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "secfeed_cli", "ui", "--serve", "0", "--url", url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        cwd=ROOT,
-        env=cli_env(),
+    proc = track(
+        subprocess.Popen(
+            [sys.executable, "-m", "secfeed_cli", "ui", "--serve", "0", "--url", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=cli_env(),
+            start_new_session=True,
+        )
     )
     assert proc.stderr is not None
     found = first_line(proc.stderr, r"serving the ui on (http://127\.0\.0\.1:\d+) ")
@@ -216,7 +229,7 @@ def served(emulator_factory: Callable[..., Emulator]) -> Iterator[tuple[str, Emu
         yield url, em
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=WAIT) == 0
         out, err = proc.stdout.read(), proc.stderr.read()
         proc.stdout.close()
         proc.stderr.close()
@@ -271,7 +284,7 @@ def test_a_pages_app_ends_with_the_server_however_it_ends(
         proc.wait()
         import select
 
-        assert select.select([app], [], [], 30)[0], "the page's app outlived the server"
+        assert select.select([app], [], [], WAIT)[0], "the page's app outlived the server"
         os.close(app)
     finally:
         browser.close()

@@ -111,8 +111,10 @@ class Emulator:
         with self.changed:
             return list(self.events)
 
-    def wait_for(self, name: str, timeout: float = 10.0, conn: int | None = None) -> Event:
-        """Block (in another thread) until an event of that name happened; for tests."""
+    def wait_for(self, name: str, timeout: float = 90.0, conn: int | None = None) -> Event:
+        """Block (in another thread) until an event of that name happened; for tests. The
+        default bound is for a machine far slower than a developer's (a client that is still
+        importing its modules): an event that comes, comes long before it."""
 
         def found() -> Event | None:
             for event in self.events:
@@ -137,7 +139,7 @@ class Emulator:
             done.set_result([self.feed.publish_next() for _ in range(n)])
 
         self.loop.call_soon_threadsafe(go)
-        return done.result(timeout=10)
+        return done.result(timeout=90)
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
