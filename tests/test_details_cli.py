@@ -118,8 +118,9 @@ def test_documents_are_fetched_once_then_kept(feed: Emulator, edgar: Sec, tmp_pa
     asked = len(edgar.seen)
     again = run(feed, edgar, "--details-wait", "10", tmp_path=tmp_path)
     assert ndjson(again.stdout)[0]["details"]["status"] == "ok"  # type: ignore[attr-defined]
-    # Only the documents EDGAR did not have are asked for again.
-    assert len(edgar.seen) - asked == 2  # the missing one, asked twice (a 404 is retried)
+    # Only the documents EDGAR did not have, or that could not be read, are asked again: the
+    # missing one twice (a 404 is retried), the malformed one once (never kept).
+    assert len(edgar.seen) - asked == 3
 
 
 def test_a_slow_edgar_defers_the_details_not_the_filings(

@@ -126,7 +126,8 @@ def test_a_document_comes_with_the_user_agent_gzipped_then_from_the_cache(
     assert [(p, ua) for p, ua, _ in sec.seen] == [(PATH, UA)]
     again = EdgarClient(UA, base_url=sec.url, cache=tmp_path)  # another run, the same cache
     assert again.document(PATH) == FORM4 and len(sec.seen) == 1
-    assert (tmp_path / "1750" / "000112760225001055" / "0001127602-25-001055.txt").exists()
+    origin = "http_127.0.0.1_" + sec.url.rsplit(":", 1)[1]  # kept apart for each EDGAR
+    assert (tmp_path / origin / "1750" / "000112760225001055" / "0001127602-25-001055.txt").exists()
 
 
 def test_the_paths_are_edgars() -> None:
@@ -175,10 +176,10 @@ def test_the_pace_spaces_requests_across_threads_of_callers() -> None:
         starts.append(clock.now)
     gaps = [round(b - a, 9) for a, b in zip(starts, starts[1:], strict=False)]
     assert min(gaps) == 0.2  # 1 / rate apart at least
-    # ... and never more than 5 within 1.05 s: arrivals the network brings closer together
-    # than they were sent still keep SEC's count.
-    assert all(round(starts[i + 5] - starts[i], 9) >= 1.05 for i in range(len(starts) - 5))
-    assert round(starts[-1] - starts[0], 9) == 1.85  # 9 gaps: 8 of 0.2 s, one stretched
+    # ... and never more than 5 within 1.1 s: arrivals the network brings closer together
+    # than they were sent (by up to 100 ms) still keep SEC's count.
+    assert all(round(starts[i + 5] - starts[i], 9) >= 1.1 for i in range(len(starts) - 5))
+    assert round(starts[-1] - starts[0], 9) == 1.9  # 0 .2 .4 .6 .8, then 1.1 1.3 ... 1.9
     with pytest.raises(ValueError):
         Pace(11.0)
 

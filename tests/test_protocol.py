@@ -67,10 +67,15 @@ def test_documented_filing_example() -> None:
     )
 
 
-def test_bytes_frames_and_extra_fields_are_kept() -> None:
-    msg = parse_frame(frame(ticker="ACME", items=["2.02"]).encode())
-    assert isinstance(msg, Filing)
-    assert msg.extra == {"ticker": "ACME", "items": ["2.02"]}
+def test_bytes_frames_and_extra_fields_are_kept_but_never_fields_secfeed_derives() -> None:
+    """A frame's extra fields are kept; those secfeed derives (details, company, ticker, url,
+    the latency fields) never come from the wire: a frame cannot pass its own off as ours."""
+    derived = {"ticker": "ACME", "company": "X", "url": "javascript:x", "latency_ms": -1}
+    raw = frame(items=["2.02"], details={"status": 5}, **derived).encode()
+    for msg in (parse_frame(raw), *(parse_filings([raw]) or [])):
+        assert isinstance(msg, Filing)
+        assert msg.extra == {"items": ["2.02"]}
+        assert msg.details_status is None
 
 
 def test_fields_named_like_the_parsers_own_are_extra_fields() -> None:

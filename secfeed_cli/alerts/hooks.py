@@ -130,7 +130,10 @@ class ExecHooks:
                 if not self.jobs or time.monotonic() >= self.deadline:
                     return
                 job = self.jobs.popleft()
-            self._run(*job)
+            try:
+                self._run(*job)
+            except Exception as exc:  # a worker never dies: the hook is counted, said, and the
+                self._not_started(job[0], exc)  # next one runs
 
     def _run(self, filing: Filing, command: str) -> None:
         line = record_line(filing, None)

@@ -14,10 +14,20 @@ from __future__ import annotations
 from typing import Any
 from xml.etree import ElementTree
 
+import defusedxml
+import defusedxml.ElementTree
+
+from ..wire.details import MAX_NUMBER
 from .sgml import DetailsError, Header
 
 #: The largest ownership XML parsed (real ones are 3-60 KB; Form 3s with many holdings more).
 MAX_XML = 4 << 20
+#: The longest text kept from a document (a name, a footnote, the remarks), in characters;
+#: longer ones end in "…". Real footnotes run to about 1,500.
+MAX_TEXT = 4_000
+#: The most entries kept of a list (owners, transactions, holdings, footnotes); real Form 4s
+#: have at most a few dozen transactions.
+MAX_ROWS = 500
 
 ROLES = (
     ("isDirector", "director"),
@@ -44,21 +54,28 @@ def parse_xml(text: str | bytes) -> ElementTree.Element:
     data = text.encode("utf-8", "replace") if isinstance(text, str) else text
     if len(data) > MAX_XML:
         raise DetailsError(f"the XML is {len(data):,} bytes, over {MAX_XML:,}")
-    head = data[:4096].upper()
-    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in head:
-        raise DetailsError("the XML declares a document type (entities are not accepted)")
     try:
-        return ElementTree.fromstring(data)
+        root: ElementTree.Element = defusedxml.ElementTree.fromstring(data, forbid_dtd=True)
     except ElementTree.ParseError as exc:
         raise DetailsError(f"malformed XML: {exc}") from None
+    except defusedxml.DefusedXmlException:
+        raise DetailsError("the XML declares a document type (entities are not accepted)") from None
+    except ValueError as exc:  # an encoding expat cannot read ("multi-byte encodings ...")
+        raise DetailsError(f"malformed XML: {exc}") from None
+    return root
+
+
+def bounded(text: str) -> str:
+    """``text`` cut at :data:`MAX_TEXT` characters."""
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
 def _text(node: ElementTree.Element | None, path: str) -> str | None:
     found = None if node is None else node.find(path)
     if found is None or found.text is None:
         return None
-    text = " ".join(found.text.split())
-    return text or None
+    text = " ".join(found.text[: MAX_TEXT * 4].split())
+    return bounded(text) or None
 
 
 def _value(node: ElementTree.Element | None, path: str) -> str | None:
@@ -76,16 +93,34 @@ def _flag(node: ElementTree.Element | None, path: str) -> bool | None:
 
 
 def _number(text: str | None) -> float | int | None:
+    """A number as the document gives it: ``1500`` an int, ``1500.0`` or ``66.9`` a float;
+    None for text that is no number; DetailsError beyond :data:`MAX_NUMBER`."""
     if text is None:
         return None
     cleaned = text.replace(",", "").replace("$", "").strip()
+    if len(cleaned) > 40:  # no real amount has 40 characters
+        raise DetailsError(f"a number of {len(cleaned):,} characters in the XML")
     try:
         number = float(cleaned)
     except ValueError:
         return None
-    if number != number or number in (float("inf"), float("-inf")):
+    if number != number:
         return None
+    if not -MAX_NUMBER <= number <= MAX_NUMBER:
+        raise DetailsError(f"a number out of range in the XML: {cleaned[:24]}")
     return int(number) if number.is_integer() and "." not in cleaned else number
+
+
+def _joined(node: ElementTree.Element) -> str:
+    """A node's text with its children's, read no further than :data:`MAX_TEXT` allows."""
+    parts: list[str] = []
+    size = 0
+    for piece in node.itertext():
+        parts.append(piece[: MAX_TEXT * 4])
+        size += len(parts[-1])
+        if size > MAX_TEXT * 4:
+            break
+    return "".join(parts)
 
 
 def _footnotes(node: ElementTree.Element) -> list[str]:
@@ -93,7 +128,9 @@ def _footnotes(node: ElementTree.Element) -> list[str]:
     for ref in node.iter("footnoteId"):
         ident = ref.get("id")
         if ident:
-            seen[ident] = None
+            seen[bounded(ident)] = None
+            if len(seen) >= MAX_ROWS:
+                break
     return list(seen)
 
 
@@ -174,10 +211,14 @@ def parse_ownership(xml: str, header: Header | None = None) -> dict[str, Any]:
             elif node.tag.endswith("Holding"):
                 holdings.append(_row(node, table, holding=True))
     footnotes = {
-        note.get("id", ""): " ".join("".join(note.itertext()).split())
+        bounded(note.get("id", "")): bounded(" ".join(_joined(note).split()))
         for note in root.iter("footnote")
         if note.get("id")
     }
+    if len(rows) > MAX_ROWS or len(holdings) > MAX_ROWS or len(owners) > MAX_ROWS:
+        raise DetailsError(f"more than {MAX_ROWS} owners, transactions or holdings")
+    if len(footnotes) > MAX_ROWS:
+        raise DetailsError(f"more than {MAX_ROWS} footnotes")
     details: dict[str, Any] = {
         "form": _text(root, "documentType"),
         "period": _text(root, "periodOfReport"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from xml.etree import ElementTree
 
-from .ownership import _number, parse_xml
+from .ownership import MAX_ROWS, MAX_TEXT, _number, bounded, parse_xml
 from .sgml import DetailsError
 
 
@@ -33,7 +33,7 @@ def _text(node: ElementTree.Element | None, *names: str) -> str | None:
     found = None if node is None else _find(node, *names)
     if found is None or found.text is None:
         return None
-    return " ".join(found.text.split()) or None
+    return bounded(" ".join(found.text[: MAX_TEXT * 4].split())) or None
 
 
 def _date(text: str | None) -> str | None:
@@ -57,10 +57,12 @@ def parse_schedule13(xml: str) -> dict[str, Any]:
         "name": _text(root, "issuerName"),
         "cusip": _text(root, "issuerCUSIP", "issuerCusip", "issuerCusipNumber"),
     }
-    persons = []
+    persons: list[dict[str, Any]] = []
     for node in root.iter():
         if _local(node.tag) not in ("reportingPersonInfo", "coverPageHeaderReportingPersonDetails"):
             continue
+        if len(persons) >= MAX_ROWS:
+            raise DetailsError(f"more than {MAX_ROWS} reporting persons")
         cik = _text(node, "reportingPersonCIK")
         persons.append(
             {
@@ -75,10 +77,10 @@ def parse_schedule13(xml: str) -> dict[str, Any]:
                 ),
                 "percent": _number(_text(node, "percentOfClass", "classPercent")),
                 "types": [
-                    " ".join((t.text or "").split())
+                    bounded(" ".join(t.text[: MAX_TEXT * 4].split()))
                     for t in node.iter()
                     if _local(t.tag) == "typeOfReportingPerson" and t.text
-                ],
+                ][:MAX_ROWS],
             }
         )
     details: dict[str, Any] = {

@@ -58,21 +58,20 @@ def kind(form: str) -> str | None:
 
 
 def details_of(filing: Filing, client: edgar.EdgarClient) -> dict[str, Any]:
-    """Fetch and read one filing's details (in a worker thread)."""
+    """Fetch and read one filing's details (in a worker thread). Whatever a document does
+    ends as this filing's ``status``: a document that cannot be read is an ``error`` with a
+    reason, and is not kept in the cache."""
     what = kind(filing.form)
     try:
         if what == "8-K":
-            page = client.document(edgar.index_headers_path(filing.cik, filing.accession_no))
-            return {"status": "ok", **parse_8k(page.decode("utf-8", "replace"))}
+            path = edgar.index_headers_path(filing.cik, filing.accession_no)
+            return client.read(path, _read_8k)
         if what == "ownership":
             path = edgar.submission_path(filing.cik, filing.accession_no)
-            text = client.document(path).decode("utf-8", "replace")
-            header = parse_header(text, party="ISSUER")
-            return {"status": "ok", **parse_ownership(ownership_xml(text), header)}
+            return client.read(path, _read_ownership)
         if what == "13DG":
             path = edgar.submission_path(filing.cik, filing.accession_no)
-            text = client.document(path).decode("utf-8", "replace")
-            return {"status": "ok", **parse_schedule13(ownership_xml(text))}
+            return client.read(path, _read_13dg)
         return {"status": "unavailable", "reason": "no details for this form"}
     except edgar.NotFound as exc:
         return {"status": "unavailable", "reason": str(exc)}
@@ -83,6 +82,27 @@ def details_of(filing: Filing, client: edgar.EdgarClient) -> dict[str, Any]:
         return {"status": status, "reason": str(exc)}
     except (edgar.EdgarError, ValueError) as exc:
         return {"status": "error", "reason": str(exc)}
+    except (ArithmeticError, LookupError, TypeError, RecursionError, MemoryError) as exc:
+        return unreadable(exc)
+
+
+def unreadable(exc: BaseException) -> dict[str, Any]:
+    """The details of a document that made the reading fail in a way no check foresaw."""
+    return {"status": "error", "reason": f"the document could not be read ({type(exc).__name__})"}
+
+
+def _read_8k(page: bytes) -> dict[str, Any]:
+    return {"status": "ok", **parse_8k(page.decode("utf-8", "replace"))}
+
+
+def _read_ownership(body: bytes) -> dict[str, Any]:
+    text = body.decode("utf-8", "replace")
+    header = parse_header(text, party="ISSUER")
+    return {"status": "ok", **parse_ownership(ownership_xml(text), header)}
+
+
+def _read_13dg(body: bytes) -> dict[str, Any]:
+    return {"status": "ok", **parse_schedule13(ownership_xml(body.decode("utf-8", "replace")))}
 
 
 class _Held:
@@ -199,7 +219,10 @@ class Enricher:
                 if self._closed:
                     return
                 _, _, job = heapq.heappop(self._jobs)
-            details = self.fetch(job.filing, self.client)
+            try:
+                details = self.fetch(job.filing, self.client)
+            except Exception as exc:  # a worker never dies: the filing carries the error
+                details = unreadable(exc)
             missing = details.get("status") == "unavailable" and "not on EDGAR" in str(
                 details.get("reason", "")
             )

@@ -18,6 +18,7 @@ import ipaddress
 import socket
 import time
 import zlib
+from collections.abc import Callable
 from urllib.parse import unquote, urljoin, urlsplit
 
 import msgspec
@@ -103,11 +104,16 @@ def get(
     max_body: int,
     max_decoded: int,
     keep: Kept | None = None,
+    before_each: Callable[[], None] | None = None,
 ) -> Answer:
     """GET ``url`` within ``timeout`` seconds in all; the answer, whatever its status.
-    ``keep``: reuse its connection to the same server, and leave the one used there."""
+    ``keep``: reuse its connection to the same server, and leave the one used there.
+    ``before_each``: called before every request, each redirect's included (a pace to keep;
+    what it raises ends the fetch)."""
     deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
+        if before_each is not None:
+            before_each()
         answer = _get_kept(url, headers, deadline, max_body, max_decoded, keep)
         if answer.status not in (301, 302, 303, 307, 308):
             return answer

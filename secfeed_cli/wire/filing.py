@@ -256,7 +256,8 @@ class Filing(
     @property
     def details_status(self) -> str | None:
         details = self.extra.get("details") if self.extra else None
-        return details.get("status") if isinstance(details, dict) else None
+        status = details.get("status") if isinstance(details, dict) else None
+        return status if isinstance(status, str) else None
 
     @property
     def url(self) -> str:

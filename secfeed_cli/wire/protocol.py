@@ -17,7 +17,9 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
+from .details import problem as details_problem
 from .filing import (
     FILING_TYPE,
     MAX_CIK,
@@ -228,11 +230,12 @@ def parse_object(data: Any, frame: bytes = b"") -> Message:
 
 
 def _extra(data: dict[str, Any]) -> Mapping[str, Any]:
-    """Fields beyond the documented ones (the required ones are known to be present)."""
+    """Fields beyond the documented ones (the required ones are known to be present), less
+    those secfeed derives itself (:data:`DERIVED`): a frame cannot pass one off as ours."""
     known = _N_FIELDS if "description" in data else _N_FIELDS - 1
     if len(data) == known:
         return NO_EXTRA
-    return {k: v for k, v in data.items() if k not in _KNOWN}
+    return {k: v for k, v in data.items() if k not in _KNOWN and k not in DERIVED}
 
 
 def _filing_in_detail(data: dict[str, Any], frame: bytes) -> Filing:
@@ -348,16 +351,26 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-#: Output fields that are derived from others (``records.py``), not part of a filing.
-_DERIVED = ("company", "ticker", "url", "received_time", "latency_ms")
+#: Output fields secfeed derives (``records.py``), not part of a filing: never taken from a
+#: FinFeed frame. ``details`` comes from EDGAR through secfeed alone; read back from secfeed's
+#: own output (a relay's message, an archive row) it is checked (``details.py``).
+DERIVED = frozenset(("company", "ticker", "url", "received_time", "latency_ms", "details"))
+_RECOMPUTED = DERIVED - {"details"}
 
 
 def filing_from_record(record: Any, payload: bytes) -> Filing:
-    """A filing back from secfeed's own output object (a ``secfeed relay`` message), checked
-    as a wire frame is. Raises ProtocolError."""
+    """A filing back from secfeed's own output object (a ``secfeed relay`` message, an
+    archive row), checked as a wire frame is, its ``details`` too. Raises ProtocolError."""
     if not isinstance(record, dict) or "filing_date" not in record:
         raise ProtocolError("shape", "not a secfeed filing object")
-    data = {k: v for k, v in record.items() if k not in _DERIVED}
+    data = {k: v for k, v in record.items() if k not in _RECOMPUTED}
     data["filling_date"] = data.pop("filing_date")
     data["type"] = FILING_TYPE
-    return _filing_in_detail(data, payload)
+    details = data.pop("details", None)
+    filing = _filing_in_detail(data, payload)
+    if details is None:
+        return filing
+    why = details_problem(details)
+    if why is not None:
+        raise ProtocolError("field", why)
+    return replace(filing, extra={**filing.extra, "details": details})
