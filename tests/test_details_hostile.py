@@ -289,3 +289,93 @@ def test_a_block_stops_a_redirect_chain_mid_way() -> None:
     with pytest.raises(edgar.Blocked):
         client._take_slot()
     assert client.requests == 0
+
+
+# -- 7. filings waiting for details are never dropped, whatever ends the run ----------------
+
+
+@pytest.fixture
+def five_form4s(
+    emulator_factory: Callable[..., Emulator], tmp_path: Path
+) -> Callable[..., Emulator]:
+    records = [
+        {
+            "type": "fillings",
+            "accession_no": f"0001127602-25-{n:06d}",
+            "form": "4",
+            "cik": CIK,
+            "description": "4 - AAR CORP (0000001750) (Issuer)",
+            "filling_date": "2025-01-01",
+            "accepted_time": "2025-01-01T12:00:00Z",
+            "discovered_time": "2025-01-01T12:00:01Z",
+            "is_historical": True,
+        }
+        for n in range(1, 6)
+    ]
+    sample = tmp_path / "five.ndjson"
+    sample.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return lambda **kw: emulator_factory(backlog=5, sample_path=str(sample), **kw)
+
+
+class _Noted(list[tuple[str, str, float]]):
+    """Sec.seen that says when EDGAR has been asked (the filings are waiting by then)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = threading.Event()
+
+    def append(self, item: tuple[str, str, float]) -> None:
+        super().append(item)
+        self.asked.set()
+
+
+@pytest.fixture
+def stalled() -> Iterator[Sec]:
+    """An EDGAR that never answers while the test runs."""
+    sec = Sec()
+    sec.stall.set()
+    sec.seen = _Noted()
+    yield sec
+    sec.close()
+
+
+def test_the_feed_ending_lets_out_every_filing_waiting_for_details(
+    five_form4s: Callable[..., Emulator], stalled: Sec, tmp_path: Path
+) -> None:
+    em = five_form4s(drop_after=3)  # three filings of the backlog, then the connection drops
+    res = _run(em, stalled, tmp_path / "cache", "--no-reconnect", "--details-wait", "600")
+    assert res.returncode == 4, res.stderr
+    lines = ndjson(res.stdout)
+    assert [r["accession_no"] for r in lines] == [f"0001127602-25-{n:06d}" for n in range(1, 4)]
+    assert {r["details"]["status"] for r in lines} == {"deferred"}
+    assert lines[0]["details"]["reason"] == "the run ended before they came"
+
+
+@pytest.mark.parametrize("signum", [2, 15])
+def test_a_signal_lets_out_every_filing_waiting_for_details(
+    five_form4s: Callable[..., Emulator], stalled: Sec, tmp_path: Path, signum: int
+) -> None:
+    from .conftest import secfeed_popen
+    from .patience import WAIT
+
+    em = five_form4s()
+    proc = secfeed_popen(
+        "tail",
+        "--url",
+        em.url,
+        "--details",
+        "--details-wait",
+        "600",
+        "--user-agent",
+        UA,
+        "--edgar-url",
+        stalled.url,
+        env=cli_env(XDG_CACHE_HOME=str(tmp_path / "cache")),
+    )
+    assert stalled.seen.asked.wait(WAIT)  # type: ignore[attr-defined]
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=WAIT)
+    assert proc.returncode == 128 + signum, err
+    lines = ndjson(out)
+    assert len(lines) == 5 and {r["details"]["status"] for r in lines} == {"deferred"}
+    assert b"5 received, 5 shown" in err or b"5 shown" in err, err

@@ -170,19 +170,23 @@ class Enricher:
                 heapq.heappush(self._jobs, (priority, next(self._seq), job))
                 self._cond.notify()
 
-    def ready(self, block: bool = False) -> list[tuple[Filing, float]]:
-        """The filings that may go out now, in order (``block``: wait for all of them)."""
+    def ready(self, block: bool = False, end: bool = False) -> list[tuple[Filing, float]]:
+        """The filings that may go out now, in order (``block``: wait for all of them; ``end``:
+        all of them at once, those whose details are not in ``deferred``: the run is ending
+        on a signal or an error, and no filing received is left behind)."""
         out: list[tuple[Filing, float]] = []
         while self.held:
             job, filing, received = self.held[0]
             if job is not None:
                 with self._cond:
-                    while job.details is None and block and self.clock() < job.due:
+                    while job.details is None and block and not end and self.clock() < job.due:
                         self._cond.wait(max(0.0, min(0.05, job.due - self.clock())))
                     details = job.details
-                if details is None and self.clock() < job.due:
+                if details is None and self.clock() < job.due and not end:
                     break  # the head waits: so does everything behind it
-                if details is None:
+                if details is None and end:
+                    details = {"status": "deferred", "reason": "the run ended before they came"}
+                elif details is None:
                     details = {"status": "deferred", "reason": f"not in within {self.wait:g} s"}
                 self.counts[details["status"]] = self.counts.get(details["status"], 0) + 1
                 filing = replace(filing, extra={**filing.extra, "details": details})

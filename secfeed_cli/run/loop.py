@@ -144,6 +144,7 @@ class Run:
         give_up = self.stream.deadline
         if limits.count == 0:
             return ExitCode.OK
+        output_failed = False
         try:
             for event in self.stream.events():
                 if isinstance(event, NewFilings):
@@ -196,6 +197,7 @@ class Run:
                     )
             return ExitCode.CONNECT  # pragma: no cover - the stream ends only by raising
         except OSError as exc:
+            output_failed = True
             if closed_pipe(exc):
                 raise
             raise write_failed(exc) from None
@@ -206,9 +208,13 @@ class Run:
                 # signal too, so that a source that acknowledges (NATS) can settle exactly
                 # what the run handled (a signal never lands inside that: see run()).
                 stopped = sys.exc_info()[1]
-                if stopped is None or isinstance(stopped, (KeyboardInterrupt, Terminated)):
-                    if self.enricher is not None:  # what waits for details goes out too
-                        self._let_out(sink, block=stopped is None)
+                orderly = stopped is None or isinstance(stopped, (KeyboardInterrupt, Terminated))
+                if not output_failed and self.enricher is not None:
+                    # What waits for details goes out too, whatever ends the run: at the end
+                    # of a run, once its details are in or its wait is over; on a signal or
+                    # an error, at once, those without details as deferred.
+                    self._let_out_at_end(sink, orderly=stopped is None, ended=stopped)
+                if orderly:
                     sink.flush()
                     settled = True
                     if self.checkpoint is not None:
@@ -319,13 +325,26 @@ class Run:
         if self.alerts is not None:
             self.alerts.deliver(filings)
 
-    def _let_out(self, sink: Sink, block: bool) -> None:
+    def _let_out_at_end(self, sink: Sink, orderly: bool, ended: BaseException | None) -> None:
+        """The run's end: every filing still waiting for details goes out (see run()). On an
+        error, a failure to write them is not allowed to hide the error that ended the run."""
+        if ended is None or isinstance(ended, (KeyboardInterrupt, Terminated)):
+            self._let_out(sink, block=orderly, end=not orderly)
+            return
+        try:
+            self._let_out(sink, block=False, end=True)
+            sink.flush()
+        except OSError:
+            pass  # the output is gone too: the error that ended the run is the one said
+
+    def _let_out(self, sink: Sink, block: bool, end: bool = False) -> None:
         """--details: out with the filings whose details are in or whose wait is over (with
-        ``block``: all of them, each waiting at most its own wait), in order."""
+        ``block``: all of them, each waiting at most its own wait; with ``end``: all of them
+        now), in order."""
         assert self.enricher is not None
         batch: list[Filing] = []
         when = 0.0
-        ready = self.enricher.ready(block=block)
+        ready = self.enricher.ready(block=block, end=end)
         criteria = self.enricher.criteria
         if criteria is not None:  # --item, --insider-code, --min-value, --sic
             passing = [(f, r) for f, r in ready if criteria.passes(f)]
