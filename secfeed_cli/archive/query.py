@@ -6,13 +6,14 @@ import csv
 import io
 import os
 import sqlite3
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
 
 from ..errors import ArchiveError
 from ..output.escape import escape_control, escape_control_csv
-from .schema import VERSION, open_for_reading
+from .schema import VERSION, open_for_reading, stoppable
 
 
 class QueryError(ValueError):
@@ -28,13 +29,15 @@ CELL = 60
 def stats(path: str) -> list[str]:
     db = open_for_reading(path)
     try:
-        count, first, last = db.execute(
-            "SELECT count(*), min(discovered_time), max(discovered_time) FROM filings"
-        ).fetchone()
-        with_details = db.execute("SELECT count(*) FROM details").fetchone()[0]
-        forms = db.execute(
-            "SELECT form, count(*) AS n FROM filings GROUP BY form ORDER BY n DESC, form LIMIT 16"
-        ).fetchall()
+        with stoppable(db):
+            count, first, last = db.execute(
+                "SELECT count(*), min(discovered_time), max(discovered_time) FROM filings"
+            ).fetchone()
+            with_details = db.execute("SELECT count(*) FROM details").fetchone()[0]
+            forms = db.execute(
+                "SELECT form, count(*) AS n FROM filings GROUP BY form ORDER BY n DESC, form"
+                " LIMIT 16"
+            ).fetchall()
     except sqlite3.Error as exc:
         raise ArchiveError(f"cannot read archive {path}: {exc}") from None
     finally:
@@ -57,12 +60,12 @@ def stats(path: str) -> list[str]:
 
 
 def run_query(path: str, sql: str) -> tuple[list[str], Any]:
-    """The columns and a cursor over the rows of one read-only statement."""
+    """The columns and a cursor over the rows of one read-only statement (a signal stops it:
+    read it within :func:`stoppable`)."""
     db = open_for_reading(path)
-    # Every 10,000 steps back in Python: a long query stops at Ctrl-C.
-    db.set_progress_handler(lambda: 0, 10_000)
     try:
-        cursor = db.execute(sql)
+        with stoppable(db):
+            cursor = db.execute(sql)
     except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
         raise QueryError(f"archive query: {exc}") from None
     except sqlite3.Error as exc:
@@ -92,55 +95,88 @@ def search(path: str, words: tuple[str, ...], limit: int) -> tuple[list[str], An
     )
     db = open_for_reading(path)
     try:
-        cursor = db.execute(
-            "SELECT f.discovered_time, f.form, f.company, f.ticker, f.description,"
-            " (SELECT group_concat(item, ' ') FROM items i"
-            "  WHERE i.accession_no = f.accession_no) AS items,"
-            " f.accession_no, f.url"
-            " FROM filings f WHERE f.seq IN ("
-            "  SELECT rowid FROM search WHERE search MATCH ?"
-            "  UNION ALL SELECT seq FROM filings f"
-            "  WHERE seq > (SELECT coalesce(max(rowid), 0) FROM search)"
-            f"  AND {' AND '.join([each] * len(words))})"
-            " ORDER BY f.seq DESC LIMIT ?",
-            (phrases, *likes, limit),
-        )
+        with stoppable(db):
+            cursor = db.execute(
+                "SELECT f.discovered_time, f.form, f.company, f.ticker, f.description,"
+                " (SELECT group_concat(item, ' ') FROM items i"
+                "  WHERE i.accession_no = f.accession_no) AS items,"
+                " f.accession_no, f.url"
+                " FROM filings f WHERE f.seq IN ("
+                "  SELECT rowid FROM search WHERE search MATCH ?"
+                "  UNION ALL SELECT seq FROM filings f"
+                "  WHERE seq > (SELECT coalesce(max(rowid), 0) FROM search)"
+                f"  AND {' AND '.join([each] * len(words))})"
+                " ORDER BY f.seq DESC LIMIT ?",
+                (phrases, *likes, limit),
+            )
     except sqlite3.Error as exc:
         raise QueryError(f"archive search: {exc}") from None
     return [d[0] for d in cursor.description], cursor
 
 
-def render(columns: list[str], rows: Any, fmt: str) -> bytes:
-    """Rows as NDJSON (one object a row), CSV (a header, then rows) or a table for a person."""
+#: Rows written at a time: the output starts with the first of them, and a closed pipe
+#: (``| head -1``) ends the query there, however many rows it would give.
+CHUNK = 500
+
+
+def write_rows(columns: list[str], rows: Any, fmt: str, write: Callable[[bytes], None]) -> None:
+    """Rows as NDJSON (one object a row), CSV (a header, then rows) or a table for a person,
+    written as they come (``write`` each piece): nothing is held but a chunk of rows, and a
+    table's first :data:`TABLE_ROWS`."""
     if fmt == "ndjson":
         encode = msgspec.json.Encoder().encode
-        out = [
-            encode(dict(zip(columns, map(_json_value, row), strict=True))) + b"\n" for row in rows
-        ]
-        return b"".join(out)
+        for chunk in _chunks(rows):
+            write(
+                b"".join(
+                    encode(dict(zip(columns, map(_json_value, row), strict=True))) + b"\n"
+                    for row in chunk
+                )
+            )
+        return
     if fmt == "csv":
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(columns)
-        for row in rows:
-            writer.writerow([escape_control_csv(_text(v)) for v in row])
-        return text.getvalue().encode()
+        write(text.getvalue().encode())
+        for chunk in _chunks(rows):
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\r\n")
+            writer.writerows([escape_control_csv(_text(v)) for v in row] for row in chunk)
+            write(text.getvalue().encode())
+        return
     cells: list[list[str]] = []
-    more = 0
+    more = False
     for row in rows:
-        if len(cells) < TABLE_ROWS:
-            cells.append([_cell(v) for v in row])
-        else:
-            more += 1
+        if len(cells) == TABLE_ROWS:
+            more = True  # not counted: counting would read every row
+            break
+        cells.append([_cell(v) for v in row])
     head = [_cell(c) for c in columns]
     widths = [max([len(head[i])] + [len(r[i]) for r in cells]) for i in range(len(columns))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     if more:
-        lines.append(f"... and {more:,} more rows (-f ndjson or -f csv writes them all)")
+        lines.append(f"... and more rows (the first {TABLE_ROWS:,} shown; -f ndjson or -f csv)")
     if not cells:
         lines.append("(no rows)")
-    return ("\n".join(lines) + "\n").encode()
+    write(("\n".join(lines) + "\n").encode())
+
+
+def render(columns: list[str], rows: Any, fmt: str) -> bytes:
+    """All of :func:`write_rows` as one piece (for small results and tests)."""
+    out: list[bytes] = []
+    write_rows(columns, rows, fmt, out.append)
+    return b"".join(out)
+
+
+def _chunks(rows: Any) -> Iterator[list[Any]]:
+    while True:
+        chunk = rows.fetchmany(CHUNK) if hasattr(rows, "fetchmany") else list(rows)
+        if not chunk:
+            return
+        yield chunk
+        if not hasattr(rows, "fetchmany"):
+            return
 
 
 def _json_value(value: Any) -> Any:

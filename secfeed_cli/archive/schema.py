@@ -10,9 +10,12 @@ newer one is refused (an older secfeed cannot know what it holds).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ArchiveError
+from ..run import signals
 
 #: The schema this secfeed writes; ``MIGRATIONS[n]`` takes version n to n + 1.
 VERSION = 1
@@ -191,23 +194,95 @@ def _wal(db: sqlite3.Connection) -> None:
 
 def open_for_reading(path: str) -> sqlite3.Connection:
     """The archive at ``path`` read-only (``mode=ro``: no statement can change it); it must
-    exist and be one this secfeed knows."""
+    exist and be one this secfeed knows: its version, and its tables, as tables (not views)
+    with our columns. No statement can attach another file or write one (ATTACH, VACUUM
+    INTO), and a statement read within :func:`stoppable` is stopped by a signal."""
     from urllib.parse import quote
 
     if not Path(path).is_file():
         raise ArchiveError(f"no archive at {path}")
     try:
         db = sqlite3.connect(
-            f"file:{quote(path)}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            f"file:{quote(path)}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
         )
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA query_only = 1")
+        db.set_authorizer(_no_other_files)
         version = _version(db, path)
         if version == 0:
             raise ArchiveError(f"{path} is not a secfeed archive (no schema version)")
+        _check_tables(db, path)
+        db.set_progress_handler(_stop_on_signal, 10_000)
     except sqlite3.Error as exc:
         raise _problem(path, exc) from None
     return db
+
+
+def _no_other_files(action: int, *_: object) -> int:
+    """The reader's authorizer: nothing that opens or creates another database file."""
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+_COLUMNS: dict[str, list[str]] = {}
+
+
+def _ours() -> dict[str, list[str]]:
+    """Our tables and their columns, as this secfeed creates them (read off a database in
+    memory made with :data:`CREATE`, once)."""
+    if not _COLUMNS:
+        mem = sqlite3.connect(":memory:")
+        try:
+            for statement in CREATE:
+                mem.execute(statement)
+            for (name,) in mem.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE"
+                " 'CREATE VIRTUAL%' AND name NOT LIKE 'search_%' AND name NOT LIKE 'sqlite_%'"
+            ).fetchall():
+                _COLUMNS[name] = [r[1] for r in mem.execute(f"PRAGMA table_xinfo({name})")]
+        finally:
+            mem.close()
+    return _COLUMNS
+
+
+def _check_tables(db: sqlite3.Connection, path: str) -> None:
+    """Each of our tables is a table with our columns: a view, or a table of other columns,
+    in their place would make every read something else (a view can run for ever)."""
+    kinds = dict(db.execute("SELECT name, type FROM sqlite_master").fetchall())
+    for name, columns in _ours().items():
+        if kinds.get(name) != "table":
+            what = "missing" if name not in kinds else f"a {kinds[name]}, not a table"
+            raise ArchiveError(f"{path} is not a secfeed archive: its {name} is {what}")
+        have = [r[1] for r in db.execute(f"PRAGMA table_xinfo({name})")]
+        if have != columns:
+            raise ArchiveError(f"{path} is not a secfeed archive: its {name} has other columns")
+    if kinds.get("search") != "table":
+        raise ArchiveError(f"{path} is not a secfeed archive: its search index is not a table")
+
+
+def _stop_on_signal() -> int:
+    """The progress handler: SQLite calls it every few thousand steps of a statement, and it
+    stops the statement once a signal has arrived (held by :func:`stoppable`)."""
+    return 0 if signals.pending() is None else 1
+
+
+@contextmanager
+def stoppable(db: sqlite3.Connection) -> Iterator[None]:
+    """Statements on ``db`` within can be stopped by a signal, however long SQLite would run
+    (in C, where Python's own handlers cannot run): the signal is held while SQLite runs,
+    the progress handler stops the statement, and the signal's exception (KeyboardInterrupt,
+    Terminated) is raised as the block ends, in place of SQLite's "interrupted"."""
+    with signals.writes_complete():
+        try:
+            yield
+        except sqlite3.Error:
+            if signals.pending() is None:
+                raise
+            # stopped for the signal: writes_complete raises its exception as it ends
 
 
 def _version(db: sqlite3.Connection, path: Path | str) -> int:

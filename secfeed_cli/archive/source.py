@@ -30,7 +30,7 @@ from ..feed.events import (
 )
 from ..wire.filing import Filing
 from ..wire.protocol import ProtocolError, filing_from_record
-from .schema import open_for_reading
+from .schema import open_for_reading, stoppable
 
 #: Rows read at once.
 BATCH = 2000
@@ -67,9 +67,10 @@ class ArchiveSource:
         self.stats.state = "connected"
         top = self._top()
         try:
-            filled = self.db.execute(
-                "SELECT count(*) FROM filings WHERE discovered_time IS NULL"
-            ).fetchone()[0]
+            with stoppable(self.db):
+                filled = self.db.execute(
+                    "SELECT count(*) FROM filings WHERE discovered_time IS NULL"
+                ).fetchone()[0]
         except sqlite3.Error as exc:
             raise ArchiveError(f"cannot read archive {self.path}: {exc}") from None
         if filled:
@@ -112,7 +113,10 @@ class ArchiveSource:
 
     def _top(self) -> int:
         try:
-            top: int = self.db.execute("SELECT coalesce(max(seq), 0) FROM filings").fetchone()[0]
+            with stoppable(self.db):
+                top: int = self.db.execute("SELECT coalesce(max(seq), 0) FROM filings").fetchone()[
+                    0
+                ]
         except sqlite3.Error as exc:
             raise ArchiveError(f"cannot read archive {self.path}: {exc}") from None
         return top
@@ -121,7 +125,8 @@ class ArchiveSource:
         self, after: int, top: int, historical: bool
     ) -> tuple[int, list[Filing], list[Malformed]]:
         try:
-            rows = self.db.execute(_SELECT, (after, top, BATCH)).fetchall()
+            with stoppable(self.db):  # a signal stops a read that would not end
+                rows = self.db.execute(_SELECT, (after, top, BATCH)).fetchall()
         except sqlite3.Error as exc:
             raise ArchiveError(f"cannot read archive {self.path}: {exc}") from None
         filings: list[Filing] = []

@@ -74,11 +74,21 @@ def search(path: str, words: tuple[str, ...], limit: int, fmt: str) -> None:
     _print(columns, rows, fmt)
 
 
-def _print(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
-    from ..archive.query import render
+def _print(columns: list[str], rows: Any, fmt: str) -> None:
+    """The rows as they come: the first are out at once, a closed pipe ends the query, and a
+    signal stops it however long it would run."""
+    import sqlite3
+
+    from ..archive.query import write_rows
+    from ..archive.schema import stoppable
+    from ..errors import ArchiveError
     from . import _environment
 
     env = _environment()
     if fmt == "auto":
         fmt = "table" if env.isatty() else "ndjson"
-    env.write(render(columns, rows, fmt))
+    try:
+        with stoppable(rows.connection):
+            write_rows(columns, rows, fmt, env.write)
+    except sqlite3.Error as exc:
+        raise ArchiveError(f"archive query: {exc}") from None

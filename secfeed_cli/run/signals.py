@@ -36,6 +36,12 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     _raise(signum)
 
 
+def pending() -> int | None:
+    """The signal held by :func:`writes_complete`, if one arrived (C code that runs long
+    polls this to stop early: a statement of SQLite)."""
+    return _pending
+
+
 def _raise(signum: int) -> None:
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
