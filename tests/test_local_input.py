@@ -181,10 +181,21 @@ def test_a_proxy_echoing_its_credentials_never_gets_them_printed(
         assert form not in err
 
 
-def test_ctrl_c_while_the_cli_is_still_loading_exits_130_quietly(tmp_path: Path) -> None:
-    # A stand-in for click that says it is being imported, then takes its time: SIGINT lands
-    # inside the CLI's imports, deterministically.
-    fake = tmp_path / "click"
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("click", ("tail", "--count", "1")),  # before the CLI's handlers are in place
+        ("nats", ("tail", "--from", "nats://127.0.0.1:9", "--count", "1")),  # a lazy import
+    ],
+    ids=["loading", "lazy-import"],
+)
+def test_a_signal_while_the_cli_is_still_loading_exits_quietly(
+    tmp_path: Path, module: str, args: tuple[str, ...], signum: int
+) -> None:
+    # A stand-in for a module the CLI imports that says it is being imported, then takes its
+    # time: the signal lands inside the CLI's imports, deterministically.
+    fake = tmp_path / module
     fake.mkdir()
     fifo = tmp_path / "importing"
     os.mkfifo(fifo)
@@ -192,10 +203,11 @@ def test_ctrl_c_while_the_cli_is_still_loading_exits_130_quietly(tmp_path: Path)
         f"import time\nopen({str(fifo)!r}, 'w').close()\ntime.sleep(60)\n"
     )
     env = cli_env(PYTHONPATH=str(tmp_path))
-    proc = secfeed_popen("tail", "--count", "1", env=env)
+    proc = secfeed_popen(*args, env=env)
     with open(fifo) as importing:  # opens once the stand-in opens it for writing
         importing.read()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=WAIT)
-    assert proc.returncode == 130, err
-    assert out == b"" and err == b""
+    assert proc.returncode == 128 + signum, err
+    assert out == b""
+    assert b"Traceback" not in err and b"internal error" not in err, err

@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> None:
 
 
 def _outcome(argv: list[str] | None, env: Environment) -> int | None:
-    from . import cli as group
-
     try:
+        from . import cli as group  # a signal may land in these imports too
+
         code: int | None = group.main(
             args=argv, prog_name="secfeed", standalone_mode=False, obj=env
         )
@@ -73,6 +73,11 @@ def _outcome(argv: list[str] | None, env: Environment) -> int | None:
     except Exception as exc:  # a bug: one line, unless SECFEED_DEBUG asks for the traceback
         import os
 
+        from ..run import signals
+
+        signum = signals.raised()
+        if signum is not None:  # a signal cut something short (an import): its exit status
+            return Terminated(signum).exit_code if signum != 2 else ExitCode.INTERRUPTED
         if os.environ.get("SECFEED_DEBUG"):
             raise
         from ..run.diagnostics import Diagnostics
@@ -88,6 +93,10 @@ def entry() -> None:
         main()
     except SystemExit as done:
         leave(done.code if isinstance(done.code, int) else 0)
+    except KeyboardInterrupt:  # a signal between the handlers' install and the command
+        leave(ExitCode.INTERRUPTED)
+    except Terminated as exc:
+        leave(exc.exit_code)
 
 
 def leave(code: int) -> NoReturn:

@@ -42,7 +42,18 @@ def pending() -> int | None:
     return _pending
 
 
+_raised: int | None = None
+
+
+def raised() -> int | None:
+    """The signal whose exception was raised in this process, if one was: whatever went wrong
+    after it (an import it cut short) is its consequence, and the exit is the signal's."""
+    return _raised
+
+
 def _raise(signum: int) -> None:
+    global _raised
+    _raised = signum
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated(signum)
