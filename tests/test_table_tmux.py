@@ -147,7 +147,9 @@ class Pane:
         return int(self.done.read_text())
 
     def kill(self) -> None:
-        """End the tmux server and await its end (kill-server returns before it has)."""
+        """End the tmux server and await its end (kill-server returns before it has); once."""
+        if self._output < 0:
+            return
         try:
             server = os.pidfd_open(self.server)
         except ProcessLookupError:
@@ -159,6 +161,7 @@ class Pane:
             select.select([server], [], [], WAIT)
             os.close(server)
         os.close(self._output)
+        self._output = -1
 
 
 @pytest.fixture

@@ -197,7 +197,7 @@ def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
         )
     )
     assert proc.stderr is not None
-    found = first_line(proc.stderr, r"serving the ui on (http://127\.0\.0\.1:\d+) ")
+    found = first_line(proc.stderr, r"serving the ui on (http://127\.0\.0\.1:\d+/[\w-]{20,}/) ")
     return proc, found.group(1)
 
 
@@ -301,3 +301,40 @@ def test_the_served_app_runs_with_the_same_options_less_the_servers() -> None:
     assert app_args(["ui", "--serve", "9000", "--url", "ws://h"]) == ["ui", "--url", "ws://h"]
     assert app_args(["ui", "--serve=9000", "--serve-host", "0.0.0.0", "-v"]) == ["ui", "-v"]
     assert app_args(["ui", "--serve-host=::1", "--serve"]) == ["ui"]
+
+
+def test_the_server_lets_in_its_own_page_only(
+    served: tuple[str, Emulator],
+) -> None:
+    """Any page open in a browser here can reach 127.0.0.1: without the token nothing is
+    served, and the websocket takes only the served page's own origin."""
+    import urllib.error
+
+    from secfeed_cli.ui.serve import MAX_PAGES
+
+    url, _ = served
+    origin = url.split("/", 3)
+    base, token = "/".join(origin[:3]), origin[3].strip("/")
+    with urllib.request.urlopen(url, timeout=WAIT) as page:
+        assert b"data-session-websocket-url" in page.read()
+    for guess in (base + "/", base + "/ws", f"{base}/{token[:-1]}/"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(guess, timeout=WAIT)
+        assert refused.value.code == 404
+        refused.value.close()
+    ws_url = f"ws{base[4:]}/{token}/ws"
+    for other in ("http://127.0.0.1:1", "http://evil.example", "null"):
+        with pytest.raises(websocket.WebSocketBadStatusException) as bad:
+            websocket.create_connection(ws_url, origin=other, timeout=WAIT)
+        assert bad.value.status_code == 403
+    # The page's own origin: in, up to MAX_PAGES at once; the next is told so.
+    pages = [
+        websocket.create_connection(ws_url, origin=base, timeout=WAIT) for _ in range(MAX_PAGES)
+    ]
+    try:
+        with pytest.raises(websocket.WebSocketBadStatusException) as full:
+            websocket.create_connection(ws_url, origin=base, timeout=WAIT)
+        assert full.value.status_code == 503
+    finally:
+        for page in pages:
+            page.close()

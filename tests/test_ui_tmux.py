@@ -77,6 +77,90 @@ def test_demo_ui_runs_on_the_emulator_and_sigterm_ends_it_with_143(
     assert "LIVE" not in pane.screen()
 
 
+def _ui_pid(pane: Pane) -> int:
+    """The pane runs a shell; its child is secfeed."""
+    shell = pane._tmux("list-panes", "-F", "#{pane_pid}").strip()
+    (child,) = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+    return int(child)
+
+
+@pytest.mark.parametrize("when", ["starting", "running"])
+@pytest.mark.parametrize("command", ["ui --url {url}", "demo --ui --rate 5"])
+def test_a_ui_whose_terminal_is_closed_ends(
+    emulator_factory: Factory, ui_pane: Callable[..., Pane], command: str, when: str
+) -> None:
+    """tmux kill-session closes the terminal under a ui, as it starts (its driver has just
+    taken the screen) or once it runs: the ui (one that reconnects for ever, and the demo's)
+    ends, instead of spinning on a terminal that is gone."""
+    import select
+
+    from .patience import WAIT
+
+    em = emulator_factory(backlog=20)
+    pane = ui_pane(command.format(url=em.url))
+    if when == "starting":
+        pane.wait_for_output(b"\x1b[?1049h")  # the alternate screen: the driver is starting
+    else:
+        pane.wait_for(lambda s: "backlog complete" in s and "LIVE" in s)
+    ui = os.pidfd_open(_ui_pid(pane))
+    try:
+        pane._tmux("kill-session")  # the terminal goes; nothing is sent to the ui itself
+        assert select.select([ui], [], [], WAIT)[0], "the ui outlived its terminal"
+    finally:
+        os.close(ui)
+
+
+@pytest.mark.unit
+def test_the_watchdog_ends_a_process_whose_quit_never_happens() -> None:
+    """A quit that was asked (a signal) and does not happen ends the process after GRACE."""
+    import threading
+
+    from secfeed_cli.ui import watch
+    from secfeed_cli.ui.watch import Watchdog
+
+    from .patience import WAIT
+
+    exited: list[int] = []
+    done = threading.Event()
+
+    def exit_now(code: int) -> None:
+        exited.append(code)
+        done.set()
+
+    dog = Watchdog(lambda code: None, parent=os.getppid(), watch_stdin=False, exit_now=exit_now)
+    dog.start().arm(143)
+    assert done.wait(WAIT) and exited == [143]
+    assert watch.GRACE <= 2.0
+    # Stopped (the app ended by itself), it ends nothing.
+    quiet = Watchdog(lambda code: None, parent=os.getppid(), watch_stdin=False, exit_now=exit_now)
+    quiet.start().stop()
+    quiet._thread.join(WAIT)
+    assert exited == [143]
+
+
+@pytest.mark.unit
+def test_the_watchdog_sees_a_parent_that_is_not_the_one_that_started_it() -> None:
+    import threading
+
+    from secfeed_cli.ui.watch import Watchdog
+
+    from .patience import WAIT
+
+    asked: list[int] = []
+    quit_asked = threading.Event()
+
+    def quit(code: int) -> None:
+        asked.append(code)
+        quit_asked.set()
+
+    dog = Watchdog(
+        quit, parent=os.getppid() + 1_000_000, watch_stdin=False, exit_now=lambda c: None
+    )
+    dog.start()
+    assert quit_asked.wait(WAIT) and asked == [129] and dog.reason == "its parent ended"
+    dog.stop()
+
+
 def test_ui_says_when_it_has_no_terminal() -> None:
     res = secfeed("ui", "--url", "ws://127.0.0.1:9")
     assert res.returncode == 2

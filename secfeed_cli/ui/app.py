@@ -27,6 +27,7 @@ from .feed import TICK, Inbox
 from .lines import SELECTED, Painter, feed_status, ui_status
 from .pane import describe
 from .rows import Rows
+from .watch import Watchdog
 
 #: The keys, as ``?`` lists them (and the README).
 KEYS = (
@@ -225,6 +226,7 @@ class SecfeedApp(App[int]):
         budget: Callable[[], str | None] | None = None,
         open_url: Callable[[str], None] | None = None,
         handle_signals: bool = False,
+        watchdog: Watchdog | None = None,
     ) -> None:
         """``fetch``: a filing's details from EDGAR (on a worker thread), None: no way to ask
         (no User-Agent); ``budget``: the EDGAR line for the status bar; ``open_url``: how
@@ -248,6 +250,7 @@ class SecfeedApp(App[int]):
         self.error: str | None = None
         self.ended = False
         self.handle_signals = handle_signals
+        self.watchdog = watchdog  # ends the process if a quit asked does not happen
         self._widgets()
 
     # -- layout and clock --
@@ -485,7 +488,14 @@ class SecfeedApp(App[int]):
         from ..errors import ExitCode, Terminated
 
         interrupted = signum == signal.SIGINT
-        self.exit_code = ExitCode.INTERRUPTED if interrupted else Terminated(signum).exit_code
+        self.quit_with(ExitCode.INTERRUPTED if interrupted else Terminated(signum).exit_code)
+
+    def quit_with(self, code: int) -> None:
+        """Quit with ``code`` (a signal's, or the watchdog's when the terminal is gone); a
+        quit that does not happen in time ends the process anyway (``watch.py``)."""
+        self.exit_code = code
+        if self.watchdog is not None:
+            self.watchdog.arm(code)
         self.action_quit_ui()
 
     def action_quit_ui(self) -> None:

@@ -18,6 +18,7 @@ from ..feed.connection import CLOSE_WAIT
 from ..run import diagnostics
 from ..run.settings import DetailsSettings, FromArchive, OutputSettings, RunSettings
 from .feed import Inbox, start
+from .watch import SERVER_PID, Watchdog
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ..filtering.filters import FilingFilter
     from ..output import Sink, Status
     from ..run.environment import Environment
+    from .app import SecfeedApp
 
 
 def run_ui(
@@ -39,6 +41,12 @@ def run_ui(
     capacity: int = 100_000,
     verbose: bool = False,
 ) -> int:
+    served = os.environ.get("TEXTUAL_DRIVER", "").endswith("WebDriver")
+    if served:
+        die_with_parent()  # first: the imports below take a while
+    holder: list[SecfeedApp] = []
+    watchdog = Watchdog(partial(_quit, holder)).start()
+
     from ..details.stage import details_of
     from ..run.execute import edgar_client, execute
     from .app import SecfeedApp
@@ -69,9 +77,9 @@ def run_ui(
         fetch=None if client is None else partial(details_of, client=client),
         budget=None if client is None or details is None else _budget(client, details),
         handle_signals=True,
+        watchdog=watchdog,
     )
-    if os.environ.get("TEXTUAL_DRIVER", "").endswith("WebDriver"):
-        die_with_parent()
+    holder.append(app)
     diagnostics.capture = inbox.note
     thread = start(feed, inbox)
     try:
@@ -82,6 +90,7 @@ def run_ui(
         thread.join(CLOSE_WAIT + 5.0)  # the sink stops the run within a tick of the feed
         if client is not None:
             client.close()
+    watchdog.stop()
     if app.error is not None:
         from ..run.diagnostics import Diagnostics
 
@@ -92,10 +101,22 @@ def run_ui(
     return int(code)
 
 
+def _quit(holder: list[SecfeedApp], code: int) -> None:
+    """The watchdog's way to end the app (from its own thread), once there is one."""
+    if not holder:
+        return  # still starting: the watchdog's grace ends the process
+    app = holder[0]
+    try:
+        app.call_from_thread(app.quit_with, code)
+    except Exception:  # noqa: BLE001 - not running (yet, or any more): the grace ends it
+        pass
+
+
 def die_with_parent() -> None:
     """Under ``--serve`` (a page's app, the server's child): SIGTERM when the server ends,
     however it ends, so that no page's app is left running after it (Linux; elsewhere the
-    server's own stop ends them)."""
+    watchdog sees the parent go). A server that ended before this took hold is seen by the
+    watchdog (``watch.py``): the server names its pid."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
@@ -106,7 +127,8 @@ def die_with_parent() -> None:
         libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-    if os.getppid() == 1:  # the server ended before the request took hold
+    served = os.environ.get(SERVER_PID, "")
+    if served.isdigit() and os.getppid() != int(served):  # the server ended already
         os.kill(os.getpid(), signal.SIGTERM)
 
 

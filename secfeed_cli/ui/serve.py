@@ -3,17 +3,32 @@
 Each browser page runs its own ``secfeed ui`` (the same options, less ``--serve``) under
 Textual's web driver. The server listens on 127.0.0.1 unless ``--serve-host`` says otherwise,
 says where on stderr (stdout stays data only), and stops at Ctrl-C or SIGTERM with exit 0.
+
+127.0.0.1 does not keep other pages out: any page open in a browser on this machine can open
+a websocket to it, and each socket would start an app that holds the API key. So, as Jupyter
+does:
+
+- every path is under a secret token (``/TOKEN/``, 128 random bits), printed once on stderr
+  in the URL to open; anything else is a 404;
+- the websocket takes only the served page's own origin (a browser always sends it);
+- at most :data:`MAX_PAGES` pages run at once; more are told so (HTTP 503).
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import shlex
 import sys
+from typing import Any
 
 from ..errors import ExitCode, SecfeedError
+from .watch import SERVER_PID
 
 #: The options that belong to the server, not to the app each page runs.
 SERVER_OPTIONS = ("--serve", "--serve-host")
+#: Pages (browser tabs) that may run at once: each is a ``secfeed ui`` process of its own.
+MAX_PAGES = 4
 
 
 def app_args(argv: list[str]) -> list[str]:
@@ -52,16 +67,22 @@ def serve_ui(argv: list[str], host: str, port: int) -> int:
     command = "exec " + " ".join(
         shlex.quote(a) for a in [sys.executable, "-m", "secfeed_cli", *app_args(argv)]
     )
+    os.environ[SERVER_PID] = str(os.getpid())  # the pages' apps compare their parent to it
     server = Server(command, host=host, port=port, title="secfeed ui")
     diag = Diagnostics()
+    token = secrets.token_urlsafe(16)
+    pages = _Pages(server, MAX_PAGES)
 
     async def quiet(app: web.Application) -> None:
         """In place of textual-serve's banner on stdout."""
 
     server.on_startup = quiet  # type: ignore[method-assign]
+    server.handle_websocket = pages.handle  # type: ignore[method-assign]
 
     async def main() -> None:
-        runner = web.AppRunner(await server._make_app(), handle_signals=False)
+        root = web.Application()
+        root.add_subapp(f"/{token}/", await server._make_app())  # every path under the token
+        runner = web.AppRunner(root, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         try:
@@ -73,7 +94,9 @@ def serve_ui(argv: list[str], host: str, port: int) -> int:
             ) from None
         bound = runner.addresses[0]
         server.public_url = f"http://{_host(host)}:{bound[1]}"  # the page's websocket URL
-        diag.info(f"serving the ui on {server.public_url} (Ctrl-C stops)")
+        pages.origin = server.public_url
+        # The one place the token is said: the URL to open (the secret that lets a page in).
+        diag.info(f"serving the ui on {server.public_url}/{token}/ (Ctrl-C stops)")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -88,6 +111,33 @@ def serve_ui(argv: list[str], host: str, port: int) -> int:
 
     asyncio.run(main())
     return ExitCode.OK
+
+
+class _Pages:
+    """textual-serve's websocket handler, let in only from the served page's own origin and
+    at most ``limit`` at once."""
+
+    def __init__(self, server: Any, limit: int) -> None:
+        self.open_page = server.handle_websocket
+        self.limit = limit
+        self.running = 0
+        self.origin = ""
+
+    async def handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.rstrip("/").lower() != self.origin.lower():
+            return web.Response(status=403, text="secfeed ui: not from this page's origin\n")
+        if self.running >= self.limit:
+            return web.Response(
+                status=503, text=f"secfeed ui: {self.limit} pages are open already\n"
+            )
+        self.running += 1
+        try:
+            return await self.open_page(request)
+        finally:
+            self.running -= 1
 
 
 def _host(host: str) -> str:
