@@ -31,6 +31,7 @@ from ..feed.events import (
     Notice,
     Stats,
 )
+from ..run.signals import writes_complete
 from ..wire.filing import Filing
 from ..wire.protocol import ProtocolError, decode_json, filing_from_record
 from . import Health, LoopThread, NatsSettings, NatsSetupError, connect, existing_stream
@@ -131,7 +132,15 @@ class NatsSource:
         while True:
             yield from self._reachability()
             try:
-                messages = self.loop.call(self.sub.fetch(BATCH, timeout=TICK), timeout=TICK + 30)
+                # A signal is held while a fetch is under way (at most TICK when idle): one
+                # that landed here would leave the batch fetched on the loop's thread and known
+                # to nobody, neither acknowledged nor handed back, so the next run of a
+                # durable consumer would wait out the server's ack_wait (60 s) for it.
+                with writes_complete():
+                    messages = self.loop.call(
+                        self.sub.fetch(BATCH, timeout=TICK), timeout=TICK + 30
+                    )
+                    self.fetched, self.read = messages, 0
             except Exception as exc:  # noqa: BLE001 - a fetch timeout is nats-py's TimeoutError
                 if "Timeout" not in type(exc).__name__:
                     self.last_cause = f"NATS: {type(exc).__name__}: {exc}"
@@ -139,7 +148,6 @@ class NatsSource:
                 continue
             received = time.time()
             filings: list[Filing] = []
-            self.fetched, self.read = messages, 0
             for message in messages:
                 self.read += 1
                 historical = not self.stats.backlog_complete
@@ -199,7 +207,6 @@ class NatsSource:
         if (not self.handed and not back) or self.loop is None:
             return
         done, rest = self.handed[: self.finished], self.handed[self.finished :]
-        self.handed, self.finished = [], 0
         acks = [m for m, accession in done if accession not in self.withheld]
         naks = [m for m, accession in done if accession in self.withheld]
         naks += [m for m, _ in rest] + list(back or [])
@@ -211,10 +218,13 @@ class NatsSource:
                 await message.nak()
             await self.nc.flush()
 
-        try:
-            self.loop.call(settle(), timeout=30)
-        except Exception as exc:  # noqa: BLE001 - not acknowledged: delivered again later
-            self.last_cause = f"NATS: acknowledging failed: {exc}"
+        # Held, as a fetch is: a signal in the middle would leave some of them unsettled.
+        with writes_complete():
+            self.handed, self.finished = [], 0
+            try:
+                self.loop.call(settle(), timeout=30)
+            except Exception as exc:  # noqa: BLE001 - not acknowledged: delivered again later
+                self.last_cause = f"NATS: acknowledging failed: {exc}"
 
     def unconsumed(self, filings: list[Filing]) -> None:
         self.withheld.update(f.accession_no for f in filings)
