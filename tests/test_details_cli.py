@@ -240,9 +240,21 @@ def test_detail_filters_are_checked_at_once(
     assert said in res.stderr.decode()
 
 
-def test_demo_details_shows_real_documents_offline() -> None:
-    res = secfeed("demo", "--details", "-n", "8", "--backlog-only", "-f", "ndjson")
+def test_demo_details_shows_real_documents_offline(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    res = secfeed(
+        "demo",
+        "--details",
+        "-n",
+        "8",
+        "--backlog-only",
+        "-f",
+        "ndjson",
+        env=cli_env(XDG_CACHE_HOME=str(cache)),
+    )
     assert res.returncode == 0, res.stderr
+    # The emulator's documents never go into the user's EDGAR cache.
+    assert not (cache / "secfeed" / "edgar").exists()
     records = ndjson(res.stdout)
     assert len(records) == 8
     assert all(r["details"]["status"] == "ok" for r in records), records
