@@ -68,6 +68,10 @@ def ensure_venv() -> None:
             shutil.rmtree(VENV, ignore_errors=True)
             venv.create(VENV, with_pip=False)
             _bootstrap_pip()
+    # The distribution was called "secfeed" before it became "secfeed-cli" (PyPI's "secfeed"
+    # is another project): a .venv made before then loses the old name first.
+    if any(VENV.glob("lib/python*/site-packages/secfeed-*.dist-info")):
+        run(PY, "-m", "pip", "uninstall", "-y", "-q", "secfeed", check=False)
     log("installing secfeed and its test tools into .venv")
     run(PY, "-m", "pip", "install", "-q", "-e", ".[test]")
     STAMP.write_text(want)

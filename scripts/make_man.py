@@ -284,7 +284,8 @@ def render() -> str:
         "an outage may have lost filings. \\fBsecfeed serve\\fR is a local emulator of the "
         "stream with real EDGAR sample filings; \\fBsecfeed demo\\fR runs the table against it. "
         "\\fBsecfeed ui\\fR shows the feed in a window with keys (pause, filter, details, open; "
-        "\\fB?\\fR lists them), from the optional extra secfeed[ui].",
+        "\\fB?\\fR lists them), from the optional extra secfeed\\-cli[ui]"
+        " (pip install 'secfeed\\-cli[ui]'; from a clone, pip install \\-e '.[ui]').",
         ".SH COMMANDS",
     ]
     for name in COMMANDS:

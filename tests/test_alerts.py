@@ -486,7 +486,10 @@ def test_notify_without_apprise_is_a_usage_error(emulator_factory: Factory) -> N
         WITHOUT.format("apprise"), "tail", "--url", em.url, "--notify", "json://127.0.0.1:9/"
     )
     assert res.returncode == 2
-    assert b"--notify needs apprise, an optional extra: pip install 'secfeed[notify]'" in res.stderr
+    assert (
+        b"--notify needs apprise, an optional extra: pip install 'secfeed-cli[notify]'"
+        in res.stderr
+    )
     assert not any(event.name == "hello" for event in em.history())  # nothing was started
 
 

@@ -211,3 +211,21 @@ def test_ticker_completes_from_secs_map_biggest_first() -> None:
         cwd=ROOT,
     ).stdout.decode()
     assert "Apple Inc." in described, described
+
+
+def test_the_distribution_is_secfeed_cli_and_every_hint_names_it() -> None:
+    """PyPI's "secfeed" is another project: ours is secfeed-cli, the command secfeed."""
+    import importlib.metadata
+
+    from secfeed_cli.extras import DISTRIBUTION, EXTRAS, install_hint
+
+    text = (ROOT / "pyproject.toml").read_text()
+    assert f'name = "{DISTRIBUTION}"' in text and DISTRIBUTION == "secfeed-cli"
+    installed = importlib.metadata.distribution(DISTRIBUTION)
+    assert [e.name for e in installed.entry_points if e.group == "console_scripts"] == ["secfeed"]
+    for extra in EXTRAS:
+        assert "[project.optional-dependencies]" in text and f"\n{extra} = [" in text
+        hint = install_hint(extra)
+        assert f"pip install 'secfeed-cli[{extra}]'" in hint and f"-e '.[{extra}]'" in hint
+    readme = (ROOT / "README.md").read_text()
+    assert "secfeed[" not in readme and "secfeed[" not in (ROOT / "man" / "secfeed.1").read_text()

@@ -293,7 +293,11 @@ def test_nats_options_without_nats_py_are_a_usage_error() -> None:
     ):
         res = secfeed_code(WITHOUT.format("nats"), *args, "--url", "ws://127.0.0.1:9")
         assert res.returncode == 2, res.stderr
-        assert b"need nats-py, an optional extra: pip install 'secfeed[nats]'" in res.stderr
+        assert (
+            b"need nats-py, an optional extra: pip install 'secfeed-cli[nats]' (from a clone:"
+            b" pip install -e '.[nats]'; under pipx: pipx inject secfeed-cli nats-py nkeys)"
+            in res.stderr
+        )
 
 
 def test_broker_passwords_are_masked(emulator_factory: Factory, tmp_path: Path) -> None:

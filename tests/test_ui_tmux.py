@@ -171,7 +171,10 @@ def test_ui_without_textual_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "textual", None)  # import textual fails, as uninstalled
     res = secfeed("ui", "--url", "ws://127.0.0.1:9")
     assert res.returncode == 2
-    assert b"pip install 'secfeed[ui]'" in res.stderr
+    assert (
+        b"pip install 'secfeed-cli[ui]' (from a clone: pip install -e '.[ui]'; under pipx:"
+        b" pipx inject secfeed-cli textual textual-serve)" in res.stderr
+    )
 
 
 def test_a_rejected_key_ends_the_ui_with_exit_3_and_one_line(

@@ -13,7 +13,7 @@ A target is shown as apprise's privacy form of its URL (scheme, host and port as
 tokens a plugin knows to be secret abbreviated), with token-like path segments masked too; the
 parts masked are registered with the redaction step, like the API key. Why a send failed comes
 from apprise's log records of that send: the HTTP status, refused, timed out.
-apprise is an optional extra (``secfeed[notify]``).
+apprise is an optional extra (``secfeed-cli[notify]``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from ..extras import install_hint
 from ..output.records import label
 from ..run.redact import add_secret
 from ..wire.filing import Filing
@@ -45,7 +46,7 @@ QUEUE = 10_000
 #: The default total deadline of one attempt (--notify-timeout).
 SEND_TIMEOUT = 10.0
 
-INSTALL = "pip install 'secfeed[notify]'"
+INSTALL = install_hint("notify")
 
 
 class NotifyUnavailable(RuntimeError):

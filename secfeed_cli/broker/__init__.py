@@ -2,7 +2,7 @@
 stream, ``tail --from nats://`` and ``snapshot --from nats://`` read it back.
 
 nats-py is asyncio; secfeed's run loop is not. :class:`LoopThread` runs one event loop in a
-thread and the synchronous side calls into it. nats-py is the optional extra ``secfeed[nats]``.
+thread and the synchronous side calls into it. nats-py is the optional extra ``secfeed-cli[nats]``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from ..extras import install_hint
+
 T = TypeVar("T")
 
-INSTALL = "pip install 'secfeed[nats]'"
+INSTALL = install_hint("nats")
 
 
 class NatsUnavailable(RuntimeError):

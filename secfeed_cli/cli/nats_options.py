@@ -230,9 +230,11 @@ def _check_creds(path: str) -> None:
     try:
         import nkeys  # noqa: F401 - nats-py signs with it
     except ImportError:
+        from ..extras import install_hint
+
         raise click.UsageError(
             "--nats-creds needs the nkeys library, part of the optional extra:"
-            " pip install 'secfeed[nats]'"
+            f" {install_hint('nats')}"
         ) from None
 
 

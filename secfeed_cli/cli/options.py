@@ -298,7 +298,7 @@ def alert_options(f: F) -> F:
                 multiple=True,
                 metavar="URL",
                 help="Send each burst of filings to this apprise URL (slack://, ntfy://,"
-                " json://, ...; needs secfeed[notify]; repeatable).",
+                " json://, ...; needs secfeed-cli[notify]; repeatable).",
             ),
             click.option(
                 "--notify-timeout",

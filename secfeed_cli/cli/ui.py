@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..extras import install_hint
 from ..run.settings import DetailsSettings, FromArchive, RunSettings
 from .connection_options import connection_options
 from .details_options import details_options
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from ..feed.links import ConnectOptions
     from ..filtering.filters import FilingFilter
 
-INSTALL = "pip install 'secfeed[ui]'"
+INSTALL = install_hint("ui")
 
 
 #: ui's own options (the rest are tail's groups).
@@ -123,7 +124,7 @@ def terminal_ready() -> None:
 
 
 def need_textual() -> None:
-    """Textual is the optional extra ``secfeed[ui]``: without it, one line and exit 2."""
+    """Textual is the optional extra ``secfeed-cli[ui]``: without it, one line and exit 2."""
     try:
         import textual  # noqa: F401
     except ImportError:
