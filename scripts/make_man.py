@@ -257,7 +257,7 @@ STATIC_TAIL = [
 
 def render() -> str:
     lines = [
-        f'.TH SECFEED 1 "{DATE}" "secfeed {version("secfeed")}" "User Commands"',
+        f'.TH SECFEED 1 "{DATE}" "secfeed {version("secfeed-cli")}" "User Commands"',
         ".SH NAME",
         "secfeed \\- watch SEC filings arrive in real time from the FinFeedAPI SEC WebSocket",
         ".SH SYNOPSIS",
