@@ -190,7 +190,7 @@ def test_version_is_the_installed_package_version() -> None:
         cwd=ROOT,
         check=True,
     )
-    assert res.stdout == f"secfeed, version {version('secfeed')}\n"
+    assert res.stdout == f"secfeed, version {version('secfeed-cli')}\n"
 
 
 def test_ticker_completes_from_secs_map_biggest_first() -> None:
