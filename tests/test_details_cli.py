@@ -263,6 +263,32 @@ def test_demo_details_shows_real_documents_offline(tmp_path: Path) -> None:
     assert summaries["0000905729-24-000095"] == "5.07 shareholder vote"
 
 
+def test_demo_details_gives_every_real_document_in_one_run_of_the_whole_backlog() -> None:
+    """The eight documents the emulator has end its 308-filing backlog, behind about 150
+    that EDGAR has not (each a 404 and a retry at 5 a second): the backlog is asked newest
+    first, so all eight are in long before the default 5 s wait is over."""
+    from secfeed_cli.emulator.edgar import documents
+
+    res = secfeed("demo", "--details", "--backlog-only", "-f", "ndjson")
+    assert res.returncode == 0, res.stderr
+    records = ndjson(res.stdout)
+    assert len(records) == 308  # 300 of the sample, then the eight
+    bundled = {r["accession_no"] for r in documents()[0]}
+    ok = {r["accession_no"] for r in records if r.get("details", {}).get("status") == "ok"}
+    assert len(bundled) == 8 and bundled <= ok, sorted(bundled - ok)
+
+
+def test_demo_takes_the_filters_that_wait_for_details() -> None:
+    res = secfeed("demo", "--details", "--backlog-only", "-f", "ndjson", "--insider-code", "S")
+    assert res.returncode == 0, res.stderr
+    records = ndjson(res.stdout)
+    assert records and all("S" in r["details"]["summary"] for r in records)
+    res = secfeed("demo", "--details", "--backlog-only", "-f", "ndjson", "--item", "5.07")
+    assert [r["details"]["items"] for r in ndjson(res.stdout)] == [["5.07"]]
+    res = secfeed("demo", "--backlog-only", "--item", "5.07")
+    assert res.returncode == 2 and b"need --details" in res.stderr
+
+
 def test_a_schedule_13g_carries_who_holds_how_much(
     emulator_factory: Factory, tmp_path: Path
 ) -> None:

@@ -22,7 +22,7 @@ from ..run.settings import (
 from .archive import archive
 from .configfile import config_option
 from .connection_options import connection_options
-from .details_options import details_options
+from .details_options import demo_details_options, details_options
 from .help import DEMO_EPILOG, RELAY_EPILOG, SNAPSHOT_EPILOG, TAIL_EPILOG
 from .nats_options import relay_options, source_options
 from .options import (
@@ -233,12 +233,7 @@ def relay(
 @output_options(("auto", "table", "ndjson", "csv"), "auto", raw=True)
 @run_options
 @alert_options
-@click.option(
-    "--details",
-    "with_details",
-    is_flag=True,
-    help="What Forms 4 and 8-Ks say, from the emulator's EDGAR (real documents, offline).",
-)
+@demo_details_options
 @click.option(
     "--ui", "in_ui", is_flag=True, help="Show it in `secfeed ui` (keys: ?), not the table."
 )
@@ -248,7 +243,7 @@ def demo(
     output: OutputSettings,
     run: RunSettings,
     alerts: AlertSettings,
-    with_details: bool,
+    details: DetailsSettings | None,
     in_ui: bool,
 ) -> int:
     """Run `tail` (or `ui`) against the built-in emulator with real sample filings."""
@@ -256,16 +251,13 @@ def demo(
     from ..emulator.server import EmulatorConfig
     from ..feed.links import ConnectOptions
 
-    runner = EmulatorThread(EmulatorConfig(rate=rate, edgar=with_details))
+    runner = EmulatorThread(EmulatorConfig(rate=rate, edgar=details is not None))
     emulator = runner.start()
     try:
         connection = ConnectOptions(url=emulator.url, max_retries=3, settle=run.settle)
-        details = None
-        if with_details:  # the emulator's EDGAR: nothing leaves this machine
-            details = DetailsSettings(
-                user_agent="secfeed demo demo@localhost",
-                edgar_url=emulator.url.replace("ws://", "http://", 1),
-            )
+        if details is not None:  # the emulator's EDGAR: nothing leaves this machine
+            edgar_url = emulator.url.replace("ws://", "http://", 1)
+            details = replace(details, edgar_url=edgar_url)
         if in_ui:
             from ..ui.main import run_ui
             from .ui import terminal_ready

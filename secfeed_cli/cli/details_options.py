@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ..run.settings import DetailsSettings
 from .groups import F, option_group
 from .params import DURATION, EnvOption, HttpUrl
+
+if TYPE_CHECKING:
+    from ..details.criteria import DetailFilter
+
+
+#: The filters that wait for details: tail's, snapshot's, relay's, ui's and demo's.
+_CRITERIA = [
+    click.option(
+        "--item",
+        "items",
+        multiple=True,
+        metavar="CODES",
+        help="With --details: only 8-Ks with one of these items (2.02,5.02).",
+    ),
+    click.option(
+        "--insider-code",
+        "insider_codes",
+        multiple=True,
+        metavar="CODES",
+        help="With --details: only Forms 3/4/5 with a transaction of these codes (P,S).",
+    ),
+    click.option(
+        "--min-value",
+        type=click.FloatRange(min=0),
+        metavar="USD",
+        help="With --details: only Forms 3/4/5 whose transactions are worth this much.",
+    ),
+    click.option(
+        "--sic",
+        "sics",
+        multiple=True,
+        metavar="CODES",
+        help="With --details: only filings of these industries (2834, or 28xx).",
+    ),
+]
 
 
 def details_options(f: F) -> F:
@@ -54,33 +91,7 @@ def details_options(f: F) -> F:
                 metavar="URL",
                 help="Where EDGAR is (a mirror, or a test server).",
             ),
-            click.option(
-                "--item",
-                "items",
-                multiple=True,
-                metavar="CODES",
-                help="With --details: only 8-Ks with one of these items (2.02,5.02).",
-            ),
-            click.option(
-                "--insider-code",
-                "insider_codes",
-                multiple=True,
-                metavar="CODES",
-                help="With --details: only Forms 3/4/5 with a transaction of these codes (P,S).",
-            ),
-            click.option(
-                "--min-value",
-                type=click.FloatRange(min=0),
-                metavar="USD",
-                help="With --details: only Forms 3/4/5 whose transactions are worth this much.",
-            ),
-            click.option(
-                "--sic",
-                "sics",
-                multiple=True,
-                metavar="CODES",
-                help="With --details: only filings of these industries (2834, or 28xx).",
-            ),
+            *_CRITERIA,
             click.option(
                 "--edgar-rate",
                 type=click.FloatRange(0, 10, min_open=True),
@@ -105,20 +116,7 @@ def _details(
     min_value: float | None = None,
     sics: tuple[str, ...] = (),
 ) -> DetailsSettings | None:
-    from ..details.criteria import DetailFilter, parse_sic
-    from ..filtering.filters import split_patterns
-
-    try:
-        criteria = DetailFilter(
-            items=frozenset(_item(i) for i in split_patterns(items)),
-            codes=frozenset(c.upper() for c in split_patterns(insider_codes)),
-            min_value=min_value,
-            sics=tuple(parse_sic(s) for s in split_patterns(sics)),
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    if criteria.active and not with_details:
-        raise click.UsageError("--item, --insider-code, --min-value and --sic need --details")
+    criteria = _criteria(with_details, items, insider_codes, min_value, sics)
     asked = with_details or backfill
     if not asked and not user_agent:
         return None  # nothing reads EDGAR (and the usual run imports nothing more for it)
@@ -142,6 +140,77 @@ def _details(
         criteria=criteria if criteria.active else None,
         enrich=with_details,
         backfill=backfill,
+    )
+
+
+def _criteria(
+    with_details: bool,
+    items: tuple[str, ...],
+    insider_codes: tuple[str, ...],
+    min_value: float | None,
+    sics: tuple[str, ...],
+) -> DetailFilter:
+    from ..details.criteria import DetailFilter, parse_sic
+    from ..filtering.filters import split_patterns
+
+    try:
+        criteria = DetailFilter(
+            items=frozenset(_item(i) for i in split_patterns(items)),
+            codes=frozenset(c.upper() for c in split_patterns(insider_codes)),
+            min_value=min_value,
+            sics=tuple(parse_sic(s) for s in split_patterns(sics)),
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if criteria.active and not with_details:
+        raise click.UsageError("--item, --insider-code, --min-value and --sic need --details")
+    return criteria
+
+
+def demo_details_options(f: F) -> F:
+    """The demo's: --details (from the emulator's own EDGAR: no User-Agent, no network),
+    --details-wait, and the filters that wait for details, as tail has them."""
+    return option_group(
+        "details",
+        _demo_details,
+        [
+            click.option(
+                "--details",
+                "with_details",
+                is_flag=True,
+                help="What Forms 4 and 8-Ks say, from the emulator's EDGAR (real documents,"
+                " offline).",
+            ),
+            click.option(
+                "--details-wait",
+                type=DURATION,
+                default=5.0,
+                show_default=True,
+                metavar="S",
+                help="A filing waits at most S seconds for its details (then status deferred).",
+            ),
+            *_CRITERIA,
+        ],
+    )(f)
+
+
+def _demo_details(
+    with_details: bool,
+    details_wait: float,
+    items: tuple[str, ...] = (),
+    insider_codes: tuple[str, ...] = (),
+    min_value: float | None = None,
+    sics: tuple[str, ...] = (),
+) -> DetailsSettings | None:
+    """The demo's details, for the emulator's EDGAR (its URL is set once it listens)."""
+    criteria = _criteria(with_details, items, insider_codes, min_value, sics)
+    if not with_details:
+        return None
+    return DetailsSettings(
+        user_agent="secfeed demo demo@localhost",
+        edgar_url="http://127.0.0.1",
+        wait=details_wait,
+        criteria=criteria if criteria.active else None,
     )
 
 

@@ -2,9 +2,10 @@
 
 Each filing of Forms 3/4/5, 8-K or Schedule 13D/G (and their amendments) that is to be shown
 is asked of EDGAR by a small pool of threads sharing one :class:`edgar.EdgarClient` (its pace
-and its stop after a refusal), live filings before backlog ones. Filings go out in the order
-they came, each as soon as its details are in or ``wait`` seconds after it was received,
-whichever is first, with a ``details`` object whose ``status`` says which:
+and its stop after a refusal), live filings before backlog ones, the backlog newest first.
+Filings go out in the order they came, each as soon as its details are in or ``wait`` seconds
+after it was received, whichever is first, with a ``details`` object whose ``status`` says
+which:
 
 - ``ok``: the details, and their ``summary``;
 - ``deferred``: not in within ``wait`` (EDGAR slow, or the queue long);
@@ -166,8 +167,14 @@ class Enricher:
                 if len(self._jobs) >= MAX_QUEUED:
                     job.details = {"status": "deferred", "reason": "too many details waiting"}
                     continue
-                priority = 1 if filing.is_historical else 0  # live filings first
-                heapq.heappush(self._jobs, (priority, next(self._seq), job))
+                # Live filings first, in the order they came; then the backlog newest first:
+                # the filings a person looks at first, and the ones a real backlog's oldest
+                # (asked last) may leave deferred.
+                seq = next(self._seq)
+                if filing.is_historical:
+                    heapq.heappush(self._jobs, (1, -seq, job))
+                else:
+                    heapq.heappush(self._jobs, (0, seq, job))
                 self._cond.notify()
 
     def ready(self, block: bool = False, end: bool = False) -> list[tuple[Filing, float]]:
