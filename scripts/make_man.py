@@ -34,6 +34,9 @@ COMMANDS = (
     "tickers update",
     "tickers info",
     "tickers lookup",
+    "archive stats",
+    "archive query",
+    "archive search",
 )
 
 
@@ -177,6 +180,8 @@ EXIT_TEXT = {
     "the backlog was not complete before \\-\\-timeout.",
     ExitCode.SERVER_ERROR: "The server reported another error under \\-\\-no\\-reconnect.",
     ExitCode.BUSY: "(snapshot) Another run held the \\-\\-state lock until \\-\\-timeout.",
+    ExitCode.ARCHIVE: "The archive cannot be written or read: a full disk, a read\\-only file, a"
+    " schema newer than this secfeed, or a file that is not a secfeed archive.",
     ExitCode.HANGUP: "Hung up (SIGHUP), handled like SIGTERM.",
     ExitCode.INTERRUPTED: "Interrupted (SIGINT, Ctrl\\-C).",
     ExitCode.TERMINATED: "Terminated (SIGTERM).",

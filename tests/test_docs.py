@@ -229,3 +229,24 @@ def test_the_distribution_is_secfeed_cli_and_every_hint_names_it() -> None:
         assert f"pip install 'secfeed-cli[{extra}]'" in hint and f"-e '.[{extra}]'" in hint
     readme = (ROOT / "README.md").read_text()
     assert "secfeed[" not in readme and "secfeed[" not in (ROOT / "man" / "secfeed.1").read_text()
+
+
+def test_help_groups_the_options_with_filters_and_output_first() -> None:
+    """59 options in one list put --form 13th: now headings, examples first, --form near the
+    top; every command's exit statuses include the archive's 7, the ui's only its own."""
+    from .conftest import secfeed
+
+    tail = secfeed("tail", "--help").stdout.decode()
+    lines = tail.splitlines()
+    headings = [line for line in lines if line and not line.startswith(" ") and ":" in line]
+    assert headings[:4] == ["Usage: secfeed tail [OPTIONS]", "Examples:", "Filters:", "Output:"]
+    assert "Connection:" in headings and headings.index("Filters:") < headings.index("Connection:")
+    assert next(i for i, line in enumerate(lines) if line.lstrip().startswith("--form")) < 40
+    for command in ("tail", "snapshot", "relay", "demo", "ui"):
+        text = secfeed(command, "--help").stdout.decode()
+        assert "Filters:" in text and "Examples:" in text, command
+        assert "\n    7    the archive" in text or "\n  7    the archive" in text, command
+    ui = secfeed("ui", "--help").stdout.decode()
+    assert "--state lock" not in ui and "pipe closed" not in ui and "    0    quit (q)" in ui
+    man = (ROOT / "man" / "secfeed.1").read_text()
+    assert ".SS secfeed archive query" in man and "\\fB7\\fR" in man

@@ -23,7 +23,15 @@ from .archive import archive
 from .configfile import config_option
 from .connection_options import connection_options
 from .details_options import demo_details_options, details_options
-from .help import DEMO_EPILOG, RELAY_EPILOG, SNAPSHOT_EPILOG, TAIL_EPILOG
+from .help import (
+    DEMO_EXAMPLES,
+    EXIT_CODES_HELP,
+    RELAY_EXAMPLES,
+    SNAPSHOT_EPILOG,
+    SNAPSHOT_EXAMPLES,
+    TAIL_EXAMPLES,
+    GroupedCommand,
+)
 from .nats_options import relay_options, source_options
 from .options import (
     alert_options,
@@ -76,7 +84,7 @@ cli.add_command(tickers)
 cli.add_command(ui)
 
 
-@cli.command(epilog=TAIL_EPILOG)
+@cli.command(cls=GroupedCommand, examples=TAIL_EXAMPLES, epilog=EXIT_CODES_HELP)
 @connection_options
 @filter_options
 @output_options(("auto", "table", "ndjson", "csv"), "auto", raw=True)
@@ -115,7 +123,7 @@ def tail(
     )
 
 
-@cli.command(epilog=SNAPSHOT_EPILOG)
+@cli.command(cls=GroupedCommand, examples=SNAPSHOT_EXAMPLES, epilog=SNAPSHOT_EPILOG)
 @connection_options
 @filter_options
 @output_options(("ndjson", "csv", "json"), "ndjson")
@@ -186,7 +194,7 @@ def snapshot(
     )
 
 
-@cli.command(epilog=RELAY_EPILOG)
+@cli.command(cls=GroupedCommand, examples=RELAY_EXAMPLES, epilog=EXIT_CODES_HELP)
 @connection_options
 @filter_options
 @run_options
@@ -220,7 +228,7 @@ def relay(
     return code
 
 
-@cli.command(epilog=DEMO_EPILOG)
+@cli.command(cls=GroupedCommand, examples=DEMO_EXAMPLES, epilog=EXIT_CODES_HELP)
 @config_option
 @click.option(
     "--rate",

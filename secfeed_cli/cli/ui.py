@@ -13,7 +13,7 @@ from ..run.settings import DetailsSettings, FromArchive, RunSettings
 from .connection_options import connection_options
 from .details_options import details_options
 from .groups import apply_all
-from .help import UI_EPILOG
+from .help import UI_EPILOG, UI_EXAMPLES, GroupedCommand
 from .nats_options import source_options
 from .options import filter_options, run_options
 
@@ -61,7 +61,7 @@ ui_options = apply_all(
 )
 
 
-@click.command(epilog=UI_EPILOG)
+@click.command(cls=GroupedCommand, examples=UI_EXAMPLES, epilog=UI_EPILOG)
 @connection_options
 @filter_options
 @run_options
