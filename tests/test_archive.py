@@ -180,7 +180,9 @@ def test_a_query_is_read_only_and_a_search_finds_words(
     found = ndjson(secfeed("archive", "search", str(path), word).stdout)
     assert accession in accessions(found)
     assert all(word.lower() in (r["company"] + r["description"]).lower() for r in found)
-    assert ndjson(secfeed("archive", "search", str(path), word, "zzzqqq").stdout) == []
+    none = secfeed("archive", "search", str(path), word, "zzzqqq")
+    assert none.stdout == b"" and none.returncode == 1  # no match: 1, as grep
+    assert secfeed("archive", "search", str(path), word).returncode == 0
     stats = secfeed("archive", "stats", str(path)).stdout.decode()
     assert "filings: 40 (0 with details)" in stats and "by form:" in stats
 

@@ -149,6 +149,23 @@ def test_details_without_a_user_agent_is_a_usage_error(
     assert said in res.stderr.decode()
 
 
+def test_an_edgar_on_this_machine_needs_no_user_agent(
+    feed: Emulator, edgar: Sec, tmp_path: Path
+) -> None:
+    """SEC's rule is for sec.gov: --details against a loopback --edgar-url runs without
+    --user-agent, and still says who asks."""
+    env = cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    args = ("tail", "--url", feed.url, "--backlog-only", "--details", "--details-wait", "10")
+    res = secfeed(*args, "--edgar-url", edgar.url, env=env)
+    assert res.returncode == 0, res.stderr
+    assert ndjson(res.stdout)[0]["details"]["status"] == "ok"
+    assert {ua for _, ua, _ in edgar.seen} == {
+        "secfeed (an EDGAR on this machine) secfeed@localhost"
+    }
+    elsewhere = secfeed(*args, "--edgar-url", "https://www.sec.gov", env=env)
+    assert elsewhere.returncode == 2 and b"--user-agent" in elsewhere.stderr
+
+
 def test_details_with_from_is_a_usage_error() -> None:
     res = secfeed(
         "tail", "--from", "nats://127.0.0.1:4222", "--details", "--user-agent", UA, "-n", "1"

@@ -119,31 +119,35 @@ def search(path: str, words: tuple[str, ...], limit: int) -> tuple[list[str], An
 CHUNK = 500
 
 
-def write_rows(columns: list[str], rows: Any, fmt: str, write: Callable[[bytes], None]) -> None:
+def write_rows(columns: list[str], rows: Any, fmt: str, write: Callable[[bytes], None]) -> int:
     """Rows as NDJSON (one object a row), CSV (a header, then rows) or a table for a person,
     written as they come (``write`` each piece): nothing is held but a chunk of rows, and a
-    table's first :data:`TABLE_ROWS`."""
+    table's first :data:`TABLE_ROWS`. Returns how many rows there were (a table: at most
+    one more than it shows)."""
+    count = 0
     if fmt == "ndjson":
         encode = msgspec.json.Encoder().encode
         for chunk in _chunks(rows):
+            count += len(chunk)
             write(
                 b"".join(
                     encode(dict(zip(columns, map(_json_value, row), strict=True))) + b"\n"
                     for row in chunk
                 )
             )
-        return
+        return count
     if fmt == "csv":
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(columns)
         write(text.getvalue().encode())
         for chunk in _chunks(rows):
+            count += len(chunk)
             text = io.StringIO()
             writer = csv.writer(text, lineterminator="\r\n")
             writer.writerows([escape_control_csv(_text(v)) for v in row] for row in chunk)
             write(text.getvalue().encode())
-        return
+        return count
     cells: list[list[str]] = []
     more = False
     for row in rows:
@@ -160,6 +164,7 @@ def write_rows(columns: list[str], rows: Any, fmt: str, write: Callable[[bytes],
     if not cells:
         lines.append("(no rows)")
     write(("\n".join(lines) + "\n").encode())
+    return len(cells) + more
 
 
 def render(columns: list[str], rows: Any, fmt: str) -> bytes:

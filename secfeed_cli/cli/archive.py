@@ -63,7 +63,8 @@ def query(path: str, sql: str, fmt: str) -> None:
 )
 @_formats
 def search(path: str, words: tuple[str, ...], limit: int, fmt: str) -> None:
-    """Filings whose company, description or 8-K item names hold all these words."""
+    """Filings whose company, description or 8-K item names hold all these words (exit 1
+    when none does, as grep)."""
     from ..archive.query import QueryError
     from ..archive.query import search as run_search
 
@@ -71,12 +72,13 @@ def search(path: str, words: tuple[str, ...], limit: int, fmt: str) -> None:
         columns, rows = run_search(path, words, limit)
     except QueryError as exc:
         raise click.UsageError(str(exc)) from None
-    _print(columns, rows, fmt)
+    if not _print(columns, rows, fmt):
+        raise click.exceptions.Exit(1)  # no match, as grep and tickers lookup say it
 
 
-def _print(columns: list[str], rows: Any, fmt: str) -> None:
+def _print(columns: list[str], rows: Any, fmt: str) -> int:
     """The rows as they come: the first are out at once, a closed pipe ends the query, and a
-    signal stops it however long it would run."""
+    signal stops it however long it would run. Returns how many there were."""
     import sqlite3
 
     from ..archive.query import write_rows
@@ -89,6 +91,6 @@ def _print(columns: list[str], rows: Any, fmt: str) -> None:
         fmt = "table" if env.isatty() else "ndjson"
     try:
         with stoppable(rows.connection):
-            write_rows(columns, rows, fmt, env.write)
+            return write_rows(columns, rows, fmt, env.write)
     except sqlite3.Error as exc:
         raise ArchiveError(f"archive query: {exc}") from None

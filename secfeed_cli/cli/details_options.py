@@ -118,6 +118,10 @@ def _details(
 ) -> DetailsSettings | None:
     criteria = _criteria(with_details, items, insider_codes, min_value, sics)
     asked = with_details or backfill
+    if asked and not user_agent and _loopback(edgar_url):
+        # SEC's rule is for sec.gov: an EDGAR on this machine (the emulator's, a test's, a
+        # mirror) needs no declared requester, and is told who asks all the same.
+        user_agent = LOCAL_USER_AGENT
     if not asked and not user_agent:
         return None  # nothing reads EDGAR (and the usual run imports nothing more for it)
     problem = _user_agent_problem(user_agent, "--details" if with_details else "--backfill")
@@ -212,6 +216,24 @@ def _demo_details(
         wait=details_wait,
         criteria=criteria if criteria.active else None,
     )
+
+
+#: The User-Agent sent to an EDGAR on this machine when none is given.
+LOCAL_USER_AGENT = "secfeed (an EDGAR on this machine) secfeed@localhost"
+
+
+def _loopback(url: str) -> bool:
+    """Whether ``url`` names this machine (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _user_agent_problem(user_agent: str | None, which: str) -> str | None:
