@@ -81,22 +81,11 @@ def test_a_worker_never_dies_whatever_a_document_does() -> None:
     ]
 
 
-def _run(em: Emulator, sec: Sec, cache: Path, *more: str) -> Any:
-    return secfeed(
-        "tail",
-        "--url",
-        em.url,
-        "--backlog-only",
-        "--details",
-        "--details-wait",
-        "60",
-        "--user-agent",
-        UA,
-        "--edgar-url",
-        sec.url,
-        *more,
-        env=cli_env(XDG_CACHE_HOME=str(cache)),
-    )
+def _run(em: Emulator, sec: Sec, tmp_path: Path, *more: str) -> Any:
+    """test_details_cli's run, with a wait that a loaded machine does not reach."""
+    from .test_details_cli import run
+
+    return run(em, sec, "--details-wait", "60", *more, tmp_path=tmp_path)
 
 
 @pytest.fixture
@@ -132,16 +121,16 @@ def test_a_document_that_cannot_be_read_is_an_error_and_never_kept(
 ) -> None:
     bad, good = two_edgars
     cache = tmp_path / "cache"
-    first = _run(one_form4, bad, cache)
+    first = _run(one_form4, bad, tmp_path)
     assert first.returncode == 0, first.stderr
     (details,) = [r["details"] for r in ndjson(first.stdout)]
     assert details == {"status": "error", "reason": "a number out of range in the XML: 1e308"}
     assert not [p for p in cache.rglob("*") if p.is_file() and p.suffix == ".txt"]
     # Asked again of the same EDGAR, it is asked again (nothing was kept)...
-    again = _run(one_form4, bad, cache)
+    again = _run(one_form4, bad, tmp_path)
     assert len(bad.seen) == 2 and ndjson(again.stdout)[0]["details"]["status"] == "error"
     # ...and a healthy EDGAR's copy is read, and kept under that EDGAR's name alone.
-    healthy = _run(one_form4, good, cache)
+    healthy = _run(one_form4, good, tmp_path)
     assert ndjson(healthy.stdout)[0]["details"]["status"] == "ok"
     kept = [p for p in cache.rglob("*.txt")]
     origin = "http_127.0.0.1_" + good.url.rsplit(":", 1)[1]
@@ -343,7 +332,7 @@ def test_the_feed_ending_lets_out_every_filing_waiting_for_details(
     five_form4s: Callable[..., Emulator], stalled: Sec, tmp_path: Path
 ) -> None:
     em = five_form4s(drop_after=3)  # three filings of the backlog, then the connection drops
-    res = _run(em, stalled, tmp_path / "cache", "--no-reconnect", "--details-wait", "600")
+    res = _run(em, stalled, tmp_path, "--no-reconnect", "--details-wait", "600")
     assert res.returncode == 4, res.stderr
     lines = ndjson(res.stdout)
     assert [r["accession_no"] for r in lines] == [f"0001127602-25-{n:06d}" for n in range(1, 4)]

@@ -224,16 +224,11 @@ LOCAL_USER_AGENT = "secfeed (an EDGAR on this machine) secfeed@localhost"
 
 def _loopback(url: str) -> bool:
     """Whether ``url`` names this machine (127.0.0.0/8, ::1, localhost)."""
-    import ipaddress
     from urllib.parse import urlsplit
 
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    from ..feed.httpget import is_loopback
+
+    return is_loopback((urlsplit(url).hostname or "").lower())
 
 
 def _user_agent_problem(user_agent: str | None, which: str) -> str | None:
