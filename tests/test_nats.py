@@ -624,14 +624,17 @@ async def _consumer(url: str, durable: str) -> tuple[int, int]:
         await nc.close()
 
 
-def test_a_durable_consumer_ahead_of_its_reader_leaves_nothing_pending_on_sigterm(
+def test_a_durable_consumer_ahead_of_its_reader_resumes_at_once_after_sigterms(
     emulator_factory: Factory, nats_server: NatsServer
 ) -> None:
-    """Up to six SIGTERMs in a row, each once the test has read 100 lines of a reader far ahead
-    (its pipe holds a megabyte: it is fetching more as the signal comes): each run leaves no
-    message delivered and not settled (acknowledged, or handed back), so the next run waits
-    for no ack_wait (60 s). It used to leave a fetched batch unsettled on every such stop (9
-    of 9 runs). In the end, every filing came exactly once."""
+    """Up to six SIGTERMs in a row, each once the test has read 100 lines of a reader far
+    ahead (its pipe holds a megabyte: it is fetching more as the signal comes). What a run
+    fetched and did not write must be handed back (a nak: delivered again at once), never
+    left unsettled, which the next run would wait out for the server's 60 s ack_wait. So the
+    run after the stops, --backlog-only, must end well within that: a bound of 45 s (about
+    3 s here) tells the two apart on a machine many times slower. In the end, every filing
+    came exactly once. (The server counts a nak'd message as pending an ack until it is
+    delivered again, so its counts cannot tell a nak from a lost batch: the run can.)"""
     everything = _filled(emulator_factory, nats_server)
     shown: list[str] = []
     left = len(everything)
@@ -646,10 +649,12 @@ def test_a_durable_consumer_ahead_of_its_reader_leaves_nothing_pending_on_sigter
         assert proc.returncode == 143, err
         stops += 1
         shown += [json.loads(line)["accession_no"] for line in lines if line.strip()]
-        unsettled, left = asyncio.run(_consumer(nats_server.url, "desk"))
-        assert unsettled == 0, f"stop {stops}: {unsettled} delivered and not settled"
+        unsettled, waiting = asyncio.run(_consumer(nats_server.url, "desk"))
+        left = unsettled + waiting
     assert stops >= 4
-    rest = secfeed_process("tail", "--from", nats_server.url, "--durable", "desk", "--backlog-only")
+    rest = secfeed_process(
+        "tail", "--from", nats_server.url, "--durable", "desk", "--backlog-only", timeout=45
+    )
     assert rest.returncode == 0, rest.stderr
     shown += [r["accession_no"] for r in ndjson(rest.stdout)]
     assert sorted(shown) == sorted(everything), "each exactly once"

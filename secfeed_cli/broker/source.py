@@ -68,6 +68,7 @@ class NatsSource:
         self.fetched: list[Any] = []
         self.read = 0
         self.withheld: set[str] = set()  # accessions the run did not show (--count)
+        self._fetch_started = -float("inf")
 
     @property
     def heartbeat(self) -> bool:
@@ -137,6 +138,7 @@ class NatsSource:
                 # to nobody, neither acknowledged nor handed back, so the next run of a
                 # durable consumer would wait out the server's ack_wait (60 s) for it.
                 with writes_complete():
+                    self._fetch_started = time.monotonic()
                     messages = self.loop.call(
                         self.sub.fetch(BATCH, timeout=TICK), timeout=TICK + 30
                     )
@@ -226,6 +228,28 @@ class NatsSource:
             except Exception as exc:  # noqa: BLE001 - not acknowledged: delivered again later
                 self.last_cause = f"NATS: acknowledging failed: {exc}"
 
+    async def _late_arrivals(self) -> list[Any]:
+        """Messages the server delivered after a fetch had stopped waiting for them (on a
+        loaded machine its client-side timeout can come first): they sit in the
+        subscription's queue, neither fetched nor settled, and would wait out the ack_wait.
+        Once the last pull request has expired and a round trip has brought in all the
+        server sent before it, they are taken from the queue to be handed back."""
+        import asyncio
+
+        from nats.js.client import JetStreamContext
+
+        left = self._fetch_started + TICK - time.monotonic()  # the pull request's life
+        if left > 0:
+            await asyncio.sleep(left)
+        await self.nc.flush()
+        queue = getattr(getattr(self.sub, "_sub", None), "_pending_queue", None)
+        late: list[Any] = []
+        while queue is not None and not queue.empty():
+            message = queue.get_nowait()
+            if message.reply and not JetStreamContext.is_status_msg(message):
+                late.append(message)
+        return late
+
     def unconsumed(self, filings: list[Filing]) -> None:
         self.withheld.update(f.accession_no for f in filings)
 
@@ -238,6 +262,10 @@ class NatsSource:
         if not settled:  # not known to be written: delivered again, now or to the next run
             self.finished = 0
         unread, self.fetched = self.fetched[self.read :], []
+        try:
+            unread += self.loop.call(self._late_arrivals(), timeout=TICK + 10)
+        except Exception:  # noqa: BLE001 - best effort: those few wait out the ack_wait
+            pass
         self._acknowledge(unread)
         try:
             if self.nc is not None:
