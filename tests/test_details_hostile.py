@@ -88,11 +88,11 @@ def _run(em: Emulator, sec: Sec, tmp_path: Path, *more: str) -> Any:
     return run(em, sec, "--details-wait", "60", *more, tmp_path=tmp_path)
 
 
-@pytest.fixture
-def one_form4(emulator_factory: Callable[..., Emulator], tmp_path: Path) -> Emulator:
-    record = {
+def _form4(accession: str) -> dict[str, Any]:
+    """A FinFeed frame of a Form 4 of AAR CORP (the real document's filer)."""
+    return {
         "type": "fillings",
-        "accession_no": ACCESSION,
+        "accession_no": accession,
         "form": "4",
         "cik": CIK,
         "description": "4 - AAR CORP (0000001750) (Issuer)",
@@ -101,6 +101,11 @@ def one_form4(emulator_factory: Callable[..., Emulator], tmp_path: Path) -> Emul
         "discovered_time": "2025-01-01T12:00:01Z",
         "is_historical": True,
     }
+
+
+@pytest.fixture
+def one_form4(emulator_factory: Callable[..., Emulator], tmp_path: Path) -> Emulator:
+    record = _form4(ACCESSION)
     sample = tmp_path / "sample.ndjson"
     sample.write_text(json.dumps(record) + "\n")
     return emulator_factory(backlog=1, sample_path=str(sample))
@@ -287,20 +292,7 @@ def test_a_block_stops_a_redirect_chain_mid_way() -> None:
 def five_form4s(
     emulator_factory: Callable[..., Emulator], tmp_path: Path
 ) -> Callable[..., Emulator]:
-    records = [
-        {
-            "type": "fillings",
-            "accession_no": f"0001127602-25-{n:06d}",
-            "form": "4",
-            "cik": CIK,
-            "description": "4 - AAR CORP (0000001750) (Issuer)",
-            "filling_date": "2025-01-01",
-            "accepted_time": "2025-01-01T12:00:00Z",
-            "discovered_time": "2025-01-01T12:00:01Z",
-            "is_historical": True,
-        }
-        for n in range(1, 6)
-    ]
+    records = [_form4(f"0001127602-25-{n:06d}") for n in range(1, 6)]
     sample = tmp_path / "five.ndjson"
     sample.write_text("".join(json.dumps(r) + "\n" for r in records))
     return lambda **kw: emulator_factory(backlog=5, sample_path=str(sample), **kw)
