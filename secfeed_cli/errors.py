@@ -76,6 +76,11 @@ class Terminated(BaseException):
         return ExitCode.HANGUP if self.signum == 1 else ExitCode.TERMINATED
 
 
+def signal_status(signum: int) -> ExitCode:
+    """The exit status a run ends with on signal ``signum``: 130 (SIGINT), 129 or 143."""
+    return ExitCode.INTERRUPTED if signum == 2 else Terminated(signum).exit_code
+
+
 def closed_pipe(exc: OSError) -> bool:
     """The reader of our output went away (``| head``): an ending, not a failure."""
     import errno

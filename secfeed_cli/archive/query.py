@@ -167,21 +167,10 @@ def write_rows(columns: list[str], rows: Any, fmt: str, write: Callable[[bytes],
     return len(cells) + more
 
 
-def render(columns: list[str], rows: Any, fmt: str) -> bytes:
-    """All of :func:`write_rows` as one piece (for small results and tests)."""
-    out: list[bytes] = []
-    write_rows(columns, rows, fmt, out.append)
-    return b"".join(out)
-
-
 def _chunks(rows: Any) -> Iterator[list[Any]]:
-    while True:
-        chunk = rows.fetchmany(CHUNK) if hasattr(rows, "fetchmany") else list(rows)
-        if not chunk:
-            return
+    """A cursor's rows, :data:`CHUNK` at a time."""
+    while chunk := rows.fetchmany(CHUNK):
         yield chunk
-        if not hasattr(rows, "fetchmany"):
-            return
 
 
 def _json_value(value: Any) -> Any:

@@ -203,10 +203,7 @@ def open_for_reading(path: str) -> sqlite3.Connection:
         raise ArchiveError(f"no archive at {path}")
     try:
         db = sqlite3.connect(
-            f"file:{quote(path)}?mode=ro",
-            uri=True,
-            isolation_level=None,
-            check_same_thread=False,
+            f"file:{quote(path)}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
         )
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA query_only = 1")

@@ -114,9 +114,8 @@ class ArchiveSource:
     def _top(self) -> int:
         try:
             with stoppable(self.db):
-                top: int = self.db.execute("SELECT coalesce(max(seq), 0) FROM filings").fetchone()[
-                    0
-                ]
+                row = self.db.execute("SELECT coalesce(max(seq), 0) FROM filings").fetchone()
+            top: int = row[0]
         except sqlite3.Error as exc:
             raise ArchiveError(f"cannot read archive {self.path}: {exc}") from None
         return top

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from ..errors import ExitCode, SecfeedError, Terminated, internal_error
+from ..errors import ExitCode, SecfeedError, Terminated, internal_error, signal_status
 
 if TYPE_CHECKING:
     from ..run.environment import Environment
@@ -77,7 +77,7 @@ def _outcome(argv: list[str] | None, env: Environment) -> int | None:
 
         signum = signals.raised()
         if signum is not None:  # a signal cut something short (an import): its exit status
-            return Terminated(signum).exit_code if signum != 2 else ExitCode.INTERRUPTED
+            return signal_status(signum)
         if os.environ.get("SECFEED_DEBUG"):
             raise
         from ..run.diagnostics import Diagnostics

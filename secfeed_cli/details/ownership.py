@@ -70,12 +70,17 @@ def bounded(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
+def squeezed(text: str) -> str:
+    """A document's text with its runs of white space made one space, cut at
+    :data:`MAX_TEXT` characters (no more of it is read than that can need)."""
+    return bounded(" ".join(text[: MAX_TEXT * 4].split()))
+
+
 def _text(node: ElementTree.Element | None, path: str) -> str | None:
     found = None if node is None else node.find(path)
     if found is None or found.text is None:
         return None
-    text = " ".join(found.text[: MAX_TEXT * 4].split())
-    return bounded(text) or None
+    return squeezed(found.text) or None
 
 
 def _value(node: ElementTree.Element | None, path: str) -> str | None:
@@ -211,7 +216,7 @@ def parse_ownership(xml: str, header: Header | None = None) -> dict[str, Any]:
             elif node.tag.endswith("Holding"):
                 holdings.append(_row(node, table, holding=True))
     footnotes = {
-        bounded(note.get("id", "")): bounded(" ".join(_joined(note).split()))
+        bounded(note.get("id", "")): squeezed(_joined(note))
         for note in root.iter("footnote")
         if note.get("id")
     }

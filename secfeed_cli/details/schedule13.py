@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from xml.etree import ElementTree
 
-from .ownership import MAX_ROWS, MAX_TEXT, _number, bounded, parse_xml
+from .ownership import MAX_ROWS, _number, parse_xml, squeezed
 from .sgml import DetailsError
 
 
@@ -33,7 +33,7 @@ def _text(node: ElementTree.Element | None, *names: str) -> str | None:
     found = None if node is None else _find(node, *names)
     if found is None or found.text is None:
         return None
-    return bounded(" ".join(found.text[: MAX_TEXT * 4].split())) or None
+    return squeezed(found.text) or None
 
 
 def _date(text: str | None) -> str | None:
@@ -77,7 +77,7 @@ def parse_schedule13(xml: str) -> dict[str, Any]:
                 ),
                 "percent": _number(_text(node, "percentOfClass", "classPercent")),
                 "types": [
-                    bounded(" ".join(t.text[: MAX_TEXT * 4].split()))
+                    squeezed(t.text)
                     for t in node.iter()
                     if _local(t.tag) == "typeOfReportingPerson" and t.text
                 ][:MAX_ROWS],

@@ -83,7 +83,7 @@ def details_of(filing: Filing, client: edgar.EdgarClient) -> dict[str, Any]:
         return {"status": status, "reason": str(exc)}
     except (edgar.EdgarError, ValueError) as exc:
         return {"status": "error", "reason": str(exc)}
-    except (ArithmeticError, LookupError, TypeError, RecursionError, MemoryError) as exc:
+    except Exception as exc:  # anything else a document made the reading do
         return unreadable(exc)
 
 

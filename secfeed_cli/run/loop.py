@@ -213,7 +213,7 @@ class Run:
                     # What waits for details goes out too, whatever ends the run: at the end
                     # of a run, once its details are in or its wait is over; on a signal or
                     # an error, at once, those without details as deferred.
-                    self._let_out_at_end(sink, orderly=stopped is None, ended=stopped)
+                    self._let_out_at_end(sink, stopped)
                 if orderly:
                     sink.flush()
                     settled = True
@@ -325,11 +325,15 @@ class Run:
         if self.alerts is not None:
             self.alerts.deliver(filings)
 
-    def _let_out_at_end(self, sink: Sink, orderly: bool, ended: BaseException | None) -> None:
-        """The run's end: every filing still waiting for details goes out (see run()). On an
-        error, a failure to write them is not allowed to hide the error that ended the run."""
-        if ended is None or isinstance(ended, (KeyboardInterrupt, Terminated)):
-            self._let_out(sink, block=orderly, end=not orderly)
+    def _let_out_at_end(self, sink: Sink, ended: BaseException | None) -> None:
+        """The run's end (``ended``: what ended it, None for its own end): every filing still
+        waiting for details goes out (see run()). On an error, a failure to write them is not
+        allowed to hide the error that ended the run."""
+        if ended is None:
+            self._let_out(sink, block=True)
+            return
+        if isinstance(ended, (KeyboardInterrupt, Terminated)):
+            self._let_out(sink, block=False, end=True)
             return
         try:
             self._let_out(sink, block=False, end=True)

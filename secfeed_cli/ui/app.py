@@ -483,12 +483,9 @@ class SecfeedApp(App[int]):
 
     def _signalled(self, signum: int) -> None:
         """Quit with the signal's exit status, as any run's: 130, 143 or 129."""
-        import signal
+        from ..errors import signal_status
 
-        from ..errors import ExitCode, Terminated
-
-        interrupted = signum == signal.SIGINT
-        self.quit_with(ExitCode.INTERRUPTED if interrupted else Terminated(signum).exit_code)
+        self.quit_with(signal_status(signum))
 
     def quit_with(self, code: int) -> None:
         """Quit with ``code`` (a signal's, or the watchdog's when the terminal is gone); a
