@@ -56,9 +56,15 @@ def _bootstrap_pip() -> None:
         run(PY, path / "pip", "install", "-q", path)
 
 
-def ensure_venv() -> None:
+#: What each command installs: the demo only what it runs (the ui's Textual too), the tests
+#: every extra and their tools. A .venv set up for the tests serves the demo as it is.
+EXTRAS = {"demo": "ui", "test": "test"}
+
+
+def ensure_venv(what: str) -> None:
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == want and PY.exists():
+    done = STAMP.read_text().split() if STAMP.exists() else []
+    if PY.exists() and done[:1] == [want] and (what in done[1:] or "test" in done[1:]):
         return
     if not PY.exists():
         log("creating .venv")
@@ -72,9 +78,12 @@ def ensure_venv() -> None:
     # is another project): a .venv made before then loses the old name first.
     if any(VENV.glob("lib/python*/site-packages/secfeed-*.dist-info")):
         run(PY, "-m", "pip", "uninstall", "-y", "-q", "secfeed", check=False)
-    log("installing secfeed and its test tools into .venv")
-    run(PY, "-m", "pip", "install", "-q", "-e", ".[test]")
-    STAMP.write_text(want)
+    extra = EXTRAS[what]
+    tools = " and its test tools" if what == "test" else ""
+    log(f"installing secfeed{tools} into .venv (pip install -e '.[{extra}]')")
+    run(PY, "-m", "pip", "install", "-q", "-e", f".[{extra}]")
+    levels = done[1:] if done[:1] == [want] else []
+    STAMP.write_text(" ".join([want, *sorted({*levels, what})]))
 
 
 def ensure_tmux() -> None:
@@ -94,7 +103,7 @@ def main() -> int:
     if what not in ("demo", "test", "bench", "venv"):
         print("usage: python3 scripts/dev.py demo|test|bench|venv [args...]", file=sys.stderr)
         return 2
-    ensure_venv()
+    ensure_venv("demo" if what == "demo" else "test")
     if what == "venv":
         return 0
     if what == "demo":
