@@ -357,3 +357,23 @@ def test_every_8k_item_matches_a_second_reading(name: str) -> None:
 
     codes = {squash(n): c for c, (n, _) in ITEMS.items()}
     assert details["items"] == [codes[squash(n)] for n in named if squash(n) in codes]
+
+
+@pytest.mark.unit
+def test_an_8k_of_2005_names_its_item_by_the_title_of_the_time() -> None:
+    """0000950137-05-004969 (not among our copies) names 5.02 as SEC's list did from 2004 to
+    2006. The header below is written here, in the text header's form, around that title."""
+    from secfeed_cli.details.eightk import FORMER_NAMES, parse_8k
+
+    head = (
+        "<SEC-HEADER>0000950137-05-004969.hdr.sgml : 20050421\n"
+        "CONFORMED SUBMISSION TYPE:\t8-K\n"
+        "ITEM INFORMATION:\t\tDeparture of Directors or Principal Officers; Election of"
+        " Directors; Appointment of Principal Officers\n"
+        "ITEM INFORMATION:\t\tFinancial Statements and Exhibits\n"
+        "</SEC-HEADER>\n"
+    )
+    details = parse_8k(head)
+    assert details["items"] == ["5.02", "9.01"]
+    assert details["summary"] == "5.02 officer change"
+    assert set(FORMER_NAMES) <= {"5.02", "5.05"}

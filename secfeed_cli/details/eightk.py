@@ -87,8 +87,26 @@ def _key(name: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", name.casefold()).split())
 
 
-#: The codes by their names (a full submission's header names its items, without codes).
-BY_NAME = {_key(name): code for code, (name, _) in ITEMS.items()}
+#: Names SEC's item list has used since items were numbered (August 2004, Release 33-8400)
+#: and has since changed: a report of the time names its item so in its header.
+FORMER_NAMES: dict[str, tuple[str, ...]] = {
+    # 2004-2006; Release 33-8732A (2006) added compensatory arrangements and "Certain".
+    "5.02": (
+        "Departure of Directors or Principal Officers; Election of Directors; Appointment of"
+        " Principal Officers",
+    ),
+    # the 2004 wording, which EDGAR's headers still use beside the form's
+    "5.05": (
+        "Amendments to the Registrant's Code of Ethics, or Waiver of a Provision of the Code"
+        " of Ethics",
+    ),
+}
+
+#: The codes by their names, now and before (a full submission's header names its items,
+#: without codes).
+BY_NAME = {_key(name): code for code, (name, _) in ITEMS.items()} | {
+    _key(name): code for code, names in FORMER_NAMES.items() for name in names
+}
 
 
 def parse_8k(header_text: str) -> dict[str, Any]:
