@@ -109,11 +109,16 @@ def test_status_segments_go_in_priority_order() -> None:
     wide = status_line(status(), 200, False)
     assert wide == (
         "● live · api.sec.finfeedapi.com:443 │ 12345 shown · 678 filtered out · 0 malformed"
-        " │ heartbeat 0.8s ago │ live latency p50 210ms p95 480ms max 1.9s"
+        " │ heartbeat 0.8s ago │ live latency p50 210ms p95 480ms max 1.9s │ Ctrl-C quits"
     )
     # Narrower: each segment shortened, least important first, before any is left out.
     assert status_line(status(), 100, False) == (
         "● live · api.sec.finfeedapi.com:443 │ 12345 shown · 678 filtered │ hb 1s │ p50 210ms"
+        " │ Ctrl-C quits"
+    )
+    # How to quit (the table reads no keys: q does nothing) goes before the host does.
+    assert status_line(status(), 80, False) == (
+        "● live · api.sec.finfeedapi.com:443 │ 12345 shown │ hb 1s │ p50 210ms"
     )
     # The state loses its host after the others are short, before any is left out.
     assert status_line(status(), 60, False) == "● live │ 12345 shown │ hb 1s │ p50 210ms"

@@ -368,6 +368,9 @@ def status_segments(status: Status) -> list[tuple[str, list[str]]]:
         late = status.heartbeat_age is not None and status.heartbeat_age > 3
         segments.append(("31" if late else "2", beat))
     segments.append(("", _latency(status)))
+    # Keys are not read (the table is tail -f's: the terminal stays the shell's), so q does
+    # nothing; the way out is said where room allows.
+    segments.append(("2", ["Ctrl-C quits"]))  # last: fit_status leaves it out first
     return segments
 
 
@@ -394,7 +397,10 @@ def fit_status(status: Status, width: int) -> list[tuple[str, str]]:
             if (i or levels[0] == 0) and levels[i] < len(t) - 1
         ]
         shown = [i for i, (_, t) in enumerate(segments) if i and levels[i] < len(t)]
-        if shorter:
+        hint = len(segments) - 1
+        if shorter == [0] and levels[hint] < len(segments[hint][1]):
+            levels[hint] = len(segments[hint][1])  # the hint goes before the host does
+        elif shorter:
             levels[shorter[-1]] += 1
         elif shown:
             levels[shown[-1]] = len(segments[shown[-1]][1])
