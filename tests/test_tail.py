@@ -450,6 +450,10 @@ def test_a_backlog_the_filters_leave_empty_says_so(emulator_factory: Factory) ->
     assert b"backlog complete: 20 filings; none passed the filters" in res.stderr
     res = secfeed("tail", "--url", em.url, "--backlog-only")
     assert b"backlog complete: 20 filings\n" in res.stderr
+    # -n 0 cuts after the filters: those that passed them are not "none".
+    res = secfeed("tail", "--url", em.url, "--backlog-only", "-n", "0", "--form", "4,8-K,D")
+    assert res.returncode == 0 and res.stdout == b"", res.stderr
+    assert b"backlog complete: 20 filings\n" in res.stderr
 
 
 # ---- -n/--lines: the newest N of the backlog, then follow -------------------------------

@@ -395,7 +395,8 @@ class Run:
                 if self._show(sink, held, self._held_received, held):
                     return True
             text = f"backlog complete: {event.new} filings"
-            if event.new and self.filt.active and self.limits.backlog and not self.counters.handed:
+            passed = self.counters.handed + self.counters.older  # -n cuts after the filters
+            if event.new and self.filt.active and self.limits.backlog and not passed:
                 text += "; none passed the filters"  # not a quiet day: the filters said no
             self.diag.info(text)
             if self.limits.backlog and not self.limits.backlog_only:
