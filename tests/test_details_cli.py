@@ -166,12 +166,29 @@ def test_an_edgar_on_this_machine_needs_no_user_agent(
     assert elsewhere.returncode == 2 and b"--user-agent" in elsewhere.stderr
 
 
-def test_details_with_from_is_a_usage_error() -> None:
+def test_details_with_from_nats_is_a_usage_error() -> None:
     res = secfeed(
         "tail", "--from", "nats://127.0.0.1:4222", "--details", "--user-agent", UA, "-n", "1"
     )
     assert res.returncode == 2
-    assert b"--details and --from exclude each other" in res.stderr
+    assert b"--details and --from nats:// exclude each other" in res.stderr
+
+
+def test_details_with_from_an_archive_asks_edgar_for_what_it_lacks(
+    feed: Emulator, edgar: Sec, tmp_path: Path
+) -> None:
+    """An archive is one user's own: filings kept without details get them on reading, as the
+    README says (a relay's stream is every consumer's, so there the relay asks)."""
+    path = tmp_path / "filings.db"
+    kept = secfeed("tail", "--url", feed.url, "--backlog-only", "-q", "--archive", str(path))
+    assert kept.returncode == 0, kept.stderr
+    env = cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    args = ("--details", "--user-agent", UA, "--edgar-url", edgar.url, "-f", "ndjson")
+    res = secfeed("tail", "--from", str(path), "--backlog-only", *args, env=env)
+    assert res.returncode == 0, res.stderr
+    status = {r["accession_no"]: r.get("details", {}).get("status") for r in ndjson(res.stdout)}
+    assert status[FORM4[2]] == "ok" and status[EIGHT_K[2]] == "ok", status
+    assert len(status) == 5 and edgar.seen
 
 
 def test_csv_and_the_table_show_the_summary(feed: Emulator, edgar: Sec, tmp_path: Path) -> None:

@@ -291,7 +291,7 @@ def _no_details_from_nats(
     enriching = details is not None and details.enrich
     if enriching and source is not None and not isinstance(source, FromArchive):
         raise click.UsageError(
-            "--details and --from exclude each other: run the relay with --details, and its"
+            "--details and --from nats:// exclude each other: run the relay with --details, and its"
             " stream carries them (one relay spends the SEC budget for every consumer)"
         )
 
