@@ -227,6 +227,9 @@ def test_details_are_kept_in_their_own_tables_and_items_are_searchable(
     word = item["name"].split()[0]
     found = ndjson(secfeed("archive", "search", str(path), item["item"], word).stdout)
     assert item["accession_no"] in accessions(found)
+    # items as details.items has them: an array of codes, not "7.01 9.01"
+    hit = next(r for r in found if r["accession_no"] == item["accession_no"])
+    assert hit["items"] == kept[item["accession_no"]]["items"]
     # Read back, the details come along.
     back = ndjson(secfeed("snapshot", "--from", str(path)).stdout)
     assert {r["accession_no"]: r.get("details") for r in back if "details" in r} == ok

@@ -483,3 +483,32 @@ def test_utc_shows_the_live_tables_times_in_utc(
         assert line.startswith(shown), (args, line)
         pane.keys("C-c")
         assert pane.exit_code() == 130
+
+
+def test_archive_search_in_a_terminal_is_a_line_a_filing_in_local_time(
+    emulator_factory: Factory,
+    pane_factory: Callable[..., Pane],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """It wrapped every row at 120 columns and showed UTC: now one line each within the
+    terminal, the company giving way, times local as in the live table."""
+    from .conftest import ndjson, secfeed
+
+    monkeypatch.setenv("TZ", "EST5")
+    em = emulator_factory(backlog=60)
+    path = tmp_path / "filings.db"
+    kept = secfeed("tail", "--url", em.url, "--backlog-only", "-q", "--archive", str(path))
+    assert kept.returncode == 0, kept.stderr
+    found = ndjson(secfeed("archive", "search", str(path), "Inc").stdout)
+    assert len(found) >= 3
+    pane = pane_factory(f"archive search {path} Inc", width=90, height=70)
+    assert pane.exit_code() == 0
+    lines = [x for x in pane.screen().splitlines() if x.strip()]
+    assert lines[0].split()[:3] == ["discovered", "form", "company"]
+    assert len(lines) == 1 + len(found) and all(len(x) < 90 for x in lines), lines
+    for record, line in zip(found, lines[1:], strict=True):
+        assert record["accession_no"] in line
+        utc = record["discovered_time"]
+        hour = (int(utc[11:13]) - 5) % 24
+        assert f"{hour:02d}:{utc[14:16]}" == line[11:16], (utc, line)

@@ -119,19 +119,32 @@ def search(path: str, words: tuple[str, ...], limit: int) -> tuple[list[str], An
 CHUNK = 500
 
 
-def write_rows(columns: list[str], rows: Any, fmt: str, write: Callable[[bytes], None]) -> int:
+def write_rows(
+    columns: list[str],
+    rows: Any,
+    fmt: str,
+    write: Callable[[bytes], None],
+    lists: frozenset[str] = frozenset(),
+) -> int:
     """Rows as NDJSON (one object a row), CSV (a header, then rows) or a table for a person,
     written as they come (``write`` each piece): nothing is held but a chunk of rows, and a
-    table's first :data:`TABLE_ROWS`. Returns how many rows there were (a table: at most
-    one more than it shows)."""
+    table's first :data:`TABLE_ROWS`. Columns named in ``lists`` hold words apart by spaces
+    (8-K items): NDJSON gives them as an array, as ``details.items`` is. Returns how many rows
+    there were (a table: at most one more than it shows)."""
     count = 0
     if fmt == "ndjson":
         encode = msgspec.json.Encoder().encode
+        listed = [c in lists for c in columns]
+
+        def value(v: Any, listed: bool) -> Any:
+            return (v or "").split() if listed else _json_value(v)
+
         for chunk in _chunks(rows):
             count += len(chunk)
             write(
                 b"".join(
-                    encode(dict(zip(columns, map(_json_value, row), strict=True))) + b"\n"
+                    encode({c: value(v, x) for c, v, x in zip(columns, row, listed, strict=True)})
+                    + b"\n"
                     for row in chunk
                 )
             )
@@ -165,6 +178,56 @@ def write_rows(columns: list[str], rows: Any, fmt: str, write: Callable[[bytes],
         lines.append("(no rows)")
     write(("\n".join(lines) + "\n").encode())
     return len(cells) + more
+
+
+#: The search table's columns: (title, the result's column, fixed width or 0 for the rest).
+_FOUND = (
+    ("discovered", "discovered_time", 16),
+    ("form", "form", 10),
+    ("company", "company", 0),
+    ("items", "items", 14),
+    ("accession", "accession_no", 20),
+)
+
+
+def write_found(
+    columns: list[str], rows: Any, width: int, write: Callable[[bytes], None], utc: bool = False
+) -> int:
+    """:func:`search`'s rows as a person reads them: one line each within ``width`` cells (the
+    company gives way, with its ticker kept), times local as in the live table. NDJSON and CSV
+    carry every column."""
+    from ..output.layout import fit, fit_company, in_local_time
+
+    at = {name: columns.index(name) for name in columns}
+    fixed = sum(w for _, _, w in _FOUND) + 2 * (len(_FOUND) - 1)
+    company = max(width - 1 - fixed, 12)
+    widths = [w or company for _, _, w in _FOUND]
+    lines = ["  ".join(fit(t, w) for (t, _, _), w in zip(_FOUND, widths, strict=True)).rstrip()]
+    count = 0
+    for row in rows:
+        if count == TABLE_ROWS:
+            lines.append(f"... and more (the first {TABLE_ROWS:,} shown; --limit, -f ndjson)")
+            break
+        count += 1
+        try:
+            when = in_local_time(str(row[at["discovered_time"]]), "%Y-%m-%d %H:%M", utc)
+        except ValueError:
+            when = "?"
+        name = escape_control(_text(row[at["company"]]))
+        ticker = escape_control(_text(row[at["ticker"]])) or None
+        shown = f"{name} ({ticker})" if ticker else name
+        cells = {
+            "discovered_time": when,
+            "company": fit_company(shown, company, ticker),
+            "items": ",".join(_text(row[at["items"]]).split()),
+        }
+        line = [
+            fit(cells.get(key, escape_control(_text(row[at[key]]))), w)
+            for (_, key, _), w in zip(_FOUND, widths, strict=True)
+        ]
+        lines.append("  ".join(line).rstrip())
+    write(("\n".join(lines) + "\n").encode())
+    return count
 
 
 def _chunks(rows: Any) -> Iterator[list[Any]]:

@@ -72,11 +72,11 @@ def search(path: str, words: tuple[str, ...], limit: int, fmt: str) -> None:
         columns, rows = run_search(path, words, limit)
     except QueryError as exc:
         raise click.UsageError(str(exc)) from None
-    if not _print(columns, rows, fmt):
+    if not _print(columns, rows, fmt, found=True):
         raise click.exceptions.Exit(1)  # no match, as grep and tickers lookup say it
 
 
-def _print(columns: list[str], rows: Any, fmt: str) -> int:
+def _print(columns: list[str], rows: Any, fmt: str, found: bool = False) -> int:
     """The rows as they come: the first are out at once, a closed pipe ends the query, and a
     signal stops it however long it would run. Returns how many there were."""
     import sqlite3
@@ -91,6 +91,14 @@ def _print(columns: list[str], rows: Any, fmt: str) -> int:
         fmt = "table" if env.isatty() else "ndjson"
     try:
         with stoppable(rows.connection):
-            return write_rows(columns, rows, fmt, env.write)
+            if found and fmt == "table":  # a search's filings, one line each, as the live table
+                import shutil
+
+                from ..archive.query import write_found
+
+                width = shutil.get_terminal_size((160, 24)).columns if env.isatty() else 160
+                return write_found(columns, rows, width, env.write)
+            lists = frozenset({"items"}) if found else frozenset()
+            return write_rows(columns, rows, fmt, env.write, lists)
     except sqlite3.Error as exc:
         raise ArchiveError(f"archive query: {exc}") from None

@@ -134,7 +134,7 @@ def fit(text: str, width: int, right: bool = False) -> str:
 _LOCAL: dict[tuple[str, str, bool], str] = {}
 
 
-def _local(text: str, fmt: str, utc: bool = False) -> str:
+def in_local_time(text: str, fmt: str, utc: bool = False) -> str:
     """A normalised UTC time (``YYYY-MM-DDTHH:MM:SS...Z``) in local time (or in UTC, for
     ``--utc``), cached by second."""
     key = (text[:19], fmt, utc)
@@ -150,7 +150,7 @@ def _local(text: str, fmt: str, utc: bool = False) -> str:
 
 def local_time(filing: Filing, utc: bool = False) -> str:
     try:
-        return _local(filing.discovered_time, "%H:%M:%S", utc)
+        return in_local_time(filing.discovered_time, "%H:%M:%S", utc)
     except ValueError:
         return "?"
 
@@ -160,7 +160,7 @@ def accepted(filing: Filing, utc: bool = False) -> str:
     if len(text) == 10:  # a date only
         return text
     try:
-        return _local(text, "%m-%d %H:%M:%S", utc)
+        return in_local_time(text, "%m-%d %H:%M:%S", utc)
     except ValueError:
         return escape_control(text)
 
