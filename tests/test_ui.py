@@ -71,10 +71,13 @@ def make_app(inbox: Inbox | None = None, **kw: Any) -> SecfeedApp:
 
 
 def drive(
-    app: SecfeedApp, scenario: Callable[[Pilot[int]], Awaitable[None]], size: tuple[int, int]
+    app: SecfeedApp,
+    scenario: Callable[[Pilot[int]], Awaitable[None]],
+    size: tuple[int, int],
+    notifications: bool = False,
 ) -> None:
     async def main() -> None:
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=notifications) as pilot:
             await pilot.pause()
             await scenario(pilot)
 
@@ -651,3 +654,96 @@ def test_enter_pauses_on_the_filing_the_pane_shows(sample: list[Filing]) -> None
         assert entry is not None and entry.filing is sample[49] and app.rows.waiting == 10
 
     drive(app, scenario, (100, 30))
+
+
+# -- the small walls of the first hour (#41) ----------------------------------------------
+
+
+def test_the_keys_fit_80x24_whole(sample: list[Filing]) -> None:
+    """At 80x24 the descriptions wrapped and q fell off the screen."""
+    app = make_app()
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        await feed(pilot, app, sample[:30])
+        await pilot.press("question_mark")
+        lines = screen_text(app).splitlines()
+        for key, what in KEYS:
+            assert any(what in line and key in line for line in lines), (key, what)
+        assert any("any key closes this" in line for line in lines)
+
+    drive(app, scenario, (80, 24))
+
+
+@pytest.mark.unit
+def test_a_browser_is_here_only_with_a_desktop() -> None:
+    from secfeed_cli.ui.app import browser_here
+
+    assert not browser_here({}, "linux")
+    assert not browser_here({"SSH_CONNECTION": "10.0.0.1 1 10.0.0.2 22"}, "linux")
+    assert browser_here({"DISPLAY": ":0"}, "linux")
+    assert browser_here({"WAYLAND_DISPLAY": "wayland-0"}, "linux")
+    assert browser_here({"BROWSER": "w3m %s"}, "linux")  # the user says which
+    assert browser_here({}, "darwin") and not browser_here({"SSH_CONNECTION": "x"}, "darwin")
+
+
+def test_o_without_a_browser_says_so_and_how_to_take_the_url(
+    sample: list[Filing], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over SSH or headless, o did nothing at all."""
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    app = make_app()
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        await feed(pilot, app, sample[:5])
+        await pilot.press("o")
+        text = " ".join((await settled(pilot, app)).split())
+        assert "no browser here (no display): y copies the URL" in text, text
+
+    drive(app, scenario, (120, 30), notifications=True)
+
+
+def test_a_row_says_what_enter_fetched(bundled: list[Filing]) -> None:
+    """After Enter fetched a row's details, the row still said deferred."""
+    eightk = next(f for f in bundled if f.form == "8-K")
+    waiting = replace(eightk, extra={"details": {"status": "deferred", "reason": "not yet"}})
+    fetched = {
+        "status": "ok",
+        "items": ["5.02"],
+        "item_names": ["Departure of Directors"],
+        "sic": "2834",
+        "period": None,
+        "summary": "5.02 officer change",
+    }
+    app = make_app(details=True, fetch=lambda f: fetched)
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        await feed(pilot, app, [waiting])
+        assert "deferred" in rows_text(app)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await settled(pilot, app)
+        row = rows_text(app)
+        assert "5.02 officer change" in row and "deferred" not in row, row
+
+    drive(app, scenario, (160, 40))
+
+
+def test_the_pane_gives_the_reason_details_are_unavailable(bundled: list[Filing]) -> None:
+    form4 = next(f for f in bundled if f.form == "4")
+    gone = {"status": "unavailable", "reason": "not on EDGAR (404)"}
+    app = make_app(details=True, fetch=lambda f: gone)
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        await feed(pilot, app, [form4])
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        text = await settled(pilot, app)
+        assert "details: unavailable (not on EDGAR (404))" in text
+
+    drive(app, scenario, (160, 40))
+
+
+def rows_text(app: SecfeedApp) -> str:
+    """The list's part of the screen (above the pane's border)."""
+    return screen_text(app).split("─" * 10)[0]

@@ -7,9 +7,12 @@ the feed brought is taken every :data:`feed.TICK` seconds, in one go, and drawn 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from msgspec.structs import replace
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
@@ -33,19 +36,33 @@ from .watch import Watchdog
 KEYS = (
     ("space", "pause / resume (scrolling up pauses too)"),
     ("End, G", "back to live: follow the newest filing"),
-    ("↑ ↓ j k, PgUp PgDn, Home g", "move the selection (pauses)"),
-    ("/", "filter as you type: form, ticker, company, filer, 8-K items"),
-    ("", "  Enter keeps it, Backspace and Ctrl-U edit it, / again goes on typing"),
-    ("", "  words must all match; a,b either; !word excludes"),
-    ("n, N", "next / previous match (no filter: next / previous marked row)"),
+    ("↑ ↓ j k", "move the selection (pauses)"),
+    ("PgUp PgDn", "a page up / down; Home or g: the top"),
+    ("/", "filter as you type: form, ticker, company, filer, items"),
+    ("", "Enter keeps it; Backspace, Ctrl-U edit; / types on"),
+    ("", "all words must match; a,b either; !word excludes"),
+    ("n, N", "next / previous match (no filter: marked rows)"),
     ("Esc", "clear the filter, then close the pane (never quits)"),
-    ("Enter", "pause and show the details: Form 4 trades, 8-K items, SIC, links"),
-    ("o", "open the filing's EDGAR page in the browser"),
+    ("Enter", "pause and show the details: trades, 8-K items, SIC"),
+    ("o", "open the filing's EDGAR page in a browser"),
     ("y", "copy the filing's EDGAR URL (OSC 52)"),
     ("m", "mark / unmark the row"),
     ("?", "this list"),
     ("q", "quit"),
 )
+#: The keys' column in the help: the list fits 80x24 whole.
+KEY_WIDTH = 11
+
+
+def browser_here(env: Mapping[str, str], platform: str) -> bool:
+    """Whether a browser can open a page for this session: a desktop's (macOS, Windows, a
+    display). Over SSH or on a console, Python's webbrowser would start a text browser in
+    the ui's own terminal, or nothing at all, without a word. $BROWSER names one: it is."""
+    if env.get("BROWSER"):
+        return True
+    if platform == "darwin" or platform.startswith("win"):
+        return "SSH_CONNECTION" not in env or platform.startswith("win")
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
 class FilingList(ScrollView, can_focus=True):
@@ -155,7 +172,7 @@ class Help(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         text = Text("secfeed ui: keys\n\n", style="bold")
         for key, what in KEYS:
-            text.append(f"{key:<28}", style="bold")
+            text.append(f"{key:<{KEY_WIDTH}}", style="bold")
             text.append(f"{what}\n")
         text.append("\nany key closes this", style="dim")
         yield Static(text)
@@ -457,8 +474,35 @@ class SecfeedApp(App[int]):
 
     def action_open(self) -> None:
         entry = self.rows.selected_entry()
-        if entry is not None:
-            (self.opener or self.open_url)(entry.filing.url)
+        if entry is None:
+            return
+        url = entry.filing.url
+        if self.opener is not None:
+            self.opener(url)
+        elif self.is_web:  # the page's own browser opens it
+            self.open_url(url)
+        elif browser_here(os.environ, sys.platform):
+            self.run_worker(lambda: self._open_in_browser(url), thread=True)
+        else:
+            self.notify(
+                f"no browser here (no display): y copies the URL\n{url}",
+                severity="warning",
+                timeout=8,
+            )
+
+    def _open_in_browser(self, url: str) -> None:
+        """On a worker thread (a browser can take seconds to start): open, and say so."""
+        import webbrowser
+
+        try:
+            opened = webbrowser.open(url)
+        except Exception:  # noqa: BLE001 - any failure of a browser is "could not open"
+            opened = False
+        if opened:
+            self.call_from_thread(self.notify, "opening the EDGAR page in a browser", timeout=3)
+        else:
+            text = f"no browser could open it: y copies the URL\n{url}"
+            self.call_from_thread(self.notify, text, severity="warning", timeout=8)
 
     def action_copy(self) -> None:
         entry = self.rows.selected_entry()
@@ -521,23 +565,28 @@ class SecfeedApp(App[int]):
 
         if self.fetch is not None and kind(filing.form) is not None:
             self.asking.add(accession)
-            fetch = self.fetch
-            self.run_worker(lambda: self._fetched(filing, fetch), thread=True)
+            fetch, seq = self.fetch, entry.seq
+            self.run_worker(lambda: self._fetched(filing, seq, fetch), thread=True)
 
-    def _fetched(self, filing: Filing, fetch: Callable[[Filing], dict[str, Any]]) -> None:
+    def _fetched(self, filing: Filing, seq: int, fetch: Callable[[Filing], dict[str, Any]]) -> None:
         """On a worker thread: ask, then hand the details to the app's thread. Whatever goes
         wrong is the pane's one line (an unhandled error in a worker would end the app)."""
         try:
             details = fetch(filing)
         except Exception as exc:  # details_of says what it expects; this is the rest
             details = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
-        self.call_from_thread(self._have, filing, details)
+        self.call_from_thread(self._have, filing, seq, details)
 
-    def _have(self, filing: Filing, details: dict[str, Any]) -> None:
+    def _have(self, filing: Filing, seq: int, details: dict[str, Any]) -> None:
         self.asking.discard(filing.accession_no)
         self.fetched[filing.accession_no] = details
+        # The row says what the pane says (it said "deferred" still): the filing as it is now.
+        now = replace(filing, extra={**(filing.extra or {}), "details": details})
+        if self.rows.update(seq, now):
+            self.painter.forget(seq)
+            self.listing.refresh()
         if self.pane_for == filing.accession_no:
-            self._show_pane(filing)
+            self._show_pane(now)
 
     def _show_pane(self, filing: Filing) -> None:
         from ..details.stage import kind

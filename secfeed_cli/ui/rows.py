@@ -95,6 +95,17 @@ class Rows:
                 shown.append(entry.seq)
         return self._evict()
 
+    def update(self, seq: int, filing: Filing) -> bool:
+        """The filing of entry ``seq`` as it is now (its details fetched on demand), if the
+        buffer still holds it; its row stays where it is, passing the filter or not as it
+        did (a row does not leave under the selection)."""
+        at = seq - self.first
+        if not 0 <= at < len(self.entries):
+            return False
+        old = self.entries[at]
+        self.entries[at] = Entry(seq, filing, old.received, keys_of(filing))
+        return True
+
     def _evict(self) -> int:
         over = len(self.entries) - self.capacity
         if over <= 0:
