@@ -26,7 +26,16 @@ import pytest
 
 from secfeed_cli.emulator.server import Emulator
 
-from .conftest import WITHOUT, Result, ndjson, secfeed_code, secfeed_popen, secfeed_process
+from .conftest import (
+    ROOT,
+    WITHOUT,
+    Result,
+    cli_env,
+    ndjson,
+    secfeed_code,
+    secfeed_popen,
+    secfeed_process,
+)
 from .patience import WAIT
 from .processes import track
 
@@ -904,3 +913,20 @@ def test_relay_details_publishes_enriched_filings(
     assert payload["details"]["summary"].startswith("S 1,500 @ $66.90")
     read = secfeed_process("tail", "--from", nats_server.url, "--backlog-only")
     assert ndjson(read.stdout)[0]["details"]["issuer"]["ticker"] == "AIR"
+
+
+def test_nats_loads_without_aiohttp_which_only_ws_servers_need() -> None:
+    """`tail --from nats://` waited for aiohttp (half of nats-py's import: 0.1 s here, seconds
+    under load) before its first filing, for a WebSocket transport secfeed does not offer
+    (nats:// and tls:// only). It is kept out while nats-py loads, and importable after."""
+    code = (
+        "import sys\n"
+        "from secfeed_cli.broker import load_nats\n"
+        "load_nats()\n"
+        "from nats.aio.client import Client\n"
+        "import nats.js.api\n"
+        "assert 'aiohttp' not in sys.modules, 'aiohttp was imported'\n"
+        "import aiohttp\n"  # textual-serve's: the ui's page server still has it
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, env=cli_env(), cwd=ROOT)
+    assert res.returncode == 0, res.stderr.decode()

@@ -28,12 +28,25 @@ class NatsUnavailable(RuntimeError):
 
 
 def load_nats() -> Any:
+    import sys
+
+    # nats-py imports aiohttp at once, for its WebSocket transport (ws:// servers), and does
+    # without it when it is missing. secfeed takes nats:// and tls:// only: aiohttp was half
+    # of the import (0.1 of 0.2 s here, and seconds on a loaded machine), before the first
+    # filing of `tail --from nats://`. It is kept out while nats-py loads, and only then.
+    blocked = "aiohttp" not in sys.modules and "nats" not in sys.modules
+    if blocked:
+        sys.modules["aiohttp"] = None  # type: ignore[assignment]
     try:
         import nats
+        import nats.js  # noqa: F401 - loaded here, while aiohttp is kept out
     except ImportError:
         raise NatsUnavailable(
             f"the NATS options need nats-py, an optional extra: {INSTALL}"
         ) from None
+    finally:
+        if blocked:
+            del sys.modules["aiohttp"]
     return nats
 
 
