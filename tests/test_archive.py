@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -527,6 +528,29 @@ def test_backfill_fills_a_gap_from_the_latest_filings_feed(
     assert f"{len(filled):,} filings filled in from EDGAR's indexes" in back.stderr.decode()
     found = ndjson(secfeed("archive", "search", str(path), "Ryan", "Investment").stdout)
     assert "0002074440-26-000002" in accessions(found)
+
+
+def test_backfill_can_be_seen_at_work_offline_against_the_emulators_own_edgar(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    """With --edgar and no captures, the emulator's EDGAR lists what its feed announced, as
+    it stamped them: a gap left while secfeed was away is filled offline. (Its captured
+    pages are of January 2026 and its filings of now: 0 filings listed, before.)"""
+    em = emulator_factory(backlog=10, edgar=True)
+    path = tmp_path / "filings.db"
+    assert secfeed("snapshot", "--url", em.url, "--archive", str(path)).returncode == 0
+    before = whole(path)
+    away = datetime.now(timezone.utc) + timedelta(minutes=5)  # secfeed was away 5 minutes
+    missed = [item.accession_no for item in em.publish(50, at=away)]
+    res = _backfilled(em, path, em.url.replace("ws://", "http://"), "-v")
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    assert "asking EDGAR's indexes for them (--backfill)" in err
+    assert "--backfill: 50 filings listed by EDGAR (1 pages" in err, err
+    kept = {r["accession_no"]: r for r in rows(path)}
+    assert set(missed) <= set(kept) and whole(path) == before + 50
+    filled = [a for a in missed if kept[a]["discovered_time"] is None]
+    assert len(filled) == 32, len(filled)  # the newest 18 came in the backlog (10 + --edgar's 8)
 
 
 def test_backfill_stops_at_a_403_and_needs_an_archive_and_a_user_agent(

@@ -137,6 +137,45 @@ def index_key(path: str) -> str | None:
     return f"getcurrent:{int(start)}"
 
 
+def latest_filings_page(announced: list[tuple[Record, str]], start: int) -> bytes:
+    """A page of EDGAR's latest-filings Atom feed (``getcurrent``: 100 entries from
+    ``start``, newest first), written by the emulator about the filings its own feed has
+    announced, each ``(record, when it was announced)``: so ``--backfill`` can be seen at work
+    offline against filings the emulator stamped now (its captured pages are of January
+    2026). Not a document of SEC's: the format is theirs, every value the feed's."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    newest_first = announced[::-1][start : start + 100]
+    now = announced[-1][1] if announced else "1970-01-01T00:00:00Z"
+    out = [
+        '<?xml version="1.0" encoding="UTF-8" ?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        "<title>Latest Filings (secfeed's emulator: the filings its feed announced)</title>",
+        f"<updated>{escape(now)}</updated>",
+    ]
+    for record, when in newest_first:
+        accession, form = str(record["accession_no"]), str(record["form"])
+        cik = int(record["cik"])
+        folder = accession.replace("-", "")
+        summary = f"<b>Filed:</b> {record.get('filling_date', '')} <b>AccNo:</b> {accession}"
+        out += [
+            "<entry>",
+            f"<title>{escape(str(record['description']))}</title>",
+            '<link rel="alternate" type="text/html" href='
+            + quoteattr(
+                f"https://www.sec.gov/Archives/edgar/data/{cik}/{folder}/{accession}-index.htm"
+            )
+            + "/>",
+            f'<summary type="html">{escape(summary)}</summary>',
+            f"<updated>{escape(when)}</updated>",
+            f'<category scheme="https://www.sec.gov/" label="form type" term={quoteattr(form)}/>',
+            f"<id>urn:tag:sec.gov,2008:accession-number={escape(accession)}</id>",
+            "</entry>",
+        ]
+    out.append("</feed>")
+    return ("\n".join(out) + "\n").encode()
+
+
 #: How the emulator's EDGAR can misbehave (``secfeed serve --edgar-fault``).
 FAULTS = ("403", "429", "404-first", "slow", "truncated", "malformed")
 

@@ -116,6 +116,9 @@ def firehose_records(sample: list[Record], n: int) -> Iterator[Record]:
 
 Subscriber = Callable[[Published], None]
 
+#: Filings the emulator's own latest-filings feed lists, at most (EDGAR's: a few thousand).
+ANNOUNCED = 2000
+
 
 class Feed:
     """Everything published so far (the last ``history`` filings) and who is listening."""
@@ -123,6 +126,9 @@ class Feed:
     def __init__(self, sample: list[Record], history: int) -> None:
         self.sample = sample
         self.history: deque[Published] = deque(maxlen=max(history, 1))
+        #: The newest filings published, longer than the backlog: what the emulator's EDGAR
+        #: lists in its latest-filings feed (``--backfill``).
+        self.announced: deque[Published] = deque(maxlen=ANNOUNCED)
         self.subscribers: set[Subscriber] = set()
         self.count = 0
 
@@ -134,6 +140,7 @@ class Feed:
     def publish_next(self, now: datetime | None = None) -> Published:
         item = publish_record(self.peek_next(), now)
         self.history.append(item)
+        self.announced.append(item)
         self.count += 1
         for subscriber in list(self.subscribers):
             subscriber(item)

@@ -129,14 +129,15 @@ class Emulator:
             assert result is not None
             return result
 
-    def publish(self, n: int = 1) -> list[Published]:
-        """Publish ``n`` filings now, from any thread (for tests and embedding)."""
+    def publish(self, n: int = 1, at: datetime | None = None) -> list[Published]:
+        """Publish ``n`` filings now (or stamped ``at``: as if the feed had moved on while a
+        client was away), from any thread (for tests and embedding)."""
         import concurrent.futures
 
         done: concurrent.futures.Future[list[Published]] = concurrent.futures.Future()
 
         def go() -> None:
-            done.set_result([self.feed.publish_next() for _ in range(n)])
+            done.set_result([self.feed.publish_next(at) for _ in range(n)])
 
         self.loop.call_soon_threadsafe(go)
         return done.result(timeout=90)
@@ -249,6 +250,11 @@ class Emulator:
         self.edgar_agents.add(request.headers.get("User-Agent", ""))
         self.record("edgar", 0, request.path)
         body = self.edgar_documents.get(path)
+        if body is None and path.startswith("getcurrent:") and self.config.edgar_indexes is None:
+            from .edgar import latest_filings_page
+
+            announced = [(item.record, item.discovered_time) for item in self.feed.announced]
+            body = latest_filings_page(announced, int(path.partition(":")[2]))
         first = path not in self._edgar_asked
         self._edgar_asked.add(path)
         if fault == "403":
