@@ -90,7 +90,9 @@ def shell(
         "PROMPT_COMMAND": f"echo $? >> {status}",
     }
     command = "env -i " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    pane = Pane(tmp_path, f"{command} bash --noprofile --norc -i", width=160, height=50)
+    # In HOME, as a newcomer's shell starts: what the lines write stays in the test's folder.
+    shell = f"cd {shlex.quote(str(home))} && {command} bash --noprofile --norc -i"
+    pane = Pane(tmp_path, shell, width=160, height=50)
     try:
         pane.wait_for(lambda s: _statuses(status) >= 1)
         yield pane, status, home
@@ -166,6 +168,7 @@ def test_every_command_of_the_first_ten_minutes_runs_as_its_comment_says(
             if needle in line:
                 assert check(screen), f"{line!r} showed:\n{screen}"
     assert (home / "sec" / "new.ndjson").stat().st_size > 0  # cron's snapshot wrote filings
+    assert (home / "recent.csv").read_text().startswith("accession_no,")
     before = _statuses(status)
     pane.keys("-l", "kill $(jobs -p); wait")  # the relay and nats-server
     pane.keys("Enter")
