@@ -62,6 +62,7 @@ class NatsSettings(msgspec.Struct, frozen=True):
     dedupe_window: float = 3600.0  # relay: the stream's de-duplication window, seconds
     max_age: float = 7 * 86400.0  # relay: how long the stream keeps a filing, seconds
     max_unacked: int = 4096  # relay: filings published but not acknowledged, at most
+    replicas: int | None = None  # relay: a new stream's replicas (None: the cluster's, up to 3)
     connect_timeout: float = 10.0  # the first connection (later ones are retried forever)
 
     @property
@@ -99,10 +100,23 @@ def _client_class() -> Any:
     from nats.aio.client import Client
 
     class Client_(Client):
+        #: The servers of the cluster the connected one is in, as its INFO counts them
+        #: (itself too; 1 when it is in none).
+        cluster_size = 1
+        #: The server being connected to (nats-py names it only once connected): a refusal
+        #: is that server's.
+        trying = ""
+
+        async def _connect_to_server(self, s: Any) -> None:
+            self.trying = str(getattr(getattr(s, "uri", None), "netloc", ""))
+            await super()._connect_to_server(s)
+
         async def _process_info(
             self, info: dict[str, Any], initial_connection: bool = False
         ) -> None:
-            info.pop("connect_urls", None)
+            urls = info.pop("connect_urls", None)
+            if info.get("cluster") and isinstance(urls, list):
+                self.cluster_size = max(len(urls), 1)
             server = self._current_server
             if server is not None and server.uri.scheme == "tls":
                 info["tls_required"] = True  # the same dict nats-py decides TLS from
@@ -171,8 +185,7 @@ async def connect(settings: NatsSettings, health: Health | None = None) -> Any:
                 )
             )
         elif isinstance(exc, ConnectionRefusedError):
-            server = getattr(client, "_current_server", None)
-            refused.add(str(getattr(getattr(server, "uri", None), "netloc", "")))
+            refused.add(client.trying)
             if len(refused) >= len(settings.servers):
                 fail(
                     NatsSetupError(
@@ -237,10 +250,17 @@ async def existing_stream(js: Any, settings: NatsSettings, fix: str) -> Any:
     """The stream's configuration, or None when there is no such stream. Raises NatsSetupError
     when the server has no JetStream, or when the stream does not take ``<prefix>.>`` (``fix``
     says what to do about that: relay and ``--from`` differ)."""
+    from nats.errors import NoRespondersError
+    from nats.errors import TimeoutError as NoAnswer
     from nats.js.errors import NotFoundError, ServiceUnavailableError
 
     try:
         await js.account_info()
+    except (NoAnswer, NoRespondersError, asyncio.TimeoutError):
+        raise NatsSetupError(
+            f"JetStream at {settings.shown} does not answer: its cluster has no metadata"
+            " leader (it is electing one, or fewer than half of its servers are up)"
+        ) from None
     except ServiceUnavailableError:
         raise NatsSetupError(
             f"NATS at {settings.shown} has no JetStream: start nats-server with -js (or a"
@@ -255,6 +275,12 @@ async def existing_stream(js: Any, settings: NatsSettings, fix: str) -> Any:
         config = (await js.stream_info(settings.stream)).config
     except NotFoundError:
         return None
+    except (NoAnswer, NoRespondersError, asyncio.TimeoutError):
+        raise NatsSetupError(
+            f"stream {settings.stream} at {settings.shown} does not answer: it has no leader"
+            " (its only replica is on a server that is down, or its servers are electing"
+            " one): start that server again; a stream with replicas elects another by itself"
+        ) from None
     subjects = list(config.subjects or [])
     if not covers(subjects, settings.prefix):
         raise NatsSetupError(
@@ -273,7 +299,14 @@ class LoopThread:
         self.thread.start()
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        """Run ``coro`` on the loop and wait for it; one that outlives ``timeout`` is
+        cancelled (left running, a stuck fetch would take messages nobody reads)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
 
     def stop(self) -> None:
         """Cancel what still runs on the loop (publishes being retried, nats-py's own tasks),

@@ -35,8 +35,9 @@ from . import (
 if TYPE_CHECKING:
     from .status import StatusLine
 
-#: Seconds a relay stopping waits for acknowledgements still due.
-CLOSE_WAIT = 5.0
+#: Seconds a relay stopping waits for acknowledgements still due, while none comes: as long
+#: as they keep coming (a new leader elected, the retries going through), it waits on.
+CLOSE_WAIT = 15.0
 #: Seconds without an acknowledgement after which a filing is published again.
 ACK_TIMEOUT = 5.0
 
@@ -87,35 +88,82 @@ class RelaySink:
             self.status = StatusLine(self.status_text)
 
     async def _ensure_stream(self) -> float:
-        """The stream's de-duplication window; the stream is created when missing."""
+        """The stream's de-duplication window; the stream is created when missing, with as
+        many replicas as the cluster holds (up to 3), or ``--replicas``."""
         from nats.js import api
-        from nats.js.errors import BadRequestError
+        from nats.js.errors import APIError
 
         s = self.settings
         found = await existing_stream(
             self.js, s, "use the --subject-prefix it takes, or another --stream"
         )
-        if found is None:
-            try:
-                await self.js.add_stream(
-                    api.StreamConfig(
-                        name=s.stream,
-                        subjects=[f"{s.prefix}.>"],
-                        storage=api.StorageType.FILE,
-                        duplicate_window=s.dedupe_window,
-                        max_age=s.max_age,
-                    )
-                )
-            except BadRequestError as exc:
-                raise await self._refused(exc) from None
-            self.info(
-                f"created stream {s.stream} on {s.shown}: subjects {s.prefix}.>, file storage,"
-                f" de-duplication window {s.dedupe_window:g} s, max age {s.max_age:g} s"
+        cluster = int(getattr(self.nc, "cluster_size", 1))
+        if found is not None:
+            await self._replicas_of(found, cluster)
+            self.info(f"publishing into the existing stream {s.stream} (its settings as they are)")
+            return float(found.duplicate_window or 0)
+        choices = [s.replicas] if s.replicas else list(range(min(cluster, 3), 0, -1))
+        for n in choices:
+            config = api.StreamConfig(
+                name=s.stream,
+                subjects=[f"{s.prefix}.>"],
+                storage=api.StorageType.FILE,
+                duplicate_window=s.dedupe_window,
+                max_age=s.max_age,
+                num_replicas=n,
             )
-            return s.dedupe_window
-        window = float(found.duplicate_window or 0)
-        self.info(f"publishing into the existing stream {s.stream} (its settings as they are)")
-        return window
+            try:
+                await self.js.add_stream(config)
+                break
+            except APIError as exc:
+                if getattr(exc, "err_code", None) not in NO_ROOM:
+                    raise await self._refused(exc) from None
+                if n != choices[-1]:
+                    continue  # fewer servers with JetStream than in the cluster: one less
+                raise self._no_room(n, exc) from None
+        self.info(
+            f"created stream {s.stream} on {s.shown}: subjects {s.prefix}.>, file storage,"
+            f" {_copies(n)}, de-duplication window {s.dedupe_window:g} s,"
+            f" max age {s.max_age:g} s"
+        )
+        return s.dedupe_window
+
+    async def _replicas_of(self, found: Any, cluster: int) -> None:
+        """An existing stream: given the replicas --replicas asks for; else a warning when
+        it has fewer than the cluster could hold (one server lost, the stream lost)."""
+        from nats.js.errors import APIError
+
+        s = self.settings
+        have = int(found.num_replicas or 1)
+        if s.replicas is not None and s.replicas != have:
+            found.num_replicas = s.replicas
+            try:
+                await self.js.update_stream(found)
+            except APIError as exc:
+                if getattr(exc, "err_code", None) in NO_ROOM:
+                    raise self._no_room(s.replicas, exc) from None
+                raise NatsSetupError(
+                    f"NATS at {s.shown} would not give stream {s.stream} {_copies(s.replicas)}:"
+                    f" {getattr(exc, 'description', None) or exc!r}"
+                ) from None
+            self.info(f"stream {s.stream} now has {_copies(s.replicas)} (it had {have})")
+            return
+        could = min(cluster, 3)
+        if have < could:
+            self.warn(
+                f"stream {s.stream} has {_copies(have)} in a cluster of {cluster} servers: losing"
+                f" {'its server' if have == 1 else f'{have} servers'} loses it; give it"
+                f" {could}: secfeed relay --replicas {could} (with your --to and --stream)"
+            )
+
+    def _no_room(self, n: int, exc: Any) -> NatsSetupError:
+        s = self.settings
+        fewer = f"--replicas {n - 1}" if n > 1 else "a server with JetStream"
+        return NatsSetupError(
+            f"NATS at {s.shown} cannot keep {_copies(n)} of stream {s.stream}: fewer servers"
+            f" of its cluster run JetStream ({getattr(exc, 'description', None) or exc}):"
+            f" {fewer}, or more servers with -js"
+        )
 
     async def _recreate(self) -> None:
         """The stream is gone (a server restarted with an empty store): make it again, with
@@ -302,7 +350,11 @@ class RelaySink:
         if not self._window_checked:
             self._check_window()
         with self.settled:
-            self.settled.wait_for(lambda: self.out == 0, CLOSE_WAIT)
+            while self.out:
+                before = self.written
+                self.settled.wait_for(lambda: self.out == 0, CLOSE_WAIT)
+                if self.written == before:
+                    break  # none came for CLOSE_WAIT: NATS is not coming back in time
             left = self.out
         try:
             self.loop.call(self.nc.close(), timeout=5)
@@ -323,6 +375,15 @@ class RelaySink:
             f"relay: {self.published} published, {self.duplicates} already in the stream"
             f" (duplicates), {self.retries} retries"
         )
+
+
+#: JetStream's codes for "not enough servers for these replicas": no suitable peers,
+#: insufficient resources, replicas in a server without a cluster.
+NO_ROOM = frozenset({10005, 10023, 10074})
+
+
+def _copies(n: int) -> str:
+    return f"{n} replica{'s' if n != 1 else ''}"
 
 
 def _stream_gone(problem: BaseException | None) -> bool:

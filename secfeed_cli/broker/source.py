@@ -41,6 +41,10 @@ BATCH = 512
 #: Messages delivered and not acknowledged, at most, across all runs of a consumer.
 MAX_ACK_PENDING = 64 * BATCH
 TICK = 0.2
+#: Fetches that found nothing, in a row, after which the consumer is asked for (5 s).
+CHECK_EVERY = 25
+#: Seconds past its own timeout after which a fetch is taken for stuck (its server lost).
+STUCK = 10.0
 
 
 class NatsSource:
@@ -68,6 +72,11 @@ class NatsSource:
         self.fetched: list[Any] = []
         self.read = 0
         self.withheld: set[str] = set()  # accessions the run did not show (--count)
+        self.js: Any = None
+        #: The stream sequence of the last message read: where a consumer made again starts.
+        self.last_seq = 0
+        self._reconnected = False  # NATS came back: is the consumer still there?
+        self._quiet = 0  # fetches in a row that found nothing
         self._fetch_started = -float("inf")
 
     @property
@@ -80,7 +89,6 @@ class NatsSource:
 
     def _start(self) -> int:
         """Connect and subscribe; returns how many messages the consumer has waiting."""
-        from nats.js import api
 
         self.loop = LoopThread()
         s = self.settings
@@ -93,21 +101,8 @@ class NatsSource:
                     f"NATS at {s.shown} has no stream {s.stream}: start `secfeed relay --to"
                     " ...` first, or name the stream with --stream"
                 )
-            policy = api.DeliverPolicy.ALL if self.backlog else api.DeliverPolicy.NEW
-            config = api.ConsumerConfig(
-                deliver_policy=policy,
-                ack_policy=api.AckPolicy.EXPLICIT,
-                ack_wait=60,
-                # Room for the unacknowledged fetches of several runs stopped abruptly in a
-                # row (the default 1,000 is less than two of them): delivery never stalls.
-                max_ack_pending=MAX_ACK_PENDING,
-            )
-            self.sub = self.loop.call(
-                js.pull_subscribe(
-                    f"{s.prefix}.>", durable=s.durable, stream=s.stream, config=config
-                ),
-                timeout=30,
-            )
+            self.js = js
+            self.sub = self.loop.call(self._subscribe(), timeout=30)
             info = self.loop.call(self.sub.consumer_info(), timeout=30)
         except NatsSetupError as exc:
             self.last_cause = str(exc)
@@ -119,8 +114,60 @@ class NatsSource:
         # acknowledged (it stopped first): both are the backlog.
         return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
 
+    async def _subscribe(self, after: int = 0) -> Any:
+        """The pull consumer: from the stream's start (or only what is new), or, made again
+        after its server was lost, from the message after stream sequence ``after``."""
+        from nats.js import api
+
+        s = self.settings
+        if after:
+            policy = api.DeliverPolicy.BY_START_SEQUENCE
+        else:
+            policy = api.DeliverPolicy.ALL if self.backlog else api.DeliverPolicy.NEW
+        config = api.ConsumerConfig(
+            deliver_policy=policy,
+            opt_start_seq=after + 1 if after else None,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_wait=60,
+            # Room for the unacknowledged fetches of several runs stopped abruptly in a row
+            # (the default 1,000 is less than two of them): delivery never stalls.
+            max_ack_pending=MAX_ACK_PENDING,
+        )
+        return await self.js.pull_subscribe(
+            f"{s.prefix}.>", durable=s.durable, stream=s.stream, config=config
+        )
+
+    def _recover(self) -> Iterator[Event]:
+        """After a failed fetch or a reconnection: if the consumer is gone (its server was
+        lost: a consumer that is not durable is one copy, on one server), make it again to
+        read on after the last message handed. Filings read twice are dropped as duplicates."""
+        from nats.js.errors import NotFoundError
+
+        assert self.loop is not None
+        try:
+            self.loop.call(self.sub.consumer_info(), timeout=STUCK)
+            return
+        except NotFoundError:
+            pass
+        except Exception:  # noqa: BLE001 - no answer: its server is lost, or it is electing
+            if self.settings.durable:
+                return  # replicated as the stream is: a new leader answers soon
+            # One copy, on one server, that does not answer: as good as gone.
+        try:
+            self.sub = self.loop.call(self._subscribe(self.last_seq), timeout=30)
+        except Exception as exc:  # noqa: BLE001 - retried after the next failed fetch
+            self.last_cause = f"NATS: the consumer could not be made again: {exc}"
+            return
+        self.handed, self.finished, self.fetched, self.read = [], 0, [], 0
+        yield Notice(
+            f"the consumer was lost with its NATS server: reading on from another, after"
+            f" stream message {self.last_seq}"
+        )
+
     def events(self) -> Iterator[Event]:
         waiting = self._start()
+        from nats.errors import TimeoutError as NoMessages  # a fetch's: nothing came
+
         self.stats.state = "connected"
         self.last_cause = "connected to NATS"
         yield Connected(1, self.stats.host)
@@ -140,18 +187,27 @@ class NatsSource:
                 with writes_complete():
                     self._fetch_started = time.monotonic()
                     messages = self.loop.call(
-                        self.sub.fetch(BATCH, timeout=TICK), timeout=TICK + 30
+                        self.sub.fetch(BATCH, timeout=TICK), timeout=TICK + STUCK
                     )
                     self.fetched, self.read = messages, 0
             except Exception as exc:  # noqa: BLE001 - a fetch timeout is nats-py's TimeoutError
-                if "Timeout" not in type(exc).__name__:
+                quiet = isinstance(exc, NoMessages)  # not a fetch stuck past STUCK
+                self._quiet = self._quiet + 1 if quiet else 0
+                if not quiet:
                     self.last_cause = f"NATS: {type(exc).__name__}: {exc}"
+                # Asked after a failure, a reconnection, and every few seconds of silence
+                # (the server that held the consumer may be lost while this one stays up).
+                if not quiet or self._reconnected or self._quiet % CHECK_EVERY == 0:
+                    self._reconnected = False
+                    yield from self._recover()
                 yield Idle()
                 continue
+            self._quiet = 0
             received = time.time()
             filings: list[Filing] = []
             for message in messages:
                 self.read += 1
+                self.last_seq = max(self.last_seq, _stream_sequence(message))
                 historical = not self.stats.backlog_complete
                 backlog_seen += historical
                 last_of_backlog = historical and backlog_seen >= waiting
@@ -193,6 +249,7 @@ class NatsSource:
         self._was_up = up
         stats = self.stats
         if up:
+            self._reconnected = True
             stats.state, stats.cause = "connected", None
             self.last_cause = "connected to NATS"
             yield Notice(f"NATS at {stats.host} is reachable again", level="info")
@@ -274,3 +331,10 @@ class NatsSource:
             pass
         self.loop.stop()
         self.loop = None
+
+
+def _stream_sequence(message: Any) -> int:
+    try:
+        return int(message.metadata.sequence.stream)
+    except Exception:  # noqa: BLE001 - not a JetStream message's reply subject
+        return 0

@@ -146,6 +146,13 @@ def relay_options(f: F) -> F:
                 metavar="D",
                 help="How long a new stream keeps a filing (s, m, h, d).",
             ),
+            click.option(
+                "--replicas",
+                type=click.IntRange(1, 5),
+                metavar="N",
+                help="A new stream's copies, each on another server of a NATS cluster"
+                " [default: as many as the cluster has, up to 3; 1 on a single server].",
+            ),
         ],
     )(f)
 
@@ -159,6 +166,7 @@ def _relay(
     dedupe_window: float,
     max_unacked: int,
     max_age: float,
+    replicas: int | None,
 ) -> NatsSettings:
     return _nats_settings(
         to_urls,
@@ -169,6 +177,7 @@ def _relay(
         dedupe_window=dedupe_window,
         max_age=max_age,
         max_unacked=max_unacked,
+        replicas=replicas,
     )
 
 

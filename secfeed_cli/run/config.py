@@ -96,6 +96,7 @@ KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
     "dedupe-window": ("dedupe_window", (str, int, float), False),
     "max-age": ("max_age", (str, int, float), False),
     "max-unacked": ("max_unacked", (int,), False),
+    "replicas": ("replicas", (int,), False),
 }
 #: The largest config file read (1 MiB: a real one is a few hundred bytes).
 MAX_CONFIG = 1 << 20
