@@ -133,7 +133,7 @@ class Cluster:
 
         def read() -> bool:
             url = next(n.url for n in self.nodes if n.up)
-            found[:] = asyncio.run(_messages(url, name))
+            found[:] = [m[2] for m in asyncio.run(read_stream(url, name))]
             return True
 
         _until(read, f"the messages of stream {name}")
@@ -175,7 +175,8 @@ async def _stream_info(url: str, name: str) -> Any:
         await nc.close()
 
 
-async def _messages(url: str, name: str) -> list[dict[str, Any]]:
+async def read_stream(url: str, name: str) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    """Every message of a stream: subject, headers, payload (read from its leader)."""
     import json
 
     import nats
@@ -187,7 +188,7 @@ async def _messages(url: str, name: str) -> list[dict[str, Any]]:
         out = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             msg = await js.get_msg(name, seq)
-            out.append(json.loads(msg.data or b"{}"))
+            out.append((str(msg.subject), dict(msg.headers or {}), json.loads(msg.data or b"{}")))
         return out
     finally:
         await nc.close()

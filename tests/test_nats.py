@@ -36,6 +36,7 @@ from .conftest import (
     secfeed_popen,
     secfeed_process,
 )
+from .natscluster import read_stream
 from .patience import WAIT
 from .processes import track
 
@@ -100,23 +101,7 @@ class NatsServer:
 
     def stream(self, name: str = "SECFEED") -> list[tuple[str, dict[str, str], dict[str, Any]]]:
         """Every message in the stream: subject, headers, payload."""
-        return asyncio.run(_read_stream(self.url, name))
-
-
-async def _read_stream(url: str, name: str) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
-    import nats
-
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info(name)
-        out = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            msg = await js.get_msg(name, seq)
-            out.append((str(msg.subject), dict(msg.headers or {}), json.loads(msg.data or b"{}")))
-        return out
-    finally:
-        await nc.close()
+        return asyncio.run(read_stream(self.url, name))
 
 
 @pytest.fixture
