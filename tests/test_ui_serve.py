@@ -14,6 +14,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
@@ -77,12 +78,17 @@ class DevTools:
 
     def __init__(self, tmp: Path) -> None:
         assert CHROMIUM is not None
+        # Its temporary folders (a SingletonSocket folder each start) in one of the test's
+        # own, short (a socket's path is at most 107 bytes), removed at close: left in /tmp,
+        # they outlived every run.
+        self.tmp = tempfile.mkdtemp(prefix="secfeed-chromium-")
         self.proc = track(
             subprocess.Popen(
                 [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'chromium'}", "about:blank"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                env={**os.environ, "TMPDIR": self.tmp},
             )
         )
         assert self.proc.stderr is not None
@@ -129,6 +135,7 @@ class DevTools:
         self.proc.wait()
         assert self.proc.stderr is not None
         self.proc.stderr.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def png_rows(data: bytes) -> list[bytes]:
