@@ -39,7 +39,7 @@ def capture() -> str:
     socket = f"secfeed-capture-{os.getpid()}"
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "COLUMNS", "LINES")}
     env.update(TERM="xterm-256color", NO_COLOR="1")
-    demo = f"{sys.executable} -m secfeed_cli demo 2>/dev/null; sleep 600"
+    demo = f"exec {sys.executable} -m secfeed_cli demo 2>/dev/null"
     tmux = ["tmux", "-L", socket]
     subprocess.run(
         [*tmux, "-f", "/dev/null", "new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT)]
@@ -48,6 +48,8 @@ def capture() -> str:
         cwd=ROOT,
         check=True,
     )
+    asked = [*tmux, "display-message", "-p", "#{pane_pid} #{pid}"]
+    pids = [int(p) for p in subprocess.run(asked, capture_output=True, text=True).stdout.split()]
     try:
         deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline:
@@ -60,7 +62,28 @@ def capture() -> str:
             time.sleep(0.2)  # a script, not a test: the screen is looked at until it is ready
         raise SystemExit(f"capture.py: no live rows under the marker within {PATIENCE:.0f} s")
     finally:
-        subprocess.run([*tmux, "kill-server"], capture_output=True)
+        # Ctrl-C ends the demo, and with it the session and the server; each is awaited, so
+        # nothing this started outlives it.
+        subprocess.run([*tmux, "send-keys", "C-c"], capture_output=True)
+        for pid in pids:
+            if not _ended(pid, PATIENCE / 4):
+                subprocess.run([*tmux, "kill-server"], capture_output=True)
+                if not _ended(pid, 5):
+                    os.kill(pid, 9)
+
+
+def _ended(pid: int, within: float) -> bool:
+    """Whether process ``pid`` (not a child of this one) ends within ``within`` seconds."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], within)[0])
+    finally:
+        os.close(fd)
 
 
 def block(screen: str) -> str:
