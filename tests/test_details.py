@@ -130,14 +130,6 @@ def test_an_oversized_document_is_not_parsed() -> None:
         parse_xml("<ownershipDocument>" + " " * MAX_XML + "</ownershipDocument>")
 
 
-if __name__ == "__main__":  # python -m tests.test_details: write the golden files anew
-    GOLDEN.mkdir(exist_ok=True)
-    for sample in SAMPLES:
-        data = json.dumps(details_of(sample), indent=1, ensure_ascii=False, sort_keys=True)
-        (GOLDEN / f"{sample}.json").write_text(data + "\n")
-    print(f"wrote {len(SAMPLES)} golden files")
-
-
 def test_the_tables_brief_form() -> None:
     from secfeed_cli.details.ownership import brief
 
@@ -377,3 +369,11 @@ def test_an_8k_of_2005_names_its_item_by_the_title_of_the_time() -> None:
     assert details["items"] == ["5.02", "9.01"]
     assert details["summary"] == "5.02 officer change"
     assert set(FORMER_NAMES) <= {"5.02", "5.05"}
+
+
+if __name__ == "__main__":  # python -m tests.test_details: write the golden files anew
+    GOLDEN.mkdir(exist_ok=True)
+    for sample in SAMPLES:
+        data = json.dumps(details_of(sample), indent=1, ensure_ascii=False, sort_keys=True)
+        (GOLDEN / f"{sample}.json").write_text(data + "\n")
+    print(f"wrote {len(SAMPLES)} golden files")

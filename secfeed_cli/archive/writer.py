@@ -228,9 +228,6 @@ class ArchiveWriter:
             try:
                 done = db.execute("SELECT coalesce(max(rowid), 0) FROM search").fetchone()[0]
                 db.execute(_INDEX, (done, most))
-                self._indexed = db.execute("SELECT coalesce(max(rowid), 0) FROM search").fetchone()[
-                    0
-                ]
                 top = db.execute("SELECT coalesce(max(seq), 0) FROM filings").fetchone()[0]
                 db.execute("COMMIT")
             except BaseException:

@@ -7,6 +7,7 @@ import time
 
 import click
 
+from ..companies import SEC_URL
 from .configfile import config_option
 from .params import DURATION, EnvOption
 
@@ -34,7 +35,7 @@ def tickers() -> None:
 )
 @click.option(
     "--source",
-    default="https://www.sec.gov/files/company_tickers.json",
+    default=SEC_URL,
     show_default=True,
     metavar="URL",
     help="Where to fetch the map from (a mirror, or a test server).",

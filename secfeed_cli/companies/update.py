@@ -32,7 +32,6 @@ from .tickers import (
     read_meta,
 )
 
-SEC_URL = "https://www.sec.gov/files/company_tickers.json"
 FAIR_ACCESS = "https://www.sec.gov/os/accessing-edgar-data"
 #: A new map with fewer rows than this share of the one in use is refused unless forced.
 SHRINK = 0.5

@@ -11,8 +11,6 @@ from ..run.settings import AlertSettings, OutputSettings
 from ..wire.filing import Filing
 from .latency import Summary
 
-FORMATS = ("auto", "table", "ndjson", "csv")
-
 
 class Status(msgspec.Struct, frozen=True):
     """What the table's status line shows; the app builds one per repaint."""

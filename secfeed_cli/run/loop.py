@@ -1,4 +1,5 @@
-"""One run of ``tail``: the stream's events through the filter into a sink, with limits.
+"""One run of ``tail``, ``snapshot``, ``relay`` or ``demo`` (and the ui's feed thread): the
+stream's events through the filter into a sink, with limits.
 
 No click here: ``cli/`` turns options into these objects and maps the outcome to an exit code.
 """

@@ -1,7 +1,7 @@
 """What a run is asked to do, typed: built once by each command from its options. Pure.
 
-Connection settings are :class:`connection.ConnectOptions` and filters are
-:class:`filters.FilingFilter`; these are the rest.
+Connection settings are :class:`feed.links.ConnectOptions` and filters are
+:class:`filtering.filters.FilingFilter`; these are the rest.
 """
 
 from __future__ import annotations
