@@ -136,8 +136,8 @@ def write_rows(
         encode = msgspec.json.Encoder().encode
         listed = [c in lists for c in columns]
 
-        def value(v: Any, listed: bool) -> Any:
-            return (v or "").split() if listed else _json_value(v)
+        def value(v: Any, is_list: bool) -> Any:
+            return (v or "").split() if is_list else _json_value(v)
 
         for chunk in _chunks(rows):
             count += len(chunk)
@@ -198,7 +198,7 @@ def write_found(
     carry every column."""
     from ..output.layout import fit, fit_company, in_local_time
 
-    at = {name: columns.index(name) for name in columns}
+    at = {name: i for i, name in enumerate(columns)}
     fixed = sum(w for _, _, w in _FOUND) + 2 * (len(_FOUND) - 1)
     company = max(width - 1 - fixed, 12)
     widths = [w or company for _, _, w in _FOUND]

@@ -8,6 +8,7 @@ thread and the synchronous side calls into it. nats-py is the optional extra ``s
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ssl
 import threading
 from collections.abc import Coroutine
@@ -251,12 +252,13 @@ async def existing_stream(js: Any, settings: NatsSettings, fix: str) -> Any:
     when the server has no JetStream, or when the stream does not take ``<prefix>.>`` (``fix``
     says what to do about that: relay and ``--from`` differ)."""
     from nats.errors import NoRespondersError
-    from nats.errors import TimeoutError as NoAnswer
     from nats.js.errors import NotFoundError, ServiceUnavailableError
 
+    # Nobody answers: no responders, or no reply in time (nats-py's TimeoutError is asyncio's).
+    no_answer = (NoRespondersError, asyncio.TimeoutError)
     try:
         await js.account_info()
-    except (NoAnswer, NoRespondersError, asyncio.TimeoutError):
+    except no_answer:
         raise NatsSetupError(
             f"JetStream at {settings.shown} does not answer: its cluster has no metadata"
             " leader (it is electing one, or fewer than half of its servers are up)"
@@ -275,7 +277,7 @@ async def existing_stream(js: Any, settings: NatsSettings, fix: str) -> Any:
         config = (await js.stream_info(settings.stream)).config
     except NotFoundError:
         return None
-    except (NoAnswer, NoRespondersError, asyncio.TimeoutError):
+    except no_answer:
         raise NatsSetupError(
             f"stream {settings.stream} at {settings.shown} does not answer: it has no leader"
             " (its only replica is on a server that is down, or its servers are electing"
@@ -304,7 +306,7 @@ class LoopThread:
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result(timeout)
-        except TimeoutError:
+        except concurrent.futures.TimeoutError:  # not the builtin one before Python 3.11
             future.cancel()
             raise
 

@@ -89,7 +89,6 @@ class NatsSource:
 
     def _start(self) -> int:
         """Connect and subscribe; returns how many messages the consumer has waiting."""
-
         self.loop = LoopThread()
         s = self.settings
         try:

@@ -14,6 +14,16 @@ if TYPE_CHECKING:
     from ..details.criteria import DetailFilter
 
 
+#: How long a filing waits for its details: tail's, snapshot's, relay's, ui's and demo's.
+_DETAILS_WAIT = click.option(
+    "--details-wait",
+    type=DURATION,
+    default=5.0,
+    show_default=True,
+    metavar="S",
+    help="A filing waits at most S seconds for its details (then status deferred).",
+)
+
 #: The filters that wait for details: tail's, snapshot's, relay's, ui's and demo's.
 _CRITERIA = [
     click.option(
@@ -64,14 +74,7 @@ def details_options(f: F) -> F:
                 help="With --archive: fill a gap since the archive's newest filing from"
                 " EDGAR's indexes (needs --user-agent).",
             ),
-            click.option(
-                "--details-wait",
-                type=DURATION,
-                default=5.0,
-                show_default=True,
-                metavar="S",
-                help="A filing waits at most S seconds for its details (then status deferred).",
-            ),
+            _DETAILS_WAIT,
             click.option(
                 "--user-agent",
                 cls=EnvOption,
@@ -185,14 +188,7 @@ def demo_details_options(f: F) -> F:
                 help="What Forms 4 and 8-Ks say, from the emulator's EDGAR (real documents,"
                 " offline).",
             ),
-            click.option(
-                "--details-wait",
-                type=DURATION,
-                default=5.0,
-                show_default=True,
-                metavar="S",
-                help="A filing waits at most S seconds for its details (then status deferred).",
-            ),
+            _DETAILS_WAIT,
             *_CRITERIA,
         ],
     )(f)
@@ -211,7 +207,7 @@ def _demo_details(
     if not with_details:
         return None
     return DetailsSettings(
-        user_agent="secfeed demo demo@localhost",
+        user_agent=LOCAL_USER_AGENT,
         edgar_url="http://127.0.0.1",
         wait=details_wait,
         criteria=criteria if criteria.active else None,

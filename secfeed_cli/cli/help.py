@@ -54,7 +54,6 @@ HEADINGS: tuple[tuple[str, str], ...] = (
 OTHER = "Other options"
 #: Options declared on their own, and the heading they belong under.
 LOOSE = {
-    "archive": "archive",
     "output_path": "output",
     "state": "run",
     "skip_empty": "output",

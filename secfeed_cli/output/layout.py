@@ -379,6 +379,7 @@ def fit_status(status: Status, width: int) -> list[tuple[str, str]]:
     segments are shortened first, then left out; only the state is ever cut."""
     segments = status_segments(status)
     levels = [0] * len(segments)  # index into each segment's texts; len(texts) = left out
+    hint = len(segments) - 1  # "Ctrl-C quits": left out before the state loses its host
     usable = max(width - 1, 1)
 
     def length() -> int:
@@ -397,7 +398,6 @@ def fit_status(status: Status, width: int) -> list[tuple[str, str]]:
             if (i or levels[0] == 0) and levels[i] < len(t) - 1
         ]
         shown = [i for i, (_, t) in enumerate(segments) if i and levels[i] < len(t)]
-        hint = len(segments) - 1
         if shorter == [0] and levels[hint] < len(segments[hint][1]):
             levels[hint] = len(segments[hint][1])  # the hint goes before the host does
         elif shorter:

@@ -58,10 +58,10 @@ def browser_here(env: Mapping[str, str], platform: str) -> bool:
     """Whether a browser can open a page for this session: a desktop's (macOS, Windows, a
     display). Over SSH or on a console, Python's webbrowser would start a text browser in
     the ui's own terminal, or nothing at all, without a word. $BROWSER names one: it is."""
-    if env.get("BROWSER"):
+    if env.get("BROWSER") or platform.startswith("win"):
         return True
-    if platform == "darwin" or platform.startswith("win"):
-        return "SSH_CONNECTION" not in env or platform.startswith("win")
+    if platform == "darwin":
+        return "SSH_CONNECTION" not in env
     return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
