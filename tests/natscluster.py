@@ -108,7 +108,7 @@ class Cluster:
         """JetStream answers on every running node (its cluster has a metadata leader)."""
         for node in self.nodes:
             if node.up and node.jetstream:
-                _until(lambda n=node: asyncio.run(_account(n.url)), f"JetStream on {node.name}")
+                until(lambda n=node: asyncio.run(_account(n.url)), f"JetStream on {node.name}")
 
     def stream_info(self, name: str = "SECFEED") -> Any:
         url = next(n.url for n in self.nodes if n.up)
@@ -124,7 +124,7 @@ class Cluster:
             found[:] = [leader] if leader else []
             return bool(leader)
 
-        _until(elected, f"a leader of stream {name}")
+        until(elected, f"a leader of stream {name}")
         return found[0]
 
     def messages(self, name: str = "SECFEED") -> list[dict[str, Any]]:
@@ -136,11 +136,11 @@ class Cluster:
             found[:] = [m[2] for m in asyncio.run(read_stream(url, name))]
             return True
 
-        _until(read, f"the messages of stream {name}")
+        until(read, f"the messages of stream {name}")
         return found
 
 
-def _until(check: Any, what: str) -> None:
+def until(check: Any, what: str) -> None:
     """Ask until ``check()`` holds (nothing announces a cluster's election: it is asked)."""
     deadline = time.monotonic() + WAIT
     while True:

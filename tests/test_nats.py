@@ -693,11 +693,13 @@ def _await_lines(path: Path, proc: subprocess.Popen[bytes], n: int) -> None:
     import time
 
     end = time.monotonic() + WAIT
-    while time.monotonic() < end and proc.poll() is None:
+    while True:
+        ended = proc.poll() is not None  # before the count: its last lines are in the file
         if path.read_bytes().count(b"\n") >= n:
             return
+        if ended or time.monotonic() > end:
+            raise AssertionError(f"{n} lines never came (exit {proc.poll()})")
         time.sleep(0.005)
-    raise AssertionError(f"{n} lines never came (exit {proc.poll()})")
 
 
 def test_abrupt_stops_in_a_row_never_stall_delivery(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,9 +14,9 @@ import pytest
 from secfeed_cli.emulator.server import Emulator
 
 from .conftest import Result, secfeed_popen, secfeed_process
-from .natscluster import Cluster
+from .natscluster import Cluster, until
 from .patience import WAIT
-from .test_nats import NATS_SERVER, NatsServer
+from .test_nats import NATS_SERVER, NatsServer, _await_lines
 
 Factory = Callable[..., Emulator]
 
@@ -45,16 +44,8 @@ def _relay(em: Emulator, cluster: Cluster, *more: str) -> Result:
 
 
 def _await_messages(cluster: Cluster, n: int) -> None:
-    """The stream holds ``n`` messages (asked: nothing announces it)."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        try:
-            if cluster.stream_info().state.messages >= n:
-                return
-        except Exception:  # noqa: BLE001 - not created yet
-            pass
-        time.sleep(0.02)
-    raise AssertionError(f"the stream never held {n} messages")
+    """The stream holds ``n`` messages (asked: nothing announces it; not made yet is not)."""
+    until(lambda: cluster.stream_info().state.messages >= n, f"{n} messages in the stream")
 
 
 def test_a_new_stream_is_replicated_on_three_servers_without_a_flag(
@@ -145,9 +136,7 @@ def test_a_consumers_server_killed_mid_read_it_ends_with_every_filing_once(
         reader = secfeed_popen(
             "tail", *_from(cluster), "--backlog-only", "-f", "ndjson", *more, stdout=sink
         )
-        deadline = time.monotonic() + WAIT
-        while out.read_bytes().count(b"\n") < 500 and time.monotonic() < deadline:
-            time.sleep(0.01)  # the file's own size is polled: nothing signals a line
+        _await_lines(out, reader, 500)
         victim = _consumer_leader(cluster)
         cluster.node(victim).kill()
         _, err = reader.communicate(timeout=WAIT * 2)
