@@ -493,6 +493,13 @@ def write_results(
         " (key-to-screen in a pseudo-terminal under 2,000 filings a second, against the same"
         " keys with a quiet feed; memory over time); results in [UI.md](UI.md).",
         "",
+        "`secfeed relay` into NATS JetStream is measured apart: `.venv/bin/python"
+        " bench/relay.py` (a burst acknowledged by JetStream, and the latency to a `tail"
+        " --from` consumer); results in [RELAY.md](RELAY.md). What a replica costs:"
+        " `.venv/bin/python bench/cluster.py` (the relay's throughput and JetStream's"
+        " acknowledgement latency at 1 and 3 replicas on a three-node cluster, side by side);"
+        " results in [CLUSTER.md](CLUSTER.md).",
+        "",
         "secfeed runs from the checkout (an editable install), its modules byte-compiled first"
         " (`compileall`), as `pip install` and `pipx install` leave an installed package: with"
         " PYTHONDONTWRITEBYTECODE set (as on this machine, and in many container images) an"
