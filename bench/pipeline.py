@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import cast
 
+from secfeed_cli.common.diagnostics import Diagnostics
+from secfeed_cli.common.settings import RunSettings
 from secfeed_cli.emulator.feed import firehose_records, load_sample, publish_record
 from secfeed_cli.feed.dialing import Tracked
 from secfeed_cli.feed.events import Event, NewFilings
@@ -30,9 +32,7 @@ from secfeed_cli.feed.stream import Stream
 from secfeed_cli.filtering.filters import FilingFilter
 from secfeed_cli.output import Sink
 from secfeed_cli.output.lines import CsvSink, NdjsonSink
-from secfeed_cli.run.diagnostics import Diagnostics
 from secfeed_cli.run.loop import Run
-from secfeed_cli.run.settings import RunSettings
 from secfeed_cli.wire.protocol import parse_filings
 
 READ = 1 << 16

@@ -52,11 +52,11 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "snapshot": (
-        ("secfeed_cli/run/snapshot.py", "secfeed_cli/run/files.py"),
+        ("secfeed_cli/run/snapshot.py", "secfeed_cli/common/files.py"),
         ("tests/test_snapshot.py", "tests/test_tail_state.py"),
     ),
     "redaction": (
-        ("secfeed_cli/run/redact.py",),
+        ("secfeed_cli/common/redact.py",),
         (
             "tests/test_verbose.py",
             "tests/test_config.py",
@@ -74,7 +74,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("tests/test_frames.py", "tests/test_linkstate.py", "tests/test_hostile.py"),
     ),
     "escaping": (
-        ("secfeed_cli/output/escape.py",),
+        ("secfeed_cli/common/escape.py",),
         (
             "tests/test_pure.py",
             "tests/test_layout.py",

@@ -11,7 +11,7 @@ def _ended_early(signum: int, frame: object) -> None:
 
 def early_signals() -> None:
     """SIGINT, SIGTERM and SIGHUP end the process at once, quietly, with 128 + the signal:
-    until the CLI's own handlers are in place (``run/signals.py``), nothing has started."""
+    until the CLI's own handlers are in place (``common/signals.py``), nothing has started."""
     import signal
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

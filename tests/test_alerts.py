@@ -593,7 +593,7 @@ def test_a_notify_url_masks_its_secrets_but_no_plain_word_of_it() -> None:
     import warnings
 
     from secfeed_cli.alerts import notify
-    from secfeed_cli.run import redact
+    from secfeed_cli.common import redact
 
     before = redact.use(redact.Secrets())
     try:

@@ -77,8 +77,8 @@ def test_a_signal_stops_a_statement_that_would_never_end(archive: Path) -> None:
     the progress handler stops the statement, and the signal's exception comes out of it in
     place of SQLite's "interrupted"."""
     from secfeed_cli.archive import schema
+    from secfeed_cli.common import signals
     from secfeed_cli.errors import Terminated
-    from secfeed_cli.run import signals
 
     db = open_for_reading(str(archive))
     running = threading.Event()

@@ -444,7 +444,7 @@ def test_creds_and_ca_files_that_cannot_work_are_usage_errors_naming_them(
 
 def test_credentials_over_plain_nats_to_another_host_get_one_warning() -> None:
     from secfeed_cli.cli.nats_options import _nats_settings
-    from secfeed_cli.run import config
+    from secfeed_cli.common import config
 
     before = list(config.warnings)
     try:

@@ -11,18 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secfeed_cli.feed.dedupe import SeenSet
-from secfeed_cli.filtering.filters import FilingFilter, base_form, parse_cik, split_patterns
-from secfeed_cli.filtering.forms import family
-from secfeed_cli.output import resolve_format
-from secfeed_cli.output.escape import (
+from secfeed_cli.common.diagnostics import use_color
+from secfeed_cli.common.escape import (
     escape_control,
     escape_control_csv,
     has_control,
     has_control_csv,
 )
+from secfeed_cli.feed.dedupe import SeenSet
+from secfeed_cli.filtering.filters import FilingFilter, base_form, parse_cik, split_patterns
+from secfeed_cli.filtering.forms import family
+from secfeed_cli.output import resolve_format
 from secfeed_cli.output.latency import LatencyStats, percentile
-from secfeed_cli.run.diagnostics import use_color
 from secfeed_cli.wire.filing import Filing, parse_time, utc_seconds
 
 pytestmark = pytest.mark.unit
@@ -259,8 +259,8 @@ def test_url_credentials_are_masked_in_every_form_they_travel_in(
 ) -> None:
     import base64
 
-    from secfeed_cli.run import redact as registry
-    from secfeed_cli.run.redact import add_url_credentials, redact
+    from secfeed_cli.common import redact as registry
+    from secfeed_cli.common.redact import add_url_credentials, redact
 
     # A command's secrets are its own (Environment.activated); this test starts from none.
     monkeypatch.setattr(registry, "_active", registry.Secrets())
@@ -277,8 +277,8 @@ def test_url_credentials_are_masked_in_every_form_they_travel_in(
 def test_a_secret_holding_another_is_masked_whole_and_tokens_decoded_too(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from secfeed_cli.run import redact as registry
-    from secfeed_cli.run.redact import add_secret, add_url_credentials, redact
+    from secfeed_cli.common import redact as registry
+    from secfeed_cli.common.redact import add_secret, add_url_credentials, redact
 
     monkeypatch.setattr(registry, "_active", registry.Secrets())
     add_secret("k3y-short")
@@ -293,7 +293,7 @@ def test_a_secret_holding_another_is_masked_whole_and_tokens_decoded_too(
 
 
 def test_a_commands_secrets_are_in_use_only_while_it_runs() -> None:
-    from secfeed_cli.run import redact as registry
+    from secfeed_cli.common import redact as registry
 
     mine = registry.Secrets()
     mine.add("only-mine-7c1")

@@ -154,8 +154,8 @@ _cell_text = st.text(alphabet=st.sampled_from('ab,"=+-@ \t\r\n\x00\x1b\x07\x9c\u
 def test_csv_batches_escape_exactly_like_each_cell_alone(cells: list[tuple[str, str]]) -> None:
     import csv
 
+    from secfeed_cli.common.escape import escape_control_csv
     from secfeed_cli.output.encode import FORMULA_START
-    from secfeed_cli.output.escape import escape_control_csv
 
     filings = [parse_frame(json.dumps(filing(i)).encode()) for i in range(1, len(cells) + 1)]
     batch = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ..run.settings import AlertSettings
+from ..common.settings import AlertSettings
 from ..wire.filing import Filing
 
 

@@ -32,8 +32,8 @@ from typing import IO
 
 import msgspec
 
+from ..common.escape import escape_control
 from ..output.encode import record_line
-from ..output.escape import escape_control
 from ..output.records import text_fields
 from ..wire.filing import Filing
 

@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from ..common.redact import add_secret
 from ..extras import install_hint
 from ..output.records import label
-from ..run.redact import add_secret
 from ..wire.filing import Filing
 
 #: Seconds after a burst's first filing during which later ones join its message.

@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 
+from ..common.escape import escape_control, escape_control_csv
 from ..errors import ArchiveError
-from ..output.escape import escape_control, escape_control_csv
 from .schema import VERSION, open_for_reading, stoppable
 
 

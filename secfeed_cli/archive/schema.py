@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..common import signals
 from ..errors import ArchiveError
-from ..run import signals
 
 #: The schema this secfeed writes; ``MIGRATIONS[n]`` takes version n to n + 1.
 VERSION = 1

@@ -28,8 +28,8 @@ from ..wire.filing import Filing, format_time
 from .schema import COLUMNS, open_for_writing
 
 if TYPE_CHECKING:
+    from ..common.diagnostics import Diagnostics
     from ..details.edgar import EdgarClient
-    from ..run.diagnostics import Diagnostics
 
 #: Filings waiting for the writer, at most: a burst as large as the benchmark's never waits
 #: for the disk (as encoded rows, about 25 MB at most); a larger one waits.

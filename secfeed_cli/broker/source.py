@@ -18,6 +18,7 @@ from typing import Any
 
 from msgspec.structs import replace
 
+from ..common.signals import writes_complete
 from ..errors import ConnectFailed
 from ..feed.dedupe import SeenSet
 from ..feed.events import (
@@ -31,7 +32,6 @@ from ..feed.events import (
     Notice,
     Stats,
 )
-from ..run.signals import writes_complete
 from ..wire.filing import Filing
 from ..wire.protocol import ProtocolError, decode_json, filing_from_record
 from . import Health, LoopThread, NatsSettings, NatsSetupError, connect, existing_stream

@@ -8,7 +8,7 @@ import shutil
 import threading
 from collections.abc import Callable
 
-from ..run import diagnostics
+from ..common import diagnostics
 
 ERASE = "\r\x1b[K"
 

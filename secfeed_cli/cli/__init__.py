@@ -12,7 +12,7 @@ import click
 from msgspec.structs import replace
 
 from .. import __version__
-from ..run.settings import (
+from ..common.settings import (
     AlertSettings,
     DetailsSettings,
     FromArchive,
@@ -306,8 +306,8 @@ def _tail(
     state_path: str | None = None,
     details: DetailsSettings | None = None,
 ) -> int:
+    from ..common import config
     from ..output import resolve_format
-    from ..run import config
     from ..run.execute import execute
 
     env = _environment()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     from pathlib import Path
 
-    from ..run import config
+    from ..common import config
 
     path = (
         Path(value)

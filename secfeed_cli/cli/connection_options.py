@@ -162,8 +162,8 @@ def _checked_proxy(url: str, proxy: str | None) -> str | None:
     """The proxy for ``url``: --proxy, else the environment's (checked here, so a bad one is a
     usage error, not a connect failure retried for ever); its credentials join the secrets in
     every form they can be echoed in (plain, URL-encoded, in a Basic credential)."""
+    from ..common.redact import add_url_credentials
     from ..feed.proxy import proxy_for
-    from ..run.redact import add_url_credentials
     from .params import proxy_problem
 
     if proxy is None:
@@ -184,7 +184,7 @@ def _checked_proxy(url: str, proxy: str | None) -> str | None:
 def _resolve_key(url: str, api_key: str | None, api_key_file: str | None) -> str | None:
     """The key by precedence (flag > env > config) across --api-key and --api-key-file;
     registered for redaction, checked for characters that would inject headers."""
-    from ..run import config
+    from ..common import config
 
     ctx = click.get_current_context()
     given = {"api_key": api_key, "api_key_file": api_key_file}
@@ -201,7 +201,7 @@ def _resolve_key(url: str, api_key: str | None, api_key_file: str | None) -> str
         except config.ConfigError as exc:
             raise click.UsageError(str(exc)) from None
     if key:
-        from ..run.redact import add_secret
+        from ..common.redact import add_secret
 
         add_secret(key)
         if len(key) > config.MAX_KEY:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..run.settings import DetailsSettings
+from ..common.settings import DetailsSettings
 from .groups import F, option_group
 from .params import DURATION, EnvOption, HttpUrl
 
@@ -242,7 +242,7 @@ def _user_agent_problem(user_agent: str | None, which: str) -> str | None:
             f"--user-agent {user_agent!r} has no email address: SEC wants a name and a contact"
             " email, as in 'Your Name you@example.com'"
         )
-    from ..output.escape import has_control
+    from ..common.escape import has_control
 
     if has_control(user_agent):
         return "--user-agent holds a control character"

@@ -18,7 +18,7 @@ class _RedactingStderr:
     """stderr for click's own messages, through the same redaction as every other line."""
 
     def write(self, text: str) -> int:
-        from ..run.redact import redact
+        from ..common.redact import redact
 
         sys.stderr.write(redact(text))
         return len(text)
@@ -33,7 +33,7 @@ class _RedactingStderr:
 def main(argv: list[str] | None = None, env: Environment | None = None) -> None:
     """The console script: runs the CLI and maps every outcome to a documented exit status.
     ``env``: what the command touches outside itself (a test's; else this process's)."""
-    from ..run import signals
+    from ..common import signals
     from ..run.environment import Environment
 
     signals.install()
@@ -61,7 +61,7 @@ def _outcome(argv: list[str] | None, env: Environment) -> int | None:
         code = exc.exit_code
     except SecfeedError as exc:
         if str(exc):
-            from ..run.diagnostics import Diagnostics
+            from ..common.diagnostics import Diagnostics
 
             Diagnostics().error(str(exc))
         code = exc.exit_code
@@ -73,14 +73,14 @@ def _outcome(argv: list[str] | None, env: Environment) -> int | None:
     except Exception as exc:  # a bug: one line, unless SECFEED_DEBUG asks for the traceback
         import os
 
-        from ..run import signals
+        from ..common import signals
 
         signum = signals.raised()
         if signum is not None:  # a signal cut something short (an import): its exit status
             return signal_status(signum)
         if os.environ.get("SECFEED_DEBUG"):
             raise
-        from ..run.diagnostics import Diagnostics
+        from ..common.diagnostics import Diagnostics
 
         Diagnostics().error(internal_error(exc))
         code = ExitCode.ERROR

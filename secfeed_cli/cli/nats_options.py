@@ -19,7 +19,7 @@ from .params import (
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
-    from ..run.settings import FromArchive
+    from ..common.settings import FromArchive
 
 
 # -- NATS: secfeed relay --to, and tail/snapshot --from --
@@ -98,7 +98,7 @@ def _source(
             return None
         if len(from_urls) > 1:
             raise click.UsageError("--from PATH reads one archive: give it once, without URLs")
-        from ..run.settings import FromArchive
+        from ..common.settings import FromArchive
 
         return FromArchive(str(Path(paths[0]).expanduser()))
     return _nats_settings(
@@ -190,9 +190,9 @@ def _nats_settings(
     **more: Any,
 ) -> NatsSettings:
     from ..broker import NatsSettings, NatsUnavailable, load_nats
+    from ..common import config
+    from ..common.redact import add_url_credentials
     from ..feed.httpget import is_loopback
-    from ..run import config
-    from ..run.redact import add_url_credentials
 
     try:
         load_nats()
@@ -225,7 +225,7 @@ def _nats_settings(
 
 def _check_creds(path: str) -> None:
     """A --nats-creds file that nats-py could not use fails at once, naming the file."""
-    from ..run import config
+    from ..common import config
 
     try:
         text = config.read_text_file(path, 64 << 10, "--nats-creds file")
@@ -251,7 +251,7 @@ def _check_ca(path: str) -> None:
     """A --nats-tls-ca file that is not readable PEM fails at once, naming the file."""
     import ssl
 
-    from ..run import config
+    from ..common import config
 
     try:
         config.read_text_file(path, 4 << 20, "--nats-tls-ca file")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..run.settings import (
+from ..common.settings import (
     MAX_EXEC_JOBS,
     AlertSettings,
     OutputSettings,
@@ -99,10 +99,10 @@ def _filters(
     no_amendments: bool,
     since: datetime | None = None,
 ) -> FilingFilter:
+    from ..common import config
     from ..filtering import formcheck
     from ..filtering.filters import FilingFilter, split_patterns
     from ..filtering.watchlist import WatchlistError, read_watchlist, resolve_tickers
-    from ..run import config
 
     include, exclude = split_patterns(forms), split_patterns(exclude_forms)
     config.warnings.extend(formcheck.check(dict.fromkeys(include + exclude)))

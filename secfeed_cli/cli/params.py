@@ -62,7 +62,7 @@ def url_problem(text: str, schemes: tuple[str, ...]) -> str | None:
         return f"is not {a} {want} URL with a host"
     if port == 0:
         return "has port 0"
-    from ..output.escape import has_control
+    from ..common.escape import has_control
 
     if " " in text or has_control(text):
         return "has a space or control character"

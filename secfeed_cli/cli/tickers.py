@@ -56,10 +56,10 @@ def tickers() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 def update(user_agent: str | None, source: str, timeout: float, force: bool, quiet: bool) -> None:
     """Fetch SEC's company_tickers.json into the cache; later runs use it."""
+    from ..common.diagnostics import Diagnostics
     from ..companies.tickers import cache_dir
     from ..companies.update import FAIR_ACCESS
     from ..companies.update import update as fetch
-    from ..run.diagnostics import Diagnostics
 
     if user_agent and "@" not in user_agent:
         raise click.UsageError(
@@ -72,7 +72,7 @@ def update(user_agent: str | None, source: str, timeout: float, force: bool, qui
             " --user-agent 'Your Name you@example.com' (or set SECFEED_USER_AGENT, or"
             f" user-agent in the config file); SEC answers 403 otherwise ({FAIR_ACCESS})"
         )
-    from ..output.escape import has_control
+    from ..common.escape import has_control
 
     if has_control(user_agent):
         raise click.UsageError("--user-agent has a control character (a line break?)")
@@ -89,8 +89,8 @@ def update(user_agent: str | None, source: str, timeout: float, force: bool, qui
 @tickers.command()
 def info() -> None:
     """Which map is in use, where it came from, and how old it is."""
+    from ..common.diagnostics import Diagnostics
     from ..companies.tickers import STALE_DAYS, directory
-    from ..run.diagnostics import Diagnostics
 
     found = directory()
     when = found.date
@@ -137,9 +137,9 @@ def lookup(queries: tuple[str, ...]) -> None:
     """
     import msgspec
 
+    from ..common.diagnostics import Diagnostics
     from ..companies.tickers import directory
     from ..errors import SecfeedError
-    from ..run.diagnostics import Diagnostics
 
     found = directory()
     rows = []

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..common.settings import DetailsSettings, FromArchive, RunSettings
 from ..extras import install_hint
-from ..run.settings import DetailsSettings, FromArchive, RunSettings
 from .connection_options import connection_options
 from .details_options import details_options
 from .groups import apply_all
@@ -111,7 +111,7 @@ def ui(
 def terminal_ready() -> None:
     """``secfeed ui`` (and ``demo --ui``) draw in this terminal: Textual there, and a
     terminal on stdin and stderr (Textual's web driver, under ``--serve``, needs neither)."""
-    from ..run.diagnostics import is_terminal
+    from ..common.diagnostics import is_terminal
 
     need_textual()
     if not os.environ.get("TEXTUAL_DRIVER") and not (

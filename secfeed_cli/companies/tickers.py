@@ -18,8 +18,8 @@ from pathlib import Path
 
 import msgspec
 
-from ..output.escape import escape_control
-from ..run.capped import FileTooLarge, read_limited
+from ..common.capped import FileTooLarge, read_limited
+from ..common.escape import escape_control
 
 BUNDLED = Path(__file__).resolve().parent.parent / "data" / "company-tickers.json"
 CACHE_NAME = "company_tickers.json"

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import msgspec
 
+from ..common.capped import FileTooLarge, read_limited
+from ..common.files import write_atomic
+from ..common.redact import add_url_credentials
 from ..errors import ConnectFailed, SecfeedError
 from ..feed.httpget import FetchError, get, shown
-from ..run.capped import FileTooLarge, read_limited
-from ..run.files import write_atomic
-from ..run.redact import add_url_credentials
 from .tickers import (
     CACHE_NAME,
     MAX_MAP,

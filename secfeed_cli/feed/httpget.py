@@ -24,7 +24,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import msgspec
 
 from .. import __version__
-from ..output.escape import has_control
+from ..common.escape import has_control
 from .handshake import start_tls
 from .proxy import proxy_for, proxy_port, tunnel
 from .sockets import HandshakeError, HandshakeTimeout, read_head, send_all, tcp_connect

@@ -88,7 +88,7 @@ def read_head(
     head, leftover = buf[:end], buf[end + 4 :]
     lines = head.decode("latin-1").split("\r\n")
     if trace is not None:
-        from ..output.escape import escape_control
+        from ..common.escape import escape_control
 
         trace.extend(f"< {escape_control(line)[:200]}" for line in lines)
     status_line = lines[0].split(" ", 2)

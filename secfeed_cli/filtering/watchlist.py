@@ -42,8 +42,8 @@ def read_watchlist(path: str) -> set[int]:
     A ticker SEC's map no longer lists (delisted since the list was written) is a warning
     naming the file and line, and the rest is used: a cron snapshot does not stop over one
     stale line. Only a watchlist of which nothing resolves is an error."""
-    from ..run import config
-    from ..run.config import ConfigError, read_text_file
+    from ..common import config
+    from ..common.config import ConfigError, read_text_file
     from .filters import parse_cik
 
     try:

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import msgspec
 
-from ..run.settings import AlertSettings, OutputSettings
+from ..common.settings import AlertSettings, OutputSettings
 from ..wire.filing import Filing
 from .latency import Summary
 

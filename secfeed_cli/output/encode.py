@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from ..common.escape import escape_control_csv
 from ..wire.filing import Filing, Who, edgar_url
-from .escape import escape_control_csv
 from .records import line_source, to_record
 
 #: The generated batch functions' code, by name.

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
+from ..common.escape import escape_control, has_control
 from ..filtering.forms import family
 from ..wire.filing import Filing, parse_time, split_description
 from . import Status
-from .escape import escape_control, has_control
 from .latency import fmt_ms
 from .records import label
 

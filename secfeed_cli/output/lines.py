@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import operator
 
+from ..common.escape import has_control_csv
 from ..wire.filing import Filing
 from . import Counting, Output
 from .encode import (
@@ -16,7 +17,6 @@ from .encode import (
     _raw_line,
     record_line,
 )
-from .escape import has_control_csv
 from .records import COLUMNS, DETAILS_COLUMNS, LATENCY_COLUMNS, to_record
 
 _DESCRIPTION = operator.attrgetter("description")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ..run.signals import writes_complete
+from ..common.signals import writes_complete
 
 #: The buffer asked for when stdout is a pipe: Linux's default is 64 KiB, and 1 MiB is the
 #: default ceiling for an unprivileged process (``/proc/sys/fs/pipe-max-size``).

@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..run import diagnostics
-from ..run.settings import AlertSettings
+from ..common import diagnostics
+from ..common.settings import AlertSettings
 from ..wire.filing import Filing
 from . import Counting, Output, Status
 from .layout import (

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 
 import msgspec
 
+from ..common.redact import Secrets
 from ..output import Output
-from .redact import Secrets
 
 
 class Environment(msgspec.Struct):
@@ -39,8 +39,8 @@ class Environment(msgspec.Struct):
     def activated(self) -> Iterator[Environment]:
         """This command's secrets and warnings are the process's while it runs; a status
         line of an earlier run in this process is forgotten."""
+        from ..common import config, diagnostics, redact
         from ..companies import tickers
-        from . import config, diagnostics, redact
 
         before = redact.use(self.secrets)
         warnings, config.warnings = config.warnings, self.warnings
@@ -66,7 +66,7 @@ class Environment(msgspec.Struct):
     def stdout_color(self) -> bool:
         if self.color is not None:
             return self.color
-        from .diagnostics import use_color
+        from ..common.diagnostics import use_color
 
         return use_color(sys.stdout)
 

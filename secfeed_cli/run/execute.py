@@ -13,6 +13,16 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from msgspec.structs import replace
 
+from ..common import config
+from ..common.diagnostics import Diagnostics, stderr_is_terminal
+from ..common.redact import add_secret
+from ..common.settings import (
+    AlertSettings,
+    DetailsSettings,
+    FromArchive,
+    OutputSettings,
+    RunSettings,
+)
 from ..companies import tickers
 from ..errors import (
     ArchiveError,
@@ -30,16 +40,12 @@ from ..feed.links import ConnectOptions
 from ..feed.stream import Stream
 from ..filtering.filters import FilingFilter
 from ..output import Output, Sink, Status, make_sink
-from . import config
-from .diagnostics import Diagnostics, stderr_is_terminal
-from .redact import add_secret
-from .settings import AlertSettings, DetailsSettings, FromArchive, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
+    from ..common.files import State
     from ..details.edgar import EdgarClient
     from ..details.stage import Enricher
-    from .files import State
 
 from .loop import Run
 

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from ..common.diagnostics import Diagnostics
+from ..common.settings import RunSettings
+from ..common.signals import writes_complete
 from ..companies.lookup import Companies
 from ..errors import (
     ConnectFailed,
@@ -38,10 +41,7 @@ from ..output import Sink, Status
 from ..output.latency import LatencyStats
 from ..output.records import latency_ms
 from ..wire.filing import Filing
-from .diagnostics import Diagnostics
 from .reach import gap, since_reached
-from .settings import RunSettings
-from .signals import writes_complete
 from .summary import summarise
 
 if TYPE_CHECKING:

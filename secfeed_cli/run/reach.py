@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..common.diagnostics import Diagnostics
 from ..wire.filing import parse_time
-from .diagnostics import Diagnostics
 
 
 def since_reached(diag: Diagnostics, since: datetime, since_key: str, reach: str | None) -> None:

@@ -11,19 +11,19 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+from ..common.diagnostics import Diagnostics, stderr_is_terminal
+from ..common.files import AtomicFile, State, StateError
+from ..common.files import StateBusy as Busy
+from ..common.settings import DetailsSettings, OutputSettings, RunSettings
 from ..errors import OutputError, SecfeedError, StateBusy, closed_pipe, write_failed
 from ..feed.links import ConnectOptions
 from ..filtering.filters import FilingFilter
-from .diagnostics import Diagnostics, stderr_is_terminal
 from .environment import Environment
 from .execute import execute, silence_stdout
-from .files import AtomicFile, State, StateError
-from .files import StateBusy as Busy
-from .settings import DetailsSettings, OutputSettings, RunSettings
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
-    from .settings import FromArchive
+    from ..common.settings import FromArchive
 
 
 #: What -o takes as standard output: ``-`` as most tools do, and the names of fd 1 (these

@@ -295,7 +295,7 @@ class SecfeedApp(App[int]):
         if self.handle_signals:
             import asyncio
 
-            from ..run.signals import HANDLED
+            from ..common.signals import HANDLED
 
             loop = asyncio.get_running_loop()
             for signum in HANDLED:  # the signals every run ends cleanly on

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
+from ..common import diagnostics
+from ..common.settings import DetailsSettings, FromArchive, OutputSettings, RunSettings
 from ..errors import ExitCode
 from ..feed.connection import CLOSE_WAIT
-from ..run import diagnostics
-from ..run.settings import DetailsSettings, FromArchive, OutputSettings, RunSettings
 from .feed import Inbox, start
 from .watch import SERVER_PID, Watchdog
 
@@ -92,7 +92,7 @@ def run_ui(
             client.close()
     watchdog.stop()
     if app.error is not None:
-        from ..run.diagnostics import Diagnostics
+        from ..common.diagnostics import Diagnostics
 
         Diagnostics().error(app.error)
     code = app.exit_code if result is None else result

@@ -9,8 +9,8 @@ from typing import Any
 
 from rich.text import Text
 
+from ..common.escape import escape_control
 from ..details.ownership import amount
-from ..output.escape import escape_control
 from ..output.layout import local_time
 from ..wire.filing import Filing
 

@@ -60,7 +60,7 @@ def serve_ui(argv: list[str], host: str, port: int) -> int:
     from aiohttp import web
     from textual_serve.server import Server
 
-    from ..run.diagnostics import Diagnostics
+    from ..common.diagnostics import Diagnostics
 
     # exec: the page's app is the server's own child (the shell does not stay between them),
     # so that it can end with the server (``main.die_with_parent``).

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from ..output.escape import escape_control
+from .escape import escape_control
 from .redact import redact
 
 # SGR parameters of each level's prefix.
