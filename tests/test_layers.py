@@ -108,7 +108,9 @@ def test_no_module_imports_a_package_above_its_own() -> None:
         for target, line in imports(path):
             theirs = floor_of(target)
             if theirs != mine and rank[theirs] > rank[mine]:
-                upward.append(f"{path.relative_to(ROOT)}:{line} ({mine}) imports {target} ({theirs})")
+                upward.append(
+                    f"{path.relative_to(ROOT)}:{line} ({mine}) imports {target} ({theirs})"
+                )
     assert upward == []
 
 

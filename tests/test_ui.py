@@ -25,10 +25,11 @@ from secfeed_cli.details.stage import details_of
 from secfeed_cli.emulator.edgar import documents
 from secfeed_cli.emulator.feed import encode_filing, load_sample
 from secfeed_cli.emulator.server import Emulator
-from secfeed_cli.ui.app import KEYS, SecfeedApp
+from secfeed_cli.ui.app import SecfeedApp
 from secfeed_cli.ui.feed import Inbox
 from secfeed_cli.ui.query import keys_of, parse, selector
 from secfeed_cli.ui.rows import Rows
+from secfeed_cli.ui.widgets import KEYS
 from secfeed_cli.wire.filing import Filing, utc_seconds
 from secfeed_cli.wire.protocol import parse_frame
 

@@ -10,48 +10,23 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from msgspec.structs import replace
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
-from textual.geometry import Size
-from textual.screen import ModalScreen
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from ..output import Status
 from ..wire.filing import Filing
+from .details import DetailsPane, Fetch
 from .feed import TICK, Inbox
-from .lines import SELECTED, Painter, feed_status, ui_status
-from .pane import describe
+from .lines import Painter, feed_status, ui_status
 from .rows import Rows
 from .watch import Watchdog
-
-#: The keys, as ``?`` lists them (and the README).
-KEYS = (
-    ("space", "pause / resume (scrolling up pauses too)"),
-    ("End, G", "back to live: follow the newest filing"),
-    ("↑ ↓ j k", "move the selection (pauses)"),
-    ("PgUp PgDn", "a page up / down; Home or g: the top"),
-    ("/", "filter as you type: form, ticker, company, filer, items"),
-    ("", "Enter keeps it; Backspace, Ctrl-U edit; / types on"),
-    ("", "all words must match; a,b either; !word excludes"),
-    ("n, N", "next / previous match (no filter: marked rows)"),
-    ("Esc", "clear the filter, then close the pane (never quits)"),
-    ("Enter", "pause and show the details: trades, 8-K items, SIC"),
-    ("o", "open the filing's EDGAR page in a browser"),
-    ("y", "copy the filing's EDGAR URL (OSC 52)"),
-    ("m", "mark / unmark the row"),
-    ("?", "this list"),
-    ("q", "quit"),
-)
-#: The keys' column in the help: the list fits 80x24 whole.
-KEY_WIDTH = 11
+from .widgets import FilingList, Help
 
 
 def browser_here(env: Mapping[str, str], platform: str) -> bool:
@@ -63,126 +38,6 @@ def browser_here(env: Mapping[str, str], platform: str) -> bool:
     if platform == "darwin":
         return "SSH_CONNECTION" not in env
     return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
-
-
-class FilingList(ScrollView, can_focus=True):
-    """The filings, one line each, drawn from :class:`Rows` on demand."""
-
-    # No bindings: every key is the app's, taken here in the order typed (``SecfeedApp.key``).
-
-    DEFAULT_CSS = """
-    FilingList { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
-    """
-
-    def __init__(self, rows: Rows, painter: Painter) -> None:
-        super().__init__(id="list")
-        self.rows = rows
-        self.painter = painter
-
-    def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        self.painter.resize(width)
-        position = self.scroll_offset.y + y
-        rows = self.rows
-        if position >= len(rows):
-            return Strip.blank(width, self.rich_style)  # styled: NO_COLOR's filter reads it
-        entry = rows.entry(position)
-        strip = self.painter.row(entry, entry.filing.accession_no in rows.marked)
-        if position == rows.selected:
-            strip = strip.apply_style(SELECTED)
-        return strip.crop(0, width)
-
-    def sync(self, dropped: int = 0) -> None:
-        """The rows changed: size, scroll (the newest in view while live; the same rows in
-        place while paused, ``dropped`` rows having left the top), redraw."""
-        rows = self.rows
-        self.virtual_size = Size(self.scrollable_content_region.width, len(rows))
-        if not rows.paused:
-            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
-        elif dropped:
-            self.scroll_to(y=max(0, self.scroll_offset.y - dropped), animate=False, immediate=True)
-        self.refresh()
-
-    def show_selected(self) -> None:
-        """Scroll so that the selected row is on the screen."""
-        position = self.rows.selected
-        if position is None:
-            return
-        top, height = self.scroll_offset.y, self.scrollable_content_region.height
-        if position < top:
-            self.scroll_to(y=position, animate=False, immediate=True)
-        elif position >= top + height:
-            self.scroll_to(y=position - height + 1, animate=False, immediate=True)
-        self.refresh()
-
-    def on_resize(self, event: events.Resize) -> None:
-        """Taller or shorter (the pane opened or closed, the terminal resized): live, the
-        newest stays at the bottom; paused, the selected row stays on the screen."""
-        if self.rows.paused:
-            self.show_selected()
-        else:
-            self.sync()
-
-    def action_move(self, by: int) -> None:
-        self.rows.move(by)
-        self.show_selected()
-
-    def action_page(self, by: int) -> None:
-        self.rows.move(by * max(1, self.scrollable_content_region.height - 1))
-        self.show_selected()
-
-    def action_top(self) -> None:
-        if len(self.rows):
-            self.rows.select(0)
-            self.show_selected()
-
-    async def _on_key(self, event: events.Key) -> None:
-        app: SecfeedApp = self.app  # type: ignore[assignment]
-        if app.key(event.key, event.character):
-            event.stop()
-            event.prevent_default()
-        else:
-            await super()._on_key(event)
-
-    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        self.rows.pause()  # reading back stops the list: rows wait below, counted
-
-    def on_click(self, event: events.Click) -> None:
-        position = self.scroll_offset.y + event.y
-        if position < len(self.rows):
-            self.rows.select(position)
-            self.refresh()
-            if event.chain >= 2:
-                self.app.action_details()  # type: ignore[attr-defined]
-
-
-class Pane(VerticalScroll, can_focus=False):
-    """The details pane: it scrolls with the mouse, and never takes the keys from the list."""
-
-
-class Help(ModalScreen[None]):
-    """``?``: the keys. Any key closes it."""
-
-    DEFAULT_CSS = """
-    Help { align: center middle; }
-    Help > Static { width: auto; max-width: 90%; border: round $accent; padding: 0 1;
-                    background: $surface; }
-    """
-
-    def compose(self) -> ComposeResult:
-        text = Text("secfeed ui: keys\n\n", style="bold")
-        for key, what in KEYS:
-            text.append(f"{key:<{KEY_WIDTH}}", style="bold")
-            text.append(f"{what}\n")
-        text.append("\nany key closes this", style="dim")
-        yield Static(text)
-
-    def on_key(self, event: events.Key) -> None:
-        event.stop()
-        self.dismiss()
-
-    def on_click(self, event: events.Click) -> None:
-        self.dismiss()
 
 
 class SecfeedApp(App[int]):
@@ -239,7 +94,7 @@ class SecfeedApp(App[int]):
         capacity: int | None = None,
         utc: bool = False,
         details: bool = False,
-        fetch: Callable[[Filing], dict[str, Any]] | None = None,
+        fetch: Fetch | None = None,
         budget: Callable[[], str | None] | None = None,
         open_url: Callable[[str], None] | None = None,
         handle_signals: bool = False,
@@ -260,9 +115,6 @@ class SecfeedApp(App[int]):
         self.budget = budget
         self.opener = open_url
         self.notes: list[str] = []  # the run's lines, newest last
-        self.pane_for: str | None = None  # the accession the pane shows
-        self.fetched: dict[str, dict[str, Any]] = {}  # details asked on demand, by accession
-        self.asking: set[str] = set()
         self.exit_code = 0
         self.error: str | None = None
         self.ended = False
@@ -275,8 +127,7 @@ class SecfeedApp(App[int]):
     def compose(self) -> ComposeResult:
         yield self.header_line
         yield self.listing
-        with self.pane:
-            yield self.pane_text
+        yield self.pane
         with Vertical(id="bottom"):
             yield self.bar
             yield self.status_bar
@@ -285,8 +136,7 @@ class SecfeedApp(App[int]):
         """Made once, kept: the app reaches them while a screen (``?``) is above theirs."""
         self.header_line = Static(id="header")
         self.listing = FilingList(self.rows, self.painter)
-        self.pane = Pane(id="pane")
-        self.pane_text = Static(id="pane-text")
+        self.pane = DetailsPane(self.fetch, self.utc, self._row_changed)
         self.bar = Static(id="filter")
         self.typing = False  # "/" was pressed: keys go into the filter until Enter or Esc
         self.status_bar = Static(id="status")
@@ -452,10 +302,7 @@ class SecfeedApp(App[int]):
         """Esc: the filter first, then the pane; never quits."""
         if self.rows.query.text or self.typing:
             self.action_clear_filter()
-        elif self.pane_for is not None:
-            self.pane.remove_class("open")
-            self.pane_for = None
-        else:
+        elif not self.pane.close():
             self.bell()
 
     def action_match(self, forward: bool) -> None:
@@ -545,65 +392,21 @@ class SecfeedApp(App[int]):
 
     # -- the details pane --
 
+    @property
+    def pane_for(self) -> str | None:
+        """The accession the pane shows (None: closed)."""
+        return self.pane.showing
+
     def action_details(self) -> None:
         entry = self.rows.selected_entry()
         if entry is None:
             return
-        filing = entry.filing
         self.rows.pause()  # the list stays on the filing the pane shows ("+N new" below)
         self._status()
-        self.pane_for = filing.accession_no
-        self.pane.add_class("open")
+        self.pane.open(entry.filing, entry.seq)
 
-        self._show_pane(filing)
-        details = filing.extra.get("details") if filing.extra else None
-        have = isinstance(details, dict) and details.get("status") == "ok"
-        accession = filing.accession_no
-        if have or accession in self.fetched or accession in self.asking:
-            return
-        from ..details.stage import kind
-
-        if self.fetch is not None and kind(filing.form) is not None:
-            self.asking.add(accession)
-            fetch, seq = self.fetch, entry.seq
-            self.run_worker(lambda: self._fetched(filing, seq, fetch), thread=True)
-
-    def _fetched(self, filing: Filing, seq: int, fetch: Callable[[Filing], dict[str, Any]]) -> None:
-        """On a worker thread: ask, then hand the details to the app's thread. Whatever goes
-        wrong is the pane's one line (an unhandled error in a worker would end the app)."""
-        try:
-            details = fetch(filing)
-        except Exception as exc:  # details_of says what it expects; this is the rest
-            details = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
-        self.call_from_thread(self._have, filing, seq, details)
-
-    def _have(self, filing: Filing, seq: int, details: dict[str, Any]) -> None:
-        self.asking.discard(filing.accession_no)
-        self.fetched[filing.accession_no] = details
-        # The row says what the pane says (it said "deferred" still): the filing as it is now.
-        now = replace(filing, extra={**(filing.extra or {}), "details": details})
-        if self.rows.update(seq, now):
+    def _row_changed(self, seq: int, filing: Filing) -> None:
+        """Details asked from the pane came in: the row shows them too."""
+        if self.rows.update(seq, filing):
             self.painter.forget(seq)
             self.listing.refresh()
-        if self.pane_for == filing.accession_no:
-            self._show_pane(now)
-
-    def _show_pane(self, filing: Filing) -> None:
-        from ..details.stage import kind
-
-        details = self.fetched.get(filing.accession_no)
-        given = filing.extra.get("details") if filing.extra else None
-        if details is None and isinstance(given, dict):
-            details = given
-        note = None
-        if details is None or details.get("status") != "ok":
-            if kind(filing.form) is None:
-                note = "secfeed reads the details of Forms 3/4/5, 8-K and 13D/G, not this form's"
-            elif filing.accession_no in self.asking:
-                note = "asking EDGAR…"
-            elif self.fetch is None and details is None:
-                note = (
-                    "details on demand read EDGAR: start secfeed ui with --user-agent"
-                    " 'Your Name you@example.com' (SEC's rule), or with --details"
-                )
-        self.pane_text.update(describe(filing, details, note, self.utc))
