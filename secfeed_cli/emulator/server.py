@@ -21,17 +21,16 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from itertools import count
-from pathlib import Path
 
 import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.http11 import Request, Response
 
 from ..wire.filing import format_time, parse_time
 from ..wire.protocol import ServerError
 from .auth import authorized, hello_problem
 from .faults import SessionEnds, apply_faults, has_faults, json_frame
-from .feed import Feed, Published, firehose_records, load_sample, publish_record
+from .feed import Feed, Published, Record, firehose_records, load_sample, publish_record
+from .http import PlainHttp
 
 CHUNK = 1 << 16
 EVENT_LOG = 10_000
@@ -87,11 +86,19 @@ class Emulator:
         self.events: deque[Event] = deque(maxlen=EVENT_LOG)
         self.changed = threading.Condition()
         self._ids = count(1)
-        self._upgrades = 0
         self.port = 0
         self._firehose: list[bytes] = []
         self._firehose_chunks: list[bytes] = []
         self._server: Server | None = None
+        self.http = PlainHttp(config, self._announced, self.record)
+
+    def _announced(self) -> list[tuple[Record, str]]:
+        return [(item.record, item.discovered_time) for item in self.feed.announced]
+
+    @property
+    def edgar_agents(self) -> set[str]:
+        """The User-Agents EDGAR's requests came with (for tests)."""
+        return self.http.agents
 
     @property
     def url(self) -> str:
@@ -144,29 +151,21 @@ class Emulator:
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self._closing = asyncio.Event()
         cfg = self.config
         now = datetime.now(timezone.utc)
         # The starting backlog looks like a feed that has been running: one filing a second
         # up to now (the order is the sample's, oldest accepted first).
         for i in range(cfg.backlog):
             self.feed.publish_next(now - timedelta(seconds=cfg.backlog - i))
-        self.edgar_documents: dict[str, bytes] = {}
-        self._edgar_asked: set[str] = set()
-        #: The User-Agents EDGAR's requests came with (for tests).
-        self.edgar_agents: set[str] = set()
         if cfg.edgar:
             from .edgar import documents
 
-            records, self.edgar_documents = documents()
+            records, self.http.documents = documents()
             # The newest of the backlog, on top of it (what --details shows first).
             self.feed.history = deque(self.feed.history, maxlen=cfg.backlog + len(records))
             for record in records:
                 self.feed.history.append(publish_record(record, now))
-        if cfg.edgar_indexes is not None:
-            from .edgar import index_documents
-
-            self.edgar_documents.update(index_documents(Path(cfg.edgar_indexes)))
+        self.http.load_indexes()
         if cfg.firehose:
             self._firehose = [
                 publish_record(r, now).historical_frame
@@ -181,7 +180,7 @@ class Emulator:
             self._handle,
             cfg.host,
             cfg.port,
-            process_request=self._http if cfg.refuse_after is not None or self._edgar_on else None,
+            process_request=self.http.answer if self.http.needed else None,
             ssl=context,
             compression=None,
             ping_interval=cfg.ping_interval,
@@ -193,7 +192,7 @@ class Emulator:
         self._publisher = asyncio.create_task(self._publish_loop())
 
     async def close(self) -> None:
-        self._closing.set()  # a slow EDGAR answer ends now
+        self.http.closing.set()  # a slow EDGAR answer ends now
         await asyncio.sleep(0)
         self._publisher.cancel()
         if self._server is not None:
@@ -225,68 +224,6 @@ class Emulator:
                 gap = min(cfg.max_gap, max(0.0, delta) / cfg.speed)
             await asyncio.sleep(gap)
             previous = self.feed.publish_next().record["accepted_time"]
-
-    @property
-    def _edgar_on(self) -> bool:
-        return self.config.edgar or self.config.edgar_indexes is not None
-
-    async def _http(self, ws: ServerConnection, request: Request) -> Response | None:
-        """Plain HTTP on the feed's port: EDGAR's documents (``edgar``) and index files
-        (``edgar_indexes``), else refusals."""
-        if self._edgar_on and request.path.startswith(("/Archives/", "/cgi-bin/")):
-            from .edgar import index_key
-
-            key = index_key(request.path) or request.path.split("?")[0]
-            return await self._edgar(ws, request, key)
-        if self.config.refuse_after is None:
-            return None
-        return self._refuse(ws, request)
-
-    async def _edgar(self, ws: ServerConnection, request: Request, path: str) -> Response:
-        """A document or index file (its User-Agent kept in ``edgar_agents``)."""
-        from .edgar import malformed, rate_page
-
-        fault = self.config.edgar_fault
-        self.edgar_agents.add(request.headers.get("User-Agent", ""))
-        self.record("edgar", 0, request.path)
-        body = self.edgar_documents.get(path)
-        if body is None and path.startswith("getcurrent:") and self.config.edgar_indexes is None:
-            from .edgar import latest_filings_page
-
-            announced = [(item.record, item.discovered_time) for item in self.feed.announced]
-            body = latest_filings_page(announced, int(path.partition(":")[2]))
-        first = path not in self._edgar_asked
-        self._edgar_asked.add(path)
-        if fault == "403":
-            return _document(ws, 403, rate_page(), "text/html")
-        if fault == "429":
-            return ws.respond(429, "Too Many Requests\n")
-        if body is None or (fault == "404-first" and first):
-            return ws.respond(404, "Not Found\n")
-        if fault == "slow":  # 30 s, or until the emulator closes: never a pending task left
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), 30)
-        if fault == "malformed":
-            body = malformed(body)
-        kind = (
-            "text/plain"
-            if path.endswith((".txt", ".idx"))
-            else "application/atom+xml"
-            if path.startswith("getcurrent:")
-            else "text/html"
-        )
-        response = _document(ws, 200, body, kind)
-        if fault == "truncated":  # the length of the whole, half of it sent
-            response.body = body[: len(body) // 2]
-        return response
-
-    def _refuse(self, ws: ServerConnection, request: Request) -> Response | None:
-        self._upgrades += 1
-        limit = self.config.refuse_after
-        if limit is not None and self._upgrades > limit:
-            self.record("refused", 0)
-            return ws.respond(503, "Service Unavailable\n")
-        return None
 
     async def _handle(self, ws: ServerConnection) -> None:
         conn = next(self._ids)
@@ -333,7 +270,7 @@ class Session:
 
     async def run(self) -> None:
         feed = self.em.feed
-        size = self.cfg.backlog + len(self.em.edgar_documents)  # --edgar: its filings on top
+        size = self.cfg.backlog + len(self.em.http.documents)  # --edgar: its filings on top
         backlog = [] if self.cfg.firehose else feed.backlog(size)
         feed.subscribers.add(self.offer)
         self.writer = asyncio.create_task(self._write_loop(backlog))
@@ -466,13 +403,3 @@ def _chunks(frames: list[bytes], size: int) -> list[bytes]:
     if chunk:
         out.append(bytes(chunk))
     return out
-
-
-def _document(ws: ServerConnection, status: int, body: bytes, kind: str) -> Response:
-    response = ws.respond(status, "")
-    for name in ("Content-Type", "Content-Length"):
-        del response.headers[name]
-    response.headers["Content-Type"] = kind
-    response.headers["Content-Length"] = str(len(body))
-    response.body = body
-    return response
