@@ -17,6 +17,7 @@ from ..common.settings import (
     AlertSettings,
     OutputSettings,
     RunSettings,
+    output_format,
 )
 from .groups import F, option_group
 from .params import (
@@ -175,7 +176,9 @@ def output_options(formats: tuple[str, ...], default: str, raw: bool = False) ->
 def _output(
     fmt: str, latency: bool, quiet: bool, verbose: bool, raw: bool = False, utc: bool = False
 ) -> OutputSettings:
-    return OutputSettings(fmt=fmt, latency=latency, quiet=quiet, verbose=verbose, raw=raw, utc=utc)
+    return OutputSettings(
+        fmt=output_format(fmt), latency=latency, quiet=quiet, verbose=verbose, raw=raw, utc=utc
+    )
 
 
 def run_options(f: F) -> F:

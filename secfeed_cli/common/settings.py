@@ -1,18 +1,32 @@
 """What a run is asked to do, typed: built once by each command from its options. Pure.
 
-Connection settings are :class:`feed.links.ConnectOptions` and filters are
-:class:`filtering.filters.FilingFilter`; these are the rest.
+Connection settings are :class:`feed.links.ConnectOptions` (built by
+``cli/connection_options.py``) and filters are :class:`filtering.filters.FilingFilter`; these
+are the rest.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 import msgspec
 
+#: What a run writes: ``-f``'s choices (``auto`` is resolved before the run), and the relay's
+#: and the ui's own sinks.
+Format = Literal["auto", "table", "ndjson", "csv", "json", "relay", "ui"]
+FORMATS: tuple[Format, ...] = get_args(Format)
+
+
+def output_format(name: str) -> Format:
+    """``name`` as a :data:`Format` (``-f``'s choice is one already); ValueError if not."""
+    for known in FORMATS:
+        if name == known:
+            return known
+    raise ValueError(f"not an output format: {name!r}")
+
 
 class OutputSettings(msgspec.Struct, frozen=True):
-    fmt: str = "ndjson"  # auto, table, ndjson, csv, json
+    fmt: Format = "ndjson"
     latency: bool = False
     quiet: bool = False
     verbose: bool = False

@@ -5,8 +5,10 @@ per cause; wait out a backoff in ticks; the handshake's lines for ``-v``. The ba
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -44,19 +46,27 @@ class Tracked(msgspec.Struct, eq=False):
 
 
 class Dialing:
-    """What :class:`stream.Stream` sets up in ``__init__`` and uses here."""
+    """The connections being dialled and held: what :class:`stream.Stream` reads them from.
 
-    opts: ConnectOptions
-    tick: float
-    stats: Stats
-    queue: Outbox
-    connector: Connector
-    active: list[Tracked]
-    retry: Retry
-    last_cause: str
-    _ids: int
-    _said_cause: str | None
-    _trace: list[str]
+    ``tick``: the slice a backoff is waited out in; ``connector``: how a connection is
+    opened (a test's, or the socket's).
+    """
+
+    def __init__(self, opts: ConnectOptions, tick: float, connector: Connector | None) -> None:
+        self.opts = opts
+        self.tick = tick
+        self.stats = Stats(host=urlsplit(opts.url).netloc)
+        #: What the connections' threads hand on, in order (bounded: a slow reader holds them).
+        self.queue: Outbox = queue.Queue(opts.queue_batches)
+        self.connector: Connector = connector or self._connect_socket
+        self.active: list[Tracked] = []
+        self.retry = Retry(opts.max_retries)
+        #: What was going on, for a caller that gives up at ``opts.deadline`` (snapshot).
+        self.last_cause = "not connected yet"
+        self._ids = 0
+        self._said_cause: str | None = None  # the connect failure last warned about
+        #: -v: the last handshake's lines, said once it succeeded or failed
+        self._trace: list[str] = []
 
     def _connect_socket(self, conn: int, out: Outbox) -> Link:
         trace = self._trace if self.opts.trace else None

@@ -19,7 +19,6 @@ import operator
 import queue
 import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 from ..errors import AuthRejected, ConnectFailed, ServerReportedError
 from ..wire.protocol import (
@@ -45,11 +44,9 @@ from .events import (
     Malformed,
     NewFilings,
     Notice,
-    Stats,
 )
 from .frames import OP_BINARY, OP_TEXT, DataFrame, Skipped
-from .links import Closed, ConnectOptions, Connector, Frames, Item, Link, Outbox, Texts
-from .retry import Retry
+from .links import Closed, ConnectOptions, Connector, Frames, Item, Link, Texts
 
 #: While a connection's keeper thread reads (after the output held the stream's thread), how
 #: often the stream looks whether it may read again itself.
@@ -71,25 +68,13 @@ class Stream(Dialing):
         connector: Connector | None = None,
         keep_frames: bool = True,
     ) -> None:
-        self.opts = opts
+        super().__init__(opts, tick, connector)
         #: Whether filings keep the frame they came in (``--raw`` writes it).
         self.keep_frames = keep_frames
-        self.tick = tick
-        self.stats = Stats(host=urlsplit(opts.url).netloc)
         self.seen = SeenSet(opts.dedupe_size)
-        self.queue: Outbox = queue.Queue(opts.queue_batches)
-        self.connector = connector or self._connect_socket
-        self.active: list[Tracked] = []
-        self._ids = 0
-        self.retry = Retry(opts.max_retries)
         self._last_seen_time: str | None = None
         self._lag_warned = False
         self._gap_from: str | None = None  # last filing time before an outage
-        self._said_cause: str | None = None  # the connect failure last warned about
-        #: What was going on, for a caller that gives up at ``opts.deadline`` (snapshot).
-        self.last_cause = "not connected yet"
-        #: -v: the last handshake's lines, said once it succeeded or failed
-        self._trace: list[str] = []
 
     def _traffic(self, link: Link, why: str) -> Notice:
         """-v: what a connection carried, when it ends."""

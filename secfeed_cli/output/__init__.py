@@ -7,7 +7,7 @@ from typing import Protocol
 
 import msgspec
 
-from ..common.settings import AlertSettings, OutputSettings
+from ..common.settings import AlertSettings, Format, OutputSettings
 from ..wire.filing import Filing
 from .latency import Summary
 
@@ -31,7 +31,7 @@ class Status(msgspec.Struct, frozen=True):
     undrawn: int = 0  # filings of a burst the live table did not draw
 
 
-def resolve_format(requested: str, stdout_is_tty: bool) -> str:
+def resolve_format(requested: Format, stdout_is_tty: bool) -> Format:
     """``auto`` is the table on a terminal and NDJSON anywhere else; the rest are as asked."""
     if requested == "auto":
         return "table" if stdout_is_tty else "ndjson"
