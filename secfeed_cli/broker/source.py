@@ -172,6 +172,11 @@ class NatsSource:
         yield Connected(1, self.stats.host)
         shown_backlog = 0
         backlog_seen = 0
+        # The stream messages of the backlog delivered so far, each counted once: a message
+        # can come again (its acknowledgement lost with a server, a consumer made again), and
+        # counted twice it would end the backlog before its last messages came (lost to a
+        # --backlog-only run). Kept only until the backlog is complete.
+        counted: set[int] = set()
         if waiting == 0:
             self.stats.backlog_complete = True
             yield BacklogComplete(initial=True, new=0, overlap=0)
@@ -206,9 +211,12 @@ class NatsSource:
             filings: list[Filing] = []
             for message in messages:
                 self.read += 1
-                self.last_seq = max(self.last_seq, _stream_sequence(message))
+                sequence = _stream_sequence(message)
+                self.last_seq = max(self.last_seq, sequence)
                 historical = not self.stats.backlog_complete
-                backlog_seen += historical
+                if historical and (sequence == 0 or sequence not in counted):
+                    counted.add(sequence)  # 0: no sequence known, every delivery counts
+                    backlog_seen += 1
                 last_of_backlog = historical and backlog_seen >= waiting
                 bad = None
                 try:
@@ -233,6 +241,7 @@ class NatsSource:
                         yield NewFilings(filings, received)
                         filings = []
                     self.stats.backlog_complete = True
+                    counted.clear()
                     yield BacklogComplete(initial=True, new=shown_backlog, overlap=0)
             if filings:
                 yield NewFilings(filings, received)
