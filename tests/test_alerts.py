@@ -593,31 +593,29 @@ def test_a_notify_url_masks_its_secrets_but_no_plain_word_of_it() -> None:
     import warnings
 
     from secfeed_cli.alerts import notify
-    from secfeed_cli.common import redact
+    from secfeed_cli.common.redact import Secrets
 
-    before = redact.use(redact.Secrets())
-    try:
-        with warnings.catch_warnings():  # apprise's plugins import imghdr, deprecated
-            warnings.simplefilter("ignore", DeprecationWarning)
-            notify.services(
-                (
-                    "slack://T1234ABCD/B1234ABCD/abcdefghijklmnop12345678/#filings",
-                    "discord://123456789/abcdefgh-token-XYZ",
-                    "mailto://user:secretpw@example.com?to=filings@example.org",
-                    "json://127.0.0.1:9/hooks?+X-Token=abc123",
-                )
-            )
-        line = "sent 3 filings to hooks (token in a header); 0 failed (0 filings)"
-        assert redact.redact(line) == line
-        for secret in (
-            "T1234ABCD",
-            "abcdefghijklmnop12345678",
-            "123456789",
-            "abcdefgh-token-XYZ",
-            "secretpw",
-            "filings@example.org",
-            "abc123",
-        ):
-            assert redact.redact(f"<{secret}>") == "<***>", secret
-    finally:
-        redact.use(before)
+    secrets = Secrets()
+    with warnings.catch_warnings():  # apprise's plugins import imghdr, deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        notify.services(
+            (
+                "slack://T1234ABCD/B1234ABCD/abcdefghijklmnop12345678/#filings",
+                "discord://123456789/abcdefgh-token-XYZ",
+                "mailto://user:secretpw@example.com?to=filings@example.org",
+                "json://127.0.0.1:9/hooks?+X-Token=abc123",
+            ),
+            secrets,
+        )
+    line = "sent 3 filings to hooks (token in a header); 0 failed (0 filings)"
+    assert secrets.redact(line) == line
+    for secret in (
+        "T1234ABCD",
+        "abcdefghijklmnop12345678",
+        "123456789",
+        "abcdefgh-token-XYZ",
+        "secretpw",
+        "filings@example.org",
+        "abc123",
+    ):
+        assert secrets.redact(f"<{secret}>") == "<***>", secret

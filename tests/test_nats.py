@@ -443,24 +443,27 @@ def test_creds_and_ca_files_that_cannot_work_are_usage_errors_naming_them(
 
 
 def test_credentials_over_plain_nats_to_another_host_get_one_warning() -> None:
-    from secfeed_cli.cli.nats_options import _nats_settings
-    from secfeed_cli.common import config
+    import click
 
-    before = list(config.warnings)
-    try:
-        _nats_settings(("nats://127.0.0.1:4222", "nats://u:p@127.0.0.1:4223"), "S", "p", None, None)
-        assert config.warnings == before  # loopback: nothing to read on the way
-        _nats_settings(
+    from secfeed_cli.cli.nats_options import _nats_settings
+    from secfeed_cli.run.environment import Environment
+
+    env = Environment()
+    with click.Context(click.Command("relay"), obj=env):  # the builder's command
+        built = _nats_settings(
+            ("nats://127.0.0.1:4222", "nats://u:p@127.0.0.1:4223"), "S", "p", None, None
+        )
+        assert built.warnings == ()  # loopback: nothing to read on the way
+        built = _nats_settings(
             ("nats://u:p@nats-a.example:4222", "nats://u:p@nats-b.example:4222"),
             "S",
             "p",
             None,
             None,
         )
-        new = config.warnings[len(before) :]
-        assert len(new) == 1 and "go over plain nats://" in new[0] and "use tls://" in new[0]
-    finally:
-        config.warnings[:] = before
+    new = built.warnings
+    assert len(new) == 1 and "go over plain nats://" in new[0] and "use tls://" in new[0]
+    assert env.secrets.redact("u:p") == "***"  # the URLs' credentials are the command's secrets
 
 
 def test_every_set_up_mistake_is_one_line_at_once(

@@ -254,55 +254,58 @@ def test_filter_verdicts_stay_bounded() -> None:
     assert filt.select([_filing("a", "8-K/A"), _filing("b", "X-1")]) == [_filing("a", "8-K/A")]
 
 
-def test_url_credentials_are_masked_in_every_form_they_travel_in(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_url_credentials_are_masked_in_every_form_they_travel_in() -> None:
     import base64
 
-    from secfeed_cli.common import redact as registry
-    from secfeed_cli.common.redact import add_url_credentials, redact
+    from secfeed_cli.common.redact import Secrets
 
-    # A command's secrets are its own (Environment.activated); this test starts from none.
-    monkeypatch.setattr(registry, "_active", registry.Secrets())
-    add_url_credentials("nats://alice-pure:p%40ss-pure-7@127.0.0.1:4222")
+    secrets = Secrets()  # a command's own (its Environment's): this test starts from none
+    secrets.add_url("nats://alice-pure:p%40ss-pure-7@127.0.0.1:4222")
     basic = base64.b64encode(b"alice-pure:p@ss-pure-7").decode()
     for form in ("p@ss-pure-7", "p%40ss-pure-7", "alice-pure:p%40ss-pure-7", basic):
-        assert form not in redact(f"said: {form}"), form
-    assert "alice-pure" in redact("user alice-pure")  # a user name with a password is shown
-    add_url_credentials("nats://tok-pure-9f3e@127.0.0.1:4222")  # a bare name is a token
-    assert "tok-pure-9f3e" not in redact("token tok-pure-9f3e")
-    add_url_credentials("ws://[::1")  # malformed: nothing to take, no error
+        assert form not in secrets.redact(f"said: {form}"), form
+    assert "alice-pure" in secrets.redact("user alice-pure")  # a user name with a password
+    secrets.add_url("nats://tok-pure-9f3e@127.0.0.1:4222")  # a bare name is a token
+    assert "tok-pure-9f3e" not in secrets.redact("token tok-pure-9f3e")
+    secrets.add_url("ws://[::1")  # malformed: nothing to take, no error
 
 
-def test_a_secret_holding_another_is_masked_whole_and_tokens_decoded_too(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_secret_holding_another_is_masked_whole_and_tokens_decoded_too() -> None:
+    from secfeed_cli.common.redact import Secrets
+
+    secrets = Secrets()
+    secrets.add("k3y-short")
+    secrets.add("k3y-short-and-then-longer-99")  # masked whole, not as ***-and-then-longer-99
+    secrets.add("k3y-short")  # registered again (the same key from a flag and a file)
+    secrets.add(None)
+    secrets.add("")
+    assert secrets.redact("key k3y-short-and-then-longer-99.") == "key ***."
+    assert len(secrets.forms) == len(set(secrets.forms))  # each form once
+    secrets.add_url("nats://tok%2Fen-pure-51@127.0.0.1:4222")  # a token, URL-encoded
+    assert secrets.redact("echoed tok/en-pure-51 and tok%2Fen-pure-51") == "echoed *** and ***"
+    secrets.add_url("nats://bob:pw%2fpure-62@127.0.0.1:4222")  # encoded in lower case
+    assert (
+        secrets.redact("as written pw%2fpure-62, decoded pw/pure-62")
+        == "as written ***, decoded ***"
+    )
+
+
+def test_a_commands_secrets_are_its_own_and_mask_its_every_line(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from secfeed_cli.common import redact as registry
-    from secfeed_cli.common.redact import add_secret, add_url_credentials, redact
+    """No module keeps secrets: two commands' Environments share none, and each command's
+    diagnostics mask what its own options read."""
+    from secfeed_cli.run.environment import Environment
 
-    monkeypatch.setattr(registry, "_active", registry.Secrets())
-    add_secret("k3y-short")
-    add_secret("k3y-short-and-then-longer-99")  # masked whole, not as ***-and-then-longer-99
-    add_secret("k3y-short")  # registered again (the same key from a flag and a file)
-    assert redact("key k3y-short-and-then-longer-99.") == "key ***."
-    assert len(registry._active.forms) == len(set(registry._active.forms))  # each form once
-    add_url_credentials("nats://tok%2Fen-pure-51@127.0.0.1:4222")  # a token, URL-encoded
-    assert redact("echoed tok/en-pure-51 and tok%2Fen-pure-51") == "echoed *** and ***"
-    add_url_credentials("nats://bob:pw%2fpure-62@127.0.0.1:4222")  # encoded in lower case
-    assert redact("as written pw%2fpure-62, decoded pw/pure-62") == "as written ***, decoded ***"
-
-
-def test_a_commands_secrets_are_in_use_only_while_it_runs() -> None:
-    from secfeed_cli.common import redact as registry
-
-    mine = registry.Secrets()
-    mine.add("only-mine-7c1")
-    before = registry.use(mine)
-    try:
-        assert registry.redact("only-mine-7c1") == "***"
-    finally:
-        assert registry.use(before) is mine
-    assert registry.redact("only-mine-7c1") == "only-mine-7c1"
+    mine, theirs = Environment(), Environment()
+    mine.secrets.add("only-mine-7c1")
+    mine.diagnostics().warn("said only-mine-7c1")
+    theirs.diagnostics().warn("said only-mine-7c1")
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "secfeed: warning: said ***",
+        "secfeed: warning: said only-mine-7c1",
+    ]
 
 
 def test_printable_text_of_every_script_is_left_as_it_is() -> None:

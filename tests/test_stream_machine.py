@@ -90,7 +90,13 @@ HEARTBEAT = {"type": "heartbeat"}
 
 def start(**opts: Any) -> tuple[Stream, Connector, Iterator[Event]]:
     connector = Connector(opts.pop("failing", ()))
-    stream = NoWait(ConnectOptions(url="ws://127.0.0.1:9", **opts), tick=0.001, connector=connector)
+    settle = opts.pop("settle", 2.0)
+    stream = NoWait(
+        ConnectOptions(url="ws://127.0.0.1:9", **opts),
+        tick=0.001,
+        connector=connector,
+        settle=settle,
+    )
     events = stream.events()
     assert next(events) == Connected(1, "127.0.0.1:9")
     return stream, connector, events

@@ -8,9 +8,9 @@ alerts, never the feed. ``--bell`` and ``--highlight`` are the live table's (``o
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
+from ..common.diagnostics import Diagnostics
 from ..common.settings import AlertSettings
 from ..wire.filing import Filing
 
@@ -29,13 +29,11 @@ class Alert(Protocol):
 class Alerts:
     """Every alert of a run, with the rule for which filings they see."""
 
-    def __init__(
-        self,
-        settings: AlertSettings,
-        warn: Callable[[str], None],
-        echo: Callable[[str], None],
-    ) -> None:
+    def __init__(self, settings: AlertSettings, diag: Diagnostics) -> None:
+        """``diag``: the run's, for warnings, the hooks' output, and the secrets of
+        notification URLs (masked in every line)."""
         self.settings = settings
+        warn, echo = diag.warn, diag.echo
         self.members: list[Alert] = []
         if settings.exec_commands:
             from .hooks import ExecHooks
@@ -49,7 +47,12 @@ class Alerts:
             from .notify import Notifier
 
             self.members.append(
-                Notifier(settings.notify_urls, warn, timeout=settings.notify_timeout)
+                Notifier(
+                    settings.notify_urls,
+                    warn,
+                    diag.stderr.secrets,
+                    timeout=settings.notify_timeout,
+                )
             )
 
     def deliver(self, filings: list[Filing]) -> None:

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from ..common.redact import add_secret
+from ..common.redact import Secrets
 from ..extras import install_hint
 from ..output.records import label
 from ..wire.filing import Filing
@@ -134,7 +134,7 @@ def shown(service: Any, url: str) -> str:
     return f"{scheme}://{host}{slash}{'/'.join(_mask_segment(p) for p in path.split('/'))}"
 
 
-def register_secrets(url: str, display: str) -> None:
+def register_secrets(url: str, display: str, secrets: Secrets) -> None:
     """The secrets of ``url`` from now on: its password, each query value whole, and the parts
     that its display form hides unless they are a plain word. A plain word (``#filings``, a
     query's key such as ``token``) is no secret worth the cost: masked, it would blank that
@@ -144,12 +144,12 @@ def register_secrets(url: str, display: str) -> None:
     address = url.split("://", 1)[-1].split("?", 1)[0]
     for part in re.split(r"[/:@&=#]+", address):
         if part not in visible and _secretish(part):
-            add_secret(part)
-    add_secret(parts.password)
+            secrets.add(part)
+    secrets.add(parts.password)
     for pair in parts.query.split("&"):
         value = pair.partition("=")[2]
         if len(value) >= 4:
-            add_secret(value)
+            secrets.add(value)
 
 
 def _secretish(part: str) -> bool:
@@ -159,9 +159,10 @@ def _secretish(part: str) -> bool:
 _PLAIN_WORD = re.compile(r"[A-Za-z]?[a-z]+")
 
 
-def services(urls: tuple[str, ...]) -> list[tuple[Any, str]]:
-    """(apprise service, how it is shown) per URL; ValueError names the one apprise cannot
-    use, by its place among the --notify options and its scheme, never the rest of it."""
+def services(urls: tuple[str, ...], secrets: Secrets) -> list[tuple[Any, str]]:
+    """(apprise service, how it is shown) per URL, their secrets added to ``secrets``;
+    ValueError names the one apprise cannot use, by its place among the --notify options and
+    its scheme, never the rest of it."""
     apprise = load_apprise()
     found = []
     for n, url in enumerate(urls, 1):
@@ -176,7 +177,7 @@ def services(urls: tuple[str, ...]) -> list[tuple[Any, str]]:
         if service is None:
             raise ValueError(f"{which}: apprise does not understand this {scheme}:// URL")
         display = shown(service, url)
-        register_secrets(url, display)
+        register_secrets(url, display, secrets)
         found.append((service, display))
     return found
 
@@ -377,13 +378,14 @@ class Notifier:
         self,
         urls: tuple[str, ...],
         warn: Callable[[str], None],
+        secrets: Secrets,
         window: float = WINDOW,
         backoff: float = BACKOFF,
         timeout: float = SEND_TIMEOUT,
     ) -> None:
         self.targets = [
             Target(service, name, warn, window, backoff, timeout)
-            for service, name in services(urls)
+            for service, name in services(urls, secrets)
         ]
 
     def deliver(self, filings: list[Filing]) -> None:

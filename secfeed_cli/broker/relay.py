@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectFailed
@@ -33,6 +32,7 @@ from . import (
 )
 
 if TYPE_CHECKING:
+    from ..common.diagnostics import Diagnostics
     from .status import StatusLine
 
 #: Seconds a relay stopping waits for acknowledgements still due, while none comes: as long
@@ -49,13 +49,15 @@ class RelaySink:
     def __init__(
         self,
         settings: NatsSettings,
-        warn: Callable[[str], None],
-        info: Callable[[str], None],
+        diag: Diagnostics,
         terminal: bool = False,
     ) -> None:
+        """``diag``: the run's lines; ``terminal``: a status line on stderr, with those lines
+        printed above it."""
         self.settings = settings
-        self.warn = warn
-        self.info = info
+        self.diag = diag
+        self.warn = diag.warn
+        self.info = diag.info
         self.loop = LoopThread()
         self.health = Health()
         self._recreating = asyncio.Lock()
@@ -85,7 +87,7 @@ class RelaySink:
         if terminal:
             from .status import StatusLine
 
-            self.status = StatusLine(self.status_text)
+            self.status = StatusLine(self.status_text, diag.stderr)
 
     async def _ensure_stream(self) -> float:
         """The stream's de-duplication window; the stream is created when missing, with as

@@ -1,5 +1,5 @@
 """The relay's status line: one line at the bottom of the terminal (stderr), redrawn in place a
-few times a second, with secfeed's warnings printed above it (``diagnostics.above``), as the
+few times a second, with secfeed's warnings printed above it (``Stderr.above``), as the
 live table does for ``tail``. Only when stderr is a terminal; plain text, cut to the width."""
 
 from __future__ import annotations
@@ -9,13 +9,22 @@ import threading
 from collections.abc import Callable
 
 from ..common import diagnostics
+from ..common.diagnostics import Stderr
 
 ERASE = "\r\x1b[K"
 
 
 class StatusLine:
-    def __init__(self, text: Callable[[], str], fd: int = 2, interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        text: Callable[[], str],
+        stderr: Stderr,
+        fd: int = 2,
+        interval: float = 0.25,
+    ) -> None:
+        """``stderr``: the command's lines, printed above the status line while it shows."""
         self.text = text
+        self.stderr = stderr
         self.fd = fd
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -23,7 +32,7 @@ class StatusLine:
         self._thread = threading.Thread(
             target=self._tick, args=(interval,), name="relay-status", daemon=True
         )
-        diagnostics.above = self._above
+        stderr.above = self._above
         self._draw()
         self._thread.start()
 
@@ -56,6 +65,6 @@ class StatusLine:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(1.0)
-        diagnostics.above = None
+        self.stderr.above = None
         with self.lock:
             self._write(ERASE)

@@ -23,6 +23,7 @@ from .archive import archive
 from .configfile import config_option
 from .connection_options import connection_options
 from .details_options import demo_details_options, details_options
+from .groups import environment
 from .help import (
     DEMO_EXAMPLES,
     EXIT_CODES_HELP,
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from ..broker import NatsSettings
     from ..feed.links import ConnectOptions
     from ..filtering.filters import FilingFilter
-    from ..run.environment import Environment
 
 
 class _Group(click.Group):
@@ -112,7 +112,7 @@ def tail(
     _no_details_from_nats(details, source)
     _backfill_needs_archive(details, run.archive)
     return _tail(
-        replace(connection, settle=run.settle),
+        connection,
         filters,
         output,
         run,
@@ -181,11 +181,11 @@ def snapshot(
     if output_path and state and os.path.realpath(output_path) == os.path.realpath(state):
         raise click.UsageError("-o/--output and --state name the same file")
     return take_snapshot(
-        replace(connection, settle=2.0, deadline=deadline),
+        replace(connection, deadline=deadline),
         filters,
         output,
         RunSettings(backlog_only=True, lines=lines, timeout=timeout, archive=archive),
-        _environment(),
+        environment(),
         output_path=output_path,
         state_path=state,
         skip_empty=skip_empty,
@@ -213,19 +213,19 @@ def relay(
 ) -> int:
     """Publish every filing into a NATS JetStream stream, for many consumers."""
     from ..run.execute import execute
+    from ..run.plan import Plan
 
     _backfill_needs_archive(details, run.archive)
-    output = OutputSettings(fmt="relay", quiet=quiet, verbose=verbose)
-    code, _, _ = execute(
-        replace(connection, settle=run.settle),
-        filters,
-        output,
-        run,
-        _environment().output(),
+    plan = Plan(
+        connection=connection,
+        filters=filters,
+        output=OutputSettings(fmt="relay", quiet=quiet, verbose=verbose),
+        settings=run,
         relay=nats,
         details=details,
     )
-    return code
+    env = environment()
+    return execute(plan, env.output(), env).code
 
 
 @cli.command(cls=GroupedCommand, examples=DEMO_EXAMPLES, epilog=EXIT_CODES_HELP)
@@ -262,7 +262,7 @@ def demo(
     runner = EmulatorThread(EmulatorConfig(rate=rate, edgar=details is not None))
     emulator = runner.start()
     try:
-        connection = ConnectOptions(url=emulator.url, max_retries=3, settle=run.settle)
+        connection = ConnectOptions(url=emulator.url, max_retries=3)
         if details is not None:  # the emulator's EDGAR: nothing leaves this machine
             edgar_url = emulator.url.replace("ws://", "http://", 1)
             details = replace(details, edgar_url=edgar_url)
@@ -271,7 +271,7 @@ def demo(
             from .ui import terminal_ready
 
             terminal_ready()
-            return run_ui(connection, filters, run, _environment(), details, utc=output.utc)
+            return run_ui(connection, filters, run, environment(), details, utc=output.utc)
         return _tail(connection, filters, output, run, alerts, details=details)
     finally:
         runner.stop()
@@ -306,16 +306,16 @@ def _tail(
     state_path: str | None = None,
     details: DetailsSettings | None = None,
 ) -> int:
-    from ..common import config
     from ..output import resolve_format
     from ..run.execute import execute
+    from ..run.plan import Plan
 
-    env = _environment()
+    env = environment()
     output = replace(output, fmt=resolve_format(output.fmt, env.isatty()))
     if output.raw and output.fmt != "ndjson":
         raise click.UsageError("--raw goes with NDJSON output (-f ndjson, or a pipe)")
     if (alerts.bell or alerts.highlight) and not (output.fmt == "table" and env.isatty()):
-        config.warnings.append("--bell and --highlight act on the live table only (a terminal)")
+        env.warnings.append("--bell and --highlight act on the live table only (a terminal)")
     state = None
     if state_path is not None:  # files.py imports tempfile (and random): only when needed
         import time
@@ -323,36 +323,29 @@ def _tail(
         from ..run.snapshot import open_state
 
         state = open_state(state_path, time.monotonic(), TAIL_STATE)
+    plan = Plan(
+        connection=connection,
+        filters=filters,
+        output=output,
+        settings=run,
+        source=source,
+        details=details,
+        alerts=alerts,
+        state=state,
+        checkpoint=True,
+        terminal=env.isatty(),
+        color=env.stdout_color(),
+    )
     try:
-        code, _, _ = execute(
-            connection,
-            filters,
-            output,
-            run,
-            env.output(),
-            terminal=env.isatty(),
-            color=env.stdout_color(),
-            alerts=alerts,
-            source=source,
-            state=state,
-            details=details,
-        )
+        return execute(plan, env.output(), env).code
     finally:
         if state is not None:
             state.unlock()
-    return code
 
 
 #: tail --state remembers the newest 50,000 filings printed (1.2 MB): more than a week of EDGAR
 #: filings, as a `--from nats://` backlog can hold; it is saved up to once a second.
 TAIL_STATE = 50_000
-
-
-def _environment() -> Environment:
-    """The command's Environment: a test's (click's context object), else the real one."""
-    from ..run.environment import Environment
-
-    return click.get_current_context().find_object(Environment) or Environment()
 
 
 from .entry import entry, leave, main  # noqa: E402 - they run the group above

@@ -84,9 +84,9 @@ def _print(columns: list[str], rows: Any, fmt: str, found: bool = False) -> int:
     from ..archive.query import write_rows
     from ..archive.schema import stoppable
     from ..errors import ArchiveError
-    from . import _environment
+    from .groups import environment
 
-    env = _environment()
+    env = environment()
     if fmt == "auto":
         fmt = "table" if env.isatty() else "ndjson"
     try:

@@ -23,6 +23,7 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     from pathlib import Path
 
     from ..common import config
+    from .groups import environment
 
     path = (
         Path(value)
@@ -33,7 +34,7 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
         return None
     command = ctx.command.name
     try:
-        values, own = config.load(path, command)
+        values, own = config.load(path, command, environment().warnings.append)
     except config.ConfigError as exc:
         raise click.UsageError(str(exc), ctx) from None
     options = {p.name: p for p in ctx.command.params}

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
-from .groups import F, option_group
+from .groups import F, environment, option_group
 from .params import (
     DURATION,
     EnvOption,
@@ -162,7 +162,6 @@ def _checked_proxy(url: str, proxy: str | None) -> str | None:
     """The proxy for ``url``: --proxy, else the environment's (checked here, so a bad one is a
     usage error, not a connect failure retried for ever); its credentials join the secrets in
     every form they can be echoed in (plain, URL-encoded, in a Basic credential)."""
-    from ..common.redact import add_url_credentials
     from ..feed.proxy import proxy_for
     from .params import proxy_problem
 
@@ -177,7 +176,7 @@ def _checked_proxy(url: str, proxy: str | None) -> str | None:
                 break
     via = proxy_for(urlsplit(url).hostname or "", url.startswith("wss:"), proxy)
     if via is not None:
-        add_url_credentials(via.geturl())
+        environment().secrets.add_url(via.geturl())
     return proxy
 
 
@@ -197,13 +196,15 @@ def _resolve_key(url: str, api_key: str | None, api_key_file: str | None) -> str
     if candidates:
         _, name = min(candidates)
         try:
-            key = api_key if name == "api_key" else config.read_key_file(str(api_key_file))
+            key = (
+                api_key
+                if name == "api_key"
+                else config.read_key_file(str(api_key_file), environment().warnings.append)
+            )
         except config.ConfigError as exc:
             raise click.UsageError(str(exc)) from None
     if key:
-        from ..common.redact import add_secret
-
-        add_secret(key)
+        environment().secrets.add(key)  # first: nothing said from here on can show it
         if len(key) > config.MAX_KEY:
             raise click.UsageError(
                 f"the API key has {len(key):,} characters: longer than any API key"

@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 class _RedactingStderr:
     """stderr for click's own messages, through the same redaction as every other line."""
 
-    def write(self, text: str) -> int:
-        from ..common.redact import redact
+    def __init__(self, env: Environment) -> None:
+        self.env = env
 
-        sys.stderr.write(redact(text))
+    def write(self, text: str) -> int:
+        sys.stderr.write(self.env.secrets.redact(text))
         return len(text)
 
     def flush(self) -> None:
@@ -37,9 +38,8 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> None:
     from ..run.environment import Environment
 
     signals.install()
-    environment = env or Environment()
-    with environment.activated():  # this command's secrets mask its every line, errors too
-        code = _outcome(argv, environment)
+    # The command's own: its secrets mask its every line, errors too.
+    code = _outcome(argv, env or Environment())
     sys.exit(int(code) if isinstance(code, int) else 0)
 
 
@@ -53,7 +53,7 @@ def _outcome(argv: list[str] | None, env: Environment) -> int | None:
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
-        exc.show(file=_RedactingStderr())  # type: ignore[arg-type]
+        exc.show(file=_RedactingStderr(env))  # type: ignore[arg-type]
         code = exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
         code = ExitCode.INTERRUPTED
@@ -61,9 +61,7 @@ def _outcome(argv: list[str] | None, env: Environment) -> int | None:
         code = exc.exit_code
     except SecfeedError as exc:
         if str(exc):
-            from ..common.diagnostics import Diagnostics
-
-            Diagnostics().error(str(exc))
+            env.diagnostics().error(str(exc))
         code = exc.exit_code
     except BrokenPipeError:
         from ..run.execute import silence_stdout
@@ -80,9 +78,7 @@ def _outcome(argv: list[str] | None, env: Environment) -> int | None:
             return signal_status(signum)
         if os.environ.get("SECFEED_DEBUG"):
             raise
-        from ..common.diagnostics import Diagnostics
-
-        Diagnostics().error(internal_error(exc))
+        env.diagnostics().error(internal_error(exc))
         code = ExitCode.ERROR
     return code
 

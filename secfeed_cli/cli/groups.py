@@ -5,15 +5,45 @@ builder; the command gets ``name=build(**values)`` in place of the options' loos
 builder's parameters are the options' names, no more and no fewer (``tests/test_options.py``
 checks each group), so an option can be followed to its use by reading: ``--form`` ->
 ``_filters(forms=...)`` -> ``FilingFilter.forms``.
+
+A builder that finds something to warn of returns :class:`Built`: its object and its warnings,
+which join the command's Environment (said when the run starts). A builder that reads a
+secret adds it to the command's secrets (:func:`environment`), before anything can echo it.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from ..run.environment import Environment
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+class Built(Generic[T]):
+    """What a builder made, and what it warns of."""
+
+    __slots__ = ("value", "warnings")
+
+    def __init__(self, value: T, warnings: list[str] | tuple[str, ...] = ()) -> None:
+        self.value = value
+        self.warnings = tuple(warnings)
+
+
+def environment() -> Environment:
+    """The running command's Environment: a test's (click's context object), else one made
+    for it and kept there, so that every part of the command finds the same one."""
+    from ..run.environment import Environment
+
+    return click.get_current_context().ensure_object(Environment)
+
+
 #: Every group made: its name, its options' names, its builder (for the test of the wiring).
 GROUPS: list[tuple[str, tuple[str, ...], Callable[..., Any]]] = []
 
@@ -51,7 +81,11 @@ def option_group(
         @functools.wraps(f)
         def wrapper(**values: Any) -> Any:
             mine = {key: values.pop(key) for key in takes}
-            values[name] = build(**mine)
+            made = build(**mine)
+            if isinstance(made, Built):
+                environment().warnings.extend(made.warnings)
+                made = made.value
+            values[name] = made
             return f(**values)
 
         wrapped: F = apply_all(options)(wrapper)  # type: ignore[arg-type]

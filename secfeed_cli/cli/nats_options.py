@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from .groups import F, option_group
+from .groups import Built, F, environment, option_group
 from .params import (
     DURATION,
     POSITIVE,
@@ -89,7 +89,7 @@ def _source(
     subject_prefix: str,
     nats_creds: str | None,
     nats_tls_ca: str | None,
-) -> NatsSettings | FromArchive | None:
+) -> Built[NatsSettings] | FromArchive | None:
     paths = [u for u in from_urls if "://" not in u]
     if not from_urls or paths:
         if durable:
@@ -167,7 +167,7 @@ def _relay(
     max_unacked: int,
     max_age: float,
     replicas: int | None,
-) -> NatsSettings:
+) -> Built[NatsSettings]:
     return _nats_settings(
         to_urls,
         stream_name,
@@ -188,10 +188,8 @@ def _nats_settings(
     creds: str | None,
     tls_ca: str | None,
     **more: Any,
-) -> NatsSettings:
+) -> Built[NatsSettings]:
     from ..broker import NatsSettings, NatsUnavailable, load_nats
-    from ..common import config
-    from ..common.redact import add_url_credentials
     from ..feed.httpget import is_loopback
 
     try:
@@ -199,15 +197,17 @@ def _nats_settings(
     except NatsUnavailable as exc:
         raise click.UsageError(str(exc)) from None
 
+    warnings = []
+    secrets = environment().secrets
     for url in urls:
-        add_url_credentials(url)  # nats://user:pass@host, or nats://TOKEN@host
+        secrets.add_url(url)  # nats://user:pass@host, or nats://TOKEN@host
         parts = urlsplit(url)
         if (
             parts.scheme == "nats"
             and (parts.username or creds)
             and not is_loopback(parts.hostname or "")
         ):
-            config.warnings.append(
+            warnings.append(
                 f"credentials for {parts.hostname} go over plain nats://, readable by anyone"
                 " on the way: use tls:// (and --nats-tls-ca for a private CA)"
             )
@@ -218,9 +218,10 @@ def _nats_settings(
         _check_ca(tls_ca)
     if not prefix or any(ch in prefix for ch in " *>") or prefix.endswith("."):
         raise click.UsageError(f"--subject-prefix {prefix!r} is not a NATS subject prefix")
-    return NatsSettings(
+    made = NatsSettings(
         servers=urls, stream=stream, prefix=prefix, creds=creds, tls_ca=tls_ca, **more
     )
+    return Built(made, warnings)
 
 
 def _check_creds(path: str) -> None:

@@ -19,7 +19,7 @@ from ..common.settings import (
     RunSettings,
     output_format,
 )
-from .groups import F, option_group
+from .groups import Built, F, environment, option_group
 from .params import (
     DURATION,
     Cik,
@@ -99,35 +99,30 @@ def _filters(
     watchlist: str | None,
     no_amendments: bool,
     since: datetime | None = None,
-) -> FilingFilter:
-    from ..common import config
+) -> Built[FilingFilter]:
     from ..filtering import formcheck
     from ..filtering.filters import FilingFilter, split_patterns
     from ..filtering.watchlist import WatchlistError, read_watchlist, resolve_tickers
 
     include, exclude = split_patterns(forms), split_patterns(exclude_forms)
-    config.warnings.extend(formcheck.check(dict.fromkeys(include + exclude)))
-    from ..companies import tickers as company_map
-
+    warnings = list(formcheck.check(dict.fromkeys(include + exclude)))
     wanted = set(ciks)
     # The map loads here when a ticker is asked for, before the run's diagnostics exist: what
     # it warns of (a corrupt cached copy) waits with the other warnings, said when it starts.
-    said, company_map.warn = company_map.warn, config.warnings.append
     try:
-        wanted |= resolve_tickers(split_patterns(tickers))
+        wanted |= resolve_tickers(split_patterns(tickers), warn=warnings.append)
         if watchlist is not None:
-            wanted |= read_watchlist(watchlist)
+            wanted |= read_watchlist(watchlist, warnings.append)
     except WatchlistError as exc:
         raise click.UsageError(str(exc)) from None
-    finally:
-        company_map.warn = said
-    return FilingFilter(
+    made = FilingFilter(
         forms=tuple(include),
         exclude=tuple(exclude),
         ciks=frozenset(wanted),
         amendments=not no_amendments,
         since=since,
     )
+    return Built(made, warnings)
 
 
 def output_options(formats: tuple[str, ...], default: str, raw: bool = False) -> Callable[[F], F]:
@@ -354,7 +349,8 @@ def _alerts(
         from ..alerts.notify import NotifyUnavailable, services
 
         try:
-            services(notify_urls)  # apprise installed, and every URL one it knows
+            # apprise installed, and every URL one it knows; their secrets are the command's
+            services(notify_urls, environment().secrets)
         except (NotifyUnavailable, ValueError) as exc:
             raise click.UsageError(str(exc)) from None
     return AlertSettings(

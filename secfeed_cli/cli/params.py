@@ -186,7 +186,7 @@ class TickerList(click.ParamType[str, Any]):
         head, comma, last = incomplete.rpartition(",")
         head = f"{head}," if comma else ""
         typed = last.strip().upper()
-        known = tickers.directory()  # its warnings are silent until a run sets tickers.warn
+        known = tickers.directory()  # completion: nothing is said
         items = []
         for ticker, ciks in known.by_ticker.items():
             if ticker.startswith(typed):

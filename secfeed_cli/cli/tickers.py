@@ -9,6 +9,7 @@ import click
 
 from ..companies import SEC_URL
 from .configfile import config_option
+from .groups import environment
 from .params import DURATION, EnvOption
 
 
@@ -56,7 +57,6 @@ def tickers() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 def update(user_agent: str | None, source: str, timeout: float, force: bool, quiet: bool) -> None:
     """Fetch SEC's company_tickers.json into the cache; later runs use it."""
-    from ..common.diagnostics import Diagnostics
     from ..companies.tickers import cache_dir
     from ..companies.update import FAIR_ACCESS
     from ..companies.update import update as fetch
@@ -78,8 +78,10 @@ def update(user_agent: str | None, source: str, timeout: float, force: bool, qui
         raise click.UsageError("--user-agent has a control character (a line break?)")
     if not source.startswith(("https://", "http://")):
         raise click.UsageError("--source is not an http:// or https:// URL")
+    env = environment()
+    env.secrets.add_url(source)  # sent as a Basic credential: httpget.py
     result = fetch(source, user_agent, cache_dir(), timeout=timeout, force=force)
-    diag = Diagnostics(quiet=quiet)
+    diag = env.diagnostics(quiet=quiet)
     if result.changed:
         diag.info(f"ticker map updated: {result.rows:,} rows, {result.ciks:,} CIKs, {result.path}")
     else:
@@ -89,10 +91,10 @@ def update(user_agent: str | None, source: str, timeout: float, force: bool, qui
 @tickers.command()
 def info() -> None:
     """Which map is in use, where it came from, and how old it is."""
-    from ..common.diagnostics import Diagnostics
     from ..companies.tickers import STALE_DAYS, directory
 
-    found = directory()
+    diag = environment().diagnostics()
+    found = directory(diag.warn)
     when = found.date
     age = _age_days(when)
     lines = [
@@ -107,7 +109,7 @@ def info() -> None:
     ]
     click.echo("\n".join(f"{k + ':':9}{v}" for k, v in lines))
     if age is not None and age > STALE_DAYS:
-        Diagnostics().warn(
+        diag.warn(
             f"the ticker map is {age} days old (over {STALE_DAYS}): tickers change;"
             " run: secfeed tickers update --user-agent 'Your Name you@example.com'"
         )
@@ -137,11 +139,11 @@ def lookup(queries: tuple[str, ...]) -> None:
     """
     import msgspec
 
-    from ..common.diagnostics import Diagnostics
     from ..companies.tickers import directory
     from ..errors import SecfeedError
 
-    found = directory()
+    diag = environment().diagnostics()
+    found = directory(diag.warn)
     rows = []
     missing = []
     for query in queries:
@@ -167,5 +169,5 @@ def lookup(queries: tuple[str, ...]) -> None:
         out.flush()
     if missing:
         names = ", ".join(repr(q) for q in missing)
-        Diagnostics().warn(f"no company matches {names}")
+        diag.warn(f"no company matches {names}")
         raise SecfeedError("")

@@ -81,9 +81,9 @@ def ui(
     verbose: bool,
 ) -> int:
     """The feed in a window of its own: pause, filter as you type, details, open (keys: ?)."""
-    from msgspec.structs import replace
 
-    from . import _backfill_needs_archive, _environment, _no_details_from_nats
+    from . import _backfill_needs_archive, _no_details_from_nats
+    from .groups import environment
 
     _no_details_from_nats(details, source)
     _backfill_needs_archive(details, run.archive)
@@ -96,10 +96,10 @@ def ui(
     from ..ui.main import run_ui
 
     return run_ui(
-        replace(connection, settle=run.settle),
+        connection,
         filters,
         run,
-        _environment(),
+        environment(),
         details=details,
         source=source,
         utc=utc,

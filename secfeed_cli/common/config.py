@@ -24,8 +24,12 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+#: Told of what is worth a warning (said when the run starts, through its diagnostics).
+Warn = Callable[[str], None]
 
 #: Config key -> (parameter name, accepted Python types, takes a list).
 KEYS: dict[str, tuple[str, tuple[type, ...], bool]] = {
@@ -133,10 +137,12 @@ def default_path(env: dict[str, str] | None = None, app_dir: str | None = None) 
     return Path.home() / ".config" / "secfeed" / "config.toml"
 
 
-def load(path: Path, command: str | None = None) -> tuple[dict[str, Any], set[str]]:
+def load(
+    path: Path, command: str | None = None, warn: Warn | None = None
+) -> tuple[dict[str, Any], set[str]]:
     """The parameter values a config file sets for ``command`` (its top-level keys, then its
     own table's), and the names set by its own table. Raises ConfigError naming the file
-    (and table and key)."""
+    (and table and key); ``warn`` is told of a file with a key that others can read."""
     if sys.version_info >= (3, 11):  # imported here: most runs have no config file
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
@@ -163,8 +169,8 @@ def load(path: Path, command: str | None = None) -> tuple[dict[str, Any], set[st
     if command == "snapshot" and values.get("fmt") in ("auto", "table"):
         del values["fmt"]  # tail's format, set for every command: snapshot keeps its default
     values.update(own)
-    if "api_key" in values:
-        warn_if_exposed(path, "config file")
+    if "api_key" in values and warn is not None:
+        warn_if_exposed(path, "config file", warn)
     return values, set(own)
 
 
@@ -207,7 +213,7 @@ def read_text_file(path: str | Path, limit: int, what: str) -> str:
         raise ConfigError(f"{what} {path} is not UTF-8 text") from None
 
 
-def read_key_file(path: str) -> str:
+def read_key_file(path: str, warn: Warn) -> str:
     text = read_text_file(Path(path).expanduser(), MAX_KEY_FILE, "API key file")
     key = text.strip()
     if not key or "\n" in key:
@@ -217,23 +223,18 @@ def read_key_file(path: str) -> str:
             f"API key file {path} holds {len(key):,} characters on its line: longer than any"
             f" API key ({MAX_KEY} at most)"
         )
-    warn_if_exposed(Path(path).expanduser(), "API key file")
+    warn_if_exposed(Path(path).expanduser(), "API key file", warn)
     return key
 
 
-#: Warnings found while reading the options and files, before the run (the run prints them
-#: through its diagnostics, once): exposed key files, unknown form names.
-warnings: list[str] = []
-
-
-def warn_if_exposed(path: Path, what: str) -> None:
+def warn_if_exposed(path: Path, what: str, warn: Warn) -> None:
     """Like ssh: a file holding a secret should not be readable by group or others."""
     try:
         mode = path.stat().st_mode
     except OSError:
         return
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warnings.append(
+        warn(
             f"{what} {path} is readable by others (mode {stat.S_IMODE(mode):o}); "
             f"run: chmod 600 {path}"
         )

@@ -2,9 +2,13 @@
 
 Plain lines, with the ``secfeed:`` prefix coloured by ANSI codes when stderr is a terminal (see
 :func:`use_color` for NO_COLOR, FORCE_COLOR and TERM). No rich here: importing it would add
-~20 ms to every run's start-up for three colours. While the live table owns the terminal,
-a line for a terminal goes through its :data:`above` hook, which prints it above the table's
-status line; a line for elsewhere (``2>log``) goes straight there.
+~20 ms to every run's start-up for three colours.
+
+Where a command's lines go is its :class:`Stderr`, which the command's Environment holds and
+every :class:`Diagnostics` of the command shares: the secrets masked in them, the ui's
+``capture`` while it owns the terminal, and, while the live table (or the relay's status line)
+draws, its ``above`` hook, which prints a line above the status line; a line for elsewhere
+(``2>log``) goes straight there.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from .escape import escape_control
-from .redact import redact
+from .redact import Secrets
 
 # SGR parameters of each level's prefix.
 DIM, YELLOW, BOLD_RED = "2", "33", "1;31"
@@ -56,11 +60,28 @@ def write_terminal(fd: int, text: str) -> None:
         pass
 
 
-#: Set by the live table while it draws: writes a whole line to stderr above its status line.
-above: Callable[[str], None] | None = None
-#: Set by ``secfeed ui`` while it owns the terminal: takes every line (plain text) instead of
-#: stderr, and shows it in the app.
-capture: Callable[[str], None] | None = None
+class Stderr:
+    """Where one command's lines go, shared by all its :class:`Diagnostics`.
+
+    ``secrets``: masked in every line; ``capture``: takes every line (plain text) instead of
+    stderr (``secfeed ui`` while it owns the terminal); ``err``: the stream (None: this
+    process's stderr, as it is at the time of writing). :attr:`above` is set by the live
+    table, or the relay's status line, while it draws."""
+
+    def __init__(
+        self,
+        secrets: Secrets | None = None,
+        capture: Callable[[str], None] | None = None,
+        err: TextIO | None = None,
+    ) -> None:
+        self.secrets = Secrets() if secrets is None else secrets
+        self.capture = capture
+        self.err = err
+        #: Writes a whole line to the terminal above a status line (None: no status line).
+        self.above: Callable[[str], None] | None = None
+
+    def stream(self) -> TextIO | None:
+        return self.err if self.err is not None else sys.stderr
 
 
 class Diagnostics:
@@ -69,19 +90,27 @@ class Diagnostics:
     ``chatty=False`` keeps information lines for ``verbose`` alone (warnings and errors still
     show): a snapshot from cron is silent when all is well, since cron mails any output."""
 
-    def __init__(self, quiet: bool = False, verbose: bool = False, chatty: bool = True) -> None:
+    def __init__(
+        self,
+        quiet: bool = False,
+        verbose: bool = False,
+        chatty: bool = True,
+        stderr: Stderr | None = None,
+    ) -> None:
         self.quiet = quiet
         self.verbose = verbose
         self.chatty = chatty
+        self.stderr = Stderr() if stderr is None else stderr
         self._shown: set[str] = set()
 
     def _say(self, sgr: str, prefix: str, text: str) -> None:
-        err = sys.stderr
-        if err is None and capture is None:  # started with stderr closed
-            return
-        text = escape_control(redact(text))  # the one way out to stderr
+        route = self.stderr
+        err, capture = route.stream(), route.capture
+        text = escape_control(route.secrets.redact(text))  # the one way out to stderr
         if capture is not None:
             capture(f"{prefix}{text}")
+            return
+        if err is None:  # started with stderr closed
             return
         if use_color(err):
             line = f"\x1b[{sgr}msecfeed: {prefix}\x1b[0m{text}\n"
@@ -92,15 +121,17 @@ class Diagnostics:
     def echo(self, text: str) -> None:
         """A line of someone else's output (an --exec hook's), shown as it is but for control
         characters and secrets, by the same way as secfeed's own lines; never kept quiet."""
-        err = sys.stderr
-        line = escape_control(redact(text))
-        if capture is not None:
-            capture(line)
+        route = self.stderr
+        err = route.stream()
+        line = escape_control(route.secrets.redact(text))
+        if route.capture is not None:
+            route.capture(line)
         elif err is not None:
             self._line(err, line + "\n")
 
     def _line(self, err: TextIO, line: str) -> None:
         try:
+            above = self.stderr.above
             if above is not None and is_terminal(err):
                 above(line)
                 return

@@ -11,6 +11,9 @@ from typing import Any, Literal, get_args
 
 import msgspec
 
+#: --settle's default: without heartbeats, the quiet seconds that end a backlog.
+SETTLE = 2.0
+
 #: What a run writes: ``-f``'s choices (``auto`` is resolved before the run), and the relay's
 #: and the ui's own sinks.
 Format = Literal["auto", "table", "ndjson", "csv", "json", "relay", "ui"]
@@ -41,7 +44,7 @@ class RunSettings(msgspec.Struct, frozen=True):
     count: int | None = None
     lines: int | None = None  # -n: the newest N backlog filings (None: all of them)
     duration: float | None = None
-    settle: float = 2.0  # without heartbeats: quiet seconds that end the backlog
+    settle: float = SETTLE  # without heartbeats: quiet seconds that end the backlog
     #: snapshot --timeout, named when the run gives up at the connection's deadline (exit 4)
     timeout: float | None = None
     archive: str | None = None  # --archive: every filing received is stored here (SQLite)

@@ -3,7 +3,7 @@ the SEC description.
 
 The run hands every batch to :meth:`Companies.fill` before any output sees it, so outputs get
 finished filings (``filing.company``, ``filing.ticker``) and look nothing up. One
-:class:`Companies` per command run (it lives on the ``Environment``); its answers are cached by
+:class:`Companies` per command run; its answers are cached by
 CIK for the CIKs SEC maps (the map is loaded on the first filing, not at start-up) and by
 description for the others.
 """
@@ -19,10 +19,15 @@ _BOUND = 50_000  # the description cache is cleared when it grows past this
 
 
 class Companies:
-    """Who filed what, for one run; ``load`` gives the map (SEC's, loaded once a process)."""
+    """Who filed what, for one run; ``load`` gives the map (SEC's, loaded once a process),
+    ``warn`` is told of a cached map that could not be used, if this run loads it."""
 
-    def __init__(self, load: Callable[[], Directory] = directory) -> None:
-        self._load = load
+    def __init__(
+        self,
+        load: Callable[[], Directory] | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self._load = load or (lambda: directory(warn))
         self._map: Directory | None = None
         self._by_cik: dict[int, Who] = {}
         self._by_description: dict[tuple[str, str], Who] = {}

@@ -287,12 +287,11 @@ def load_cached(folder: Path) -> Directory | None:
 
 
 _loaded: Directory | None = None
-#: Where a warning found while loading goes (the run points it at its diagnostics).
-warn: Callable[[str], None] = lambda text: None  # noqa: E731
 
 
-def directory() -> Directory:
+def directory(warn: Callable[[str], None] | None = None) -> Directory:
     """The map in use, loaded once: the cached copy if there is a good one, else the bundled.
+    ``warn`` is told of a cached copy that could not be used, when this call loads the map.
 
     Loading makes thousands of containers that all live as long as the process (a list of
     tickers per CIK; from SEC's JSON, a tuple per row too): the garbage collector is off
@@ -305,7 +304,8 @@ def directory() -> Directory:
             try:
                 _loaded = load_cached(cache_dir())
             except MapError as exc:
-                warn(f"{exc}; using the map bundled with secfeed (run: secfeed tickers update)")
+                if warn is not None:
+                    warn(f"{exc}; using the map bundled with secfeed (run: secfeed tickers update)")
             if _loaded is None:
                 _loaded = load_bundled()
         finally:

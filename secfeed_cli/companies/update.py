@@ -18,7 +18,6 @@ import msgspec
 
 from ..common.capped import FileTooLarge, read_limited
 from ..common.files import write_atomic
-from ..common.redact import add_url_credentials
 from ..errors import ConnectFailed, SecfeedError
 from ..feed.httpget import FetchError, get, shown
 from .tickers import (
@@ -57,7 +56,6 @@ def update(
     """Fetch ``source`` into ``folder`` within ``timeout`` seconds in all. Raises
     ConnectFailed (network, HTTP, redirect, too slow) or SecfeedError (not the map, an
     implausible one, cannot write); the cached map is then untouched."""
-    add_url_credentials(source)  # sent as a Basic credential: httpget.py
     name = shown(source)
     path = folder / CACHE_NAME
     meta: dict[str, str] = {}

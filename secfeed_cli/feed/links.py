@@ -21,7 +21,6 @@ class ConnectOptions(msgspec.Struct):
     key_in: str = "header"  # or "query"
     heartbeat: bool = True
     stall_timeout: float = 5.0
-    settle: float = 2.0
     reconnect: bool = True
     max_retries: int | None = None
     connect_timeout: float = 10.0

@@ -20,6 +20,7 @@ import queue
 import time
 from collections.abc import Iterator
 
+from ..common.settings import SETTLE
 from ..errors import AuthRejected, ConnectFailed, ServerReportedError
 from ..wire.protocol import (
     Filing,
@@ -67,8 +68,11 @@ class Stream(Dialing):
         tick: float = 0.2,
         connector: Connector | None = None,
         keep_frames: bool = True,
+        settle: float = SETTLE,
     ) -> None:
+        """``settle``: without heartbeats, the quiet seconds that end a backlog (--settle)."""
         super().__init__(opts, tick, connector)
+        self.settle = settle
         #: Whether filings keep the frame they came in (``--raw`` writes it).
         self.keep_frames = keep_frames
         self.seen = SeenSet(opts.dedupe_size)
@@ -243,7 +247,7 @@ class Stream(Dialing):
         if not self.opts.heartbeat:
             now = time.monotonic()
             for conn in self.active:
-                if not conn.backlog_done and now - conn.link.last_frame >= self.opts.settle:
+                if not conn.backlog_done and now - conn.link.last_frame >= self.settle:
                     yield from self._backlog_done(conn)
 
     def _on_other_frame(self, opcode: int, frame: bytes) -> Iterator[Event]:

@@ -7,19 +7,24 @@ would look like a quiet day.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+#: Told of what is skipped, and of a cached map that could not be used.
+Warn = Callable[[str], None]
 
 
 class WatchlistError(ValueError):
     """A ticker the map does not know, or a watchlist that cannot be read."""
 
 
-def resolve_tickers(tickers: Iterable[str], where: str = "--ticker") -> set[int]:
+def resolve_tickers(
+    tickers: Iterable[str], where: str = "--ticker", warn: Warn | None = None
+) -> set[int]:
     from ..companies.tickers import directory
 
     wanted: set[int] = set()
     for ticker in tickers:
-        found = directory()
+        found = directory(warn)
         ciks = found.ciks_of(ticker)
         if not ciks:
             close = found.closest_tickers(ticker)
@@ -36,13 +41,12 @@ def resolve_tickers(tickers: Iterable[str], where: str = "--ticker") -> set[int]
 MAX_WATCHLIST = 4 << 20
 
 
-def read_watchlist(path: str) -> set[int]:
+def read_watchlist(path: str, warn: Warn) -> set[int]:
     """One ticker or CIK per line; ``#`` starts a comment; blank lines are skipped.
 
     A ticker SEC's map no longer lists (delisted since the list was written) is a warning
     naming the file and line, and the rest is used: a cron snapshot does not stop over one
     stale line. Only a watchlist of which nothing resolves is an error."""
-    from ..common import config
     from ..common.config import ConfigError, read_text_file
     from .filters import parse_cik
 
@@ -66,10 +70,11 @@ def read_watchlist(path: str) -> set[int]:
                 raise WatchlistError(f"{where}: {exc}") from None
         else:
             try:
-                wanted |= resolve_tickers([item], where)
+                wanted |= resolve_tickers([item], where, warn)
             except WatchlistError as exc:
                 unknown.append(str(exc))
     if unknown and len(unknown) == items:
         raise WatchlistError(f"nothing in the watchlist resolves: {unknown[0]}")
-    config.warnings.extend(f"{text}; skipped" for text in unknown)
+    for text in unknown:
+        warn(f"{text}; skipped")
     return wanted

@@ -7,6 +7,7 @@ from typing import Protocol
 
 import msgspec
 
+from ..common.diagnostics import Stderr
 from ..common.settings import AlertSettings, Format, OutputSettings
 from ..wire.filing import Filing
 from .latency import Summary
@@ -144,8 +145,10 @@ def make_sink(
     terminal: bool = False,
     alerts: AlertSettings | None = None,
     color: bool = False,
+    stderr: Stderr | None = None,
 ) -> Sink:
-    """The sink for ``output.fmt`` (already resolved: no ``auto``), writing to ``out``."""
+    """The sink for ``output.fmt`` (already resolved: no ``auto``), writing to ``out``;
+    ``stderr``: the command's lines, which the live table prints above its status line."""
     sink: Sink
     if output.fmt == "ndjson":
         from .lines import NdjsonSink
@@ -181,6 +184,7 @@ def make_sink(
                 alerts=alerts or AlertSettings(),
                 utc=output.utc,
                 details=output.details,
+                stderr=stderr,
             )
     if record is not None:
         sink = Recording(sink, record)

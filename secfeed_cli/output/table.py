@@ -4,8 +4,8 @@ As ``tail -f`` and ``kubectl get -w`` do, each filing is printed once, as a line
 line at the bottom is redrawn (several times a second, by a thread, as heartbeat ages change).
 Everything that writes to the terminal holds one lock: a batch of rows is written as "erase the
 status line, the rows, the status line again", so the status line is never left in the rows.
-Warnings on stderr go the same way (``diagnostics.above``). The column header is printed at the
-start, again each screenful (like vmstat) and whenever the width changes.
+Warnings on stderr go the same way (the command's ``Stderr.above``). The column header is
+printed at the start, again each screenful (like vmstat) and whenever the width changes.
 
 Widths come from ``layout.py``: from the terminal's width alone, never from the rows.
 
@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common import diagnostics
+from ..common.diagnostics import Stderr
 from ..common.settings import AlertSettings
 from ..wire.filing import Filing
 from . import Counting, Output, Status
@@ -101,8 +102,11 @@ class TableSink(Counting):
         alerts: AlertSettings | None = None,
         utc: bool = False,
         details: bool = False,
+        stderr: Stderr | None = None,
     ) -> None:
+        """``stderr``: the command's lines, printed above the status line while it draws."""
         alerts = alerts or AlertSettings()
+        self.stderr = stderr
         self.utc = utc
         self.details = details
         self.bell = alerts.bell
@@ -137,7 +141,8 @@ class TableSink(Counting):
         )
         self._echo = _EchoOff()
         self._write(HIDE_CURSOR + self._status_text())
-        diagnostics.above = self._above
+        if stderr is not None:
+            stderr.above = self._above
         self._ticker.start()
 
     # -- the sink --
@@ -231,7 +236,8 @@ class TableSink(Counting):
         self._stop.set()
         if self._ticker.is_alive() and threading.current_thread() is not self._ticker:
             self._ticker.join(timeout=1.0)
-        diagnostics.above = None
+        if self.stderr is not None:
+            self.stderr.above = None
         with self.lock:
             try:
                 self.flush(force=True)

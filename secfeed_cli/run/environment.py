@@ -8,19 +8,18 @@ variables, the config file) already goes through click.
 
 What one command run gathers lives here too, not in module globals: its secrets (masked in
 everything printed), the warnings found while its options were read (said when the run
-starts), and whether its stdout gets colour. :meth:`activated` points the process at them
-for the command's duration, so a test running commands one after another in one process
-starts each from nothing.
+starts), where its diagnostics go (:class:`Stderr`), and whether its stdout gets colour. A
+test running commands one after another in one process starts each from nothing, as each has
+an Environment of its own.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import msgspec
 
+from ..common.diagnostics import Diagnostics, Stderr
 from ..common.redact import Secrets
 from ..output import Output
 
@@ -28,30 +27,25 @@ from ..output import Output
 class Environment(msgspec.Struct):
     stdout: Output | None = None  # None: the process's stdout
     stdout_isatty: bool | None = None  # None: ask the process's stdout
-    secrets: Secrets = msgspec.field(default_factory=Secrets)
     #: Warnings found while the options were read, said when the run starts.
     warnings: list[str] = msgspec.field(default_factory=list)
     #: Colour on stdout (the live table): None lets NO_COLOR, FORCE_COLOR, TERM and whether
     #: stdout is a terminal decide, as rich does.
     color: bool | None = None
 
-    @contextmanager
-    def activated(self) -> Iterator[Environment]:
-        """This command's secrets and warnings are the process's while it runs; a status
-        line of an earlier run in this process is forgotten."""
-        from ..common import config, diagnostics, redact
-        from ..companies import tickers
+    #: Where the command's lines on stderr go, with the secrets they are masked with.
+    stderr: Stderr = msgspec.field(default_factory=Stderr)
 
-        before = redact.use(self.secrets)
-        warnings, config.warnings = config.warnings, self.warnings
-        warn, above = tickers.warn, diagnostics.above
-        diagnostics.above = None
-        try:
-            yield self
-        finally:
-            redact.use(before)
-            config.warnings = warnings
-            tickers.warn, diagnostics.above = warn, above
+    @property
+    def secrets(self) -> Secrets:
+        """The command's secrets: its options add what they read."""
+        return self.stderr.secrets
+
+    def diagnostics(
+        self, quiet: bool = False, verbose: bool = False, chatty: bool = True
+    ) -> Diagnostics:
+        """Lines on stderr for this command: its secrets masked, by its route."""
+        return Diagnostics(quiet, verbose, chatty, stderr=self.stderr)
 
     def output(self) -> Output:
         """Where data goes: the given output, or stdout written in whole batches of lines."""

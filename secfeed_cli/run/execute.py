@@ -1,5 +1,6 @@
-"""``execute``: one command's run, put together: the source (the feed or NATS), the sink (an
-output, or the relay), alerts and the state; the outcome, and the summary on stderr.
+"""``execute``: one command's :class:`~.plan.Plan` carried out: the source (the feed, NATS or
+an archive), the sink (an output, the relay or the ui), alerts, details and the state; the
+outcome, and the summary on stderr.
 
 No click here: ``cli/`` turns options into settings and maps the outcome to an exit code.
 """
@@ -9,21 +10,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, NamedTuple
 
 from msgspec.structs import replace
 
-from ..common import config
 from ..common.diagnostics import Diagnostics, stderr_is_terminal
-from ..common.redact import add_secret
-from ..common.settings import (
-    AlertSettings,
-    DetailsSettings,
-    FromArchive,
-    OutputSettings,
-    RunSettings,
-)
-from ..companies import tickers
+from ..common.settings import DetailsSettings, FromArchive, OutputSettings
+from ..companies.lookup import Companies
 from ..errors import (
     ArchiveError,
     ExitCode,
@@ -33,21 +27,20 @@ from ..errors import (
     closed_pipe,
     write_failed,
 )
-from ..feed.events import (
-    Source,
-)
+from ..feed.events import Source
 from ..feed.links import ConnectOptions
 from ..feed.stream import Stream
-from ..filtering.filters import FilingFilter
-from ..output import Output, Sink, Status, make_sink
+from ..output import Output, Sink, make_sink
+from .environment import Environment
+from .loop import Run
+from .plan import Plan
 
 if TYPE_CHECKING:
-    from ..broker import NatsSettings
+    from ..alerts import Alerts
+    from ..archive.writer import ArchiveWriter
     from ..common.files import State
     from ..details.edgar import EdgarClient
     from ..details.stage import Enricher
-
-from .loop import Run
 
 
 class Outcome(NamedTuple):
@@ -68,161 +61,176 @@ def silence_stdout() -> None:
         pass
 
 
-def execute(
-    connection: ConnectOptions,
-    filters: FilingFilter,
-    output: OutputSettings,
-    settings: RunSettings,
-    out: Output,
-    skip: Callable[[str], bool] | None = None,
-    record: Callable[[str], None] | None = None,
-    pipe_may_close: bool = True,
-    terminal: bool = False,
-    color: bool = False,
-    chatty: bool = True,
-    alerts: AlertSettings | None = None,
-    source: NatsSettings | FromArchive | None = None,
-    relay: NatsSettings | None = None,
-    state: State | None = None,
-    details: DetailsSettings | None = None,
-    view: Callable[[Callable[[], Status]], Sink] | None = None,
-    edgar: EdgarClient | None = None,
-) -> Outcome:
-    """One run into ``out``; returns the exit code, the filings written and those the
-    snapshot state had already written (``skip``).
+def execute(plan: Plan, out: Output, env: Environment) -> Outcome:
+    """Carry out ``plan``, writing into ``out``; the exit code, the filings written and those
+    the state had already written.
 
-    A closed downstream pipe ends a tail quietly (exit 0); for a snapshot
-    (``pipe_may_close=False``) it is an error, since the snapshot was not delivered whole.
-    ``terminal``: ``out`` is a terminal (the table is then the live one; ``color``: in
-    colour). ``chatty=False``: information lines only with -v (see :class:`Diagnostics`).
-    ``source``: read a NATS JetStream stream or an archive instead of FinFeedAPI
-    (``--from``); ``relay``: publish into a NATS stream instead of writing ``out``
-    (``secfeed relay``); ``view``: make the sink from the run's status instead (``secfeed
-    ui``), with ``edgar`` the EDGAR client it shares with ``--details`` (one pace);
-    ``settings.archive``: keep every filing received (``--archive``).
-    ``state``: ``tail --state``, locked and loaded: what it holds is skipped, and what the
-    output took is saved into it as the run goes.
+    The run's parts are opened in order (the archive first: a problem with it is one line,
+    before connecting) into one ``ExitStack``, and closed in reverse whatever ends the run:
+    the sink, the details stage, the alerts (hooks at work get --exit-grace), the summary,
+    the archive (what is queued is written; a failure is exit 7, or a warning when something
+    else already ends the run).
     """
-    add_secret(connection.api_key)  # however the settings were made (options do it too)
+    connection, output = plan.connection, plan.output
     if output.verbose and not connection.trace:
         connection = replace(connection, trace=True)
-    diag = Diagnostics(quiet=output.quiet, verbose=output.verbose, chatty=chatty)
-    while config.warnings:  # each once, also when one process runs several commands (tests)
-        diag.warn(config.warnings.pop(0))
-    tickers.warn = diag.warn  # the CIK map loads on the first filing
-    archive = None
-    if settings.archive is not None:  # opened first: a problem with it is one line, now
-        from ..archive.writer import ArchiveWriter
+    diag = env.diagnostics(quiet=output.quiet, verbose=output.verbose, chatty=plan.chatty)
+    for line in env.warnings:  # found while the options were read: said once, now
+        diag.warn(line)
+    env.warnings.clear()
+    ended = _Ended()
+    with ExitStack() as parts:
+        archive = None
+        if plan.settings.archive is not None:
+            from ..archive.writer import ArchiveWriter
 
-        archive = ArchiveWriter(settings.archive)
-    try:
-        feed = _feed(connection, output, settings, source)
-    except BaseException:
-        if archive is not None:
-            archive.close()
-        raise
-    acting = None
-    if alerts is not None and alerts.active:
-        from ..alerts import Alerts
+            archive = ArchiveWriter(plan.settings.archive)
+            parts.push(_archive_closer(archive, diag))
+        feed = _feed(connection, plan)
+        acting = None
+        if plan.alerts is not None and plan.alerts.active:
+            from ..alerts import Alerts
 
-        acting = Alerts(alerts, diag.warn, diag.echo)
-    checkpoint = None
-    if state is not None:
-        skip, record = state.__contains__, state.add
-        checkpoint = _checkpoint(state, diag)
-    edgar, enricher = _edgar(details, edgar)
-    if enricher is not None:
-        output = replace(output, details=True)
-    run = Run(
-        feed,
-        filters,
-        settings,
-        diag,
-        skip=skip,
-        alerts=acting,
-        checkpoint=checkpoint,
-        enricher=enricher,
-        archive=archive,
-        backfill=edgar if details is not None and details.backfill else None,
-    )
-    sink: Sink
-    if relay is not None:
+            acting = Alerts(plan.alerts, diag)
+        parts.callback(_summary, diag, output, ended, acting)
+        if acting is not None:
+            parts.callback(acting.close)
+        edgar, enricher = _edgar(plan.details, plan.edgar)
+        if enricher is not None:
+            output = replace(output, details=True)
+            parts.callback(_close_enricher, enricher, diag)
+        elif edgar is not None:
+            parts.callback(edgar.close)
+        state = plan.state
+        run = Run(
+            feed,
+            plan.filters,
+            plan.settings,
+            diag,
+            skip=None if state is None else state.__contains__,
+            alerts=acting,
+            checkpoint=None if state is None or not plan.checkpoint else _checkpoint(state, diag),
+            enricher=enricher,
+            archive=archive,
+            companies=Companies(warn=diag.warn),
+            backfill=edgar if plan.details is not None and plan.details.backfill else None,
+        )
+        ended.run = run
+        sink = _sink(plan, output, out, run, diag)
+        parts.callback(_close_sink, sink, ended)
+        try:
+            ended.code = run.run(sink)
+            sink.close()  # the last flush can fail too (disk full, closed pipe)
+            ended.closed = True
+            return Outcome(ended.code, sink.written, run.counters.already_written)
+        except OSError as exc:
+            if not closed_pipe(exc):
+                raise write_failed(exc) from None
+            ended.broken = True
+            silence_stdout()
+            if not plan.pipe_may_close:
+                raise OutputError(
+                    "the output pipe closed before the snapshot was complete"
+                ) from None
+            return Outcome(ExitCode.OK, sink.written, run.counters.already_written)
+        except KeyboardInterrupt:
+            ended.code = ExitCode.INTERRUPTED
+            raise Interrupted() from None
+        except Terminated as exc:
+            ended.code = exc.exit_code
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover - the block returns or raises
+
+
+class _Ended:
+    """How the run ended, for the parts that close after it (the summary, the sink)."""
+
+    def __init__(self) -> None:
+        self.code: int = ExitCode.ERROR
+        self.closed = False  # the sink is closed
+        self.broken = False  # the output pipe closed
+        self.run: Run | None = None
+
+
+def _sink(plan: Plan, output: OutputSettings, out: Output, run: Run, diag: Diagnostics) -> Sink:
+    """Where the run's filings go: the relay, the ui's view, or an output."""
+    if plan.relay is not None:
         from ..broker.relay import RelaySink
 
-        relay = replace(relay, connect_timeout=connection.connect_timeout)
+        relay = replace(plan.relay, connect_timeout=plan.connection.connect_timeout)
         status_line = stderr_is_terminal() and not output.quiet
-        sink = RelaySink(relay, diag.warn, diag.info, terminal=status_line)
-    elif view is not None:
-        sink = view(run.status)
-    else:
-        sink = make_sink(
-            output, out, run.status, record, terminal=terminal, alerts=alerts, color=color
-        )
-    code: int = ExitCode.ERROR
-    broken = closed = False
+        return RelaySink(relay, diag, terminal=status_line)
+    if plan.view is not None:
+        return plan.view(run.status)
+    state = plan.state
+    return make_sink(
+        output,
+        out,
+        run.status,
+        None if state is None else state.add,
+        terminal=plan.terminal,
+        alerts=plan.alerts,
+        color=plan.color,
+        stderr=diag.stderr,
+    )
+
+
+def _close_sink(sink: Sink, ended: _Ended) -> None:
+    """Unless the run closed it: a sink closed on a signal or an error (what is held is
+    written, if it can be)."""
+    if ended.closed or ended.broken:
+        return
     try:
-        code = run.run(sink)
-        sink.close()  # the last flush can fail too (disk full, closed pipe)
-        closed = True
-        if archive is not None:
-            archive.close()  # what is queued is written; a failure is exit 7
-        return Outcome(code, sink.written, run.counters.already_written)
-    except OSError as exc:
-        if not closed_pipe(exc):
-            raise write_failed(exc) from None
-        broken = True
+        sink.close()
+    except OSError:
         silence_stdout()
-        if not pipe_may_close:
-            raise OutputError("the output pipe closed before the snapshot was complete") from None
-        return Outcome(ExitCode.OK, sink.written, run.counters.already_written)
-    except KeyboardInterrupt:
-        code = ExitCode.INTERRUPTED
-        raise Interrupted() from None
-    except Terminated as exc:
-        code = exc.exit_code
-        raise
-    finally:
-        if not broken and not closed:
-            try:
-                sink.close()
-            except OSError:
-                silence_stdout()
-                broken = True
-        failed = None
-        if archive is not None:
-            stopping = sys.exc_info()[1]
-            try:
-                archive.close()  # also on a signal or an error: what was received is kept
-            except ArchiveError as exc:
-                if stopping is None:
-                    failed = exc  # raised once the rest is closed
-                elif not isinstance(stopping, ArchiveError):  # said once, by what stops it
-                    diag.warn(str(exc))
-            diag.info(archive.summary(), verbose=True)
-        if acting is not None:
-            acting.close()  # hooks at work get --exit-grace, then are killed
-        # The summary also when the table left rows of a burst undrawn: it says how many.
-        if not broken and (output.latency or output.verbose or code != ExitCode.OK or run.undrawn):
+        ended.broken = True
+
+
+def _summary(
+    diag: Diagnostics, output: OutputSettings, ended: _Ended, acting: Alerts | None
+) -> None:
+    """The run's last lines: its summary when asked for or when it matters (a failure, rows
+    of a burst the table left undrawn), then the alerts'."""
+    run = ended.run
+    if run is not None and not ended.broken:
+        if output.latency or output.verbose or ended.code != ExitCode.OK or run.undrawn:
             diag.info(run.summary())
-        if acting is not None:
-            for line in acting.summaries():
-                diag.info(line)
-        if enricher is not None:
-            enricher.close()
-            diag.info(enricher.summary(), verbose=True)
-        elif edgar is not None:
-            edgar.close()
-        if failed is not None:
-            raise failed
+    if acting is not None:
+        for line in acting.summaries():
+            diag.info(line)
 
 
-def _feed(
-    connection: ConnectOptions,
-    output: OutputSettings,
-    settings: RunSettings,
-    source: NatsSettings | FromArchive | None,
-) -> Source:
+def _close_enricher(enricher: Enricher, diag: Diagnostics) -> None:
+    enricher.close()
+    diag.info(enricher.summary(), verbose=True)
+
+
+def _archive_closer(
+    archive: ArchiveWriter, diag: Diagnostics
+) -> Callable[[type[BaseException] | None, BaseException | None, object], bool]:
+    """The archive closes last, also on a signal or an error (what was received is kept). A
+    failure to write it is the run's error (exit 7) when nothing else ended the run, else a
+    warning: the error said is the one that stopped the run."""
+
+    def close(kind: type[BaseException] | None, stopping: BaseException | None, _: object) -> bool:
+        try:
+            archive.close()
+        except ArchiveError as exc:
+            if stopping is None:
+                raise
+            if not isinstance(stopping, ArchiveError):  # said once, by what stops it
+                diag.warn(str(exc))
+        finally:
+            diag.info(archive.summary(), verbose=True)
+        return False
+
+    return close
+
+
+def _feed(connection: ConnectOptions, plan: Plan) -> Source:
     """Where the run's filings come from: FinFeedAPI, a NATS stream, or an archive."""
+    source, settings = plan.source, plan.settings
     if isinstance(source, FromArchive):
         from ..archive.source import ArchiveSource
 
@@ -232,7 +240,7 @@ def _feed(
 
         source = replace(source, connect_timeout=connection.connect_timeout)
         return NatsSource(source, backlog=settings.backlog, deadline=connection.deadline)
-    return Stream(connection, keep_frames=output.raw)
+    return Stream(connection, keep_frames=plan.output.raw, settle=settings.settle)
 
 
 def _edgar(

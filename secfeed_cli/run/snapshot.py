@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from ..common.diagnostics import Diagnostics, stderr_is_terminal
+from ..common.diagnostics import stderr_is_terminal
 from ..common.files import AtomicFile, State, StateError
 from ..common.files import StateBusy as Busy
 from ..common.settings import DetailsSettings, OutputSettings, RunSettings
@@ -20,6 +20,7 @@ from ..feed.links import ConnectOptions
 from ..filtering.filters import FilingFilter
 from .environment import Environment
 from .execute import execute, silence_stdout
+from .plan import Plan
 
 if TYPE_CHECKING:
     from ..broker import NatsSettings
@@ -70,26 +71,25 @@ def _snapshot(
     details: DetailsSettings | None,
 ) -> int:
     # From cron (stderr not a terminal) a snapshot that succeeds says nothing, unless -v.
-    diag = Diagnostics(output.quiet, output.verbose, chatty=stderr_is_terminal())
+    diag = env.diagnostics(output.quiet, output.verbose, chatty=stderr_is_terminal())
     target = AtomicFile(output_path) if output_path else None
     # To stdout, too, a snapshot is all or nothing: held in memory (a backlog is a few hundred
     # filings) and written once complete.
     held = io.BytesIO()
     out = target.file if target else held
     try:
-        code, written, already = execute(
-            connection,
-            filters,
-            output,
-            run,
-            out,
-            skip=seen.__contains__ if seen else None,
-            record=seen.add if seen else None,
-            pipe_may_close=False,
-            chatty=diag.chatty,
+        plan = Plan(
+            connection=connection,
+            filters=filters,
+            output=output,
+            settings=run,
             source=source,
             details=details,
+            state=seen,  # saved below, once the output is committed
+            pipe_may_close=False,
+            chatty=diag.chatty,
         )
+        code, written, already = execute(plan, out, env)
         where = output_path or "standard output"
         untouched = target is not None and written == 0 and skip_empty
         if target is not None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from ..common import diagnostics
+from ..common.diagnostics import Stderr
 from ..common.settings import DetailsSettings, FromArchive, OutputSettings, RunSettings
 from ..errors import ExitCode
 from ..feed.connection import CLOSE_WAIT
@@ -48,26 +48,36 @@ def run_ui(
     watchdog = Watchdog(partial(_quit, holder)).start()
 
     from ..details.stage import details_of
+    from ..run.environment import Environment
     from ..run.execute import edgar_client, execute
+    from ..run.plan import Plan
     from .app import SecfeedApp
 
     client = None if details is None else edgar_client(details)
     output = OutputSettings(fmt="ui", verbose=verbose, utc=utc)
     inbox = Inbox()
 
+    # While the app owns the terminal, the run's lines go to its status bar, masked with the
+    # command's secrets; the warnings found in the options go with them.
+    inside = Environment(
+        stdout=env.stdout,
+        stdout_isatty=env.stdout_isatty,
+        warnings=env.warnings,
+        stderr=Stderr(env.secrets, capture=inbox.note),
+    )
+
     def feed(view: Callable[[Callable[[], Status]], Sink]) -> int:
-        code, _, _ = execute(
-            connection,
-            filters,
-            output,
-            run,
-            env.output(),
+        plan = Plan(
+            connection=connection,
+            filters=filters,
+            output=output,
+            settings=run,
             source=source,
             details=details,
             view=view,
             edgar=client,
         )
-        return code
+        return execute(plan, inside.output(), inside).code
 
     app = SecfeedApp(
         inbox,
@@ -80,21 +90,17 @@ def run_ui(
         watchdog=watchdog,
     )
     holder.append(app)
-    diagnostics.capture = inbox.note
     thread = start(feed, inbox)
     try:
         result = app.run()
     finally:
         inbox.quitting = True
-        diagnostics.capture = None
         thread.join(CLOSE_WAIT + 5.0)  # the sink stops the run within a tick of the feed
         if client is not None:
             client.close()
     watchdog.stop()
     if app.error is not None:
-        from ..common.diagnostics import Diagnostics
-
-        Diagnostics().error(app.error)
+        env.diagnostics().error(app.error)
     code = app.exit_code if result is None else result
     if inbox.ended is not None and inbox.ended[0] != ExitCode.OK and app.error is None:
         code = code or inbox.ended[0]
