@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
 from secfeed_cli.details.eightk import parse_8k
 from secfeed_cli.details.ownership import MAX_XML, ownership_xml, parse_ownership, parse_xml
 from secfeed_cli.details.schedule13 import parse_schedule13
 from secfeed_cli.details.sgml import DetailsError, parse_header
+from secfeed_cli.wire.details import Details, NoDetails, Ownership
 
 from .edgar_docs import GOLDEN, document, samples
 
@@ -20,21 +22,27 @@ pytestmark = pytest.mark.unit
 SAMPLES = samples()
 
 
-def details_of(name: str) -> dict[str, Any]:
+def typed_details(name: str) -> Details:
     """What secfeed makes of one sample: its details, or the error it reports."""
     text = document(name).read_text(encoding="utf-8", errors="replace")
     try:
         if name.startswith("8k"):
-            return {"status": "ok", **parse_8k(text)}
+            return parse_8k(text)
         if name.startswith("sc13"):
             xml = ownership_xml(text) if name.endswith(".txt") else text
-            return {"status": "ok", **parse_schedule13(xml)}
+            return parse_schedule13(xml)
         if name.endswith(".txt"):
             header = parse_header(text, party="ISSUER")
-            return {"status": "ok", **parse_ownership(ownership_xml(text), header)}
-        return {"status": "ok", **parse_ownership(text)}
+            return parse_ownership(ownership_xml(text), header)
+        return parse_ownership(text)
     except DetailsError as exc:
-        return {"status": "error", "reason": str(exc)}
+        return NoDetails(status="error", reason=str(exc))
+
+
+def details_of(name: str) -> dict[str, Any]:
+    """:func:`typed_details` as its JSON has it."""
+    built: dict[str, Any] = msgspec.to_builtins(typed_details(name))
+    return built
 
 
 @pytest.mark.parametrize("name", SAMPLES)
@@ -133,12 +141,17 @@ def test_an_oversized_document_is_not_parsed() -> None:
 def test_the_tables_brief_form() -> None:
     from secfeed_cli.details.ownership import brief
 
-    assert brief(details_of("form4-full-S-officer-aar-0001127602-25-001055.txt")) == (
+    def ownership(name: str) -> Ownership:
+        found = typed_details(name)
+        assert isinstance(found, Ownership)
+        return found
+
+    assert brief(ownership("form4-full-S-officer-aar-0001127602-25-001055.txt")) == (
         "S $100.4K Off"
     )
-    group = details_of("form4-full-submission-purchase-P-10pct-group-0000921895-25-001190.txt")
+    group = ownership("form4-full-submission-purchase-P-10pct-group-0000921895-25-001190.txt")
     assert brief(group) == "P $912.7K 10% +2"
-    grant = details_of("form4-grant-A-374water-X0508-boolean-true-false.xml")
+    grant = ownership("form4-grant-A-374water-X0508-boolean-true-false.xml")
     assert brief(grant) == "A 757.8K sh Off"
 
 
@@ -366,9 +379,59 @@ def test_an_8k_of_2005_names_its_item_by_the_title_of_the_time() -> None:
         "</SEC-HEADER>\n"
     )
     details = parse_8k(head)
-    assert details["items"] == ["5.02", "9.01"]
-    assert details["summary"] == "5.02 officer change"
+    assert details.items == ["5.02", "9.01"]
+    assert details.summary == "5.02 officer change"
     assert set(FORMER_NAMES) <= {"5.02", "5.05"}
+
+
+def test_the_json_keeps_its_keys_in_the_schemas_order() -> None:
+    """Typed structs encode their fields in declaration order: the order the JSON had when
+    the parsers built dicts (checked byte for byte on every sample when they became structs)."""
+
+    def keys(name: str) -> list[str]:
+        return list(json.loads(msgspec.json.encode(typed_details(name))))
+
+    assert keys("form4-full-S-officer-aar-0001127602-25-001055.txt") == [
+        "status", "form", "period", "issuer", "owners", "transactions", "holdings",
+        "footnotes", "rule_10b5_1", "remarks", "summary",
+    ]  # fmt: skip
+    assert keys("8k-index-headers-0000905729-24-000095-item-5.07.html") == [
+        "status", "items", "item_names", "sic", "period", "summary",
+    ]  # fmt: skip
+    assert keys("sc13g-xml-citadel-spirit-0001104659-25-045128.xml") == [
+        "status", "form", "issuer", "security", "event_date", "persons", "summary",
+    ]  # fmt: skip
+    form4 = json.loads(
+        msgspec.json.encode(
+            typed_details("form4-exercise-M-and-sales-S-snowflake-footnotes-derivative.xml")
+        )
+    )
+    transaction = next(r for r in form4["transactions"] if r["table"] == "non_derivative")
+    assert list(transaction) == [
+        "table", "security", "date", "code", "shares", "value", "price", "acquired_disposed",
+        "shares_after", "value_after", "direct_indirect", "nature", "footnotes",
+    ]  # fmt: skip
+    derivative = next(r for r in form4["transactions"] if r["table"] == "derivative")
+    assert list(derivative)[-6:] == [
+        "exercise_price", "exercisable", "expires", "underlying", "underlying_shares",
+        "footnotes",
+    ]  # fmt: skip
+    held = typed_details(
+        "form3-xml-38-holdings-23-footnotes-thiel-palantir-0001209191-20-051619.xml"
+    )
+    assert isinstance(held, Ownership) and "date" not in msgspec.to_builtins(held.holdings[0])
+
+
+def test_a_number_keeps_the_type_its_document_gives_it() -> None:
+    """``1500`` is an int and ``66.903`` a float in the JSON, as the document writes them (the
+    golden files compare 1500 == 1500.0 as equal: this tells them apart)."""
+    found = typed_details("form4-full-S-officer-aar-0001127602-25-001055.txt")
+    assert isinstance(found, Ownership)
+    [row] = found.transactions
+    assert type(row.shares) is int and row.shares == 1500
+    assert type(row.price) is float and row.price == 66.903
+    assert type(row.shares_after) is int
+    assert b'"shares":1500,' in msgspec.json.encode(row)
 
 
 if __name__ == "__main__":  # python -m tests.test_details: write the golden files anew

@@ -12,7 +12,9 @@ import pytest
 from msgspec.structs import replace
 
 from secfeed_cli.details.edgar import index_headers_path, submission_path
+from secfeed_cli.details.stage import Missing
 from secfeed_cli.emulator.server import Emulator
+from secfeed_cli.wire.details import Details, EightK
 from secfeed_cli.wire.filing import Filing
 
 from .conftest import cli_env, ndjson, secfeed
@@ -459,11 +461,11 @@ def test_a_document_edgar_lacks_is_asked_again_with_backoff_if_new(
 
     attempts: list[float] = []
 
-    def fetch(filing: object, client: object) -> dict[str, object]:
+    def fetch(filing: object, client: object) -> Details:
         attempts.append(time.monotonic())
         if len(attempts) < 4:
-            return {"status": "unavailable", "reason": "... is not on EDGAR (yet)"}
-        return {"status": "ok", "summary": "S 1,500"}
+            return Missing(status="unavailable", reason="... is not on EDGAR (yet)")
+        return EightK(summary="S 1,500")
 
     stage = Enricher(EdgarClient(UA), wait=30.0, fetch=fetch, retries=(0.01, 0.02, 0.04, 0.08))
     try:

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from secfeed_cli.details import edgar
@@ -22,6 +23,7 @@ from secfeed_cli.details.ownership import MAX_TEXT, parse_ownership, parse_xml
 from secfeed_cli.details.sgml import DetailsError
 from secfeed_cli.details.stage import Enricher
 from secfeed_cli.emulator.server import Emulator
+from secfeed_cli.wire.details import Details, EightK
 from secfeed_cli.wire.filing import Filing
 
 from .conftest import cli_env, ndjson, secfeed
@@ -61,10 +63,10 @@ def test_a_worker_never_dies_whatever_a_document_does() -> None:
     the number of workers: each would have died); every later filing still gets details."""
     failures = iter([OverflowError("int too large"), KeyError("x"), RecursionError()])
 
-    def fetch(f: Filing, client: EdgarClient) -> dict[str, Any]:
+    def fetch(f: Filing, client: EdgarClient) -> Details:
         if f.accession_no.endswith(("1", "2", "3")):
             raise next(failures)
-        return {"status": "ok", "summary": "fine"}
+        return EightK(summary="fine")
 
     stage = Enricher(EdgarClient(UA, base_url="http://127.0.0.1:9"), wait=600, fetch=fetch)
     try:
@@ -72,9 +74,9 @@ def test_a_worker_never_dies_whatever_a_document_does() -> None:
         out = stage.ready(block=True)
     finally:
         stage.close()
-    statuses = [f.extra["details"]["status"] for f, _ in out]
+    statuses = [f.details_status for f, _ in out]
     assert statuses == ["error"] * 3 + ["ok"] * 6
-    reasons = [f.extra["details"]["reason"] for f, _ in out[:3]]
+    reasons = [f.extra["details"].reason for f, _ in out[:3]]
     assert reasons == [
         f"the document could not be read ({name})"
         for name in ("OverflowError", "KeyError", "RecursionError")
@@ -216,8 +218,10 @@ def test_what_one_document_adds_to_a_line_is_bounded() -> None:
     plain = parse_ownership(xml)
     long = xml.replace("</ownershipDocument>", f"<remarks>{'word ' * 700_000}</remarks>\n")
     details = parse_ownership(long + "</ownershipDocument>")
-    assert len(details["remarks"]) == MAX_TEXT and details["remarks"].endswith("…")
-    assert len(json.dumps(details)) <= len(json.dumps(plain)) + MAX_TEXT + 20
+    remarks = details.remarks or ""
+    assert len(remarks) == MAX_TEXT and remarks.endswith("…")
+    size, before = len(msgspec.json.encode(details)), len(msgspec.json.encode(plain))
+    assert size <= before + MAX_TEXT * 3 + 20  # UTF-8: the ellipsis is 3 bytes
 
 
 # -- 6. the pace holds for every request that reaches SEC ----------------------------------

@@ -21,7 +21,7 @@ from textual.pilot import Pilot
 
 from secfeed_cli.companies.lookup import Companies
 from secfeed_cli.details.edgar import EdgarClient
-from secfeed_cli.details.stage import details_of
+from secfeed_cli.details.stage import Missing, details_of
 from secfeed_cli.emulator.edgar import documents
 from secfeed_cli.emulator.feed import encode_filing, load_sample
 from secfeed_cli.emulator.server import Emulator
@@ -30,6 +30,7 @@ from secfeed_cli.ui.feed import Inbox
 from secfeed_cli.ui.query import keys_of, parse, selector
 from secfeed_cli.ui.rows import Rows
 from secfeed_cli.ui.widgets import KEYS
+from secfeed_cli.wire.details import Details, EightK
 from secfeed_cli.wire.filing import Filing, utc_seconds
 from secfeed_cli.wire.protocol import parse_frame
 
@@ -532,7 +533,7 @@ def test_enter_shows_form_4_transactions_and_8k_items_fetched_on_demand(
     )
     asked: list[str] = []
 
-    def fetch(filing: Filing) -> dict[str, Any]:
+    def fetch(filing: Filing) -> Details:
         asked.append(filing.accession_no)
         return details_of(filing, client)
 
@@ -708,14 +709,12 @@ def test_a_row_says_what_enter_fetched(bundled: list[Filing]) -> None:
     """After Enter fetched a row's details, the row still said deferred."""
     eightk = next(f for f in bundled if f.form == "8-K")
     waiting = replace(eightk, extra={"details": {"status": "deferred", "reason": "not yet"}})
-    fetched = {
-        "status": "ok",
-        "items": ["5.02"],
-        "item_names": ["Departure of Directors"],
-        "sic": "2834",
-        "period": None,
-        "summary": "5.02 officer change",
-    }
+    fetched = EightK(
+        items=["5.02"],
+        item_names=["Departure of Directors"],
+        sic="2834",
+        summary="5.02 officer change",
+    )
     app = make_app(details=True, fetch=lambda f: fetched)
 
     async def scenario(pilot: Pilot[int]) -> None:
@@ -732,7 +731,7 @@ def test_a_row_says_what_enter_fetched(bundled: list[Filing]) -> None:
 
 def test_the_pane_gives_the_reason_details_are_unavailable(bundled: list[Filing]) -> None:
     form4 = next(f for f in bundled if f.form == "4")
-    gone = {"status": "unavailable", "reason": "not on EDGAR (404)"}
+    gone = Missing(status="unavailable", reason="not on EDGAR (404)")
     app = make_app(details=True, fetch=lambda f: gone)
 
     async def scenario(pilot: Pilot[int]) -> None:

@@ -22,8 +22,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
+from msgspec import UnsetType
 
 from ..errors import ArchiveError
+from ..wire.details import EightK, NoDetails, Ownership
 from ..wire.filing import Filing, format_time
 from .schema import COLUMNS, open_for_writing
 
@@ -282,72 +284,73 @@ def _row(f: Filing) -> tuple[Any, ...]:
 
 def _write_details(db: sqlite3.Connection, filings: list[Filing]) -> None:
     for f in filings:
-        details = f.extra["details"]
+        details = f.details
+        if details is None:  # refused where it came in: never here
+            continue
         accession = f.accession_no
+        summary = None if isinstance(details, NoDetails) else details.summary
         cursor = db.execute(
             "INSERT OR IGNORE INTO details (accession_no, status, summary, document)"
             " VALUES (?, ?, ?, ?)",
-            (accession, details.get("status"), details.get("summary"), _encode(details).decode()),
+            # the document as it came (a newer secfeed's fields too)
+            (accession, details.status, summary, _encode(f.extra["details"]).decode()),
         )
         if not cursor.rowcount:  # a run before this one stored them
             continue
-        owners = details.get("owners") or []
-        db.executemany(
-            "INSERT OR IGNORE INTO owners VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    accession,
-                    n,
-                    _get(o, "cik"),
-                    _get(o, "name"),
-                    ",".join(str(r) for r in o.get("roles") or []) or None,
-                    _get(o, "title"),
-                )
-                for n, o in enumerate(owners)
-                if isinstance(o, dict)
-            ],
-        )
-        trades = details.get("transactions") or []
-        db.executemany(
-            "INSERT OR IGNORE INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    accession,
-                    n,
-                    _get(t, "table"),
-                    _get(t, "security"),
-                    _get(t, "date"),
-                    _get(t, "code"),
-                    _get(t, "acquired_disposed"),
-                    _number(t.get("shares")),
-                    _number(t.get("price")),
-                    _number(t.get("value")),
-                    _number(t.get("shares_after")),
-                    _get(t, "direct_indirect"),
-                )
-                for n, t in enumerate(trades)
-                if isinstance(t, dict)
-            ],
-        )
-        items = details.get("items") or []
-        names = details.get("item_names") or []
-        pairs = [
-            (accession, str(item), str(names[n]) if n < len(names) else None)
-            for n, item in enumerate(items)
-        ]
-        db.executemany("INSERT OR IGNORE INTO items VALUES (?, ?, ?)", pairs)
-        if pairs:
-            db.execute(
-                "UPDATE search SET items = ? WHERE rowid ="
-                " (SELECT seq FROM filings WHERE accession_no = ?)",
-                (" ".join(f"{item} {name or ''}" for _, item, name in pairs), accession),
+        if isinstance(details, Ownership):
+            _write_ownership(db, accession, details)
+        elif isinstance(details, EightK):
+            _write_items(db, accession, details)
+
+
+def _write_ownership(db: sqlite3.Connection, accession: str, details: Ownership) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO owners VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (accession, n, o.cik, o.name, ",".join(o.roles) or None, o.title)
+            for n, o in enumerate(details.owners)
+        ],
+    )
+    db.executemany(
+        "INSERT OR IGNORE INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                accession,
+                n,
+                t.table,
+                t.security,
+                _text(t.date),
+                _text(t.code),
+                _text(t.acquired_disposed),
+                _number(t.shares),
+                _number(t.price),
+                _number(t.value),
+                _number(t.shares_after),
+                t.direct_indirect,
             )
+            for n, t in enumerate(details.transactions)
+        ],
+    )
 
 
-def _get(data: dict[str, Any], key: str) -> Any:
-    value = data.get(key)
-    return value if isinstance(value, str | int | float) or value is None else str(value)
+def _write_items(db: sqlite3.Connection, accession: str, details: EightK) -> None:
+    names = details.item_names
+    pairs = [
+        (accession, item, names[n] if n < len(names) else None)
+        for n, item in enumerate(details.items)
+    ]
+    db.executemany("INSERT OR IGNORE INTO items VALUES (?, ?, ?)", pairs)
+    if pairs:
+        db.execute(
+            "UPDATE search SET items = ? WHERE rowid ="
+            " (SELECT seq FROM filings WHERE accession_no = ?)",
+            (" ".join(f"{item} {name or ''}" for _, item, name in pairs), accession),
+        )
 
 
-def _number(value: Any) -> float | None:
+def _text(value: str | None | UnsetType) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

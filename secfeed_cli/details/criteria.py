@@ -11,10 +11,9 @@ left out when any of them is given: nothing is known that would let it pass.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
+from ..wire.details import EightK, NoDetails, Ownership, Row
 from ..wire.filing import Filing
 from .ownership import traded_value
 
@@ -30,14 +29,13 @@ class DetailFilter(msgspec.Struct, frozen=True):
         return bool(self.items or self.codes or self.sics) or self.min_value is not None
 
     def passes(self, filing: Filing) -> bool:
-        details = filing.extra.get("details") if filing.extra else None
-        if not isinstance(details, dict) or details.get("status") != "ok":
+        details = filing.details
+        if details is None or isinstance(details, NoDetails):
             return False
-        ownership = "transactions" in details
-        if self.items and (ownership or not self.items & set(details.get("items") or ())):
+        if self.items and not (isinstance(details, EightK) and self.items & set(details.items)):
             return False
         if self.codes or self.min_value is not None:
-            if not ownership:
+            if not isinstance(details, Ownership):
                 return False
             rows = _rows(details, self.codes)
             if self.codes and not rows:
@@ -45,15 +43,21 @@ class DetailFilter(msgspec.Struct, frozen=True):
             if self.min_value is not None and traded_value(rows) < self.min_value:
                 return False
         if self.sics:
-            sic = (details.get("issuer") or {}).get("sic") if ownership else details.get("sic")
-            if not sic or not any(str(sic).startswith(prefix) for prefix in self.sics):
+            sic = (
+                details.issuer.sic
+                if isinstance(details, Ownership)
+                else details.sic
+                if isinstance(details, EightK)
+                else None
+            )
+            if not sic or not any(sic.startswith(prefix) for prefix in self.sics):
                 return False
         return True
 
 
-def _rows(details: dict[str, Any], codes: frozenset[str]) -> list[dict[str, Any]]:
-    rows = [r for r in details["transactions"] if r.get("table") == "non_derivative"]
-    return [r for r in rows if not codes or r.get("code") in codes]
+def _rows(details: Ownership, codes: frozenset[str]) -> list[Row]:
+    rows = [r for r in details.transactions if r.table == "non_derivative"]
+    return [r for r in rows if not codes or r.code in codes]
 
 
 def parse_sic(text: str) -> str:

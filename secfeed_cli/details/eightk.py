@@ -9,8 +9,10 @@ own (General Instructions, as amended 2023); a short form of each makes the summ
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from msgspec.structs import replace
+
+from ..wire.details import EightK
 from .sgml import parse_header
 
 #: Form 8-K's items: the code, its name, and a short name for one-line summaries.
@@ -109,7 +111,7 @@ BY_NAME = {_key(name): code for code, (name, _) in ITEMS.items()} | {
 }
 
 
-def parse_8k(header_text: str) -> dict[str, Any]:
+def parse_8k(header_text: str) -> EightK:
     """The details of an 8-K from its index-headers page (or its full submission's head)."""
     header = parse_header(header_text, party="FILER")
     items = list(dict.fromkeys(header.items))
@@ -118,14 +120,8 @@ def parse_8k(header_text: str) -> dict[str, Any]:
     names: list[str | None] = [ITEMS[code][0] if code in ITEMS else None for code in items]
     if not items and header.item_texts:  # before 2004: names only, as the filer gave them
         names = list(header.item_texts)
-    details: dict[str, Any] = {
-        "items": items,
-        "item_names": names,
-        "sic": header.sic,
-        "period": header.period,
-    }
-    details["summary"] = summary(items, names)
-    return details
+    details = EightK(items=items, item_names=names, sic=header.sic, period=header.period)
+    return replace(details, summary=summary(items, names))
 
 
 def summary(items: list[str], names: list[str | None]) -> str:

@@ -11,14 +11,15 @@ document type declaration (the only way to declare entities) or more than :data:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 from xml.etree import ElementTree
 
 import defusedxml
 import defusedxml.ElementTree
+from msgspec.structs import replace
 
-from ..wire.details import MAX_NUMBER
-from .sgml import DetailsError, Header
+from ..wire.details import MAX_NUMBER, Issuer, Owner, Ownership, Row
+from .sgml import DetailsError, Header, NoDocument
 
 #: The largest ownership XML parsed (real ones are 3-60 KB; Form 3s with many holdings more).
 MAX_XML = 4 << 20
@@ -42,7 +43,7 @@ def ownership_xml(submission: str) -> str:
     ``<XML>`` block; DetailsError when there is none (text filings before 2003)."""
     start = submission.find("<XML>")
     if start < 0:
-        raise DetailsError("no XML in the submission (a text filing, from before XML forms?)")
+        raise NoDocument("no XML in the submission (a text filing, from before XML forms?)")
     end = submission.find("</XML>", start)
     if end < 0:
         raise DetailsError("the XML is cut off (no </XML>)")
@@ -139,17 +140,21 @@ def _footnotes(node: ElementTree.Element) -> list[str]:
     return list(seen)
 
 
-def _row(node: ElementTree.Element, table: str, holding: bool) -> dict[str, Any]:
+def _row(node: ElementTree.Element, table: str, holding: bool) -> Row:
     amounts = node.find("transactionAmounts")
     after = node.find("postTransactionAmounts")
-    shares_after = _value(after, "sharesOwnedFollowingTransaction")
-    value_after = _value(after, "valueOwnedFollowingTransaction")
-    row: dict[str, Any] = {
-        "table": table,
-        "security": _value(node, "securityTitle"),
-    }
+    row = Row(
+        table=table,
+        security=_value(node, "securityTitle"),
+        shares_after=_number(_value(after, "sharesOwnedFollowingTransaction")),
+        value_after=_number(_value(after, "valueOwnedFollowingTransaction")),
+        direct_indirect=_value(node, "ownershipNature/directOrIndirectOwnership"),
+        nature=_value(node, "ownershipNature/natureOfOwnership"),
+        footnotes=_footnotes(node),
+    )
     if not holding:
-        row.update(
+        row = replace(
+            row,
             date=_value(node, "transactionDate"),
             code=_text(node, "transactionCoding/transactionCode"),
             shares=_number(_value(amounts, "transactionShares")),
@@ -157,52 +162,46 @@ def _row(node: ElementTree.Element, table: str, holding: bool) -> dict[str, Any]
             price=_number(_value(amounts, "transactionPricePerShare")),
             acquired_disposed=_value(amounts, "transactionAcquiredDisposedCode"),
         )
-    row.update(
-        shares_after=_number(shares_after),
-        value_after=_number(value_after),
-        direct_indirect=_value(node, "ownershipNature/directOrIndirectOwnership"),
-        nature=_value(node, "ownershipNature/natureOfOwnership"),
-    )
     if table == "derivative":
-        row.update(
+        row = replace(
+            row,
             exercise_price=_number(_value(node, "conversionOrExercisePrice")),
             exercisable=_value(node, "exerciseDate"),
             expires=_value(node, "expirationDate"),
             underlying=_value(node, "underlyingSecurity/underlyingSecurityTitle"),
             underlying_shares=_number(_value(node, "underlyingSecurity/underlyingSecurityShares")),
         )
-    row["footnotes"] = _footnotes(node)
     return row
 
 
-def _owner(node: ElementTree.Element) -> dict[str, Any]:
+def _owner(node: ElementTree.Element) -> Owner:
     relation = node.find("reportingOwnerRelationship")
     roles = [name for tag, name in ROLES if _flag(relation, tag)]
     cik = _text(node, "reportingOwnerId/rptOwnerCik")
-    return {
-        "cik": int(cik) if cik and cik.isdigit() else None,
-        "name": _text(node, "reportingOwnerId/rptOwnerName"),
-        "roles": roles,
-        "title": _text(relation, "officerTitle") or _text(relation, "otherText"),
-    }
+    return Owner(
+        cik=int(cik) if cik and cik.isdigit() else None,
+        name=_text(node, "reportingOwnerId/rptOwnerName"),
+        roles=roles,
+        title=_text(relation, "officerTitle") or _text(relation, "otherText"),
+    )
 
 
-def parse_ownership(xml: str, header: Header | None = None) -> dict[str, Any]:
+def parse_ownership(xml: str, header: Header | None = None) -> Ownership:
     """The details of one ownership document (see the README's schema)."""
     root = parse_xml(xml)
     if root.tag != "ownershipDocument":
         raise DetailsError(f"not an ownership document (root <{root.tag}>)")
     issuer_cik = _text(root, "issuer/issuerCik")
     symbol = _text(root, "issuer/issuerTradingSymbol")
-    issuer = {
-        "cik": int(issuer_cik) if issuer_cik and issuer_cik.isdigit() else None,
-        "name": _text(root, "issuer/issuerName"),
-        "ticker": None if symbol is None or symbol.upper() in ("NONE", "N/A", "NA") else symbol,
-        "sic": header.sic if header is not None else None,
-    }
+    issuer = Issuer(
+        cik=int(issuer_cik) if issuer_cik and issuer_cik.isdigit() else None,
+        name=_text(root, "issuer/issuerName"),
+        ticker=None if symbol is None or symbol.upper() in ("NONE", "N/A", "NA") else symbol,
+        sic=header.sic if header is not None else None,
+    )
     owners = [_owner(node) for node in root.findall("reportingOwner")]
-    rows: list[dict[str, Any]] = []
-    holdings: list[dict[str, Any]] = []
+    rows: list[Row] = []
+    holdings: list[Row] = []
     for table, path in (
         ("non_derivative", "nonDerivativeTable"),
         ("derivative", "derivativeTable"),
@@ -224,72 +223,72 @@ def parse_ownership(xml: str, header: Header | None = None) -> dict[str, Any]:
         raise DetailsError(f"more than {MAX_ROWS} owners, transactions or holdings")
     if len(footnotes) > MAX_ROWS:
         raise DetailsError(f"more than {MAX_ROWS} footnotes")
-    details: dict[str, Any] = {
-        "form": _text(root, "documentType"),
-        "period": _text(root, "periodOfReport"),
-        "issuer": issuer,
-        "owners": owners,
-        "transactions": rows,
-        "holdings": holdings,
-        "footnotes": footnotes,
-        "rule_10b5_1": _flag(root, "aff10b5One"),
-        "remarks": _text(root, "remarks"),
-    }
-    details["summary"] = summary(details)
-    return details
+    details = Ownership(
+        form=_text(root, "documentType"),
+        period=_text(root, "periodOfReport"),
+        issuer=issuer,
+        owners=owners,
+        transactions=rows,
+        holdings=holdings,
+        footnotes=footnotes,
+        rule_10b5_1=_flag(root, "aff10b5One"),
+        remarks=_text(root, "remarks"),
+    )
+    return replace(details, summary=summary(details))
 
 
 # -- the one-line summary ----------------------------------------------------------------
 
 
-def summary(details: dict[str, Any]) -> str:
+def summary(details: Ownership) -> str:
     """``P 10,000 @ $12.50 = $125,000 · Director``: each transaction code of the
     non-derivative table with its shares, average price and value (the derivative table's
     when that one is empty), then who filed."""
     by_code = _by_code(details)
     parts = [_code_part(code, rows) for code, rows in by_code.items()]
     if not parts:
-        held = len(details["holdings"])
+        held = len(details.holdings)
         parts = [f"holdings only ({held})" if held else "no securities reported"]
-    who = _who(details["owners"])
+    who = _who(details.owners)
     text = ", ".join(parts[:4]) + (f" +{len(parts) - 4} more" if len(parts) > 4 else "")
     return f"{text} · {who}" if who else text
 
 
-def _by_code(details: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def _by_code(details: Ownership) -> dict[str, list[Row]]:
     """The summarised transactions by code (``?`` without one), in order of first sight: the
     non-derivative table's, or the derivative one's when that is empty (an exercise reported
     in both is then counted once)."""
-    rows = [r for r in details.get("transactions", []) if r["table"] == "non_derivative"]
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in rows or details.get("transactions", []):
-        groups.setdefault(str(row["code"] or "?"), []).append(row)
+    rows = [r for r in details.transactions if r.table == "non_derivative"]
+    groups: dict[str, list[Row]] = {}
+    for row in rows or details.transactions:
+        groups.setdefault(str(row.code or "?"), []).append(row)
     return groups
 
 
-def traded_value(rows: list[dict[str, Any]]) -> float:
+def traded_value(rows: Iterable[Row]) -> float:
     """What these transactions are worth at their prices (those without a price or shares
     count nothing)."""
     total = 0.0
     for row in rows:
-        shares, price = row.get("shares"), row.get("price")
-        if isinstance(shares, (int, float)) and isinstance(price, (int, float)):
+        shares, price = row.traded
+        if shares is not None and price is not None:
             total += shares * price
     return total
 
 
-def _code_part(code: str, rows: list[dict[str, Any]]) -> str:
-    shares = [r["shares"] for r in rows]
-    if any(s is None for s in shares):
-        values = [r["value"] for r in rows]
+def _code_part(code: str, rows: list[Row]) -> str:
+    traded = [r.traded for r in rows]
+    if any(shares is None for shares, _ in traded):
+        values = [r.value if isinstance(r.value, int | float) else None for r in rows]
         if all(v is not None for v in values):  # value-denominated (convertible notes)
-            return f"{code} ${sum(values):,.0f} in value"
+            return f"{code} ${sum(v for v in values if v is not None):,.0f} in value"
         return f"{code} ({len(rows)})"
+    shares = [s for s, _ in traded if s is not None]
+    prices = [p for _, p in traded]
     total = sum(shares)
-    prices = [r["price"] for r in rows]
     text = f"{code} {amount(total)}"
     if total and all(p is not None for p in prices) and any(prices):
-        value = sum(s * p for s, p in zip(shares, prices, strict=True))
+        value = sum(s * (p or 0) for s, p in zip(shares, prices, strict=True))
         text += f" @ ${value / total:,.2f} = ${value:,.0f}"
     return text
 
@@ -299,7 +298,7 @@ def amount(n: float) -> str:
     return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.2f}"
 
 
-def _who(owners: list[dict[str, Any]]) -> str:
+def _who(owners: list[Owner]) -> str:
     if not owners:
         return ""
     first = owners[0]
@@ -309,25 +308,25 @@ def _who(owners: list[dict[str, Any]]) -> str:
         "ten_percent_owner": "10% owner",
         "other": "Other",
     }
-    roles = [labels[r] for r in first["roles"]]
-    if "officer" in first["roles"] and first["title"]:
-        roles[roles.index("Officer")] = first["title"]
-    text = ", ".join(roles) or (first["name"] or "")
+    roles = [labels.get(r, r) for r in first.roles]
+    if "officer" in first.roles and first.title:
+        roles[roles.index("Officer")] = first.title
+    text = ", ".join(roles) or (first.name or "")
     return text + (f" +{len(owners) - 1} owners" if len(owners) > 1 else "")
 
 
-def brief(details: dict[str, Any]) -> str:
+def brief(details: Ownership) -> str:
     """The summary for a table cell: ``P $1.2M Dir``, ``S $100K Off +2``."""
     parts = []
     for code, mine in _by_code(details).items():
         value = traded_value(mine)
-        shares = sum(r["shares"] for r in mine if isinstance(r["shares"], (int, float)))
+        shares = sum(s for s, _ in (r.traded for r in mine) if s is not None)
         parts.append(f"{code} ${_compact(value)}" if value else f"{code} {_compact(shares)} sh")
     if not parts:
         parts = ["holdings"]
-    owners = details.get("owners") or []
+    owners = details.owners
     short = {"director": "Dir", "officer": "Off", "ten_percent_owner": "10%", "other": "Oth"}
-    role = "/".join(short[r] for r in owners[0]["roles"]) if owners else ""
+    role = "/".join(short.get(r, r) for r in owners[0].roles) if owners else ""
     more = f" +{len(owners) - 1}" if len(owners) > 1 else ""
     return " ".join([*parts[:3], role]).strip() + more
 

@@ -9,9 +9,11 @@ Joint filers report the same shares each: they are listed, never summed.
 
 from __future__ import annotations
 
-from typing import Any
 from xml.etree import ElementTree
 
+from msgspec.structs import replace
+
+from ..wire.details import Issuer13, Person, Schedule13
 from .ownership import MAX_ROWS, _number, parse_xml, squeezed
 from .sgml import DetailsError
 
@@ -46,18 +48,18 @@ def _date(text: str | None) -> str | None:
     return text
 
 
-def parse_schedule13(xml: str) -> dict[str, Any]:
+def parse_schedule13(xml: str) -> Schedule13:
     root = parse_xml(xml)
     if _local(root.tag) != "edgarSubmission":
         raise DetailsError(f"not a Schedule 13D/G document (root <{_local(root.tag)}>)")
     form = _text(root, "submissionType")
     issuer_cik = _text(root, "issuerCIK", "issuerCik")
-    issuer = {
-        "cik": int(issuer_cik) if issuer_cik and issuer_cik.isdigit() else None,
-        "name": _text(root, "issuerName"),
-        "cusip": _text(root, "issuerCUSIP", "issuerCusip", "issuerCusipNumber"),
-    }
-    persons: list[dict[str, Any]] = []
+    issuer = Issuer13(
+        cik=int(issuer_cik) if issuer_cik and issuer_cik.isdigit() else None,
+        name=_text(root, "issuerName"),
+        cusip=_text(root, "issuerCUSIP", "issuerCusip", "issuerCusipNumber"),
+    )
+    persons: list[Person] = []
     for node in root.iter():
         if _local(node.tag) not in ("reportingPersonInfo", "coverPageHeaderReportingPersonDetails"):
             continue
@@ -65,43 +67,42 @@ def parse_schedule13(xml: str) -> dict[str, Any]:
             raise DetailsError(f"more than {MAX_ROWS} reporting persons")
         cik = _text(node, "reportingPersonCIK")
         persons.append(
-            {
-                "cik": int(cik) if cik and cik.isdigit() else None,
-                "name": _text(node, "reportingPersonName"),
-                "amount": _number(
+            Person(
+                cik=int(cik) if cik and cik.isdigit() else None,
+                name=_text(node, "reportingPersonName"),
+                amount=_number(
                     _text(
                         node,
                         "aggregateAmountOwned",
                         "reportingPersonBeneficiallyOwnedAggregateNumberOfShares",
                     )
                 ),
-                "percent": _number(_text(node, "percentOfClass", "classPercent")),
-                "types": [
+                percent=_number(_text(node, "percentOfClass", "classPercent")),
+                types=[
                     squeezed(t.text)
                     for t in node.iter()
                     if _local(t.tag) == "typeOfReportingPerson" and t.text
                 ][:MAX_ROWS],
-            }
+            )
         )
-    details: dict[str, Any] = {
-        "form": form,
-        "issuer": issuer,
-        "security": _text(root, "securitiesClassTitle", "titleOfClass"),
-        "event_date": _date(_text(root, "dateOfEvent", "eventDateRequiresFilingThisStatement")),
-        "persons": persons,
-    }
-    details["summary"] = summary(details)
-    return details
+    details = Schedule13(
+        form=form,
+        issuer=issuer,
+        security=_text(root, "securitiesClassTitle", "titleOfClass"),
+        event_date=_date(_text(root, "dateOfEvent", "eventDateRequiresFilingThisStatement")),
+        persons=persons,
+    )
+    return replace(details, summary=summary(details))
 
 
-def summary(details: dict[str, Any]) -> str:
+def summary(details: Schedule13) -> str:
     """``9.9% of Spirit Aviation Holdings, Inc. · Citadel Advisors LLC +6``: the largest
     stake reported (joint filers report the same shares: not summed)."""
-    persons = [p for p in details["persons"] if p["percent"] is not None]
-    issuer = details["issuer"]["name"] or "the issuer"
-    if not persons:
-        return f"{len(details['persons'])} reporting persons · {issuer}"
-    top = max(persons, key=lambda p: p["percent"])
-    more = len(details["persons"]) - 1
-    who = f"{top['name'] or '?'}" + (f" +{more}" if more else "")
-    return f"{top['percent']:g}% of {issuer} · {who}"
+    stakes = [(p.percent, p) for p in details.persons if p.percent is not None]
+    issuer = details.issuer.name or "the issuer"
+    if not stakes:
+        return f"{len(details.persons)} reporting persons · {issuer}"
+    percent, top = max(stakes, key=lambda stake: stake[0])
+    more = len(details.persons) - 1
+    who = f"{top.name or '?'}" + (f" +{more}" if more else "")
+    return f"{percent:g}% of {issuer} · {who}"

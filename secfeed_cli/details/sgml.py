@@ -17,6 +17,11 @@ class DetailsError(ValueError):
     """A document that cannot be read for details: the reason, in a few words."""
 
 
+class NoDocument(DetailsError):
+    """The submission holds no document to read details from (a text filing from before XML
+    forms): none to be had, which is no error of the document's."""
+
+
 class Header(msgspec.Struct, frozen=True):
     form: str | None = None
     items: tuple[str, ...] = ()  # 8-K item codes, "5.02"

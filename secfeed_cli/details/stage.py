@@ -25,17 +25,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from msgspec.structs import replace
 
+from ..wire.details import Details, EightK, NoDetails, Ownership, Schedule13
 from ..wire.filing import Filing
 from . import edgar
 from .criteria import DetailFilter
 from .eightk import parse_8k
 from .ownership import ownership_xml, parse_ownership
 from .schedule13 import parse_schedule13
-from .sgml import DetailsError, parse_header
+from .sgml import DetailsError, NoDocument, parse_header
 
 #: Fetching threads: the pace (at most 10 a second) is the limit, not the threads.
 WORKERS = 3
@@ -58,7 +58,25 @@ def kind(form: str) -> str | None:
     return None
 
 
-def details_of(filing: Filing, client: edgar.EdgarClient) -> dict[str, Any]:
+# The outcomes of a fetch that found no details: each is ``unavailable`` or ``error`` on the
+# wire (a NoDetails), and the type says what happened, so that what is retried never hangs on
+# the words of a reason.
+
+
+class Missing(NoDetails, frozen=True, kw_only=True):
+    """EDGAR has no such document (a 404, after the client's own retries): a live filing is
+    asked again a little later (EDGAR can lag the feed)."""
+
+
+class Refused(NoDetails, frozen=True, kw_only=True):
+    """EDGAR refused (a 403 or 429): no request goes out until its pause is over."""
+
+
+class Unreadable(NoDetails, frozen=True, kw_only=True):
+    """The document could not be read (malformed, hostile, too large, cut off)."""
+
+
+def details_of(filing: Filing, client: edgar.EdgarClient) -> Details:
     """Fetch and read one filing's details (in a worker thread). Whatever a document does
     ends as this filing's ``status``: a document that cannot be read is an ``error`` with a
     reason, and is not kept in the cache."""
@@ -73,37 +91,37 @@ def details_of(filing: Filing, client: edgar.EdgarClient) -> dict[str, Any]:
         if what == "13DG":
             path = edgar.submission_path(filing.cik, filing.accession_no)
             return client.read(path, _read_13dg)
-        return {"status": "unavailable", "reason": "no details for this form"}
+        return NoDetails(status="unavailable", reason="no details for this form")
     except edgar.NotFound as exc:
-        return {"status": "unavailable", "reason": str(exc)}
+        return Missing(status="unavailable", reason=str(exc))
     except edgar.Blocked as exc:
-        return {"status": "unavailable", "reason": str(exc)}
-    except DetailsError as exc:
-        status = "unavailable" if "no XML in the submission" in str(exc) else "error"
-        return {"status": status, "reason": str(exc)}
-    except (edgar.EdgarError, ValueError) as exc:
-        return {"status": "error", "reason": str(exc)}
+        return Refused(status="unavailable", reason=str(exc))
+    except NoDocument as exc:
+        return NoDetails(status="unavailable", reason=str(exc))
+    except (DetailsError, edgar.EdgarError, ValueError) as exc:
+        return Unreadable(status="error", reason=str(exc))
     except Exception as exc:  # anything else a document made the reading do
         return unreadable(exc)
 
 
-def unreadable(exc: BaseException) -> dict[str, Any]:
+def unreadable(exc: BaseException) -> Unreadable:
     """The details of a document that made the reading fail in a way no check foresaw."""
-    return {"status": "error", "reason": f"the document could not be read ({type(exc).__name__})"}
+    reason = f"the document could not be read ({type(exc).__name__})"
+    return Unreadable(status="error", reason=reason)
 
 
-def _read_8k(page: bytes) -> dict[str, Any]:
-    return {"status": "ok", **parse_8k(page.decode("utf-8", "replace"))}
+def _read_8k(page: bytes) -> EightK:
+    return parse_8k(page.decode("utf-8", "replace"))
 
 
-def _read_ownership(body: bytes) -> dict[str, Any]:
+def _read_ownership(body: bytes) -> Ownership:
     text = body.decode("utf-8", "replace")
     header = parse_header(text, party="ISSUER")
-    return {"status": "ok", **parse_ownership(ownership_xml(text), header)}
+    return parse_ownership(ownership_xml(text), header)
 
 
-def _read_13dg(body: bytes) -> dict[str, Any]:
-    return {"status": "ok", **parse_schedule13(ownership_xml(body.decode("utf-8", "replace")))}
+def _read_13dg(body: bytes) -> Schedule13:
+    return parse_schedule13(ownership_xml(body.decode("utf-8", "replace")))
 
 
 class _Held:
@@ -115,7 +133,7 @@ class _Held:
         self.filing = filing
         self.received = received
         self.due = due
-        self.details: dict[str, Any] | None = None
+        self.details: Details | None = None
         self.retried = 0
 
 
@@ -126,7 +144,7 @@ class Enricher:
         self,
         client: edgar.EdgarClient,
         wait: float,
-        fetch: Callable[[Filing, edgar.EdgarClient], dict[str, Any]] = details_of,
+        fetch: Callable[[Filing, edgar.EdgarClient], Details] = details_of,
         clock: Callable[[], float] = time.monotonic,
         criteria: DetailFilter | None = None,
         retries: tuple[float, ...] = RETRY_404,
@@ -165,7 +183,7 @@ class Enricher:
             self.held.append((job, filing, received))
             with self._cond:
                 if len(self._jobs) >= MAX_QUEUED:
-                    job.details = {"status": "deferred", "reason": "too many details waiting"}
+                    job.details = NoDetails(status="deferred", reason="too many details waiting")
                     continue
                 # Live filings first, in the order they came; then the backlog newest first:
                 # the filings a person looks at first, and the ones a real backlog's oldest
@@ -192,10 +210,10 @@ class Enricher:
                 if details is None and self.clock() < job.due and not end:
                     break  # the head waits: so does everything behind it
                 if details is None and end:
-                    details = {"status": "deferred", "reason": "the run ended before they came"}
+                    details = NoDetails(status="deferred", reason="the run ended before they came")
                 elif details is None:
-                    details = {"status": "deferred", "reason": f"not in within {self.wait:g} s"}
-                self.counts[details["status"]] = self.counts.get(details["status"], 0) + 1
+                    details = NoDetails(status="deferred", reason=f"not in within {self.wait:g} s")
+                self.counts[details.status] = self.counts.get(details.status, 0) + 1
                 filing = replace(filing, extra={**filing.extra, "details": details})
             self.held.popleft()
             out.append((filing, received))
@@ -234,9 +252,7 @@ class Enricher:
                 details = self.fetch(job.filing, self.client)
             except Exception as exc:  # a worker never dies: the filing carries the error
                 details = unreadable(exc)
-            missing = details.get("status") == "unavailable" and "not on EDGAR" in str(
-                details.get("reason", "")
-            )
+            missing = isinstance(details, Missing)
             with self._cond:
                 again = self._retry_in(job) if missing else None
                 if again is not None:

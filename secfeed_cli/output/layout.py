@@ -14,6 +14,7 @@ import msgspec
 
 from ..common.escape import escape_control, has_control
 from ..filtering.forms import family
+from ..wire.details import NoDetails, Ownership
 from ..wire.filing import Filing, parse_time, split_description
 from . import Status
 from .latency import fmt_ms
@@ -185,15 +186,14 @@ _CELLS: dict[str, Callable[[Filing, str, bool], str]] = {
 def _details_cell(filing: Filing) -> str:
     """--details: the summary; else the status (``deferred``, ``error``); made safe, since it
     comes from a document's text."""
-    details = filing.extra.get("details") if filing.extra else None
-    text = filing.details_status or ""
-    if isinstance(details, dict) and details.get("status") == "ok":
-        if "transactions" in details:
-            from ..details.ownership import brief
+    details = filing.details
+    text: str = "" if details is None else details.status
+    if isinstance(details, Ownership):
+        from ..details.ownership import brief
 
-            text = brief(details)
-        else:
-            text = str(details.get("summary") or "")
+        text = brief(details)
+    elif details is not None and not isinstance(details, NoDetails):
+        text = details.summary
     return escape_control(text) if has_control(text) else text
 
 

@@ -13,12 +13,13 @@ from msgspec.structs import replace
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..details.stage import kind
+from ..details.stage import Unreadable, kind
+from ..wire.details import Details, NoDetails
 from ..wire.filing import Filing
 from .pane import describe
 
 #: A filing's details from EDGAR (run on a worker thread).
-Fetch = Callable[[Filing], dict[str, Any]]
+Fetch = Callable[[Filing], Details]
 
 
 class DetailsPane(VerticalScroll, can_focus=False):
@@ -34,7 +35,7 @@ class DetailsPane(VerticalScroll, can_focus=False):
         self.utc = utc
         self.changed = changed
         self.showing: str | None = None  # the accession shown
-        self.fetched: dict[str, dict[str, Any]] = {}  # details asked on demand, by accession
+        self.fetched: dict[str, Details] = {}  # details asked on demand, by accession
         self.asking: set[str] = set()
 
     def compose(self) -> Any:
@@ -45,8 +46,8 @@ class DetailsPane(VerticalScroll, can_focus=False):
         self.showing = filing.accession_no
         self.add_class("open")
         self.show(filing)
-        details = filing.extra.get("details") if filing.extra else None
-        have = isinstance(details, dict) and details.get("status") == "ok"
+        details = filing.details
+        have = details is not None and not isinstance(details, NoDetails)
         accession = filing.accession_no
         if have or accession in self.fetched or accession in self.asking:
             return
@@ -69,10 +70,10 @@ class DetailsPane(VerticalScroll, can_focus=False):
         try:
             details = fetch(filing)
         except Exception as exc:  # details_of says what it expects; this is the rest
-            details = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+            details = Unreadable(status="error", reason=f"{type(exc).__name__}: {exc}")
         self.app.call_from_thread(self._have, filing, seq, details)
 
-    def _have(self, filing: Filing, seq: int, details: dict[str, Any]) -> None:
+    def _have(self, filing: Filing, seq: int, details: Details) -> None:
         self.asking.discard(filing.accession_no)
         self.fetched[filing.accession_no] = details
         # The row says what the pane says (it said "deferred" still): the filing as it is now.
@@ -82,12 +83,9 @@ class DetailsPane(VerticalScroll, can_focus=False):
             self.show(now)
 
     def show(self, filing: Filing) -> None:
-        details = self.fetched.get(filing.accession_no)
-        given = filing.extra.get("details") if filing.extra else None
-        if details is None and isinstance(given, dict):
-            details = given
+        details = self.fetched.get(filing.accession_no) or filing.details
         note = None
-        if details is None or details.get("status") != "ok":
+        if details is None or isinstance(details, NoDetails):
             if kind(filing.form) is None:
                 note = "secfeed reads the details of Forms 3/4/5, 8-K and 13D/G, not this form's"
             elif filing.accession_no in self.asking:

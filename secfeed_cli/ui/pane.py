@@ -5,13 +5,13 @@ the filing says (Form 3/4/5 transactions, 8-K items with their names, Schedule 1
 
 from __future__ import annotations
 
-from typing import Any
-
+from msgspec import UNSET
 from rich.text import Text
 
 from ..common.escape import escape_control
 from ..details.ownership import amount
 from ..output.layout import local_time
+from ..wire.details import Details, EightK, NoDetails, Ownership, Schedule13
 from ..wire.filing import Filing
 
 #: Transactions listed at most (a Form 4 can carry hundreds).
@@ -19,17 +19,17 @@ MAX_ROWS = 40
 
 
 def _t(value: object) -> str:
-    return escape_control("" if value is None else str(value))
+    return escape_control("" if value is None or value is UNSET else str(value))
 
 
 def _number(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "" if value is None else _t(value)
+        return _t(value)
     return amount(value)
 
 
 def describe(
-    filing: Filing, details: dict[str, Any] | None, note: str | None = None, utc: bool = False
+    filing: Filing, details: Details | None, note: str | None = None, utc: bool = False
 ) -> Text:
     """The pane for ``filing``; ``details`` as ``--details`` gives them (None: none yet),
     ``note``: why there are none (fetching, no User-Agent)."""
@@ -52,39 +52,39 @@ def describe(
         if note:
             out.append(f"\n{note}\n", style="italic")
         return out
-    status = details.get("status")
-    if status != "ok":
-        reason = details.get("reason")
-        out.append(f"\ndetails: {_t(status)}" + (f" ({_t(reason)})" if reason else "") + "\n")
+    if isinstance(details, NoDetails):
+        reason = details.reason
+        out.append(
+            f"\ndetails: {_t(details.status)}" + (f" ({_t(reason)})" if reason else "") + "\n"
+        )
         return out
-    if "transactions" in details:
+    if isinstance(details, Ownership):
         _ownership(out, details)
-    elif "items" in details:
+    elif isinstance(details, EightK):
         _eightk(out, details)
     else:
         _schedule13(out, details)
     return out
 
 
-def _ownership(out: Text, details: dict[str, Any]) -> None:
-    issuer = details.get("issuer") or {}
-    line = f"\nissuer {_t(issuer.get('name'))}"
-    if issuer.get("ticker"):
-        line += f" ({_t(issuer['ticker'])})"
-    if issuer.get("sic"):
-        line += f" · SIC {_t(issuer['sic'])}"
+def _ownership(out: Text, details: Ownership) -> None:
+    issuer = details.issuer
+    line = f"\nissuer {_t(issuer.name)}"
+    if issuer.ticker:
+        line += f" ({_t(issuer.ticker)})"
+    if issuer.sic:
+        line += f" · SIC {_t(issuer.sic)}"
     out.append(line + "\n")
-    for owner in details.get("owners") or []:
-        roles = ", ".join(_t(r).replace("_", " ") for r in owner.get("roles") or [])
-        title = owner.get("title")
-        text = f"owner {_t(owner.get('name'))}"
+    for owner in details.owners:
+        roles = ", ".join(_t(r).replace("_", " ") for r in owner.roles)
+        text = f"owner {_t(owner.name)}"
         if roles:
             text += f" · {roles}"
-        if title:
-            text += f" ({_t(title)})"
+        if owner.title:
+            text += f" ({_t(owner.title)})"
         out.append(text + "\n")
-    out.append(f"summary {_t(details.get('summary'))}\n", style="bold")
-    rows = details.get("transactions") or []
+    out.append(f"summary {_t(details.summary)}\n", style="bold")
+    rows = details.transactions
     if rows:
         out.append(
             f"\n{'date':<10}  {'code':<4}  {'shares':>12}  {'price':>10}  {'A/D':<3}"
@@ -93,29 +93,27 @@ def _ownership(out: Text, details: dict[str, Any]) -> None:
         )
     for row in rows[:MAX_ROWS]:
         out.append(
-            f"{_t(row.get('date')):<10}  {_t(row.get('code')):<4}"
-            f"  {_number(row.get('shares')):>12}  {_number(row.get('price')):>10}"
-            f"  {_t(row.get('acquired_disposed')):<3}  {_number(row.get('shares_after')):>12}"
-            f"  {_t(row.get('security'))}\n"
+            f"{_t(row.date):<10}  {_t(row.code):<4}"
+            f"  {_number(row.shares):>12}  {_number(row.price):>10}"
+            f"  {_t(row.acquired_disposed):<3}  {_number(row.shares_after):>12}"
+            f"  {_t(row.security)}\n"
         )
     if len(rows) > MAX_ROWS:
         out.append(f"… {len(rows) - MAX_ROWS} more transactions\n", style="dim")
-    held = details.get("holdings") or []
-    if held:
-        out.append(f"{len(held)} holdings reported\n", style="dim")
-    if details.get("rule_10b5_1"):
+    if details.holdings:
+        out.append(f"{len(details.holdings)} holdings reported\n", style="dim")
+    if details.rule_10b5_1:
         out.append("under a Rule 10b5-1 plan\n")
 
 
-def _eightk(out: Text, details: dict[str, Any]) -> None:
+def _eightk(out: Text, details: EightK) -> None:
     line = "\nitems"
-    if details.get("sic"):
-        line += f" · SIC {_t(details['sic'])}"
-    if details.get("period"):
-        line += f" · period {_t(details['period'])}"
+    if details.sic:
+        line += f" · SIC {_t(details.sic)}"
+    if details.period:
+        line += f" · period {_t(details.period)}"
     out.append(line + "\n", style="bold")
-    items = details.get("items") or []
-    names = details.get("item_names") or []
+    items, names = details.items, details.item_names
     for i, code in enumerate(items):
         name = names[i] if i < len(names) else None
         out.append(f"  {_t(code):<5} {_t(name)}\n")
@@ -126,16 +124,14 @@ def _eightk(out: Text, details: dict[str, Any]) -> None:
             out.append("  no items listed\n", style="dim")
 
 
-def _schedule13(out: Text, details: dict[str, Any]) -> None:
-    issuer = details.get("issuer") or {}
-    out.append(f"\nissuer {_t(issuer.get('name'))}", style="bold")
-    if issuer.get("cusip"):
-        out.append(f" · CUSIP {_t(issuer['cusip'])}")
-    out.append(
-        f"\nsecurity {_t(details.get('security'))} · event {_t(details.get('event_date'))}\n"
-    )
-    out.append(f"summary {_t(details.get('summary'))}\n", style="bold")
-    for person in (details.get("persons") or [])[:MAX_ROWS]:
-        percent = person.get("percent")
+def _schedule13(out: Text, details: Schedule13) -> None:
+    issuer = details.issuer
+    out.append(f"\nissuer {_t(issuer.name)}", style="bold")
+    if issuer.cusip:
+        out.append(f" · CUSIP {_t(issuer.cusip)}")
+    out.append(f"\nsecurity {_t(details.security)} · event {_t(details.event_date)}\n")
+    out.append(f"summary {_t(details.summary)}\n", style="bold")
+    for person in details.persons[:MAX_ROWS]:
+        percent = person.percent
         share = "" if percent is None else f"{_t(percent)}% · "
-        out.append(f"  {_t(person.get('name'))}: {share}{_number(person.get('amount'))} shares\n")
+        out.append(f"  {_t(person.name)}: {share}{_number(person.amount)} shares\n")

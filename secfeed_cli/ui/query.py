@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from ..wire.details import EightK
 from ..wire.filing import Filing, split_description
 
 #: Between the pieces of a filing's keys: never typed, so a word cannot match across two.
@@ -42,14 +43,10 @@ def keys_of(filing: Filing) -> Keys:
     ticker = (filing.ticker or "").lower()
     name, role = split_description(filing.description, filing.form)
     parts = [filing.company or "", name or "", role or ""]
-    details = filing.extra.get("details") if filing.extra else None
-    if isinstance(details, dict):
-        names = details.get("item_names")
-        if isinstance(names, list):
-            parts.extend(str(n) for n in names if n)
-        items = details.get("items")
-        if isinstance(items, list):
-            parts.extend(str(i) for i in items)
+    details = filing.details
+    if isinstance(details, EightK):
+        parts.extend(n for n in details.item_names if n)
+        parts.extend(details.items)
     text = "".join(" " + w for w in _WORD.findall(" ".join(parts).lower()))
     return Keys(f"{SEP}{form}{SEP}{base}{SEP}{ticker}{SEP}", text)
 

@@ -1,12 +1,13 @@
-"""A ``details`` object that comes back from outside (a relay's NATS message, an archive
-row), checked before anything reads it. Pure.
+"""The ``details`` object: what a filing says, from EDGAR (``--details``), typed. Pure.
 
-secfeed writes ``details`` itself (``stage.py``); what it reads back was written by another
-process, perhaps not by secfeed. The shapes here are what the parsers produce (the README's
-schema): each field optional, with its type, numbers bounded as the parsers bound them
-(:data:`MAX_NUMBER`). A field secfeed does not know is let through (a newer secfeed may add
-one); a known field of the wrong type, or a status that is none of the four, makes the whole
-object refused. A FinFeed frame never brings ``details`` at all (``protocol.py``).
+secfeed's parsers (``details/``) build these structs, the outputs encode them (the field order
+is the JSON's key order: the README's schema, byte for byte), and everything that reads details
+(filters, the table, the ui, the archive) reads their fields. A ``details`` object that comes
+back from outside (a relay's NATS message, an archive row) is checked against the same structs
+(:func:`read`) before anything reads it: numbers bounded as the parsers bound them
+(:data:`MAX_NUMBER`), a known field of the wrong type or a status that is none of the four
+refuses the whole object. A field secfeed does not know is let through as it came (a newer
+secfeed may add one) and left unread. A FinFeed frame never brings ``details`` (``protocol.py``).
 """
 
 from __future__ import annotations
@@ -14,94 +15,173 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 #: The largest number of shares, dollars or a price that details hold (1e15: a thousand times
 #: the shares any company has issued); the parsers refuse a document with a larger one.
 MAX_NUMBER = 1e15
 
-Number = Annotated[float, msgspec.Meta(ge=-MAX_NUMBER, le=MAX_NUMBER)]
+#: A number as the document gives it: ``1500`` stays an int, ``66.9`` a float.
+Amount = (
+    Annotated[int, msgspec.Meta(ge=-int(MAX_NUMBER), le=int(MAX_NUMBER))]
+    | Annotated[float, msgspec.Meta(ge=-MAX_NUMBER, le=MAX_NUMBER)]
+)
 Whole = Annotated[int, msgspec.Meta(ge=0, le=int(MAX_NUMBER))]
 Status = Literal["ok", "deferred", "unavailable", "error"]
+#: A field a row has only in one table, or only for a transaction: absent from the JSON.
+Maybe = UnsetType
 
 
-class _Shape(msgspec.Struct, kw_only=True):
-    """Every shape: optional fields, unknown ones allowed."""
+# -- Forms 3, 4 and 5 ---------------------------------------------------------------------
 
 
-class _Issuer(_Shape):
+class Issuer(msgspec.Struct, frozen=True, kw_only=True):
     cik: Whole | None = None
     name: str | None = None
     ticker: str | None = None
     sic: str | None = None
-    cusip: str | None = None
 
 
-class _Owner(_Shape):
+class Owner(msgspec.Struct, frozen=True, kw_only=True):
     cik: Whole | None = None
     name: str | None = None
-    roles: list[str] = []
+    roles: list[str] = []  # director, officer, ten_percent_owner, other
     title: str | None = None
 
 
-class _Row(_Shape):
-    table: str | None = None
+class Row(msgspec.Struct, frozen=True, kw_only=True):
+    """A transaction (``date`` to ``acquired_disposed`` set) or a holding (those absent), of
+    the non-derivative or the derivative table (the derivative one's fields set)."""
+
+    table: str | None = None  # non_derivative, derivative
     security: str | None = None
-    date: str | None = None
-    code: str | None = None
-    shares: Number | None = None
-    value: Number | None = None
-    price: Number | None = None
-    acquired_disposed: str | None = None
-    shares_after: Number | None = None
-    value_after: Number | None = None
+    date: str | None | Maybe = UNSET
+    code: str | None | Maybe = UNSET
+    shares: Amount | None | Maybe = UNSET
+    value: Amount | None | Maybe = UNSET
+    price: Amount | None | Maybe = UNSET
+    acquired_disposed: str | None | Maybe = UNSET
+    shares_after: Amount | None = None
+    value_after: Amount | None = None
     direct_indirect: str | None = None
     nature: str | None = None
-    exercise_price: Number | None = None
-    exercisable: str | None = None
-    expires: str | None = None
-    underlying: str | None = None
-    underlying_shares: Number | None = None
+    exercise_price: Amount | None | Maybe = UNSET
+    exercisable: str | None | Maybe = UNSET
+    expires: str | None | Maybe = UNSET
+    underlying: str | None | Maybe = UNSET
+    underlying_shares: Amount | None | Maybe = UNSET
     footnotes: list[str] = []
 
+    @property
+    def traded(self) -> tuple[float | None, float | None]:
+        """(shares, price) when the row gives them as numbers."""
+        shares = self.shares if isinstance(self.shares, int | float) else None
+        price = self.price if isinstance(self.price, int | float) else None
+        return shares, price
 
-class _Person(_Shape):
-    cik: Whole | None = None
-    name: str | None = None
-    amount: Number | None = None
-    percent: Number | None = None
-    types: list[str] = []
 
-
-class _Details(_Shape):
-    status: Status
-    reason: str | None = None
-    summary: str | None = None
-    # Forms 3, 4, 5
+class Ownership(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ok"] = "ok"
     form: str | None = None
     period: str | None = None
-    issuer: _Issuer | None = None
-    owners: list[_Owner] = []
-    transactions: list[_Row] = []
-    holdings: list[_Row] = []
+    issuer: Issuer = msgspec.field(default_factory=Issuer)
+    owners: list[Owner] = []
+    transactions: list[Row] = []
+    holdings: list[Row] = []
     footnotes: dict[str, str] = {}
     rule_10b5_1: bool | None = None
     remarks: str | None = None
-    # 8-K
-    items: list[str] = []
-    item_names: list[str | None] = []
+    summary: str = ""
+
+
+# -- 8-K ----------------------------------------------------------------------------------
+
+
+class EightK(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ok"] = "ok"
+    items: list[str] = []  # "5.02"
+    item_names: list[str | None] = []  # Form 8-K's names (None: a code it does not list)
     sic: str | None = None
-    # Schedules 13D/G
+    period: str | None = None
+    summary: str = ""
+
+
+# -- Schedules 13D and 13G ----------------------------------------------------------------
+
+
+class Issuer13(msgspec.Struct, frozen=True, kw_only=True):
+    cik: Whole | None = None
+    name: str | None = None
+    cusip: str | None = None
+
+
+class Person(msgspec.Struct, frozen=True, kw_only=True):
+    cik: Whole | None = None
+    name: str | None = None
+    amount: Amount | None = None
+    percent: Amount | None = None
+    types: list[str] = []
+
+
+class Schedule13(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ok"] = "ok"
+    form: str | None = None
+    issuer: Issuer13 = msgspec.field(default_factory=Issuer13)
     security: str | None = None
     event_date: str | None = None
-    persons: list[_Person] = []
+    persons: list[Person] = []
+    summary: str = ""
+
+
+# -- none to be had -----------------------------------------------------------------------
+
+
+class NoDetails(msgspec.Struct, frozen=True, kw_only=True):
+    """``deferred`` (not in within the wait), ``unavailable`` (EDGAR has none: see
+    ``details/stage.py``) or ``error`` (the document could not be read), and why."""
+
+    status: Literal["deferred", "unavailable", "error"]
+    reason: str | None = None
+
+
+Found = Ownership | EightK | Schedule13
+Details = Found | NoDetails
+KINDS: tuple[type[Any], ...] = (Ownership, EightK, Schedule13, NoDetails)
+
+
+def read(value: Any) -> Details:
+    """``value`` (a details object back from JSON) as the struct it is; ValueError says why
+    it is not one secfeed can read."""
+    if isinstance(value, KINDS):
+        return value  # type: ignore[no-any-return]
+    if not isinstance(value, dict):
+        raise ValueError("'details' is not an object")
+    status = value.get("status")
+    kind: type[Details]
+    if status == "ok":
+        if "persons" in value:
+            kind = Schedule13
+        elif "items" in value or "item_names" in value:
+            kind = EightK
+        else:
+            kind = Ownership
+    elif status in ("deferred", "unavailable", "error"):
+        kind = NoDetails
+    else:
+        raise ValueError(
+            f"'details' is not secfeed's details object: its status {str(status)[:40]!r} is"
+            " none of ok, deferred, unavailable, error"
+        )
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"'details' is not secfeed's details object: {str(exc)[:200]}") from None
 
 
 def problem(value: Any) -> str | None:
     """Why ``value`` is not a details object secfeed can read, or None when it is."""
-    if not isinstance(value, dict):
-        return "'details' is not an object"
     try:
-        msgspec.convert(value, _Details)
-    except msgspec.ValidationError as exc:
-        return f"'details' is not secfeed's details object: {str(exc)[:200]}"
+        read(value)
+    except ValueError as exc:
+        return str(exc)
     return None

@@ -16,6 +16,9 @@ from typing import Annotated, Any
 
 import msgspec
 
+from .details import Details, NoDetails
+from .details import read as read_details
+
 _DATE = r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 #: An RFC 3339 time: year, month, day, hour, minute, second, fraction, Z, sign, offset h, m.
 TIME_RE = re.compile(
@@ -245,19 +248,27 @@ class Filing(
         return time_or_date(self.accepted_time)
 
     @property
+    def details(self) -> Details | None:
+        """``--details``: what the filing says (or why nothing is known), typed; None when
+        it has no details object (or one that cannot be read, refused where it came in)."""
+        value = self.extra.get("details") if self.extra else None
+        if value is None:
+            return None
+        try:
+            return read_details(value)
+        except ValueError:
+            return None
+
+    @property
     def details_summary(self) -> str | None:
         """``--details``: the one-line summary of what the filing says, if there is one."""
-        details = self.extra.get("details") if self.extra else None
-        if isinstance(details, dict):
-            summary = details.get("summary")
-            return summary if isinstance(summary, str) else None
-        return None
+        details = self.details
+        return None if details is None or isinstance(details, NoDetails) else details.summary
 
     @property
     def details_status(self) -> str | None:
-        details = self.extra.get("details") if self.extra else None
-        status = details.get("status") if isinstance(details, dict) else None
-        return status if isinstance(status, str) else None
+        details = self.details
+        return None if details is None else details.status
 
     @property
     def url(self) -> str:
