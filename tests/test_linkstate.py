@@ -82,3 +82,62 @@ def test_broken_framing_before_any_frame_ends_the_link_with_the_reason() -> None
     assert step.frames == 0 and step.texts is None and not step.batch
     assert step.ended is not None and step.ended.startswith("protocol error: ")
     assert "opcode" in step.ended
+
+
+# -- the Step contract with connection.py, path by path ------------------------------------
+
+
+def test_a_read_with_only_a_ping_answers_it_and_nothing_else() -> None:
+    step = link().received(frame(b"hb", PING), 101)
+    assert step == (None, [], [b"hb"], False, None, 1)
+
+
+def test_pongs_are_kept_when_a_close_comes_in_the_same_read() -> None:
+    step = link().received(frame(b"p1", PING) + close_frame(1000) + frame(b"p2", PING), 101)
+    assert step.pongs == [b"p1"] and step.answer_close and step.batch == []
+    assert step.ended == "closed by server (1000)"
+
+
+def test_every_whole_frame_read_is_counted_on_every_path() -> None:
+    assert link().received(frame("a") + frame("b") + frame("c"), 101).frames == 3  # texts only
+    mixed = link().received(frame("a") + frame(b"p", PING) + frame(b"\x01", OP_BINARY), 101)
+    assert mixed.frames == 3
+    closing = link().received(frame("a") + close_frame(1000) + frame("late"), 101)
+    assert closing.frames == 3 and closing.batch == [(OP_TEXT, b"a")]
+    broken = link().received(frame("a") + frame(b"p", PING) + bytes([0x83, 0]), 101)
+    assert broken.frames == 2 and broken.ended is not None
+    assert link().received(frame("abc")[:2], 101).frames == 0  # half a frame
+
+
+def test_a_link_that_never_sends_a_frame_is_stalled_from_its_start() -> None:
+    state = link(read_timeout=5.0)  # opened at 100.0
+    assert state.overdue(104.99) is None
+    assert state.overdue(105.0) == "no complete frame for 5 s (stalled)"
+    assert state.received(b"\x81", 104.0) == (None, [], [], False, None, 0)  # a byte: no frame
+    assert state.overdue(105.0) is not None
+
+
+def test_a_lost_link_keeps_its_reason_unless_we_were_closing_it() -> None:
+    state = link()
+    assert state.lost("connection reset") == "connection reset"
+    state.close(now=101.0, wait=1.0)
+    assert state.lost("connection reset") == "closed"
+    state.close(now=500.0, wait=1.0)  # a second close keeps the first deadline
+    assert state.due(102.0) and not state.due(101.5)
+
+
+@pytest.mark.parametrize(
+    ("payload", "said"),
+    [
+        (b"", "closed by server (no status code)"),
+        (b"\x03", "closed by server (no status code)"),
+        ((1000).to_bytes(2, "big"), "closed by server (1000)"),
+        (
+            (1008).to_bytes(2, "big") + b"bad \xff\xfe key",
+            "closed by server (1008 bad \ufffd\ufffd key)",
+        ),
+    ],
+)
+def test_close_payloads_of_every_size_and_encoding_are_said(payload: bytes, said: str) -> None:
+    step = link().received(frame(payload, 0x8), 101)
+    assert step.ended == said and step.answer_close and step.frames == 1

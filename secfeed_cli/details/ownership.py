@@ -141,20 +141,12 @@ def _footnotes(node: ElementTree.Element) -> list[str]:
 
 
 def _row(node: ElementTree.Element, table: str, holding: bool) -> Row:
-    amounts = node.find("transactionAmounts")
-    after = node.find("postTransactionAmounts")
-    row = Row(
-        table=table,
-        security=_value(node, "securityTitle"),
-        shares_after=_number(_value(after, "sharesOwnedFollowingTransaction")),
-        value_after=_number(_value(after, "valueOwnedFollowingTransaction")),
-        direct_indirect=_value(node, "ownershipNature/directOrIndirectOwnership"),
-        nature=_value(node, "ownershipNature/natureOfOwnership"),
-        footnotes=_footnotes(node),
-    )
+    """One transaction or holding: the fields a holding lacks, and those of the derivative
+    table the other lacks, are left out (UNSET), made in one go."""
+    fields: dict[str, object] = {}
     if not holding:
-        row = replace(
-            row,
+        amounts = node.find("transactionAmounts")
+        fields.update(
             date=_value(node, "transactionDate"),
             code=_text(node, "transactionCoding/transactionCode"),
             shares=_number(_value(amounts, "transactionShares")),
@@ -163,15 +155,24 @@ def _row(node: ElementTree.Element, table: str, holding: bool) -> Row:
             acquired_disposed=_value(amounts, "transactionAcquiredDisposedCode"),
         )
     if table == "derivative":
-        row = replace(
-            row,
+        fields.update(
             exercise_price=_number(_value(node, "conversionOrExercisePrice")),
             exercisable=_value(node, "exerciseDate"),
             expires=_value(node, "expirationDate"),
             underlying=_value(node, "underlyingSecurity/underlyingSecurityTitle"),
             underlying_shares=_number(_value(node, "underlyingSecurity/underlyingSecurityShares")),
         )
-    return row
+    after = node.find("postTransactionAmounts")
+    return Row(
+        table=table,
+        security=_value(node, "securityTitle"),
+        shares_after=_number(_value(after, "sharesOwnedFollowingTransaction")),
+        value_after=_number(_value(after, "valueOwnedFollowingTransaction")),
+        direct_indirect=_value(node, "ownershipNature/directOrIndirectOwnership"),
+        nature=_value(node, "ownershipNature/natureOfOwnership"),
+        footnotes=_footnotes(node),
+        **fields,  # type: ignore[arg-type]
+    )
 
 
 def _owner(node: ElementTree.Element) -> Owner:

@@ -30,7 +30,11 @@ NOTHING = Step(None, [], [], False, None, 0)
 
 
 def close_reason(payload: bytes) -> str:
-    code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+    """The server's close frame in words: its status code and reason (a payload too short for
+    a code has none; a reason that is not UTF-8 is shown with replacement characters)."""
+    if len(payload) < 2:
+        return "closed by server (no status code)"
+    code = int.from_bytes(payload[:2], "big")
     text = payload[2:].decode("utf-8", "replace")
     return f"closed by server ({code}{' ' + text if text else ''})"
 
