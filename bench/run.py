@@ -500,6 +500,10 @@ def write_results(
         " acknowledgement latency at 1 and 3 replicas on a three-node cluster, side by side);"
         " results in [CLUSTER.md](CLUSTER.md).",
         "",
+        "The house's second pass (#43) against the code before it: `.venv/bin/python"
+        " bench/house.py --runs 11` (the NDJSON drain and the details parse, interleaved);"
+        " results in [HOUSE.md](HOUSE.md).",
+        "",
         "secfeed runs from the checkout (an editable install), its modules byte-compiled first"
         " (`compileall`), as `pip install` and `pipx install` leave an installed package: with"
         " PYTHONDONTWRITEBYTECODE set (as on this machine, and in many container images) an"

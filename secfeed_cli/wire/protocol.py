@@ -97,7 +97,12 @@ class Heartbeat(msgspec.Struct, frozen=True):
 
 
 class Reconnect(msgspec.Struct, frozen=True):
-    """The server asks the client to reconnect within ``within_seconds``, before ``before_time``."""
+    """The server asks the client to reconnect within ``within_seconds``, before ``before_time``.
+
+    The stream schedules its new connection from ``within_seconds`` alone: it is measured on
+    this machine's clock, where ``before_time`` is the server's, and the two can disagree by
+    more than the window. ``before_time`` is still checked (a malformed one makes the message
+    malformed, as the protocol documents the field), and left unread."""
 
     within_seconds: float
     before_time: datetime | None
