@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.details import drain  # noqa: E402
+from details import drain  # noqa: E402 - bench/details.py, beside this one
 
 #: Run in each tree: parse and encode every sample ROUNDS times; prints the seconds taken.
 PARSE = """
