@@ -300,6 +300,13 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--list", action="store_true", help="show the mutants, run nothing")
+    parser.add_argument(
+        "--again",
+        type=Path,
+        metavar="JSON",
+        help="run only the survivors of an earlier run's results (bench/.work/mutants.json),"
+        " counting its killed ones: after tests were added",
+    )
     args = parser.parse_args()
     groups = args.group or (list(CORE) if args.core else sorted(GROUPS))
     chosen: list[tuple[str, Mutant]] = []
@@ -309,6 +316,21 @@ def main() -> int:
         if not args.all and len(pool) > args.per_group:
             pool = random.Random(f"{args.seed}:{group}").sample(pool, args.per_group)
         chosen += [(group, m) for m in sorted(pool, key=lambda m: (m.module, m.line))]
+    earlier: list[tuple[str, Mutant]] = []
+    if args.again is not None:
+        before = {
+            (r["group"], r["module"], r["line"], r["what"], r["text"]): r
+            for r in json.loads(args.again.read_text())
+        }
+        rerun = []
+        for group, m in chosen:
+            found = before.get((group, m.module, m.line, m.what, m.text))
+            if found is not None and found["killed"]:
+                m.killed, m.by = True, found["by"]
+                earlier.append((group, m))
+            else:
+                rerun.append((group, m))
+        chosen = rerun
     if args.list:
         for group, m in chosen:
             print(f"{group:11} {m.module}:{m.line}: {m.what}")
@@ -344,7 +366,7 @@ def main() -> int:
         return group, m
 
     with ThreadPoolExecutor(args.jobs) as pool_:
-        results = list(pool_.map(task, chosen))
+        results = earlier + list(pool_.map(task, chosen))
     out = workdir.parent / "mutants.json"
     out.write_text(json.dumps([{"group": g, **asdict(m)} for g, m in results], indent=1))
     print(f"\n{len(results)} mutants in {time.monotonic() - started:.0f} s\n")

@@ -10,10 +10,10 @@ import msgspec
 import pytest
 
 from secfeed_cli.details.eightk import parse_8k
-from secfeed_cli.details.ownership import MAX_XML, ownership_xml, parse_ownership, parse_xml
+from secfeed_cli.details.ownership import MAX_XML, brief, ownership_xml, parse_ownership, parse_xml
 from secfeed_cli.details.schedule13 import parse_schedule13
 from secfeed_cli.details.sgml import DetailsError, parse_header
-from secfeed_cli.wire.details import Details, NoDetails, Ownership
+from secfeed_cli.wire.details import Details, Issuer, NoDetails, Ownership
 
 from .edgar_docs import GOLDEN, document, samples
 
@@ -432,6 +432,115 @@ def test_a_number_keeps_the_type_its_document_gives_it() -> None:
     assert type(row.price) is float and row.price == 66.903
     assert type(row.shares_after) is int
     assert b'"shares":1500,' in msgspec.json.encode(row)
+
+
+# -- the parts, each on a document written for it ------------------------------------------
+
+
+def _form4(body: str) -> str:
+    return f"<ownershipDocument><documentType>4</documentType>{body}</ownershipDocument>"
+
+
+def _sale(code: str, shares: str, price: str | None, table: str = "nonDerivative") -> str:
+    priced = f"<transactionPricePerShare><value>{price}</value></transactionPricePerShare>"
+    return (
+        f"<{table}Table><{table}Transaction><securityTitle><value>Common</value></securityTitle>"
+        f"<transactionCoding><transactionCode>{code}</transactionCode></transactionCoding>"
+        f"<transactionAmounts><transactionShares><value>{shares}</value></transactionShares>"
+        + (priced if price is not None else "")
+        + f"</transactionAmounts></{table}Transaction></{table}Table>"
+    )
+
+
+def _owner(name: str, *roles: str, title: str | None = None) -> str:
+    flags = "".join(f"<{role}>1</{role}>" for role in roles)
+    officer = f"<officerTitle>{title}</officerTitle>" if title else ""
+    return (
+        f"<reportingOwner><reportingOwnerId><rptOwnerCik>0000000042</rptOwnerCik>"
+        f"<rptOwnerName>{name}</rptOwnerName></reportingOwnerId>"
+        f"<reportingOwnerRelationship>{flags}{officer}</reportingOwnerRelationship>"
+        "</reportingOwner>"
+    )
+
+
+def test_a_document_with_nothing_but_its_type_has_every_field_empty() -> None:
+    found = parse_ownership(_form4(""))
+    assert found.form == "4" and found.period is None and found.remarks is None
+    assert found.issuer == Issuer() and found.owners == [] and found.transactions == []
+    assert found.holdings == [] and found.footnotes == {} and found.rule_10b5_1 is None
+    assert found.summary == "no securities reported"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("1,500", 1500),
+        ("$66.90", 66.9),
+        ("1500.0", 1500.0),
+        ("-3", -3),
+        ("abc", None),
+        ("nan", None),
+        ("", None),
+    ],
+)
+def test_a_number_is_read_as_its_document_writes_it(text: str, number: float | None) -> None:
+    [row] = parse_ownership(_form4(_sale("P", text, None))).transactions
+    assert row.shares == number and type(row.shares) is type(number)
+
+
+@pytest.mark.parametrize("text", ["1" * 41, "1e16", "-1e16"])
+def test_a_number_no_filing_has_refuses_the_document(text: str) -> None:
+    with pytest.raises(DetailsError):
+        parse_ownership(_form4(_sale("P", text, None)))
+
+
+def test_flags_and_a_ticker_of_none_are_read_as_filers_write_them() -> None:
+    for text, flag in (("1", True), ("true", True), ("Y", True), ("yes", True), ("0", False)):
+        found = parse_ownership(_form4(f"<aff10b5One>{text}</aff10b5One>"))
+        assert found.rule_10b5_1 is flag, text
+    for symbol in ("NONE", "n/a", "NA"):
+        issuer = f"<issuer><issuerTradingSymbol>{symbol}</issuerTradingSymbol></issuer>"
+        assert parse_ownership(_form4(issuer)).issuer.ticker is None
+    issuer = "<issuer><issuerCik>0000320193</issuerCik><issuerTradingSymbol>AAPL"
+    found = parse_ownership(_form4(issuer + "</issuerTradingSymbol></issuer>")).issuer
+    assert (found.cik, found.ticker) == (320193, "AAPL")
+
+
+def test_the_summary_and_the_brief_cell_of_trades_by_code() -> None:
+    officer = _owner("Doe Jane", "isOfficer", title="CFO")
+    sale = parse_ownership(_form4(officer + _sale("S", "1,000", "10.50")))
+    assert sale.summary == "S 1,000 @ $10.50 = $10,500 · CFO"
+    assert brief(sale) == "S $10.5K Off"
+    two = _owner("A", "isDirector") + _owner("B", "isTenPercentOwner")
+    unpriced = parse_ownership(_form4(two + _sale("A", "2,500,000", None)))
+    assert unpriced.summary == "A 2,500,000 · Director +1 owners"
+    assert brief(unpriced) == "A 2.5M sh Dir +1"
+    held = "<nonDerivativeTable><nonDerivativeHolding><securityTitle><value>C</value>"
+    only = parse_ownership(
+        _form4(held + "</securityTitle></nonDerivativeHolding></nonDerivativeTable>")
+    )
+    assert only.summary == "holdings only (1)" and brief(only) == "holdings"
+    codes = "".join(
+        _sale(c, "1", "1").replace("<nonDerivativeTable>", "").replace("</nonDerivativeTable>", "")
+        for c in "ABCDEF"
+    )
+    many = parse_ownership(_form4(f"<nonDerivativeTable>{codes}</nonDerivativeTable>"))
+    assert many.summary.endswith(" +2 more") and many.summary.count("@") == 4
+    assert brief(many) == "A $1 B $1 C $1"
+
+
+def test_the_derivative_table_speaks_only_when_the_other_is_empty() -> None:
+    both = parse_ownership(_form4(_sale("M", "10", "1") + _sale("M", "10", "0", "derivative")))
+    assert both.summary == "M 10 @ $1.00 = $10"  # the exercise once, from the first table
+    alone = parse_ownership(_form4(_sale("A", "5", None, "derivative")))
+    assert alone.summary == "A 5" and alone.transactions[0].table == "derivative"
+
+
+def test_a_schedule_13_date_and_its_largest_stake() -> None:
+    from secfeed_cli.details.schedule13 import _date
+
+    assert _date("03/04/2025") == "2025-03-04" and _date("2025-03-04") == "2025-03-04"
+    assert _date("3/4/25") == "3/4/25" and _date(None) is None
 
 
 if __name__ == "__main__":  # python -m tests.test_details: write the golden files anew

@@ -5,13 +5,17 @@ with secfeed. Each message a user reads is checked whole."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from secfeed_cli.companies import tickers
-from secfeed_cli.filtering.formcheck import check, closest
+from secfeed_cli.filtering.filters import FilingFilter
+from secfeed_cli.filtering.formcheck import RENAMED, _squash, check, closest, known_forms
+from secfeed_cli.filtering.forms import COMMON_FORMS
 from secfeed_cli.filtering.watchlist import WatchlistError, read_watchlist, resolve_tickers
+from secfeed_cli.wire.filing import Filing
 
 pytestmark = pytest.mark.unit
 
@@ -28,6 +32,36 @@ def bundled_map(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Non
 
 
 # -- formcheck ----------------------------------------------------------------------------
+
+
+def test_every_renamed_schedule_is_named_with_its_new_name() -> None:
+    for old, new in (
+        ("SC 13D", "SCHEDULE 13D"),
+        ("SC 13D/A", "SCHEDULE 13D/A"),
+        ("SC 13G", "SCHEDULE 13G"),
+        ("SC 13G/A", "SCHEDULE 13G/A"),
+    ):
+        [said] = check([old])
+        assert said.startswith(f"form {old!r} was renamed {new} by EDGAR"), said
+        assert said.endswith(f"(did you mean {new}?)"), said
+        assert check([new]) == []
+
+
+def test_each_pattern_is_checked_whatever_the_one_before_it_was() -> None:
+    said = check(["SC 13D", "10-QQ*", "8-K*", "8-K", "ZZZZZZZZZZZZ"])
+    assert [line.split("'")[1] for line in said] == ["SC 13D", "10-QQ*", "ZZZZZZZZZZZZ"]
+
+
+def test_only_glob_characters_make_a_pattern() -> None:
+    assert check(["XQZXQZXQZXQZ"]) == ["unknown form 'XQZXQZXQZXQZ'; it is used as given"]
+
+
+def test_the_form_list_is_forms_only_and_completion_offers_real_forms() -> None:
+    forms = known_forms()
+    assert all(f and not f.startswith("#") for f in forms)
+    offered = [f for f in COMMON_FORMS if f.upper() not in RENAMED]
+    assert check(offered) == []
+    assert len(offered) == len(COMMON_FORMS) - 4 and "4" in offered and "8-K" in offered
 
 
 def test_a_renamed_schedule_is_named_with_its_new_name() -> None:
@@ -58,6 +92,10 @@ def test_an_unknown_form_is_used_as_given_with_a_guess_or_without() -> None:
 def test_the_closest_form_prefers_digits_for_o_and_i_and_the_shortest_spelling() -> None:
     assert closest("1O-Q") == "10-Q"
     assert closest("S-I") == "S-1"
+    # Only the digit reading finds these (no form is close to them as typed):
+    assert closest("1OQ") == "10-Q" and closest("SI") == "S-1"
+    assert closest("DEFI4A") == "DEF 14A"  # not DEFR14A, which is closer as typed
+    assert _squash("def 14a") == _squash("DEF-14A") == "DEF14A"
     assert closest("10k") == "10-K"  # not 10-K405 or 10-KT, which squash longer
     assert closest("zzzzzzzzzzzz") is None
 
@@ -128,3 +166,74 @@ def test_a_watchlist_that_cannot_be_read_is_an_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing yet\n")
     assert read_watchlist(str(empty), lambda _: None) == set()
+
+
+# -- filters ------------------------------------------------------------------------------
+
+
+def _filing(form: str = "8-K", cik: int = 1, discovered: str = "2026-01-05T10:00:00Z") -> Filing:
+    return Filing(
+        "0000000001-26-000001", form, cik, "", "2026-01-05", discovered, discovered, False
+    )
+
+
+def test_every_form_given_passes_not_only_the_last() -> None:
+    filt = FilingFilter(("8-K", "10-Q", "4"))
+    assert [filt(form, 1) for form in ("8-K", "10-Q", "4", "S-1")] == [True, True, True, False]
+    assert [f.form for f in filt.select([_filing(f) for f in ("8-K", "S-1", "4")])] == ["8-K", "4"]
+
+
+def test_a_filter_says_whether_it_filters_anything() -> None:
+    assert not FilingFilter().active
+    assert not FilingFilter(amendments=False).active  # alone, it leaves every form
+    assert FilingFilter(("4",)).active and FilingFilter(exclude=("4",)).active
+    assert FilingFilter(ciks=frozenset({1})).active
+    assert FilingFilter(since=datetime(2026, 1, 5, tzinfo=timezone.utc)).active
+
+
+def test_ciks_and_forms_both_hold_in_a_call_and_in_a_batch() -> None:
+    filt = FilingFilter(("8-K",), ciks=frozenset({7}))
+    assert filt("8-K", 7) and not filt("8-K", 8) and not filt("4", 7)
+    batch = [_filing("8-K", 7), _filing("8-K", 8), _filing("4", 7)]
+    assert filt.select(batch) == [batch[0]]
+
+
+def test_since_decides_by_the_second_then_by_the_fraction() -> None:
+    since = datetime(2026, 1, 5, 10, 0, 0, 500_000, tzinfo=timezone.utc)
+    filt = FilingFilter(since=since)
+    assert filt.since_key == "2026-01-05T10:00:00"
+    assert not filt.is_recent(_filing(discovered="2026-01-05T09:59:59.9Z"))
+    assert not filt.is_recent(_filing(discovered="2026-01-05T10:00:00.4Z"))
+    assert filt.is_recent(_filing(discovered="2026-01-05T10:00:00.5Z"))  # at it: shown
+    assert filt.is_recent(_filing(discovered="2026-01-05T10:00:01Z"))
+    assert FilingFilter().is_recent(_filing(discovered="1999-01-01T00:00:00Z"))
+    batch = [_filing(discovered="2026-01-05T09:00:00Z"), _filing(discovered="2026-01-05T11:00:00Z")]
+    assert filt.select(batch) == [batch[1]]
+
+
+def test_a_filter_is_shown_by_what_it_holds() -> None:
+    text = repr(FilingFilter(("8-K",), ("4",), frozenset({7}), amendments=False))
+    assert text == (
+        "FilingFilter(forms=('8-K',), exclude=('4',), ciks=frozenset({7}),"
+        " amendments=False, since=None)"
+    )
+
+
+# mutant: equivalent: secfeed_cli/filtering/filters.py:122 `key > since_key` once the keys
+# differ: > and >= decide alike.
+
+
+def test_the_verdicts_kept_are_bounded_and_start_again_when_full() -> None:
+    filt = FilingFilter(("8-K",))
+    filt.select([_filing(f"X-{n}") for n in range(10_000)])
+    assert len(filt._verdicts) == 10_000  # each form kept once decided, up to 10,000
+    filt.select([_filing("X-10000")])
+    assert len(filt._verdicts) == 1  # full: forgotten wholesale, then the new one kept
+    assert filt.select([_filing("8-K"), _filing("X-9")]) == [_filing("8-K")]
+
+
+# mutant: equivalent: secfeed_cli/filtering/filters.py:138 a dict's __init__ with no
+# arguments does nothing; secfeed_cli/filtering/formcheck.py:51 asks difflib for 2 matches
+# and takes the first, as with 1; secfeed_cli/filtering/formcheck.py:74 a glob's stem cut at
+# "XX*?" rather than "*?" differs only for stems ending in X, and their guess was the same
+# for each one tried (DEF 14AX, 10-QX, S-1X, 8-KX, N-PX, 13F-HRX).

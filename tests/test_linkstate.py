@@ -80,6 +80,7 @@ def test_an_oversized_frame_is_reported_not_kept() -> None:
 def test_broken_framing_before_any_frame_ends_the_link_with_the_reason() -> None:
     step = link().received(b"\x83\x00", 100.5)  # opcode 3 is reserved
     assert step.frames == 0 and step.texts is None and not step.batch
+    assert not step.answer_close and not step.pongs  # no close came: none to answer
     assert step.ended is not None and step.ended.startswith("protocol error: ")
     assert "opcode" in step.ended
 
@@ -109,6 +110,18 @@ def test_every_whole_frame_read_is_counted_on_every_path() -> None:
     assert link().received(frame("abc")[:2], 101).frames == 0  # half a frame
 
 
+def test_each_whole_frame_restarts_the_stall_watchdog() -> None:
+    state = link(read_timeout=5.0)  # opened at 100.0
+    assert state.received(frame("a"), 104.0).frames == 1
+    assert state.overdue(108.9) is None  # 4.9 s after the frame, not 8.9 after the start
+    assert state.overdue(109.0) == "no complete frame for 5 s (stalled)"
+    state.received(frame(b"p", PING) + frame(b"\x00", OP_BINARY), 110.0)  # not only texts
+    assert state.overdue(114.9) is None
+
+
+# mutant: equivalent: secfeed_cli/feed/linkstate.py:52 close_by's first value is never read
+# (due() reads it only once closing, and close() sets both); :65 is the type named in a cast,
+# which does nothing at run time.
 def test_a_link_that_never_sends_a_frame_is_stalled_from_its_start() -> None:
     state = link(read_timeout=5.0)  # opened at 100.0
     assert state.overdue(104.99) is None

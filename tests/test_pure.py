@@ -265,6 +265,7 @@ def test_url_credentials_are_masked_in_every_form_they_travel_in() -> None:
     for form in ("p@ss-pure-7", "p%40ss-pure-7", "alice-pure:p%40ss-pure-7", basic):
         assert form not in secrets.redact(f"said: {form}"), form
     assert "alice-pure" in secrets.redact("user alice-pure")  # a user name with a password
+    assert secrets.redact("as alice-pure:p%40ss-pure-7 said") == "as *** said"  # the pair whole
     secrets.add_url("nats://tok-pure-9f3e@127.0.0.1:4222")  # a bare name is a token
     assert "tok-pure-9f3e" not in secrets.redact("token tok-pure-9f3e")
     secrets.add_url("ws://[::1")  # malformed: nothing to take, no error
@@ -283,6 +284,8 @@ def test_a_secret_holding_another_is_masked_whole_and_tokens_decoded_too() -> No
     assert len(secrets.forms) == len(set(secrets.forms))  # each form once
     secrets.add_url("nats://tok%2Fen-pure-51@127.0.0.1:4222")  # a token, URL-encoded
     assert secrets.redact("echoed tok/en-pure-51 and tok%2Fen-pure-51") == "echoed *** and ***"
+    secrets.add_url("nats://tok%2fen-lower-73@127.0.0.1:4222")  # a token in lower-case %xx
+    assert secrets.redact("as written tok%2fen-lower-73") == "as written ***"
     secrets.add_url("nats://bob:pw%2fpure-62@127.0.0.1:4222")  # encoded in lower case
     assert (
         secrets.redact("as written pw%2fpure-62, decoded pw/pure-62")

@@ -54,3 +54,7 @@ def test_the_default_draw_stays_within_the_ceiling() -> None:
     retry = Retry()
     retry.failed()
     assert all(0.0 <= retry.delay() <= 0.5 for _ in range(1000))
+
+
+# mutant: equivalent: secfeed_cli/feed/retry.py:39 the exponent's bound (16, or 17): it only
+# keeps 2.0 ** n finite after thousands of failures; 0.5 s * 2 ** 16 is far past the 30 s cap.
