@@ -502,8 +502,8 @@ def test_flags_and_a_ticker_of_none_are_read_as_filers_write_them() -> None:
         issuer = f"<issuer><issuerTradingSymbol>{symbol}</issuerTradingSymbol></issuer>"
         assert parse_ownership(_form4(issuer)).issuer.ticker is None
     issuer = "<issuer><issuerCik>0000320193</issuerCik><issuerTradingSymbol>AAPL"
-    found = parse_ownership(_form4(issuer + "</issuerTradingSymbol></issuer>")).issuer
-    assert (found.cik, found.ticker) == (320193, "AAPL")
+    apple = parse_ownership(_form4(issuer + "</issuerTradingSymbol></issuer>")).issuer
+    assert (apple.cik, apple.ticker) == (320193, "AAPL")
 
 
 def test_the_summary_and_the_brief_cell_of_trades_by_code() -> None:
