@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +92,20 @@ def drain(tree: Path, n: int) -> float:
     return elapsed
 
 
+@contextmanager
+def worktree(rev: str) -> Iterator[Path]:
+    """A checkout of ``rev`` beside this one (git worktree), removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        subprocess.run(
+            ["git", "worktree", "add", "-q", "--detach", str(base), rev], cwd=ROOT, check=True
+        )
+        try:
+            yield base
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT)
+
+
 def spread(values: list[float], unit: float, name: str, digits: int = 1) -> str:
     ordered = sorted(values)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -108,20 +124,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=131_072)
     args = ap.parse_args()
     print(spread(latency(args.rounds), 1000, "details latency, ms"))
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        subprocess.run(
-            ["git", "worktree", "add", "-q", "--detach", str(base), args.base],
-            cwd=ROOT,
-            check=True,
-        )
-        try:
-            runs: dict[str, list[float]] = {args.base: [], "this tree": []}
-            for _ in range(args.drain_runs):
-                runs[args.base].append(drain(base, args.n))
-                runs["this tree"].append(drain(ROOT, args.n))
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT)
+    with worktree(args.base) as base:
+        runs: dict[str, list[float]] = {args.base: [], "this tree": []}
+        for _ in range(args.drain_runs):
+            runs[args.base].append(drain(base, args.n))
+            runs["this tree"].append(drain(ROOT, args.n))
     for name, values in runs.items():
         print(spread(values, 1, f"NDJSON drain of {args.n:,}, s, {name}", digits=3))
     ratio = statistics.median(runs["this tree"]) / statistics.median(runs[args.base])

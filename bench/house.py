@@ -20,13 +20,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from details import drain  # noqa: E402 - bench/details.py, beside this one
+from details import drain, worktree  # noqa: E402 - bench/details.py, beside this one
 
 #: Run in each tree: parse and encode every sample ROUNDS times; prints the seconds taken.
 PARSE = """
@@ -92,24 +91,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=131_072)
     ap.add_argument("--parse-rounds", type=int, default=20)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        subprocess.run(
-            ["git", "worktree", "add", "-q", "--detach", str(base), args.base],
-            cwd=ROOT,
-            check=True,
-        )
-        drains: dict[str, list[float]] = {args.base: [], "this tree": []}
-        parses: dict[str, list[float]] = {args.base: [], "this tree": []}
-        try:
-            for run in range(args.runs):
-                # Interleaved, and the order swapped each run: neither tree always goes first.
-                trees = [(args.base, base), ("this tree", ROOT)]
-                for name, tree in trees if run % 2 == 0 else trees[::-1]:
-                    drains[name].append(drain(tree, args.n))
-                    parses[name].append(parse(tree, args.parse_rounds))
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT)
+    drains: dict[str, list[float]] = {args.base: [], "this tree": []}
+    parses: dict[str, list[float]] = {args.base: [], "this tree": []}
+    with worktree(args.base) as base:
+        for run in range(args.runs):
+            # Interleaved, and the order swapped each run: neither tree always goes first.
+            trees = [(args.base, base), ("this tree", ROOT)]
+            for name, tree in trees if run % 2 == 0 else trees[::-1]:
+                drains[name].append(drain(tree, args.n))
+                parses[name].append(parse(tree, args.parse_rounds))
     for title, runs in (
         (f"NDJSON drain of {args.n:,} filings, s", drains),
         (f"details parse and encode, {args.parse_rounds} x the samples, s", parses),
