@@ -8,12 +8,23 @@ from typing import Any
 
 import msgspec
 import pytest
+from msgspec.structs import replace
 
+from secfeed_cli.details.criteria import DetailFilter, parse_sic
 from secfeed_cli.details.eightk import parse_8k
 from secfeed_cli.details.ownership import MAX_XML, brief, ownership_xml, parse_ownership, parse_xml
 from secfeed_cli.details.schedule13 import parse_schedule13
 from secfeed_cli.details.sgml import DetailsError, parse_header
-from secfeed_cli.wire.details import Details, Issuer, NoDetails, Ownership
+from secfeed_cli.wire.details import (
+    Details,
+    EightK,
+    Issuer,
+    NoDetails,
+    Ownership,
+    Row,
+    Schedule13,
+)
+from secfeed_cli.wire.filing import Filing
 
 from .edgar_docs import GOLDEN, document, samples
 
@@ -541,6 +552,102 @@ def test_a_schedule_13_date_and_its_largest_stake() -> None:
 
     assert _date("03/04/2025") == "2025-03-04" and _date("2025-03-04") == "2025-03-04"
     assert _date("3/4/25") == "3/4/25" and _date(None) is None
+
+
+# -- the filters that wait for details (criteria.py) --------------------------------------
+
+
+def _with(details: Details | None, form: str = "4") -> Filing:
+    filing = Filing("0000000001-26-000001", form, 1, "", "2026-01-05", "", "", False)
+    return filing if details is None else replace(filing, extra={"details": details})
+
+
+def _trades(*rows: tuple[str, float, float | None], sic: str | None = "2834") -> Ownership:
+    made = [
+        Row(table="non_derivative", code=code, shares=shares, price=price)
+        for code, shares, price in rows
+    ]
+    derivative = Row(table="derivative", code="M", shares=1e6, price=1.0)
+    return Ownership(issuer=Issuer(sic=sic), transactions=[*made, derivative])
+
+
+def test_no_filter_that_waits_for_details_is_active_unless_given() -> None:
+    assert not DetailFilter().active
+    assert DetailFilter(items=frozenset({"5.02"})).active
+    assert DetailFilter(codes=frozenset({"P"})).active
+    assert DetailFilter(sics=("28",)).active
+    assert DetailFilter(min_value=0.0).active  # zero is a value given
+    assert hash(DetailFilter()) == hash(DetailFilter())  # frozen: one per run, shared
+
+
+def test_a_filing_without_details_passes_no_filter_that_waits_for_them() -> None:
+    wanted = DetailFilter(codes=frozenset({"P"}))
+    assert not wanted.passes(_with(None))
+    assert not wanted.passes(_with(NoDetails(status="deferred", reason="not in")))
+    assert DetailFilter().passes(_with(_trades()))  # none given: every one with details
+
+
+def test_items_pass_8ks_with_any_of_them_and_nothing_else() -> None:
+    wanted = DetailFilter(items=frozenset({"5.02", "1.05"}))
+    assert wanted.passes(_with(EightK(items=["1.05", "9.01"]), "8-K"))
+    assert not wanted.passes(_with(EightK(items=["7.01"]), "8-K"))
+    assert not wanted.passes(_with(_trades(("P", 10, 1.0))))
+
+
+def test_codes_and_value_read_the_non_derivative_table_of_forms_3_4_5() -> None:
+    buys = _trades(("P", 1000, 12.5), ("S", 10, 1.0))
+    assert DetailFilter(codes=frozenset({"P"})).passes(_with(buys))
+    assert not DetailFilter(codes=frozenset({"G"})).passes(_with(buys))  # M is derivative
+    assert not DetailFilter(codes=frozenset({"M"})).passes(_with(buys))
+    assert not DetailFilter(codes=frozenset({"P"})).passes(_with(EightK(items=["8.01"]), "8-K"))
+    assert DetailFilter(min_value=12_510).passes(_with(buys))  # 12,500 + 10 in all
+    assert not DetailFilter(min_value=12_511).passes(_with(buys))
+    assert DetailFilter(codes=frozenset({"P"}), min_value=12_500).passes(_with(buys))
+    assert not DetailFilter(codes=frozenset({"S"}), min_value=11).passes(_with(buys))
+    unpriced = _trades(("A", 5000, None))
+    assert not DetailFilter(min_value=1).passes(_with(unpriced))
+    assert DetailFilter(min_value=0).passes(_with(unpriced))
+
+
+def test_sic_is_the_issuers_for_forms_3_4_5_and_the_filers_for_an_8k() -> None:
+    pharma = DetailFilter(sics=("28", "6022"))
+    assert pharma.passes(_with(_trades(sic="2834")))
+    assert not pharma.passes(_with(_trades(sic="3720")))
+    assert not pharma.passes(_with(_trades(sic=None)))
+    assert pharma.passes(_with(EightK(sic="6022"), "8-K"))
+    assert not pharma.passes(_with(EightK(sic="6021"), "8-K"))
+    assert not pharma.passes(_with(Schedule13(), "SCHEDULE 13G"))  # no SIC in a schedule
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix"), [("2834", "2834"), ("28xx", "28"), ("2XXX", "2"), (" 6022 ", "6022")]
+)
+def test_a_sic_code_or_its_prefix(text: str, prefix: str) -> None:
+    assert parse_sic(text) == prefix
+
+
+@pytest.mark.parametrize("text", ["283", "28345", "xxxx", "28x4", "abcd", ""])
+def test_what_is_no_sic_code(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a SIC code"):
+        parse_sic(text)
+
+
+def test_the_items_are_form_8ks_own() -> None:
+    """Form 8-K's item codes (General Instructions B, as amended 2023), read from the form, not
+    from the table: each is known, named, and has a short name of its own."""
+    from secfeed_cli.details.eightk import ITEMS
+
+    codes = (
+        "1.01 1.02 1.03 1.04 1.05 2.01 2.02 2.03 2.04 2.05 2.06 3.01 3.02 3.03 4.01 4.02 5.01"
+        " 5.02 5.03 5.04 5.05 5.06 5.07 5.08 6.01 6.02 6.03 6.04 6.05 6.06 6.10 7.01 8.01 9.01"
+    ).split()
+    assert list(ITEMS) == codes
+    shorts = [short for _, short in ITEMS.values()]
+    assert len(set(shorts)) == len(shorts) and all(shorts)
+    header = "".join(f"<ITEMS>{code}\n" for code in codes)
+    found = parse_8k(header)
+    assert found.items == codes and None not in found.item_names
+    assert found.summary.count(", ") == len(codes) - 2  # every item but 9.01
 
 
 if __name__ == "__main__":  # python -m tests.test_details: write the golden files anew
