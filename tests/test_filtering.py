@@ -111,7 +111,7 @@ def test_tickers_resolve_to_every_cik_the_map_gives_them() -> None:
 
 def test_an_unknown_ticker_is_an_error_naming_where_and_the_closest_ones() -> None:
     with pytest.raises(WatchlistError) as caught:
-        resolve_tickers(["AAPLX"], "--ticker")
+        resolve_tickers(["AAPLX"])  # named --ticker unless a watchlist line is named
     said = str(caught.value)
     assert said.startswith("--ticker: unknown ticker 'AAPLX' (closest: ")
     assert "AAPL" in said and "secfeed tickers update" in said
@@ -161,8 +161,15 @@ def test_a_bad_cik_is_an_error_naming_its_line(tmp_path: Path, text: str, said: 
 
 
 def test_a_watchlist_that_cannot_be_read_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(WatchlistError, match="watchlist"):
+    with pytest.raises(WatchlistError, match=r"^cannot read watchlist /"):
         read_watchlist(str(tmp_path / "missing.txt"), lambda _: None)
+    huge = tmp_path / "huge.txt"
+    huge.write_bytes(b"AAPL\n" + b"#" * ((4 << 20) - 4))  # 4 MiB + 1 byte
+    with pytest.raises(WatchlistError, match="larger than 4 MiB"):
+        read_watchlist(str(huge), lambda _: None)
+    whole = tmp_path / "whole.txt"
+    whole.write_bytes(b"AAPL\n" + b"#" * ((4 << 20) - 5))  # 4 MiB: read
+    assert read_watchlist(str(whole), lambda _: None) == {APPLE}
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing yet\n")
     assert read_watchlist(str(empty), lambda _: None) == set()
@@ -193,7 +200,7 @@ def test_a_filter_says_whether_it_filters_anything() -> None:
 
 def test_ciks_and_forms_both_hold_in_a_call_and_in_a_batch() -> None:
     filt = FilingFilter(("8-K",), ciks=frozenset({7}))
-    assert filt("8-K", 7) and not filt("8-K", 8) and not filt("4", 7)
+    assert filt("8-K", 7) is True and filt("8-K", 8) is False and filt("4", 7) is False
     batch = [_filing("8-K", 7), _filing("8-K", 8), _filing("4", 7)]
     assert filt.select(batch) == [batch[0]]
 
@@ -232,8 +239,41 @@ def test_the_verdicts_kept_are_bounded_and_start_again_when_full() -> None:
     assert filt.select([_filing("8-K"), _filing("X-9")]) == [_filing("8-K")]
 
 
+# mutant: equivalent: secfeed_cli/filtering/filters.py:99 _matches' False as None: only its
+# truth is read (`not self._matches(...)`).
 # mutant: equivalent: secfeed_cli/filtering/filters.py:138 a dict's __init__ with no
 # arguments does nothing; secfeed_cli/filtering/formcheck.py:51 asks difflib for 2 matches
 # and takes the first, as with 1; secfeed_cli/filtering/formcheck.py:74 a glob's stem cut at
 # "XX*?" rather than "*?" differs only for stems ending in X, and their guess was the same
 # for each one tried (DEF 14AX, 10-QX, S-1X, 8-KX, N-PX, 13F-HRX).
+
+
+def test_a_form_family_is_kept_for_a_few_thousand_forms_only() -> None:
+    from secfeed_cli.filtering import forms
+
+    assert forms.family("4") == "insider" and forms.family("4") == "insider"  # kept, same
+    assert forms._FAMILY["4"] == "insider"
+    forms._FAMILY.clear()
+    try:
+        for n in range(10_000):
+            forms.family(f"X-{n}")
+        assert len(forms._FAMILY) == 10_000
+        assert forms.family("8-K") == "current" and "8-K" not in forms._FAMILY  # full
+    finally:
+        forms._FAMILY.clear()
+
+
+def test_an_age_of_ten_years_is_taken_and_one_second_more_is_not() -> None:
+    from datetime import timedelta
+
+    from secfeed_cli.filtering.when import MAX_AGE, parse_when
+
+    now = datetime(2026, 12, 7, tzinfo=timezone.utc)
+    assert MAX_AGE == 3660 * 86400  # ten years of 366 days
+    assert parse_when(f"{MAX_AGE}s", now) == now - timedelta(days=3660)
+    with pytest.raises(ValueError, match="more than ten years ago"):
+        parse_when(f"{MAX_AGE + 1}s", now)
+
+
+# mutant: equivalent: secfeed_cli/filtering/watchlist.py:61 splits a line at "#" twice, not
+# once, and keeps what comes before the first either way.
