@@ -20,6 +20,7 @@ from secfeed_cli.wire.details import (
     EightK,
     Issuer,
     NoDetails,
+    Owner,
     Ownership,
     Row,
     Schedule13,
@@ -652,6 +653,130 @@ def test_the_items_are_form_8ks_own() -> None:
     found = parse_8k(header)
     assert found.items == codes and None not in found.item_names
     assert found.summary.count(", ") == len(codes) - 2  # every item but 9.01
+
+
+# -- the bounds every document is read within ---------------------------------------------
+
+
+def test_the_limits_are_the_documented_ones() -> None:
+    from secfeed_cli.details.ownership import MAX_ROWS, MAX_TEXT
+    from secfeed_cli.details.sgml import MAX_HEADER
+
+    assert (MAX_XML, MAX_TEXT, MAX_ROWS, MAX_HEADER) == (4 << 20, 4000, 500, 256 << 10)
+
+
+def test_a_text_is_cut_at_its_limit_and_not_before() -> None:
+    from secfeed_cli.details.ownership import MAX_TEXT, bounded, squeezed
+
+    assert bounded("a" * MAX_TEXT) == "a" * MAX_TEXT
+    cut = bounded("a" * (MAX_TEXT + 1))
+    assert len(cut) == MAX_TEXT and cut.endswith("a…")
+    assert squeezed("  two\n\t words  ") == "two words"
+    note = "word " * 10_000  # 50,000 characters, in many pieces below
+    pieces = "".join(f"<b>{note[i : i + 100]}</b>" for i in range(0, len(note), 100))
+    body = f"<footnotes><footnote id='F1'>{pieces}</footnote></footnotes>"
+    kept = parse_ownership(_form4(body)).footnotes["F1"]
+    assert len(kept) == MAX_TEXT and kept.startswith("word word") and kept.endswith("…")
+
+
+def test_a_document_of_the_largest_size_is_read_and_one_byte_more_is_not() -> None:
+    head = "<ownershipDocument><documentType>4</documentType><remarks>"
+    tail = "</remarks></ownershipDocument>"
+    pad = MAX_XML - len(head) - len(tail)
+    assert parse_xml(head + "x" * pad + tail).tag == "ownershipDocument"
+    with pytest.raises(DetailsError, match="over 4,194,304"):
+        parse_xml(head + "x" * (pad + 1) + tail)
+    with pytest.raises(DetailsError, match="over"):  # counted in UTF-8 bytes, not characters
+        parse_xml(head + "é" * (pad // 2 + 1) + tail)
+    odd = parse_xml(head + "a\ud800b" + tail)  # a lone surrogate cannot be UTF-8: replaced
+    assert odd.findtext("remarks") == "a?b"
+
+
+def test_the_xml_block_is_found_at_the_very_start_too() -> None:
+    assert ownership_xml("<XML>\n<a/>\n</XML>") == "<a/>"
+    with pytest.raises(DetailsError, match="cut off"):
+        ownership_xml("<XML><a/>")
+
+
+# mutant: equivalent: secfeed_cli/details/ownership.py:48 `end < 0` as `<= 0` or `< 1`: the
+# end is searched from the start of <XML>, so it is never at 0.
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("0" * 39 + "1", None),
+        ("0" * 40 + "1", "a number of 41 characters"),
+        ("1000000000000000", None),
+        ("-1000000000000000", None),
+        ("1000000000000001", "out of range"),
+    ],
+)
+def test_numbers_at_the_edges_of_what_is_read(text: str, said: str | None) -> None:
+    if said is None:
+        [row] = parse_ownership(_form4(_sale("P", text, None))).transactions
+        assert row.shares == int(text)
+    else:
+        with pytest.raises(DetailsError, match=said):
+            parse_ownership(_form4(_sale("P", text, None)))
+
+
+def test_lists_are_kept_up_to_their_limit_and_refused_beyond() -> None:
+    refs = "".join(f"<footnoteId id='F{n}'/>" for n in range(501))
+    sale = _sale("P", "1", "1").replace("<securityTitle>", f"{refs}<securityTitle>")
+    [row] = parse_ownership(_form4(sale)).transactions
+    assert len(row.footnotes) == 500 and row.footnotes[-1] == "F499"
+    notes = "".join(f"<footnote id='F{n}'>n</footnote>" for n in range(500))
+    assert len(parse_ownership(_form4(f"<footnotes>{notes}</footnotes>")).footnotes) == 500
+    more = notes + "<footnote id='F500'>n</footnote>"
+    with pytest.raises(DetailsError, match="more than 500 footnotes"):
+        parse_ownership(_form4(f"<footnotes>{more}</footnotes>"))
+    owners = "".join(_owner(f"O{n}", "isOther") for n in range(500))
+    assert len(parse_ownership(_form4(owners)).owners) == 500
+    with pytest.raises(DetailsError, match="more than 500 owners"):
+        parse_ownership(_form4(owners + _owner("one more", "isOther")))
+    rows = "".join(
+        _sale("P", "1", "1")
+        .replace("<nonDerivativeTable>", "")
+        .replace("</nonDerivativeTable>", "")
+        for _ in range(501)
+    )
+    with pytest.raises(DetailsError, match="more than 500"):
+        parse_ownership(_form4(f"<nonDerivativeTable>{rows}</nonDerivativeTable>"))
+
+
+def test_an_owner_without_a_cik_or_title_and_a_trade_without_a_code() -> None:
+    anonymous = "<reportingOwner><reportingOwnerId><rptOwnerName>X</rptOwnerName>"
+    found = parse_ownership(_form4(anonymous + "</reportingOwnerId></reportingOwner>"))
+    assert found.owners == [Owner(name="X")]
+    assert found.summary == "no securities reported · X"
+    uncoded = _sale("", "5", "2").replace("<transactionCode></transactionCode>", "")
+    assert parse_ownership(_form4(uncoded)).summary == "? 5 @ $2.00 = $10"
+
+
+def test_the_brief_cell_in_billions_and_roles_together() -> None:
+    roles = _owner("Big", "isDirector", "isOther")
+    big = parse_ownership(_form4(roles + _sale("P", "2,000,000", "1000")))
+    assert brief(big) == "P $2B Dir/Oth"
+    exact = parse_ownership(_form4(_sale("S", "1000", "1")))
+    assert brief(exact) == "S $1K"
+
+
+def test_the_sec_header_reads_only_its_own_head_and_the_partys_sic() -> None:
+    header = (
+        "<SEC-HEADER>\n<TYPE>4\n<PERIOD>20240102\n<REPORTING-OWNER>\n<ASSIGNED-SIC>9999\n"
+        "<ISSUER>\n<ASSIGNED-SIC>2834\n</SEC-HEADER>\n<ASSIGNED-SIC>1111\n<ITEMS>5.02\n"
+    )
+    found = parse_header(header, party="ISSUER")
+    assert (found.form, found.sic, found.period, found.items) == ("4", "2834", "2024-01-02", ())
+    assert parse_header(header).sic == "9999"  # no party: the first in the header
+    text = (
+        "CONFORMED SUBMISSION TYPE:\t8-K\nFILER:\n STANDARD INDUSTRIAL CLASSIFICATION: X [6022]\n"
+    )
+    assert (parse_header(text, party="FILER").form, parse_header(text).sic) == ("8-K", "6022")
+    late = "x" * (256 << 10) + "\n<TYPE>4\n"
+    assert parse_header(late).form is None  # past the head: not read
+    assert hash(parse_header("")) == hash(parse_header(""))
 
 
 if __name__ == "__main__":  # python -m tests.test_details: write the golden files anew
