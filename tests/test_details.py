@@ -779,6 +779,86 @@ def test_the_sec_header_reads_only_its_own_head_and_the_partys_sic() -> None:
     assert hash(parse_header("")) == hash(parse_header(""))
 
 
+def test_an_8k_sic_is_the_filers_and_old_item_names_make_a_short_summary() -> None:
+    header = "<FILED-BY>\n<ASSIGNED-SIC>1111\n<FILER>\n<ASSIGNED-SIC>2222\n<ITEMS>8.01\n"
+    assert parse_8k(header).sic == "2222"
+    old = "".join(f"ITEM INFORMATION: Something said at length number {n}\n" for n in range(5))
+    found = parse_8k(old)
+    assert found.items == [] and len(found.item_names) == 5
+    assert found.summary == (
+        "Something said at length number 0; Something said at length number 1; Some"
+    )
+    assert parse_8k("<TYPE>8-K\n").summary == "no items listed"
+    assert parse_8k("<ITEMS>9.01\n").summary == "9.01 exhibits"  # all there is: named
+    assert parse_8k("<ITEMS>9.99\n").summary == "9.99"  # a code Form 8-K does not list
+
+
+# mutant: equivalent: secfeed_cli/details/eightk.py:89 _key's separator: the names it looks up
+# were made by the same _key.
+
+
+def _schedule(persons: str, extra: str = "") -> str:
+    return (
+        "<edgarSubmission><submissionType>SCHEDULE 13G</submissionType><issuerCik>0000000007"
+        f"</issuerCik>{extra}{persons}</edgarSubmission>"
+    )
+
+
+def _person(name: str, percent: str | None, cik: str = "") -> str:
+    share = f"<classPercent>{percent}</classPercent>" if percent is not None else ""
+    return (
+        f"<coverPageHeaderReportingPersonDetails><reportingPersonName>{name}"
+        f"</reportingPersonName><reportingPersonCIK>{cik}</reportingPersonCIK>{share}"
+        "</coverPageHeaderReportingPersonDetails>"
+    )
+
+
+def test_a_schedule_13_of_few_facts_and_of_the_most_persons() -> None:
+    found = parse_schedule13(
+        _schedule(_person("A", None, "x12"), "<titleOfClass>Common</titleOfClass>")
+    )
+    assert found.issuer.cik == 7 and found.security == "Common"
+    assert found.persons[0].cik is None  # not digits
+    assert found.summary == "1 reporting persons · the issuer"
+    two = parse_schedule13(_schedule(_person("Small", "1.5") + _person("Big", "9.9", "42")))
+    assert two.summary == "9.9% of the issuer · Big +1" and two.persons[1].cik == 42
+    many = "".join(_person(f"P{n}", "1") for n in range(500))
+    assert len(parse_schedule13(_schedule(many)).persons) == 500
+    with pytest.raises(DetailsError, match="more than 500 reporting persons"):
+        parse_schedule13(_schedule(many + _person("one more", "1")))
+
+
+def test_the_summary_names_four_codes_and_counts_the_rest() -> None:
+    def of(codes: str) -> str:
+        rows = "".join(
+            _sale(c, "1", "1")
+            .replace("<nonDerivativeTable>", "")
+            .replace("</nonDerivativeTable>", "")
+            for c in codes
+        )
+        return parse_ownership(_form4(f"<nonDerivativeTable>{rows}</nonDerivativeTable>")).summary
+
+    assert "more" not in of("ABCD") and of("ABCD").count("@") == 4
+    assert of("ABCDE").endswith(" +1 more")
+
+
+def test_a_title_counts_only_for_an_officer() -> None:
+    director = _owner("D", "isDirector").replace(
+        "</reportingOwnerRelationship>", "<otherText>Chair</otherText></reportingOwnerRelationship>"
+    )
+    found = parse_ownership(_form4(director + _sale("P", "1", "1")))
+    assert found.owners[0].title == "Chair" and found.summary.endswith(" · Director")
+    officer = parse_ownership(_form4(_owner("O", "isOfficer") + _sale("P", "1", "1")))
+    assert officer.summary.endswith(" · Officer")  # no title given: the role
+    billion = parse_ownership(_form4(_sale("P", "1,000,000", "1000")))
+    assert brief(billion) == "P $1B"
+
+
+# mutant: equivalent: secfeed_cli/details/ownership.py:292 `p or 0` as `p or 1` and
+# zip(strict=False): every price is a number there (checked just above) and the lists are
+# one per row; :304 `_who` without owners returns "" or None, both read as "no one".
+
+
 if __name__ == "__main__":  # python -m tests.test_details: write the golden files anew
     GOLDEN.mkdir(exist_ok=True)
     for sample in SAMPLES:
