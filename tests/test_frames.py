@@ -184,3 +184,67 @@ def test_a_filing_sized_frame_inside_a_fragmented_message_breaks_the_stream() ->
     assert reader.feed(data) == []
     assert isinstance(reader.error, FrameError)
     assert "new message inside a fragmented one" in str(reader.error)
+
+
+@pytest.mark.parametrize("size", [0, 1, 5, 125, 126, 127, 65_535, 65_536, 70_001])
+def test_client_frames_of_every_length_class_match_an_independent_encoder(size: int) -> None:
+    import websocket
+
+    payload = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    mask = b"\x12\x34\x56\x78"
+    theirs = websocket.ABNF(1, 0, 0, 0, OP_TEXT, 1, payload)
+    theirs.get_mask_key = lambda _n: mask
+    ours = client_frame(OP_TEXT, payload, mask)
+    assert ours == theirs.format()
+    assert len(client_frame(OP_TEXT, payload)) == len(ours)  # a random key: the same length
+
+
+def test_the_opcodes_are_rfc_6455s() -> None:
+    from secfeed_cli.feed import frames
+
+    assert (frames.OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, frames.OP_PONG) == (
+        0x0,
+        0x1,
+        0x2,
+        0x8,
+        0x9,
+        0xA,
+    )
+
+
+def test_a_skipped_message_is_equal_by_its_size_only() -> None:
+    assert Skipped(5) == Skipped(5) and Skipped(5) != Skipped(6) and Skipped(5) != 5
+    assert hash(Skipped(5)) == hash(Skipped(5)) != hash(5)
+    assert len({Skipped(5), Skipped(5), Skipped(6)}) == 2
+    assert repr(Skipped(5)) == "Skipped(5)"
+
+
+def test_the_default_limit_is_one_mib_a_message() -> None:
+    reader = FrameReader()
+    mib = 1 << 20
+    assert reader.feed(ws_frame(b"x" * mib)) == [(OP_TEXT, b"x" * mib)]
+    assert reader.feed(ws_frame(b"x" * (mib + 1))) == [Skipped(mib + 1)]
+
+
+def test_all_text_says_what_the_last_read_held_and_a_break_is_not_text() -> None:
+    reader = FrameReader()
+    reader.read(ws_frame(b"p", OP_PING))
+    assert not reader.all_text
+    reader.read(ws_frame(b"x" * 200) + ws_frame(b"a"))
+    assert reader.all_text  # the next read starts over
+    reader.read(ws_frame(b"a") + b"\x83\x00")  # a reserved opcode after a text frame
+    assert reader.error is not None and not reader.all_text
+
+
+def test_a_filing_sized_frame_in_the_read_after_a_fragment_opened_breaks_the_stream() -> None:
+    reader = FrameReader()
+    assert reader.feed(b"\x01\x02ab") == []  # a text message opened, not final
+    assert reader.feed(b"\x81\x7e" + (130).to_bytes(2, "big") + b"x" * 130) == []
+    assert "new message inside a fragmented one" in str(reader.error)
+
+
+# mutant: equivalent: secfeed_cli/feed/frames.py:95 and :97 the first _frag_len and all_text,
+# which every read sets before reading them; :124 a skip that ends exactly at the end of the
+# data (`<` drops the empty rest the same way); :140 and :143 the fast path's bounds: a frame
+# it declines (`<=`, 4 or 5 header bytes, one ending at the buffer's end, one of exactly the
+# limit) goes to the general path, which reads it the same.
