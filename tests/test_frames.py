@@ -243,6 +243,23 @@ def test_a_filing_sized_frame_in_the_read_after_a_fragment_opened_breaks_the_str
     assert "new message inside a fragmented one" in str(reader.error)
 
 
+def test_a_long_header_split_after_other_frames_is_waited_for() -> None:
+    payload = b"y" * 70_000
+    data = ws_frame(b"first") + b"\x81\x7f" + len(payload).to_bytes(8, "big") + payload
+    for cut in range(8, 17):  # inside the second frame's 10-byte header
+        reader = FrameReader()
+        frames = reader.feed(data[:cut]) + reader.feed(data[cut:])
+        assert frames == [(OP_TEXT, b"first"), (OP_TEXT, payload)], cut
+
+
+def test_a_text_frame_of_exactly_the_limit_is_whole_text() -> None:
+    reader = FrameReader(max_size=10)
+    assert reader.read(ws_frame(b"0123456789")) == [b"0123456789"] and reader.all_text
+    assert reader.read(ws_frame(b"0123456789a")) == [Skipped(11)]
+
+
+# mutant: equivalent: secfeed_cli/feed/frames.py:156 waiting for a fifth byte of a frame whose
+# 16-bit length makes it at least 130 bytes long: it waits for more either way.
 # mutant: equivalent: secfeed_cli/feed/frames.py:95 and :97 the first _frag_len and all_text,
 # which every read sets before reading them; :124 a skip that ends exactly at the end of the
 # data (`<` drops the empty rest the same way); :140 and :143 the fast path's bounds: a frame
