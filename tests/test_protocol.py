@@ -508,3 +508,96 @@ def test_a_record_of_secfeeds_own_output_comes_back_as_the_filing() -> None:
         filing_from_record({"form": "8-K"}, b"")
     with pytest.raises(ProtocolError):
         filing_from_record([record], b"")
+
+
+# -- the details object read back (wire/details.py) ---------------------------------------
+
+
+def test_details_back_from_json_are_the_structs_their_shape_says() -> None:
+    from secfeed_cli.wire.details import EightK, NoDetails, Ownership, Schedule13, read
+
+    assert isinstance(read({"status": "ok", "transactions": []}), Ownership)
+    assert isinstance(read({"status": "ok", "items": ["5.02"]}), EightK)
+    assert isinstance(read({"status": "ok", "item_names": [None]}), EightK)
+    assert isinstance(read({"status": "ok", "persons": []}), Schedule13)
+    assert isinstance(read({"status": "ok"}), Ownership)  # no telling field: the first kind
+    for status in ("deferred", "unavailable", "error"):
+        found = read({"status": status, "reason": "why"})
+        assert isinstance(found, NoDetails) and found.status == status
+    made = EightK(items=["8.01"])
+    assert read(made) is made  # already a struct: as it is
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ([], "'details' is not an object"),
+        ({"status": "fine"}, "none of ok, deferred, unavailable, error"),
+        ({}, "none of ok, deferred, unavailable, error"),
+        ({"status": "ok", "issuer": {"cik": -1}}, "not secfeed's details object"),
+        ({"status": "ok", "transactions": [{"shares": 1e16}]}, "not secfeed's details object"),
+        ({"status": "ok", "transactions": [{"shares": -1e16}]}, "not secfeed's details object"),
+        ({"status": "ok", "items": "5.02"}, "not secfeed's details object"),
+        ({"status": "deferred", "reason": 5}, "not secfeed's details object"),
+    ],
+)
+def test_details_not_ours_are_refused_with_the_reason(value: Any, why: str) -> None:
+    from secfeed_cli.wire.details import problem, read
+
+    with pytest.raises(ValueError, match=why):
+        read(value)
+    assert why in (problem(value) or "")
+
+
+def test_details_numbers_up_to_the_bound_keep_their_type() -> None:
+    from secfeed_cli.wire.details import MAX_NUMBER, Ownership, problem, read
+
+    assert MAX_NUMBER == 1e15
+    edge = {
+        "status": "ok",
+        "transactions": [{"shares": 10**15, "price": -1e15}],
+        "issuer": {"cik": 0},
+    }
+    found = read(edge)
+    assert isinstance(found, Ownership) and problem(edge) is None
+    [row] = found.transactions
+    assert type(row.shares) is int and type(row.price) is float
+    assert row.traded == (10**15, -1e15)
+    assert found.issuer.cik == 0
+
+
+def test_a_row_tells_its_trade_only_from_numbers() -> None:
+    from secfeed_cli.wire.details import Row
+
+    assert Row(shares=10, price=2.5).traded == (10, 2.5)
+    assert Row().traded == (None, None)  # a holding: neither
+    assert Row(shares=None, price=1).traded == (None, 1)
+
+
+def test_details_structs_are_frozen() -> None:
+    from secfeed_cli.wire.details import (
+        EightK,
+        Issuer,
+        Issuer13,
+        NoDetails,
+        Owner,
+        Ownership,
+        Person,
+        Row,
+        Schedule13,
+    )
+
+    for made in (
+        Issuer(),
+        Owner(),
+        Row(),
+        Ownership(),
+        EightK(),
+        Issuer13(),
+        Person(),
+        Schedule13(),
+        NoDetails(status="error"),
+    ):
+        field = type(made).__struct_fields__[0]
+        with pytest.raises(AttributeError):
+            setattr(made, field, None)
