@@ -601,3 +601,9 @@ def test_details_structs_are_frozen() -> None:
         field = type(made).__struct_fields__[0]
         with pytest.raises(AttributeError):
             setattr(made, field, None)
+
+
+def test_what_the_protocol_module_exports_exists() -> None:
+    from secfeed_cli.wire import protocol
+
+    assert protocol.__all__ and all(hasattr(protocol, name) for name in protocol.__all__)
