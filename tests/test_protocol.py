@@ -607,3 +607,10 @@ def test_what_the_protocol_module_exports_exists() -> None:
     from secfeed_cli.wire import protocol
 
     assert protocol.__all__ and all(hasattr(protocol, name) for name in protocol.__all__)
+
+
+def test_a_reconnect_may_ask_for_now_or_for_half_a_second() -> None:
+    assert parse_frame('{"type":"reconnect","within_seconds":0}') == Reconnect(0.0, None)
+    assert parse_frame('{"type":"reconnect","within_seconds":0.5}') == Reconnect(0.5, None)
+    with pytest.raises(ProtocolError, match="non-negative"):
+        parse_frame('{"type":"reconnect","within_seconds":-0.5}')
