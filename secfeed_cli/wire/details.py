@@ -27,7 +27,6 @@ Amount = (
     | Annotated[float, msgspec.Meta(ge=-MAX_NUMBER, le=MAX_NUMBER)]
 )
 Whole = Annotated[int, msgspec.Meta(ge=0, le=int(MAX_NUMBER))]
-Status = Literal["ok", "deferred", "unavailable", "error"]
 #: A field a row has only in one table, or only for a transaction: absent from the JSON.
 Maybe = UnsetType
 
