@@ -258,10 +258,61 @@ def test_a_text_frame_of_exactly_the_limit_is_whole_text() -> None:
     assert reader.read(ws_frame(b"0123456789a")) == [Skipped(11)]
 
 
+@pytest.mark.parametrize("opcode", [OP_BINARY, OP_CLOSE, 0xA])
+def test_client_frames_of_even_opcodes_and_every_length_class(opcode: int) -> None:
+    import websocket
+
+    for size in (5, 200, 70_000):
+        payload = b"z" * size
+        theirs = websocket.ABNF(1, 0, 0, 0, opcode, 1, payload)
+        theirs.get_mask_key = lambda _n: b"\x01\x02\x03\x04"
+        assert client_frame(opcode, payload, b"\x01\x02\x03\x04") == theirs.format(), size
+
+
+def test_a_break_before_any_other_frame_is_not_text() -> None:
+    reader = FrameReader()
+    assert reader.read(ws_frame(b"x" * 200) + b"\x81\x80") == [b"x" * 200]  # then masked
+    assert reader.error is not None and not reader.all_text
+
+
+def test_control_frames_of_125_bytes_and_split_across_reads() -> None:
+    reader = FrameReader()
+    ping = ws_frame(b"p" * 125, OP_PING)
+    assert reader.feed(ping[:60]) == []
+    assert reader.feed(ping[60:] + ws_frame(b"a")) == [(OP_PING, b"p" * 125), (OP_TEXT, b"a")]
+    reader.feed(ws_frame(b"p" * 126, OP_PING))
+    assert "invalid control frame" in str(reader.error)
+
+
+def test_a_binary_message_of_exactly_the_limit_is_kept() -> None:
+    reader = FrameReader(max_size=300)
+    assert reader.feed(ws_frame(b"b" * 300, OP_BINARY)) == [(OP_BINARY, b"b" * 300)]
+    assert reader.feed(ws_frame(b"b" * 301, OP_BINARY)) == [Skipped(301)]
+
+
+# mutant: equivalent: secfeed_cli/feed/frames.py:34 128 | 127 and 129 | 127 are both 255, and
+# 129 | opcode is 128 | opcode for the odd opcodes; :35 a longer mask stream is cut at n.
+# mutant: equivalent: secfeed_cli/feed/frames.py:35 (the same line, its other operand).
+# mutant: equivalent: secfeed_cli/feed/frames.py:57 the tag inside Skipped's hash: equal
+# objects hash alike with any tag.
+# mutant: equivalent: secfeed_cli/feed/frames.py:161 a 64-bit length read from too few bytes
+# is smaller than the real one: the frame waits, and the next read parses its header again.
+# mutant: equivalent: secfeed_cli/feed/frames.py:192 _data returns a position past a header,
+# never 0, or -1.
+# mutant: equivalent: secfeed_cli/feed/frames.py:222 any negative "need more" is read alike.
+# mutant: equivalent: secfeed_cli/feed/frames.py:228 fragments kept while a message is skipped
+# are never read (a skipped message ends as Skipped, and the next one starts a new list).
+# mutant: equivalent: secfeed_cli/feed/frames.py:230 a frame that ends exactly at the end of
+# the data leaves nothing to skip either way.
+# mutant: equivalent: secfeed_cli/feed/frames.py:246 the length after a message ends: the next
+# message sets it before it is read.
 # mutant: equivalent: secfeed_cli/feed/frames.py:156 waiting for a fifth byte of a frame whose
 # 16-bit length makes it at least 130 bytes long: it waits for more either way.
-# mutant: equivalent: secfeed_cli/feed/frames.py:95 and :97 the first _frag_len and all_text,
-# which every read sets before reading them; :124 a skip that ends exactly at the end of the
-# data (`<` drops the empty rest the same way); :140 and :143 the fast path's bounds: a frame
-# it declines (`<=`, 4 or 5 header bytes, one ending at the buffer's end, one of exactly the
-# limit) goes to the general path, which reads it the same.
+# mutant: equivalent: secfeed_cli/feed/frames.py:95 the first _frag_len, set before it is read.
+# mutant: equivalent: secfeed_cli/feed/frames.py:97 the first all_text, set by every read.
+# mutant: equivalent: secfeed_cli/feed/frames.py:124 a skip ending exactly at the end of the
+# data (`<` drops the empty rest the same way).
+# mutant: equivalent: secfeed_cli/feed/frames.py:140 the fast path's bound (`<`, 4 or 5 bytes):
+# a frame it declines goes to the general path, which reads it the same.
+# mutant: equivalent: secfeed_cli/feed/frames.py:143 likewise for a frame ending at the
+# buffer's end or of exactly the limit.
