@@ -58,9 +58,9 @@ def environment(filing: Filing) -> dict[str, str]:
     """The process environment plus the filing's fields as ``SECFEED_*`` variables."""
     env = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
     fields = {name.upper(): text for name, text in text_fields(filing).items()}
-    if filing.details_status is not None:  # --details: the full object is on stdin
-        fields["DETAILS_STATUS"] = filing.details_status
-        fields["DETAILS_SUMMARY"] = filing.details_summary or ""
+    cells = filing.details_cells
+    if cells is not None:  # --details: the full object is on stdin
+        fields["DETAILS_STATUS"], fields["DETAILS_SUMMARY"] = cells
     env.update({f"SECFEED_{k}": _safe(v) for k, v in fields.items()})
     return env
 

@@ -88,7 +88,8 @@ class CsvSink(Counting):
                 rows[i] += f",{record['received_time']},{record['latency_ms']}"
         if self.details:  # the status and the summary; the whole object is NDJSON's and JSON's
             for i, f in enumerate(filings):
-                rows[i] += f",{f.details_status or ''},{_quote_escaping(f.details_summary or '')}"
+                status, summary = f.details_cells or ("", "")
+                rows[i] += f",{status},{_quote_escaping(summary)}"
         self._unflushed += len(filings)
         self._rows.append("\r\n".join(rows) + "\r\n")
 

@@ -271,6 +271,15 @@ class Filing(
         return None if details is None else details.status
 
     @property
+    def details_cells(self) -> tuple[str, str] | None:
+        """(status, summary or ""), from one reading of the details (a details object back
+        from NATS or an archive is read anew each time it is asked for); None without."""
+        details = self.details
+        if details is None:
+            return None
+        return details.status, "" if isinstance(details, NoDetails) else details.summary
+
+    @property
     def url(self) -> str:
         """The EDGAR filing index page, built from ``cik`` and ``accession_no``."""
         return edgar_url(self.cik, self.accession_no)
