@@ -7,10 +7,11 @@ would look like a quiet day.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-#: Told of what is skipped, and of a cached map that could not be used.
-Warn = Callable[[str], None]
+if TYPE_CHECKING:
+    from ..common.config import Warn  # told of what is skipped, and of an unusable cached map
 
 
 class WatchlistError(ValueError):
