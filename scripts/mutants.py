@@ -109,9 +109,42 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("tests/test_filtering.py", "tests/test_pure.py", "tests/test_when.py"),
     ),
     "redact": (("secfeed_cli/common/redact.py",), ("tests/test_pure.py",)),
+    "link": (
+        (
+            "secfeed_cli/feed/connection.py",
+            "secfeed_cli/feed/handshake.py",
+            "secfeed_cli/feed/links.py",
+            "secfeed_cli/feed/events.py",
+            "secfeed_cli/feed/sockets.py",
+        ),
+        ("tests/test_connection.py", "tests/test_linkstate.py", "tests/test_stream_machine.py"),
+    ),
+    "streaming": (
+        (
+            "secfeed_cli/feed/stream.py",
+            "secfeed_cli/feed/dialing.py",
+            "secfeed_cli/feed/dedupe.py",
+        ),
+        ("tests/test_stream_machine.py", "tests/test_retry.py", "tests/test_pure.py"),
+    ),
+    "fetching": (
+        ("secfeed_cli/feed/httpget.py", "secfeed_cli/feed/proxy.py"),
+        ("tests/test_httpget.py",),
+    ),
 }
 #: The groups of the core modules (``--core``): 90% of their mutants killed, raw.
-CORE = ("linkstate", "details", "filtering", "redact", "escaping", "framing", "protocol")
+CORE = (
+    "linkstate",
+    "details",
+    "filtering",
+    "redact",
+    "escaping",
+    "framing",
+    "protocol",
+    "link",
+    "streaming",
+    "fetching",
+)
 
 _SWAP_CMP = {
     ast.Lt: ast.LtE,

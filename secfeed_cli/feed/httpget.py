@@ -123,7 +123,14 @@ def get(
         same_host = (new.hostname or "").lower() == (old.hostname or "").lower()
         downgrade = old.scheme == "https" and new.scheme != "https"
         if not location or not same_host or downgrade or new.scheme not in ("http", "https"):
-            why = "from https to http" if same_host and downgrade else "to another host"
+            if not location:
+                why = "without a Location"
+            elif not same_host:
+                why = "to another host"
+            elif new.scheme not in ("http", "https"):
+                why = f"to {new.scheme}://"
+            else:
+                why = "from https to http"
             raise FetchError(
                 f"{shown(url)} redirected to {shown(target) if location else '(no Location)'};"
                 f" secfeed does not follow a redirect {why}: use that URL if you trust it"
@@ -249,8 +256,15 @@ def _get_once(
     if fields.get("content-encoding", "").lower() in ("gzip", "x-gzip"):
         body = _gunzip(body, max_decoded, url)
     elif len(body) > max_decoded:
-        raise FetchError(f"{shown(url)} sent more than {max_decoded >> 20} MiB")
+        raise FetchError(f"{shown(url)} sent more than {_size(max_decoded)}")
     return Answer(status, reason, fields, body, url)
+
+
+def _size(limit: int) -> str:
+    """A cap as messages give it: whole MiB where it is one, else bytes (a test's small cap)."""
+    if limit >= 1 << 20 and not limit % (1 << 20):
+        return f"{limit >> 20} MiB"
+    return f"{limit:,} bytes"
 
 
 def _too_slow(url: str) -> str:
@@ -288,7 +302,7 @@ class _Body:
         return True
 
     def _too_big(self) -> None:
-        raise FetchError(f"{shown(self.url)} sent more than {self.limit >> 20} MiB")
+        raise FetchError(f"{shown(self.url)} sent more than {_size(self.limit)}")
 
     def read(self, fields: dict[str, str]) -> bytes:
         if "chunked" in fields.get("transfer-encoding", "").lower():
@@ -350,13 +364,13 @@ def _gunzip(data: bytes, limit: int, url: str) -> bytes:
         while pending:
             out += inflate.decompress(pending, limit + 1 - len(out))
             if len(out) > limit:
-                raise FetchError(f"{shown(url)} sent more than {limit >> 20} MiB once decompressed")
+                raise FetchError(f"{shown(url)} sent more than {_size(limit)} once decompressed")
             pending = inflate.unconsumed_tail
         out += inflate.flush(limit + 1 - len(out))
     except zlib.error as exc:
         raise FetchError(f"{shown(url)} sent a broken gzip body ({exc})") from None
     if len(out) > limit:
-        raise FetchError(f"{shown(url)} sent more than {limit >> 20} MiB once decompressed")
+        raise FetchError(f"{shown(url)} sent more than {_size(limit)} once decompressed")
     if not inflate.eof:
         raise FetchError(f"{shown(url)} sent a truncated gzip body")
     return bytes(out)
