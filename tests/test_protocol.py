@@ -603,6 +603,30 @@ def test_details_structs_are_frozen() -> None:
             setattr(made, field, None)
 
 
+def test_details_structs_take_keywords_only_and_found_ones_say_ok() -> None:
+    """A details struct is built by field name only (a field added in the middle cannot shift
+    another's value), and one with details found is ``ok`` unless told otherwise."""
+    from secfeed_cli.wire.details import (
+        EightK,
+        Issuer,
+        Issuer13,
+        NoDetails,
+        Owner,
+        Ownership,
+        Person,
+        Row,
+        Schedule13,
+    )
+
+    kinds: tuple[Any, ...] = (Issuer, Owner, Row, Ownership, EightK, Issuer13, Person)
+    for kind in (*kinds, Schedule13, NoDetails):
+        with pytest.raises(TypeError):
+            kind("error")
+    for found in (Ownership(), EightK(), Schedule13()):
+        assert found.status == "ok"
+        assert msgspec.json.encode(found).startswith(b'{"status":"ok"')
+
+
 def test_what_the_protocol_module_exports_exists() -> None:
     from secfeed_cli.wire import protocol
 
