@@ -56,9 +56,10 @@ def _bootstrap_pip() -> None:
         run(PY, path / "pip", "install", "-q", path)
 
 
-#: What each command installs: the demo only what it runs (the ui's Textual too), the tests
+#: What each command installs: the demo only what it runs (the ui's Textual, --text's
+#: inscriptis), the tests
 #: every extra and their tools. A .venv set up for the tests serves the demo as it is.
-EXTRAS = {"demo": "ui", "test": "test"}
+EXTRAS = {"demo": "ui,text", "test": "test"}
 
 
 def ensure_venv(what: str) -> None:

@@ -13,6 +13,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "ui": ("textual", "textual-serve"),
     "nats": ("nats-py", "nkeys"),
     "notify": ("apprise",),
+    "text": ("inscriptis",),
 }
 
 

@@ -12,17 +12,48 @@ from .params import DURATION, EnvOption, HttpUrl
 
 if TYPE_CHECKING:
     from ..details.criteria import DetailFilter
+    from ..filtering.grep import Grep
 
 
 #: How long a filing waits for its details: tail's, snapshot's, relay's, ui's and demo's.
 _DETAILS_WAIT = click.option(
     "--details-wait",
     type=DURATION,
-    default=5.0,
-    show_default=True,
+    default=None,
     metavar="S",
-    help="A filing waits at most S seconds for its details (then status deferred).",
+    help="A filing waits at most S seconds for its details (then status deferred). Default:"
+    " 5 in the live table and the ui; other outputs wait until they are in.",
 )
+
+#: --text and --grep: tail's, snapshot's, relay's, ui's and demo's.
+_TEXT = [
+    click.option(
+        "--text",
+        "with_text",
+        is_flag=True,
+        help="8-Ks: what the filing says, item by item, and its press releases (EX-99), from"
+        " EDGAR; an excerpt of each (--text-full: all).",
+    ),
+    click.option(
+        "--text-full",
+        is_flag=True,
+        help="With --text: the whole text of each item and exhibit in the output.",
+    ),
+    click.option(
+        "--grep",
+        "greps",
+        multiple=True,
+        metavar="REGEX",
+        help="Only filings whose words (--text, implied) or description match (repeatable:"
+        " any of them).",
+    ),
+    click.option(
+        "-i", "--ignore-case", is_flag=True, help="With --grep: either case matches (grep -i)."
+    ),
+    click.option(
+        "-w", "--word-regexp", is_flag=True, help="With --grep: whole words only (grep -w)."
+    ),
+]
 
 #: The filters that wait for details: tail's, snapshot's, relay's, ui's and demo's.
 _CRITERIA = [
@@ -75,6 +106,7 @@ def details_options(f: F) -> F:
                 " EDGAR's indexes (needs --user-agent).",
             ),
             _DETAILS_WAIT,
+            *_TEXT,
             click.option(
                 "--user-agent",
                 cls=EnvOption,
@@ -110,7 +142,7 @@ def details_options(f: F) -> F:
 def _details(
     with_details: bool,
     backfill: bool,
-    details_wait: float,
+    details_wait: float | None,
     user_agent: str | None,
     edgar_url: str,
     edgar_rate: float,
@@ -118,16 +150,23 @@ def _details(
     insider_codes: tuple[str, ...] = (),
     min_value: float | None = None,
     sics: tuple[str, ...] = (),
+    with_text: bool = False,
+    text_full: bool = False,
+    greps: tuple[str, ...] = (),
+    ignore_case: bool = False,
+    word_regexp: bool = False,
 ) -> DetailsSettings | None:
     criteria = _criteria(with_details, items, insider_codes, min_value, sics)
-    asked = with_details or backfill
+    text, grep = _text(with_text, text_full, greps, ignore_case, word_regexp)
+    asked = with_details or backfill or text
     if asked and not user_agent and _loopback(edgar_url):
         # SEC's rule is for sec.gov: an EDGAR on this machine (the emulator's, a test's, a
         # mirror) needs no declared requester, and is told who asks all the same.
         user_agent = LOCAL_USER_AGENT
     if not asked and not user_agent:
         return None  # nothing reads EDGAR (and the usual run imports nothing more for it)
-    problem = _user_agent_problem(user_agent, "--details" if with_details else "--backfill")
+    which = "--details" if with_details else "--text" if text else "--backfill"
+    problem = _user_agent_problem(user_agent, which)
     if not asked:
         # A User-Agent alone lets `secfeed ui` ask EDGAR on demand (enrich and backfill off);
         # one that could not be sent is left unused: nothing here needs it.
@@ -147,7 +186,45 @@ def _details(
         criteria=criteria if criteria.active else None,
         enrich=with_details,
         backfill=backfill,
+        text=text,
+        text_full=text_full,
+        grep=grep,
     )
+
+
+def _text(
+    with_text: bool,
+    text_full: bool,
+    greps: tuple[str, ...],
+    ignore_case: bool,
+    word_regexp: bool,
+) -> tuple[bool, Grep | None]:
+    """(--text, or implied by --grep; the --grep filter)."""
+    if (ignore_case or word_regexp) and not greps:
+        raise click.UsageError("-i and -w go with --grep")
+    if text_full and not (with_text or greps):
+        raise click.UsageError("--text-full goes with --text")
+    grep = None
+    if greps:
+        from ..filtering.grep import Grep
+
+        try:
+            grep = Grep(list(greps), ignore_case=ignore_case, word=word_regexp)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    text = with_text or grep is not None
+    if text:
+        _need_text_extra()
+    return text, grep
+
+
+def _need_text_extra() -> None:
+    import importlib.util
+
+    from ..extras import install_hint
+
+    if importlib.util.find_spec("inscriptis") is None or importlib.util.find_spec("lxml") is None:
+        raise click.UsageError(f"--text and --grep need the text extra: {install_hint('text')}")
 
 
 def _criteria(
@@ -189,6 +266,7 @@ def demo_details_options(f: F) -> F:
                 " offline).",
             ),
             _DETAILS_WAIT,
+            *_TEXT,
             *_CRITERIA,
         ],
     )(f)
@@ -196,21 +274,31 @@ def demo_details_options(f: F) -> F:
 
 def _demo_details(
     with_details: bool,
-    details_wait: float,
+    details_wait: float | None,
     items: tuple[str, ...] = (),
     insider_codes: tuple[str, ...] = (),
     min_value: float | None = None,
     sics: tuple[str, ...] = (),
+    with_text: bool = False,
+    text_full: bool = False,
+    greps: tuple[str, ...] = (),
+    ignore_case: bool = False,
+    word_regexp: bool = False,
 ) -> DetailsSettings | None:
     """The demo's details, for the emulator's EDGAR (its URL is set once it listens)."""
     criteria = _criteria(with_details, items, insider_codes, min_value, sics)
-    if not with_details:
+    text, grep = _text(with_text, text_full, greps, ignore_case, word_regexp)
+    if not (with_details or text):
         return None
     return DetailsSettings(
         user_agent=LOCAL_USER_AGENT,
         edgar_url="http://127.0.0.1",
         wait=details_wait,
         criteria=criteria if criteria.active else None,
+        enrich=with_details,
+        text=text,
+        text_full=text_full,
+        grep=grep,
     )
 
 

@@ -84,9 +84,15 @@ class DetailsSettings(msgspec.Struct, frozen=True):
     user_agent: str  # "Name email", as SEC requires
     edgar_url: str = "https://www.sec.gov"
     rate: float = 5.0  # EDGAR requests a second, at most (SEC allows 10)
-    wait: float = 5.0  # how long a filing waits for its details
+    #: How long a filing waits for its details; None: the output's default (LIVE_WAIT in
+    #: the live table and the ui, else until they are in)
+    wait: float | None = None
     cache: str | None = None  # where fetched documents are kept (None: not kept)
     #: --item, --insider-code, --min-value, --sic (details/criteria.py's DetailFilter)
     criteria: Any = None
     enrich: bool = True  # --details (False: only --backfill reads EDGAR)
+    text: bool = False  # --text: an 8-K's words (details/text.py)
+    text_full: bool = False  # --text-full: the whole text of each item and exhibit
+    #: --grep (with -i, -w): filings whose words or description match (filtering/grep.py)
+    grep: Any = None
     backfill: bool = False  # --backfill: a gap in the archive is filled from EDGAR's indexes

@@ -76,6 +76,16 @@ def index_headers_path(cik: int, accession: str) -> str:
     return f"{_folder(cik, accession)}/{accession}-index-headers.html"
 
 
+#: Where a document's URL points in the output: EDGAR itself, whichever EDGAR was asked (a
+#: mirror's or a test's address is not the filing's).
+PUBLIC_URL = "https://www.sec.gov"
+
+
+def folder_path(cik: int, accession: str) -> str:
+    """``/Archives/edgar/data/{cik}/{accession without dashes}``: the filing's folder."""
+    return _folder(cik, accession)
+
+
 def _folder(cik: int, accession: str) -> str:
     if not _ACCESSION.match(accession) or not 0 < cik < 10**10:
         raise ValueError(f"not a CIK and accession number: {cik} {accession!r}")

@@ -26,11 +26,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+import msgspec
 from msgspec.structs import replace
 
-from ..wire.details import Details, EightK, NoDetails, Ownership, Schedule13
+from ..wire.details import Details, EightK, Exhibit, NoDetails, Ownership, Schedule13, Text
 from ..wire.filing import Filing
 from . import edgar
+from . import text as textual
 from .criteria import DetailFilter
 from .eightk import parse_8k
 from .ownership import ownership_xml, parse_ownership
@@ -76,15 +78,20 @@ class Unreadable(NoDetails, frozen=True, kw_only=True):
     """The document could not be read (malformed, hostile, too large, cut off)."""
 
 
-def details_of(filing: Filing, client: edgar.EdgarClient) -> Details:
+def details_of(
+    filing: Filing, client: edgar.EdgarClient, text: TextWanted | None = None
+) -> Details:
     """Fetch and read one filing's details (in a worker thread). Whatever a document does
     ends as this filing's ``status``: a document that cannot be read is an ``error`` with a
-    reason, and is not kept in the cache."""
+    reason, and is not kept in the cache. ``text``: an 8-K's words too (``--text``)."""
     what = kind(filing.form)
     try:
         if what == "8-K":
             path = edgar.index_headers_path(filing.cik, filing.accession_no)
-            return client.read(path, _read_8k)
+            details, docs = client.read(path, _read_8k_and_documents)
+            if text is None:
+                return details
+            return replace(details, text=words_of(filing, client, docs, text))
         if what == "ownership":
             path = edgar.submission_path(filing.cik, filing.accession_no)
             return client.read(path, _read_ownership)
@@ -110,8 +117,62 @@ def unreadable(exc: BaseException) -> Unreadable:
     return Unreadable(status="error", reason=reason)
 
 
-def _read_8k(page: bytes) -> EightK:
-    return parse_8k(page.decode("utf-8", "replace"))
+def _read_8k_and_documents(page: bytes) -> tuple[EightK, list[textual.Document]]:
+    decoded = page.decode("utf-8", "replace")
+    return parse_8k(decoded), textual.documents(decoded)
+
+
+class TextWanted(msgspec.Struct, frozen=True):
+    """``--text``: which words to fetch, and how much of them to keep."""
+
+    full: bool = False  # --text-full: each item's and exhibit's whole text
+    exhibits: int = 3  # EX-99 documents read, at most
+
+
+def words_of(
+    filing: Filing, client: edgar.EdgarClient, docs: list[textual.Document], wanted: TextWanted
+) -> Text:
+    """An 8-K's words: its primary document item by item, and its EX-99 exhibits. A document
+    that cannot be had makes the text ``unavailable`` or ``error`` (the primary) or gives the
+    exhibit a ``problem``; never the whole filing's details."""
+    folder = edgar.folder_path(filing.cik, filing.accession_no)
+    main = textual.primary(docs, filing.form)
+    if main is None:
+        return Text(status="unavailable", reason="the index lists no primary document")
+    url = edgar.PUBLIC_URL + f"{folder}/{main.filename}"
+    try:
+        body, cut = client.read(f"{folder}/{main.filename}", textual.plain_text)
+    except edgar.NotFound as exc:
+        return Text(status="unavailable", reason=str(exc), url=url)
+    except edgar.Blocked as exc:
+        return Text(status="unavailable", reason=str(exc), url=url)
+    except (edgar.EdgarError, textual.TextError) as exc:
+        return Text(status="error", reason=str(exc), url=url)
+    shown: list[Exhibit] = []
+    for doc in textual.exhibits(docs, wanted.exhibits):
+        shown.append(_exhibit(client, folder, doc, wanted.full))
+        cut = cut or shown[-1].problem == textual.CUT
+    items = textual.sections(body, full=wanted.full)
+    said = Text(url=url, words=textual.words(body), items=items, exhibits=shown)
+    return replace(said, cut=True) if cut else said
+
+
+def _exhibit(client: edgar.EdgarClient, folder: str, doc: textual.Document, full: bool) -> Exhibit:
+    url = edgar.PUBLIC_URL + f"{folder}/{doc.filename}"
+    try:
+        body, cut = client.read(f"{folder}/{doc.filename}", textual.plain_text)
+    except (edgar.EdgarError, textual.TextError) as exc:
+        return Exhibit(type=doc.type, description=doc.description, url=url, problem=str(exc))
+    said = Exhibit(
+        type=doc.type,
+        description=doc.description,
+        url=url,
+        words=textual.words(body),
+        excerpt=textual.excerpt(body),
+    )
+    if full:
+        said = replace(said, text=body)
+    return replace(said, problem=textual.CUT) if cut else said
 
 
 def _read_ownership(body: bytes) -> Ownership:
@@ -148,8 +209,19 @@ class Enricher:
         clock: Callable[[], float] = time.monotonic,
         criteria: DetailFilter | None = None,
         retries: tuple[float, ...] = RETRY_404,
+        kinds: frozenset[str] | None = None,
     ) -> None:
         self.client = client
+        #: The kinds of details fetched (``kind()``'s), None for all: ``--text`` alone asks
+        #: for 8-Ks only.
+        self.kinds = kinds
+        #: ``--grep``: the filings to let out, with their ``matches`` (filtering/grep.py);
+        #: applied by the run after ``criteria``, to the whole text.
+        self.grep: Callable[[Filing], Filing | None] | None = None
+        #: ``--text``: 8-Ks carry their words; ``--text-full``: the whole of them goes out
+        #: (else the excerpts: the run trims the rest).
+        self.text = False
+        self.full_text = False
         self.retries = retries
         #: Filters that wait for details; the run applies them to what is ready.
         self.criteria = criteria
@@ -176,7 +248,8 @@ class Enricher:
         """Filings to be shown, in order; those with details are asked for at once."""
         now = self.clock()
         for filing in filings:
-            if kind(filing.form) is None:
+            what = kind(filing.form)
+            if what is None or (self.kinds is not None and what not in self.kinds):
                 self.held.append((None, filing, received))
                 continue
             job = _Held(filing, received, now + self.wait)

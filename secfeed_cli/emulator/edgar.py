@@ -92,6 +92,11 @@ def documents() -> tuple[list[Record], dict[str, bytes]]:
         record, path = _record(entry.name, data.decode("utf-8", "replace"))
         records.append(record)
         served[path] = data
+    from .texts import text_filings
+
+    more, pages = text_filings()
+    records += more
+    served.update(pages)
     records.sort(key=lambda r: str(r["accepted_time"]))
     return records, served
 

@@ -72,6 +72,10 @@ def encode_filing(record: Record, discovered: str, historical: bool) -> bytes:
     """A filing frame's JSON in the documented field order, with the docs' spellings."""
     stamped = dict(zip(STAMPED_FIELDS, ("fillings", historical, discovered), strict=True))
     wire = {name: stamped[name] if name in stamped else record[name] for name in FILING_FIELDS}
+    if len(record) > len(FILING_FIELDS) - len(STAMPED_FIELDS):
+        # the emulator's own marks (``placeholder``: an accession number it made up), after
+        # the documented fields: a client keeps what it does not know
+        wire.update((k, v) for k, v in record.items() if k not in wire)
     return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

@@ -7,6 +7,7 @@ No click here: ``cli/`` turns options into settings and maps the outcome to an e
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from ..common.files import State
     from ..details.edgar import EdgarClient
     from ..details.stage import Enricher
+    from ..wire.details import Details
+    from ..wire.filing import Filing
 
 
 class Outcome(NamedTuple):
@@ -95,7 +98,7 @@ def execute(plan: Plan, out: Output, env: Environment) -> Outcome:
         parts.callback(_summary, diag, output, ended, acting)
         if acting is not None:
             parts.callback(acting.close)
-        edgar, enricher = _edgar(plan.details, plan.edgar)
+        edgar, enricher = _edgar(plan.details, plan.edgar, live=output.fmt in ("table", "ui"))
         if enricher is not None:
             output = replace(output, details=True)
             parts.callback(_close_enricher, enricher, diag)
@@ -243,19 +246,39 @@ def _feed(connection: ConnectOptions, plan: Plan) -> Source:
     return Stream(connection, keep_frames=plan.output.raw, settle=settings.settle)
 
 
+#: How long a filing waits for its details in the live table and the ui by default: a person
+#: watching sees the row soon, with ``deferred`` if EDGAR is slower. Elsewhere (NDJSON, CSV,
+#: JSON, a snapshot, the relay, the archive) the output waits until every filing's details
+#: are in, in order: a script gets them all.
+LIVE_WAIT = 5.0
+
+
 def _edgar(
-    details: DetailsSettings | None, given: EdgarClient | None = None
+    details: DetailsSettings | None, given: EdgarClient | None = None, live: bool = False
 ) -> tuple[EdgarClient | None, Enricher | None]:
     """One EDGAR client (so one pace) for --details, --backfill and the ui's details on
     demand (``given``), and the details stage."""
-    if details is None or not (details.enrich or details.backfill):
+    if details is None or not (details.enrich or details.backfill or details.text):
         return given, None
-    from ..details.stage import Enricher
+    from ..details.stage import Enricher, TextWanted, details_of
 
     edgar = given or edgar_client(details)
-    if not details.enrich:
+    if not (details.enrich or details.text):
         return edgar, None
-    return edgar, Enricher(edgar, details.wait, criteria=details.criteria)
+    # The whole text is read (--grep looks at all of it); the run lets out the excerpts only,
+    # unless --text-full.
+    wanted = TextWanted(full=True) if details.text else None
+
+    def fetch(filing: Filing, client: EdgarClient) -> Details:
+        return details_of(filing, client, wanted)
+
+    kinds = None if details.enrich else frozenset({"8-K"})
+    wait = details.wait if details.wait is not None else LIVE_WAIT if live else math.inf
+    enricher = Enricher(edgar, wait, fetch=fetch, criteria=details.criteria, kinds=kinds)
+    enricher.grep = details.grep
+    enricher.text = details.text
+    enricher.full_text = details.text_full
+    return edgar, enricher
 
 
 def edgar_client(details: DetailsSettings) -> EdgarClient:

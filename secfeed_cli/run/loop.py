@@ -37,6 +37,7 @@ from ..feed.events import (
     Source,
 )
 from ..filtering.filters import FilingFilter
+from ..filtering.grep import without_full_text
 from ..output import Sink, Status
 from ..output.latency import LatencyStats
 from ..output.records import latency_ms
@@ -355,6 +356,14 @@ class Run:
             passing = [(f, r) for f, r in ready if criteria.passes(f)]
             self.counters.filtered += len(ready) - len(passing)
             ready = passing
+        grep = self.enricher.grep
+        if grep is not None:  # --grep: on the whole text, before it is trimmed
+            matched = [(grep(f), r) for f, r in ready]
+            kept = [(f, r) for f, r in matched if f is not None]
+            self.counters.filtered += len(ready) - len(kept)
+            ready = kept
+        if self.enricher.text and not self.enricher.full_text:
+            ready = [(without_full_text(f), r) for f, r in ready]
         for filing, received in ready:
             if batch and received != when:
                 self._out(sink, batch, when)

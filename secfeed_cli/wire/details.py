@@ -93,6 +93,45 @@ class Ownership(msgspec.Struct, frozen=True, kw_only=True):
     summary: str = ""
 
 
+# -- the words of a filing (--text) -------------------------------------------------------
+
+
+class Section(msgspec.Struct, frozen=True, kw_only=True):
+    """One item of an 8-K's body (``Item 5.02 ...`` up to the next item or the signatures)."""
+
+    code: str | None = None  # "5.02"; "9" under the pre-2004 numbering
+    name: str | None = None  # as the document heads it
+    words: int = 0
+    excerpt: str = ""  # its first words, whitespace made single spaces
+    text: str | Maybe = UNSET  # the whole of it: with --text-full only
+
+
+class Exhibit(msgspec.Struct, frozen=True, kw_only=True):
+    """A press release or other EX-99 document of the filing."""
+
+    type: str = ""  # "EX-99.1"
+    description: str | None = None
+    url: str = ""
+    words: int = 0
+    excerpt: str = ""
+    text: str | Maybe = UNSET  # --text-full
+    problem: str | None | Maybe = UNSET  # why its words are missing, when they are
+
+
+class Text(msgspec.Struct, frozen=True, kw_only=True):
+    """``--text``: what the primary document says, item by item, and its EX-99 exhibits.
+    ``status`` is ``ok``, or ``unavailable``/``error`` with a ``reason`` (the items of the
+    filing's details still stand)."""
+
+    status: Literal["ok", "unavailable", "error"] = "ok"
+    reason: str | None | Maybe = UNSET
+    url: str | None = None  # the primary document
+    words: int = 0  # the primary document's, cover and signatures included
+    items: list[Section] = []
+    exhibits: list[Exhibit] = []
+    cut: bool | Maybe = UNSET  # True: a document was longer than secfeed reads
+
+
 # -- 8-K ----------------------------------------------------------------------------------
 
 
@@ -103,6 +142,7 @@ class EightK(msgspec.Struct, frozen=True, kw_only=True):
     sic: str | None = None
     period: str | None = None
     summary: str = ""
+    text: Text | Maybe = UNSET  # --text
 
 
 # -- Schedules 13D and 13G ----------------------------------------------------------------

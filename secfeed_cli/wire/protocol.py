@@ -359,7 +359,9 @@ def _short(text: str, limit: int = 60) -> str:
 #: Output fields secfeed derives (``records.py``), not part of a filing: never taken from a
 #: FinFeed frame. ``details`` comes from EDGAR through secfeed alone; read back from secfeed's
 #: own output (a relay's message, an archive row) it is checked (``details.py``).
-DERIVED = frozenset(("company", "ticker", "url", "received_time", "latency_ms", "details"))
+DERIVED = frozenset(
+    ("company", "ticker", "url", "received_time", "latency_ms", "details", "matches")
+)
 _RECOMPUTED = DERIVED - {"details"}
 
 
