@@ -300,18 +300,19 @@ def test_demo_details_shows_real_documents_offline(tmp_path: Path) -> None:
 
 
 def test_demo_details_gives_every_real_document_in_one_run_of_the_whole_backlog() -> None:
-    """The eight documents the emulator has end its 308-filing backlog, behind about 150
-    that EDGAR has not (each a 404 and a retry at 5 a second): the backlog is asked newest
-    first, so all eight are in long before the default 5 s wait is over."""
+    """The 14 filings the emulator has documents of end its 314-filing backlog, behind
+    about 150 that EDGAR has not (each a 404 and a retry at 5 a second): NDJSON waits for
+    every filing's details, so all 14 are in, and nothing is deferred."""
     from secfeed_cli.emulator.edgar import documents
 
-    res = secfeed("demo", "--details", "--backlog-only", "-f", "ndjson")
+    res = secfeed("demo", "--details", "--backlog-only", "-f", "ndjson", timeout=300)
     assert res.returncode == 0, res.stderr
     records = ndjson(res.stdout)
-    assert len(records) == 308  # 300 of the sample, then the eight
+    assert len(records) == 314  # 300 of the sample, then the 14
     bundled = {r["accession_no"] for r in documents()[0]}
     ok = {r["accession_no"] for r in records if r.get("details", {}).get("status") == "ok"}
-    assert len(bundled) == 8 and bundled <= ok, sorted(bundled - ok)
+    assert len(bundled) == 14 and bundled <= ok, sorted(bundled - ok)
+    assert not [r for r in records if r.get("details", {}).get("status") == "deferred"]
 
 
 def test_demo_takes_the_filters_that_wait_for_details() -> None:
@@ -375,7 +376,7 @@ def test_the_emulators_edgar_refusing_stops_every_request(
 ) -> None:
     em = emulator_factory(backlog=0, edgar=True, edgar_fault=fault)
     details, _ = _emulated(em, "--details-wait", "10", tmp_path=tmp_path)
-    assert len(details) == 8
+    assert len(details) == 14  # every filing the emulator has documents of
     assert all(d["status"] == "unavailable" for d in details), details
     assert f"SEC answered {fault}" in str(details[0]["reason"]) or "no EDGAR request" in str(
         details[0]["reason"]

@@ -539,7 +539,7 @@ def test_enter_shows_form_4_transactions_and_8k_items_fetched_on_demand(
 
     app = make_app(fetch=fetch)
     form4 = next(f for f in bundled if f.form == "4" and "draftkings" in (f.company or "").lower())
-    eightk = next(f for f in bundled if f.form == "8-K")
+    eightk = next(f for f in bundled if f.accession_no == "0001193125-24-152391")  # 7.01, 9.01
 
     async def scenario(pilot: Pilot[int]) -> None:
         await feed(pilot, app, [form4, eightk])
@@ -580,7 +580,7 @@ def test_without_a_user_agent_the_pane_says_how_to_get_details(sample: list[Fili
 
 
 def test_details_given_by_the_feed_show_without_asking(bundled: list[Filing]) -> None:
-    eightk = next(f for f in bundled if f.form == "8-K")
+    eightk = next(f for f in bundled if f.accession_no == "0001193125-24-152391")  # 7.01, 9.01
     given = {
         "status": "ok",
         "items": ["5.02", "9.01"],
@@ -707,7 +707,7 @@ def test_o_without_a_browser_says_so_and_how_to_take_the_url(
 
 def test_a_row_says_what_enter_fetched(bundled: list[Filing]) -> None:
     """After Enter fetched a row's details, the row still said deferred."""
-    eightk = next(f for f in bundled if f.form == "8-K")
+    eightk = next(f for f in bundled if f.accession_no == "0001193125-24-152391")  # 7.01, 9.01
     waiting = replace(eightk, extra={"details": {"status": "deferred", "reason": "not yet"}})
     fetched = EightK(
         items=["5.02"],
@@ -747,3 +747,63 @@ def test_the_pane_gives_the_reason_details_are_unavailable(bundled: list[Filing]
 def rows_text(app: SecfeedApp) -> str:
     """The list's part of the screen (above the pane's border)."""
     return screen_text(app).split("─" * 10)[0]
+
+
+# -- --text: the words in the pane, "/" on them, --grep's matches marked -------------------
+
+
+def test_the_pane_shows_an_8ks_words_under_its_item_headings_and_slash_finds_them(
+    emulator_factory: Callable[..., Emulator], bundled: list[Filing]
+) -> None:
+    from secfeed_cli.details.stage import TextWanted
+
+    em = emulator_factory(edgar=True)
+    client = EdgarClient(
+        "secfeed tests tests@localhost", base_url=em.url.replace("ws://", "http://")
+    )
+    afc = next(f for f in bundled if f.accession_no == "0000000000-23-900002")  # 5.02, 7.01
+    other = next(f for f in bundled if f.accession_no == "0000887919-21-000012")  # 8.01
+    with_words = [
+        replace(f, extra={"details": details_of(f, client, TextWanted(full=True))})
+        for f in (afc, other)
+    ]
+    app = make_app(details=True, fetch=lambda f: pytest.fail("asked EDGAR"))
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        await feed(pilot, app, with_words)
+        await pilot.press("slash", *"hetzel", "enter")  # a word of item 5.02's text only
+        await settled(pilot, app)
+        assert rows_on_screen(app) == [afc.accession_no]
+        await pilot.press("enter")
+        text = " ".join((await settled(pilot, app)).split())
+        assert "Item 5.02 Departure of Directors" in text
+        assert "Appointment of Brandon Hetzel as Chief Financial Officer" in text
+        assert app.pane.max_scroll_y > 0  # the rest (item 7.01, 9.01) below: it scrolls
+        marked = [p.pattern for p in app._marks()]
+        assert marked == ["(?<!\\w)hetzel"]
+
+    try:
+        drive(app, scenario, (160, 60))
+    finally:
+        client.close()
+
+
+@pytest.mark.unit
+def test_the_pane_marks_what_grep_and_the_filter_match() -> None:
+    import re
+
+    from secfeed_cli.ui.pane import describe
+    from secfeed_cli.wire.details import Section, Text
+
+    words = "The Board appointed Jane Roe as Chief Financial Officer. Roe joins from Acme."
+    item = Section(code="5.02", name="Departure", words=13, excerpt=words[:20], text=words)
+    details = EightK(items=["5.02"], item_names=["Departure"], text=Text(url="u", items=[item]))
+    filing = Filing("0000000001-24-000001", "8-K", 1, "8-K - ACME", "2024-01-01", "a", "b", False)
+    shown = describe(filing, details, marks=(re.compile("Chief Financial Officer"),))
+    marked = [shown.plain[s.start : s.end] for s in shown.spans if s.style == "reverse"]
+    assert marked == ["Chief Financial Officer"]
+    both = describe(filing, details, marks=(re.compile(r"(?<!\w)roe", re.IGNORECASE),))
+    assert [both.plain[s.start : s.end] for s in both.spans if s.style == "reverse"] == [
+        "Roe",
+        "Roe",
+    ]

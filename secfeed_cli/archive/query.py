@@ -78,8 +78,9 @@ def run_query(path: str, sql: str) -> tuple[list[str], Any]:
 
 
 def search(path: str, words: tuple[str, ...], limit: int) -> tuple[list[str], Any]:
-    """The newest filings whose company, description or 8-K item names hold every word: the
-    FTS5 index, and the newest rows the writer has not indexed yet read directly."""
+    """The newest filings whose company, description or 8-K item names hold every word (the
+    FTS5 index, and the newest rows the writer has not indexed yet read directly), or one of
+    whose items or exhibits (``--text``) does."""
     words = tuple(w for w in words if w.strip())
     if not words:
         raise QueryError("archive search: give at least one word")
@@ -96,6 +97,9 @@ def search(path: str, words: tuple[str, ...], limit: int) -> tuple[list[str], An
     db = open_for_reading(path)
     try:
         with stoppable(db):
+            texts = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'text_search'"
+            ).fetchone()  # an archive of version 1 has none
             cursor = db.execute(
                 "SELECT f.discovered_time, f.form, f.company, f.ticker, f.description,"
                 " (SELECT group_concat(item, ' ') FROM items i"
@@ -106,13 +110,20 @@ def search(path: str, words: tuple[str, ...], limit: int) -> tuple[list[str], An
                 "  UNION ALL SELECT seq FROM filings f"
                 "  WHERE seq > (SELECT coalesce(max(rowid), 0) FROM search)"
                 f"  AND {' AND '.join([each] * len(words))})"
+                f"{_TEXT_MATCH if texts else ''}"
                 " ORDER BY f.seq DESC LIMIT ?",
-                (phrases, *likes, limit),
+                (phrases, *likes, *([phrases] if texts else []), limit),
             )
     except sqlite3.Error as exc:
         raise QueryError(f"archive search: {exc}") from None
     return [d[0] for d in cursor.description], cursor
 
+
+#: --text: what the filings say (every word in one item or exhibit).
+_TEXT_MATCH = (
+    " OR f.accession_no IN (SELECT t.accession_no FROM texts t WHERE t.rowid IN"
+    "  (SELECT rowid FROM text_search WHERE text_search MATCH ?))"
+)
 
 #: Rows written at a time: the output starts with the first of them, and a closed pipe
 #: (``| head -1``) ends the query there, however many rows it would give.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import zlib
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -25,7 +26,8 @@ import msgspec
 from msgspec import UnsetType
 
 from ..errors import ArchiveError
-from ..wire.details import EightK, NoDetails, Ownership
+from ..filtering.grep import without_full_text
+from ..wire.details import EightK, NoDetails, Ownership, Text
 from ..wire.filing import Filing, format_time
 from .schema import COLUMNS, open_for_writing
 
@@ -293,7 +295,7 @@ def _write_details(db: sqlite3.Connection, filings: list[Filing]) -> None:
             "INSERT OR IGNORE INTO details (accession_no, status, summary, document)"
             " VALUES (?, ?, ?, ?)",
             # the document as it came (a newer secfeed's fields too)
-            (accession, details.status, summary, _encode(f.extra["details"]).decode()),
+            (accession, details.status, summary, _encode(_lean(f)).decode()),
         )
         if not cursor.rowcount:  # a run before this one stored them
             continue
@@ -301,6 +303,33 @@ def _write_details(db: sqlite3.Connection, filings: list[Filing]) -> None:
             _write_ownership(db, accession, details)
         elif isinstance(details, EightK):
             _write_items(db, accession, details)
+            if isinstance(details.text, Text):
+                _write_text(db, accession, details.text)
+
+
+def _lean(filing: Filing) -> Any:
+    """The details document as stored: as it came, but the whole text of ``--text`` (kept
+    compressed in ``texts``) left to its excerpts."""
+    value = filing.extra["details"]
+    if isinstance(value, EightK) and isinstance(value.text, Text):
+        return without_full_text(filing).extra["details"]
+    return value
+
+
+def _write_text(db: sqlite3.Connection, accession: str, text: Text) -> None:
+    parts = [(f"item {i.code}", i.words, i.text) for i in text.items]
+    parts += [(e.type, e.words, e.text) for e in text.exhibits]
+    for part, words, body in parts:
+        if not isinstance(body, str) or not body:
+            continue
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO texts VALUES (?, ?, ?, ?)",
+            (accession, part, words, zlib.compress(body.encode(), 6)),
+        )
+        if cursor.rowcount:
+            db.execute(
+                "INSERT INTO text_search (rowid, body) VALUES (?, ?)", (cursor.lastrowid, body)
+            )
 
 
 def _write_ownership(db: sqlite3.Connection, accession: str, details: Ownership) -> None:

@@ -219,12 +219,15 @@ def _text(
 
 
 def _need_text_extra() -> None:
-    import importlib.util
-
     from ..extras import install_hint
 
-    if importlib.util.find_spec("inscriptis") is None or importlib.util.find_spec("lxml") is None:
-        raise click.UsageError(f"--text and --grep need the text extra: {install_hint('text')}")
+    try:
+        import inscriptis  # type: ignore[import-untyped]  # noqa: F401
+        import lxml  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        raise click.UsageError(
+            f"--text and --grep need the text extra: {install_hint('text')}"
+        ) from None
 
 
 def _criteria(

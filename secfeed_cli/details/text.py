@@ -143,6 +143,7 @@ def _html_to_text(markup: str) -> str:
     except ImportError:
         raise TextError(f"--text needs the text extra: {install_hint('text')}") from None
     markup = _DECLARATION.sub("", markup)  # lxml takes no declaration with a str
+    markup = _UNSAFE.sub("", markup)  # nor control characters (entities are undone later)
     if not markup.strip():
         return ""
     parser = lxml.html.HTMLParser(
@@ -169,10 +170,10 @@ _BLANKS = re.compile(r"\n{3,}")
 
 def tidy(text: str) -> str:
     """Unsafe characters out, no-break and other spaces made spaces, lines right-trimmed,
-    three or more blank lines made two; leading blank lines gone."""
+    three or more blank lines made two; white space at either end gone."""
     text = _UNSAFE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n"))
-    return _BLANKS.sub("\n\n", text).strip("\n")
+    return _BLANKS.sub("\n\n", text).strip()
 
 
 def words(text: str) -> int:

@@ -99,6 +99,8 @@ def execute(plan: Plan, out: Output, env: Environment) -> Outcome:
         if acting is not None:
             parts.callback(acting.close)
         edgar, enricher = _edgar(plan.details, plan.edgar, live=output.fmt in ("table", "ui"))
+        if enricher is not None and output.fmt == "ui":
+            enricher.full_text = True  # the pane shows all of it, and "/" matches it
         if enricher is not None:
             output = replace(output, details=True)
             parts.callback(_close_enricher, enricher, diag)

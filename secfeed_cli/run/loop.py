@@ -321,11 +321,14 @@ class Run:
     def _out(self, sink: Sink, filings: list[Filing], received: float) -> None:
         if self.archive is None:  # with an archive, every filing was filled as it came
             self.companies.fill(filings)
-        sink.filings(filings, received)
+        shown = filings
+        if self.enricher is not None and self.enricher.text and not self.enricher.full_text:
+            shown = [without_full_text(f) for f in filings]  # the archive keeps the whole
+        sink.filings(shown, received)
         if self.archive is not None and self.enricher is not None:
             self.archive.add_details(filings)
         if self.alerts is not None:
-            self.alerts.deliver(filings)
+            self.alerts.deliver(shown)
 
     def _let_out_at_end(self, sink: Sink, ended: BaseException | None) -> None:
         """The run's end (``ended``: what ended it, None for its own end): every filing still
@@ -362,8 +365,6 @@ class Run:
             kept = [(f, r) for f, r in matched if f is not None]
             self.counters.filtered += len(ready) - len(kept)
             ready = kept
-        if self.enricher.text and not self.enricher.full_text:
-            ready = [(without_full_text(f), r) for f, r in ready]
         for filing, received in ready:
             if batch and received != when:
                 self._out(sink, batch, when)

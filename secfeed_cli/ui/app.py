@@ -8,6 +8,7 @@ the feed brought is taken every :data:`feed.TICK` seconds, in one go, and drawn 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import ClassVar
@@ -99,6 +100,7 @@ class SecfeedApp(App[int]):
         open_url: Callable[[str], None] | None = None,
         handle_signals: bool = False,
         watchdog: Watchdog | None = None,
+        grep: tuple[re.Pattern[str], ...] = (),
     ) -> None:
         """``fetch``: a filing's details from EDGAR (on a worker thread), None: no way to ask
         (no User-Agent); ``budget``: the EDGAR line for the status bar; ``open_url``: how
@@ -120,6 +122,7 @@ class SecfeedApp(App[int]):
         self.ended = False
         self.handle_signals = handle_signals
         self.watchdog = watchdog  # ends the process if a quit asked does not happen
+        self.grep = grep  # --grep's patterns: highlighted in the pane
         self._widgets()
 
     # -- layout and clock --
@@ -136,7 +139,7 @@ class SecfeedApp(App[int]):
         """Made once, kept: the app reaches them while a screen (``?``) is above theirs."""
         self.header_line = Static(id="header")
         self.listing = FilingList(self.rows, self.painter)
-        self.pane = DetailsPane(self.fetch, self.utc, self._row_changed)
+        self.pane = DetailsPane(self.fetch, self.utc, self._row_changed, self._marks)
         self.bar = Static(id="filter")
         self.typing = False  # "/" was pressed: keys go into the filter until Enter or Esc
         self.status_bar = Static(id="status")
@@ -282,9 +285,17 @@ class SecfeedApp(App[int]):
                 text.append(" 8-k,4 apple !s-8 · Enter keeps it, Esc clears it", style="dim")
         self.bar.update(text, layout=False)
 
+    def _marks(self) -> tuple[re.Pattern[str], ...]:
+        """What the pane highlights: --grep's matches, and the words of the ``/`` filter
+        where a word of the text begins with one."""
+        words = [c for w in self.rows.query.words if not w.exclude for c in w.choices]
+        typed = tuple(re.compile(rf"(?<!\w){re.escape(c)}", re.IGNORECASE) for c in words)
+        return self.grep + typed
+
     def _filter(self, text: str) -> None:
         if text != self.rows.query.text:
             self.rows.set_filter(text)
+            self.pane.remark()
             listing = self.listing
             listing.sync()
             if self.rows.paused:
@@ -294,6 +305,7 @@ class SecfeedApp(App[int]):
     def action_clear_filter(self) -> None:
         self.typing = False
         self.rows.set_filter("")
+        self.pane.remark()
         self.bar.remove_class("open")
         self.listing.sync()
         self._status()

@@ -6,6 +6,7 @@ It scrolls with the mouse and never takes the keys from the list (``can_focus=Fa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,9 +28,15 @@ class DetailsPane(VerticalScroll, can_focus=False):
     is told of a filing whose details came in, so that its row says what the pane says."""
 
     def __init__(
-        self, fetch: Fetch | None, utc: bool, changed: Callable[[int, Filing], None]
+        self,
+        fetch: Fetch | None,
+        utc: bool,
+        changed: Callable[[int, Filing], None],
+        marks: Callable[[], tuple[re.Pattern[str], ...]] = tuple,
     ) -> None:
         super().__init__(id="pane")
+        self.marks = marks  # what to highlight: --grep's patterns, the / filter's words
+        self.filing: Filing | None = None  # the one shown
         self.text = Static(id="pane-text")
         self.fetch = fetch
         self.utc = utc
@@ -82,7 +89,13 @@ class DetailsPane(VerticalScroll, can_focus=False):
         if self.showing == filing.accession_no:
             self.show(now)
 
+    def remark(self) -> None:
+        """What to highlight changed (a new ``/`` filter): the pane shows it."""
+        if self.showing is not None and self.filing is not None:
+            self.show(self.filing)
+
     def show(self, filing: Filing) -> None:
+        self.filing = filing
         details = self.fetched.get(filing.accession_no) or filing.details
         note = None
         if details is None or isinstance(details, NoDetails):
@@ -95,4 +108,4 @@ class DetailsPane(VerticalScroll, can_focus=False):
                     "details on demand read EDGAR: start secfeed ui with --user-agent"
                     " 'Your Name you@example.com' (SEC's rule), or with --details"
                 )
-        self.text.update(describe(filing, details, note, self.utc))
+        self.text.update(describe(filing, details, note, self.utc, self.marks()))

@@ -47,7 +47,7 @@ def run_ui(
     holder: list[SecfeedApp] = []
     watchdog = Watchdog(partial(_quit, holder)).start()
 
-    from ..details.stage import details_of
+    from ..details.stage import TextWanted, details_of
     from ..run.environment import Environment
     from ..run.execute import edgar_client, execute
     from ..run.plan import Plan
@@ -79,12 +79,14 @@ def run_ui(
         )
         return execute(plan, inside.output(), inside).code
 
+    wanted = TextWanted(full=True) if details is not None and details.text else None
     app = SecfeedApp(
         inbox,
         capacity=capacity,
         utc=utc,
-        details=details is not None and details.enrich,
-        fetch=None if client is None else partial(details_of, client=client),
+        details=details is not None and (details.enrich or details.text),
+        fetch=None if client is None else partial(details_of, client=client, text=wanted),
+        grep=() if details is None or details.grep is None else tuple(details.grep.compiled),
         budget=None if client is None or details is None else _budget(client, details),
         handle_signals=True,
         watchdog=watchdog,

@@ -5,6 +5,8 @@ the filing says (Form 3/4/5 transactions, 8-K items with their names, Schedule 1
 
 from __future__ import annotations
 
+import re
+
 from msgspec import UNSET
 from rich.text import Text
 
@@ -12,6 +14,7 @@ from ..common.escape import escape_control
 from ..details.ownership import amount
 from ..output.layout import local_time
 from ..wire.details import Details, EightK, NoDetails, Ownership, Schedule13
+from ..wire.details import Text as TextOf
 from ..wire.filing import Filing
 
 #: Transactions listed at most (a Form 4 can carry hundreds).
@@ -29,10 +32,22 @@ def _number(value: object) -> str:
 
 
 def describe(
-    filing: Filing, details: Details | None, note: str | None = None, utc: bool = False
+    filing: Filing,
+    details: Details | None,
+    note: str | None = None,
+    utc: bool = False,
+    marks: tuple[re.Pattern[str], ...] = (),
 ) -> Text:
     """The pane for ``filing``; ``details`` as ``--details`` gives them (None: none yet),
-    ``note``: why there are none (fetching, no User-Agent)."""
+    ``note``: why there are none (fetching, no User-Agent); ``marks``: what to highlight
+    (``--grep``'s patterns, the words of the ``/`` filter)."""
+    out = _describe(filing, details, note, utc)
+    for pattern in marks:
+        out.highlight_regex(pattern, style="reverse")
+    return out
+
+
+def _describe(filing: Filing, details: Details | None, note: str | None, utc: bool) -> Text:
     out = Text()
     who = filing.company or filing.description
     title = f"{_t(filing.form)}  {_t(who)}"
@@ -122,6 +137,33 @@ def _eightk(out: Text, details: EightK) -> None:
             out.append(f"  {_t(name)}\n")
         if not names:
             out.append("  no items listed\n", style="dim")
+    if isinstance(details.text, TextOf):
+        _words(out, details.text)
+
+
+def _words(out: Text, text: TextOf) -> None:
+    """``--text``: each item under its heading, then each exhibit; the whole text where the
+    run kept it (the ui does), else the excerpts."""
+    if text.status != "ok":
+        out.append(f"\ntext: {_t(text.status)} ({_t(text.reason)})\n", style="italic")
+        return
+    out.append(f"\n{_t(text.url)} · {text.words:,} words\n", style="dim")
+    for item in text.items:
+        out.append(f"\nItem {_t(item.code)}  {_t(item.name)}\n", style="bold")
+        body = item.text if isinstance(item.text, str) else item.excerpt
+        out.append(f"{_t_lines(body)}\n")
+    for exhibit in text.exhibits:
+        out.append(f"\n{_t(exhibit.type)}  {_t(exhibit.description)}", style="bold")
+        out.append(f" · {exhibit.words:,} words\n", style="dim")
+        if isinstance(exhibit.problem, str):
+            out.append(f"{_t(exhibit.problem)}\n", style="italic")
+        body = exhibit.text if isinstance(exhibit.text, str) else exhibit.excerpt
+        out.append(f"{_t_lines(body)}\n")
+
+
+def _t_lines(text: str) -> str:
+    """A text of many lines, each escaped (its line breaks kept)."""
+    return "\n".join(escape_control(line) for line in text.split("\n"))
 
 
 def _schedule13(out: Text, details: Schedule13) -> None:
