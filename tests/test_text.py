@@ -649,3 +649,65 @@ def test_an_archive_of_version_1_is_searched_as_it_is_and_migrated_by_a_writer(
         assert db.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION == 2
     finally:
         db.close()
+
+
+# -- details that keep up: a live filing goes before the backlog -------------------------
+
+
+def test_a_live_filings_request_goes_out_before_the_backlog_queued_ahead_of_it() -> None:
+    """Thirty backlog Forms 4 queued at 2 requests a second, then a live one: its request
+    is the next to reach EDGAR, not behind the slots the backlog's workers hold (a worker of
+    its own, and the pace gives a live request the next free slot). Order, not time."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from secfeed_cli.details.edgar import submission_path
+    from secfeed_cli.details.stage import Enricher
+
+    arrived: list[str] = []
+    changed = threading.Condition()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            with changed:
+                arrived.append(self.path)
+                changed.notify_all()
+            body = b"not a form 4"  # an error at once: one request a filing, no retry
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def form4(n: int, historical: bool) -> Filing:
+        return Filing(
+            f"0001127602-25-{n:06d}", "4", 1750, "4 - AAR", "2025-01-01", "a", "b", historical
+        )
+
+    client = EdgarClient(UA, base_url=f"http://127.0.0.1:{server.server_address[1]}", rate=2)
+    stage = Enricher(client, wait=600)
+    try:
+        stage.add([form4(n, True) for n in range(1, 31)], 0.0)
+        with changed:
+            assert changed.wait_for(lambda: len(arrived) >= 3, timeout=90)
+        stage.add([form4(99, False)], 0.0)
+        with changed:
+            before = len(arrived)  # the backlog's requests out before, or already under way
+        live = submission_path(1750, "0001127602-25-000099")
+        with changed:
+            assert changed.wait_for(lambda: live in arrived, timeout=90)
+            at = arrived.index(live)
+        # At most the one backlog request that held the current slot comes between.
+        assert at <= before + 1, (before, at, len(arrived))
+    finally:
+        stage.close()
+        server.shutdown()
+        server.server_close()

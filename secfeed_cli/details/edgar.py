@@ -121,16 +121,23 @@ class Pace:
         self._recent: deque[float] = deque(maxlen=max(1, math.floor(rate)))
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
-        """Take the next slot and wait for it."""
-        with self._lock:
-            now = self.clock()
-            slot = max(now, self._next)
-            recent = self._recent
-            if len(recent) == recent.maxlen:
-                slot = max(slot, recent[0] + WINDOW)
-            recent.append(slot)
-            self._next = slot + self.interval
+    def wait(self, urgent: bool = False) -> None:
+        """Take the next slot and wait for it. ``urgent`` (a live filing's request) takes
+        the next free slot at once; any other waits until a slot is free *now* and takes it
+        then, so it never holds a slot ahead of an urgent one that comes meanwhile: a live
+        filing's request waits at most one slot, however long the backlog's queue."""
+        while True:
+            with self._lock:
+                now = self.clock()
+                slot = max(now, self._next)
+                recent = self._recent
+                if len(recent) == recent.maxlen:
+                    slot = max(slot, recent[0] + WINDOW)
+                if urgent or slot <= now:
+                    recent.append(slot)
+                    self._next = slot + self.interval
+                    break
+            self.sleep(slot - now)  # then try again: an urgent request may have taken it
         if slot > now:
             self.sleep(slot - now)
 
@@ -160,6 +167,7 @@ class EdgarClient:
         self.requests = 0  # sent, for the status line and the summary
         self._lock = threading.Lock()
         self._kept = threading.local()  # each thread's kept-alive connection to EDGAR
+        self._urgency = threading.local()  # each thread's: is it asking for a live filing
         self._all_kept: list[httpget.Kept] = []
 
     def read(self, path: str, parse: Callable[[bytes], T]) -> T:
@@ -186,9 +194,10 @@ class EdgarClient:
             return cached
         self._check_blocked()
         headers = {"User-Agent": self.user_agent}  # httpget asks for gzip itself
-        keep = getattr(self._kept, "connection", None)
+        kept = self._kept
+        keep = getattr(kept, "connection", None)
         if keep is None:
-            keep = self._kept.connection = httpget.Kept()
+            keep = kept.connection = httpget.Kept()
             with self._lock:
                 self._all_kept.append(keep)
         try:
@@ -203,6 +212,9 @@ class EdgarClient:
             )
         except httpget.FetchError as exc:
             raise EdgarError(str(exc)) from None
+        finally:
+            if self._kept is not kept:  # closed while this request was out: so is its socket
+                keep.close()
         if answer.status == 200:
             if cache:
                 self._keep(path, answer.body)
@@ -215,11 +227,16 @@ class EdgarClient:
             self._check_blocked(f"SEC answered {answer.status} {answer.reason}".rstrip())
         raise EdgarError(f"SEC answered {answer.status} {answer.reason} for {path}".rstrip())
 
+    def urgent(self, flag: bool) -> None:
+        """This thread's next requests are for a live filing (True): they go before any
+        backlog filing's (see :meth:`Pace.wait`)."""
+        self._urgency.flag = flag
+
     def _take_slot(self) -> None:
         """Before each request that goes out, a redirect's too: the pace, and no request at
         all while SEC blocks us."""
         self._check_blocked()
-        self.pace.wait()
+        self.pace.wait(urgent=getattr(self._urgency, "flag", False))
         self._check_blocked()  # another thread may have been refused meanwhile
         with self._lock:
             self.requests += 1

@@ -39,7 +39,8 @@ from .ownership import ownership_xml, parse_ownership
 from .schedule13 import parse_schedule13
 from .sgml import DetailsError, NoDocument, parse_header
 
-#: Fetching threads: the pace (at most 10 a second) is the limit, not the threads.
+#: Fetching threads: the pace (at most 10 a second) is the limit, not the threads. One more
+#: takes live filings only: a live filing never waits for a backlog one's fetch to end.
 WORKERS = 3
 #: Filings asked for and not fetched yet, at most; beyond, a filing goes out ``deferred``.
 MAX_QUEUED = 2_000
@@ -239,6 +240,11 @@ class Enricher:
             threading.Thread(target=self._work, name=f"secfeed-details-{n}", daemon=True)
             for n in range(WORKERS)
         ]
+        self._threads.append(
+            threading.Thread(
+                target=self._work, args=(True,), name="secfeed-details-live", daemon=True
+            )
+        )
         for thread in self._threads:
             thread.start()
 
@@ -266,7 +272,7 @@ class Enricher:
                     heapq.heappush(self._jobs, (1, -seq, job))
                 else:
                     heapq.heappush(self._jobs, (0, seq, job))
-                self._cond.notify()
+                self._cond.notify_all()  # the live-only worker takes no backlog job
 
     def ready(self, block: bool = False, end: bool = False) -> list[tuple[Filing, float]]:
         """The filings that may go out now, in order (``block``: wait for all of them; ``end``:
@@ -313,15 +319,16 @@ class Enricher:
 
     # -- the workers' side --
 
-    def _work(self) -> None:
+    def _work(self, live_only: bool = False) -> None:
         while True:
             with self._cond:
-                while not self._closed and not self._next_due():
+                while not self._closed and not self._next_due(live_only):
                     self._cond.wait(self._sleep_for())
                 if self._closed:
                     return
                 _, _, job = heapq.heappop(self._jobs)
             try:
+                self.client.urgent(not job.filing.is_historical)
                 details = self.fetch(job.filing, self.client)
             except Exception as exc:  # a worker never dies: the filing carries the error
                 details = unreadable(exc)
@@ -343,13 +350,15 @@ class Enricher:
         delay = delays[job.retried]
         return delay if self.clock() + delay < job.due else None
 
-    def _next_due(self) -> bool:
-        """Whether a job can be fetched now (retries whose time has come join the queue)."""
+    def _next_due(self, live_only: bool = False) -> bool:
+        """Whether a job can be fetched now (retries whose time has come join the queue);
+        ``live_only``: a live filing's (they come first in the queue)."""
         now = self.clock()
         while self._later and self._later[0][0] <= now:
             _, seq, job = heapq.heappop(self._later)
-            heapq.heappush(self._jobs, (0, seq, job))
-        return bool(self._jobs)
+            live = not job.filing.is_historical
+            heapq.heappush(self._jobs, (0, seq, job) if live else (1, -seq, job))
+        return bool(self._jobs) and (not live_only or self._jobs[0][0] == 0)
 
     def _sleep_for(self) -> float | None:
         if not self._later:
