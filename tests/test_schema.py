@@ -58,12 +58,12 @@ def test_the_fields_are_listed_once_and_documented_as_they_are(
     variables = {k for k in environment(filing) if k.startswith("SECFEED_")}
     assert variables == {f"SECFEED_{name.upper()}" for name in COLUMNS}
     derived = {name for name, kind in FIELDS if kind in ("company", "ticker", "url")}
-    assert set(protocol.DERIVED) == derived | set(LATENCY_COLUMNS) | {"details"}
+    assert set(protocol.DERIVED) == derived | set(LATENCY_COLUMNS) | {"details", "matches"}
     docs = Path(__file__).parent.parent / "docs"
     readme = (docs / "output.md").read_text()
     table = readme.split("| key | type | meaning |", 1)[1].split("\n\n", 1)[0]
     documented = re.findall(r"^\| `(\w+)` \|", table, re.M)
-    assert documented == [*COLUMNS, *LATENCY_COLUMNS, "details"]
+    assert documented == [*COLUMNS, *LATENCY_COLUMNS, "details", "matches"]
     alerts = (docs / "alerts.md").read_text()
     hooks = alerts.split("its fields in the environment:", 1)[1].split("(the API key", 1)[0]
     assert set(re.findall(r"SECFEED_\w+", hooks)) == variables
