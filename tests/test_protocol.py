@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -638,3 +639,120 @@ def test_a_reconnect_may_ask_for_now_or_for_half_a_second() -> None:
     assert parse_frame('{"type":"reconnect","within_seconds":0.5}') == Reconnect(0.5, None)
     with pytest.raises(ProtocolError, match="non-negative"):
         parse_frame('{"type":"reconnect","within_seconds":-0.5}')
+
+
+# -- what mutation found untested (issue 43, item 6) --------------------------------------
+
+
+def _frame(**changes: Any) -> bytes:
+    record = {**DOC_FILING, **changes}
+    return json.dumps({k: v for k, v in record.items() if v is not ...}).encode()
+
+
+def test_a_protocol_error_keeps_its_kind_and_reason_apart() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_frame(_frame(cik=0))
+    assert caught.value.kind == "field"
+    assert (
+        caught.value.reason
+        == str(caught.value)
+        == "'cik' is not an integer from 1 to 9999999999: 0"
+    )
+
+
+@pytest.mark.parametrize("cik", [1, 9_999_999_999])
+def test_the_cik_bounds_are_inclusive(cik: int) -> None:
+    filing = parse_frame(_frame(cik=cik, extra_field=1))  # the detailed path
+    assert isinstance(filing, Filing) and filing.cik == cik
+    with pytest.raises(ProtocolError, match="'cik' is not an integer from 1 to"):
+        parse_frame(_frame(cik=10_000_000_000, extra_field=1))
+
+
+def test_a_filing_without_description_and_nothing_more_shares_the_empty_extra() -> None:
+    from secfeed_cli.wire.filing import NO_EXTRA
+
+    bare = _filing_in_detail({k: v for k, v in DOC_FILING.items() if k != "description"}, b"")
+    assert bare.extra is NO_EXTRA
+    with_one = _filing_in_detail({**DOC_FILING, "x": 1}, b"")
+    assert dict(with_one.extra) == {"x": 1}
+    lacking = {k: v for k, v in DOC_FILING.items() if k != "description"}
+    assert dict(_filing_in_detail({**lacking, "x": 1}, b"").extra) == {"x": 1}
+
+
+def test_a_reconnect_before_time_that_is_no_string_or_no_time_is_named() -> None:
+    base = {"type": "reconnect", "within_seconds": 1}
+    with pytest.raises(ProtocolError) as caught:
+        parse_frame(json.dumps({**base, "before_time": 5}))
+    assert caught.value.kind == "field"
+    assert str(caught.value) == "reconnect 'before_time' is not a string"
+    with pytest.raises(ProtocolError) as bad_time:
+        parse_frame(json.dumps({**base, "before_time": "soon"}))
+    assert bad_time.value.kind == "field"
+    assert str(bad_time.value) == "'before_time' is not a valid time: 'soon'"
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ({}, "'form' is an object, not a string"),
+        ([], "'form' is an array, not a string"),
+        (1, "'form' is a number, not a string"),
+        (True, "'form' is a boolean, not a string"),
+    ],
+)
+def test_a_field_of_the_wrong_kind_is_named_with_its_article(value: Any, said: str) -> None:
+    with pytest.raises(ProtocolError, match=f"^{re.escape(said)}$"):
+        parse_frame(_frame(form=value))
+
+
+def test_a_long_value_in_a_reason_is_cut_at_60_characters() -> None:
+    from secfeed_cli.wire.protocol import _short
+
+    assert _short("x" * 60) == "x" * 60
+    assert _short("x" * 61) == "x" * 59 + "…"
+
+
+def test_an_invalid_key_message_is_known_with_or_without_its_full_stop() -> None:
+    assert ServerError("Invalid API key.").is_invalid_key
+    assert ServerError(" invalid api key ").is_invalid_key
+    assert not ServerError("Invalid API key, twice").is_invalid_key
+
+
+def test_messages_are_frozen_and_a_heartbeat_says_its_name() -> None:
+    assert Heartbeat().spelling == "heartbeat"
+    for made in (Heartbeat(), Reconnect(1.0, None), ServerError("x"), UnknownMessage("t", {})):
+        field = type(made).__struct_fields__[0]
+        with pytest.raises(AttributeError):
+            setattr(made, field, None)
+
+
+def test_a_record_back_from_secfeeds_output_is_checked_as_a_frame_is() -> None:
+    from secfeed_cli.wire.protocol import filing_from_record
+
+    record = {k: v for k, v in DOC_FILING.items() if k not in ("type", "filling_date")}
+    record |= {"filing_date": "2024-02-24", "company": "Ours", "url": "u", "matches": []}
+    filing = filing_from_record(record, b"{}")
+    assert filing.filing_date == "2024-02-24" and "company" not in filing.extra
+    assert "matches" not in filing.extra  # derived: this run's --grep makes its own
+    details = {"status": "ok", "items": ["5.02"], "summary": "5.02 officer change"}
+    kept = filing_from_record({**record, "details": details}, b"{}")
+    assert kept.extra["details"] == details
+    with pytest.raises(ProtocolError) as wrong:
+        filing_from_record({**record, "details": {"status": "maybe"}}, b"{}")
+    assert wrong.value.kind == "field" and "'details' is not secfeed's details object" in str(
+        wrong.value
+    )
+    with pytest.raises(ProtocolError) as shape:
+        filing_from_record(["not", "an", "object"], b"[]")
+    assert shape.value.kind == "shape" and str(shape.value) == "not a secfeed filing object"
+    with pytest.raises(ProtocolError, match="not a secfeed filing object"):
+        filing_from_record({"form": "4"}, b"{}")
+
+
+def test_a_filing_given_as_text_keeps_its_frame_as_bytes() -> None:
+    text = json.dumps(DOC_FILING)
+    filing = parse_frame(text)
+    assert isinstance(filing, Filing)
+    assert type(filing.frame) is bytes and filing.frame == text.encode()
+    # mutant: equivalent: secfeed_cli/wire/protocol.py:213 strict=False: the filings are made
+    # by a map over the same frames, so the two lists are always of one length
