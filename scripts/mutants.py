@@ -112,13 +112,12 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "link": (
         (
             "secfeed_cli/feed/connection.py",
-            "secfeed_cli/feed/handshake.py",
             "secfeed_cli/feed/links.py",
             "secfeed_cli/feed/events.py",
-            "secfeed_cli/feed/sockets.py",
         ),
         ("tests/test_connection.py", "tests/test_linkstate.py", "tests/test_stream_machine.py"),
     ),
+    "handshake": (("secfeed_cli/feed/handshake.py",), ("tests/test_hostile.py",)),
     "streaming": (
         (
             "secfeed_cli/feed/stream.py",
@@ -128,7 +127,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("tests/test_stream_machine.py", "tests/test_retry.py", "tests/test_pure.py"),
     ),
     "fetching": (
-        ("secfeed_cli/feed/httpget.py", "secfeed_cli/feed/proxy.py"),
+        ("secfeed_cli/feed/httpget.py", "secfeed_cli/feed/proxy.py", "secfeed_cli/feed/sockets.py"),
         ("tests/test_httpget.py",),
     ),
 }
@@ -142,6 +141,7 @@ CORE = (
     "framing",
     "protocol",
     "link",
+    "handshake",
     "streaming",
     "fetching",
 )
