@@ -711,3 +711,47 @@ def test_a_live_filings_request_goes_out_before_the_backlog_queued_ahead_of_it()
         stage.close()
         server.shutdown()
         server.server_close()
+
+
+# -- where --grep's matches go: the table, hooks, notifications ----------------------------
+
+
+def matched() -> Filing:
+    filing = Grep(["Chief Financial Officer"])(
+        eightk([("5.02", "The Board appointed Jane Roe as Chief Financial Officer today.")])
+    )
+    assert filing is not None
+    return filing
+
+
+@pytest.mark.unit
+def test_the_tables_details_cell_shows_the_match_marked() -> None:
+    from secfeed_cli.output.layout import layout, row
+
+    filing = matched()
+    columns = layout(160, latency=False, details=True)
+    plain = row(filing, columns, "", color=False)
+    assert "Chief Financial" in plain and "\x1b" not in plain
+    colored = row(filing, columns, "", color=True)
+    assert "as \x1b[7mChief Financial Officer\x1b[27m t…" in colored  # 4 characters before it
+    longer = Grep(["appointed Jane Roe as Chief Financial Officer"])(filing)
+    assert longer is not None
+    cut = row(longer, columns, "", color=True)  # as much of it as the 30-wide cell shows
+    assert "ard \x1b[7mappointed Jane Roe as Chi\x1b[27m…" in cut
+
+
+@pytest.mark.unit
+def test_hooks_and_notifications_carry_the_first_match() -> None:
+    from secfeed_cli.alerts.hooks import environment
+    from secfeed_cli.alerts.notify import message
+
+    filing = matched()
+    env = environment(filing)
+    assert env["SECFEED_MATCH"] == (
+        "item 5.02: The Board appointed Jane Roe as Chief Financial Officer today."
+    )
+    assert "SECFEED_MATCH" not in environment(eightk([("5.02", "x")]))
+    _, body = message([filing])
+    assert "item 5.02: The Board appointed Jane Roe as Chief Financial Officer today." in body
+    _, many = message([filing, filing])
+    assert many.count("Chief Financial Officer") == 2

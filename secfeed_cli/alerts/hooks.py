@@ -33,6 +33,7 @@ from typing import IO
 import msgspec
 
 from ..common.escape import escape_control
+from ..filtering.grep import first_match
 from ..output.encode import record_line
 from ..output.records import text_fields
 from ..wire.filing import Filing
@@ -61,6 +62,9 @@ def environment(filing: Filing) -> dict[str, str]:
     cells = filing.details_cells
     if cells is not None:  # --details: the full object is on stdin
         fields["DETAILS_STATUS"], fields["DETAILS_SUMMARY"] = cells
+    match = first_match(filing)
+    if match is not None:  # --grep: every match is on stdin
+        fields["MATCH"] = match
     env.update({f"SECFEED_{k}": _safe(v) for k, v in fields.items()})
     return env
 

@@ -31,6 +31,7 @@ import msgspec
 
 from ..common.redact import Secrets
 from ..extras import install_hint
+from ..filtering.grep import first_match
 from ..output.records import label
 from ..wire.filing import Filing
 
@@ -187,12 +188,15 @@ def message(filings: list[Filing]) -> tuple[str, str]:
 
     def said(f: Filing) -> str:  # --details: what the filing says, when known
         summary = f.details_summary
-        return f" · {summary}" if summary else ""
+        match = first_match(f)  # --grep: where it matched
+        return (f" · {summary}" if summary else "") + (f" · {match}" if match else "")
 
     if len(filings) == 1:
         f = filings[0]
         summary = f.details_summary
-        lines = [f.description, *([summary] if summary else []), f.url]
+        match = first_match(f)
+        lines = [f.description, *([summary] if summary else []), *([match] if match else [])]
+        lines.append(f.url)
         return f"{f.form}: {label(f)}", "\n".join(lines)
     title = f"{len(filings)} new SEC filings"
     body = "\n".join(f"{f.form} · {label(f)}{said(f)} · {f.url}" for f in filings)

@@ -95,6 +95,16 @@ def _match(pattern: str, where: str, text: str, m: re.Match[str]) -> dict[str, A
     }
 
 
+def first_match(filing: Filing) -> str | None:
+    """``--grep``'s first match as one line, ``where: snippet`` (hooks' ``SECFEED_MATCH``, a
+    notification's line), or None."""
+    found = filing.extra.get("matches") if filing.extra else None
+    if not isinstance(found, list) or not found or not isinstance(found[0], dict):
+        return None
+    first = found[0]
+    return f"{first.get('in', '')}: {first.get('snippet', '')}"
+
+
 def without_full_text(filing: Filing) -> Filing:
     """The filing with only the excerpts of its words (the default: a line stays a sane
     size); ``--text-full`` keeps the whole."""
