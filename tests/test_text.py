@@ -755,3 +755,37 @@ def test_hooks_and_notifications_carry_the_first_match() -> None:
     assert "item 5.02: The Board appointed Jane Roe as Chief Financial Officer today." in body
     _, many = message([filing, filing])
     assert many.count("Chief Financial Officer") == 2
+
+
+@pytest.mark.unit
+def test_a_filing_let_out_deferred_is_told_late_with_its_details() -> None:
+    import threading
+
+    from secfeed_cli.details.stage import Enricher
+
+    gate = threading.Event()
+
+    def fetch(f: Filing, client: EdgarClient) -> Any:
+        gate.wait(60)
+        return EightK(items=["8.01"], summary="8.01 other events")
+
+    told: list[Filing] = []
+    arrived = threading.Event()
+    stage = Enricher(EdgarClient(UA, base_url="http://127.0.0.1:9"), wait=0.0, fetch=fetch)
+
+    def tell(filing: Filing) -> None:
+        told.append(filing)
+        arrived.set()
+
+    stage.late = tell
+    try:
+        stage.add([the_filing()], 0.0)
+        (out,) = stage.ready()  # at once: its wait is 0
+        assert out[0].details_status == "deferred" and not told
+        gate.set()
+        assert arrived.wait(60)
+        (late,) = told
+        assert late.accession_no == ACCESSION and late.details_status == "ok"
+    finally:
+        gate.set()
+        stage.close()

@@ -807,3 +807,24 @@ def test_the_pane_marks_what_grep_and_the_filter_match() -> None:
         "Roe",
         "Roe",
     ]
+
+
+def test_a_row_shown_deferred_takes_its_details_when_they_come(bundled: list[Filing]) -> None:
+    """The ui shows a filing at once (its details deferred) and updates its row, and the
+    pane showing it, when the details come in (the run's Enricher.late, through the inbox)."""
+    eightk = next(f for f in bundled if f.accession_no == "0001193125-24-152391")
+    waiting = replace(eightk, extra={"details": {"status": "deferred", "reason": "not in"}})
+    came = EightK(items=["7.01"], item_names=["Regulation FD Disclosure"], summary="7.01 Reg FD")
+    app = make_app(details=True)
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        await feed(pilot, app, [waiting])
+        await pilot.press("enter")
+        assert "deferred" in rows_text(app)
+        app.inbox.put_late(replace(eightk, extra={"details": came}))
+        app.tick()
+        text = await settled(pilot, app)
+        assert "7.01 Reg FD" in rows_text(app) and "deferred" not in rows_text(app)
+        assert "7.01  Regulation FD Disclosure" in text  # the pane too
+
+    drive(app, scenario, (160, 40))

@@ -187,7 +187,7 @@ def _read_13dg(body: bytes) -> Schedule13:
 
 
 class _Held:
-    __slots__ = ("filing", "received", "due", "details", "retried")
+    __slots__ = ("filing", "received", "due", "details", "retried", "released")
 
     retried: int
 
@@ -197,6 +197,7 @@ class _Held:
         self.due = due
         self.details: Details | None = None
         self.retried = 0
+        self.released = False  # let out ``deferred``: what comes later goes to ``late``
 
 
 class Enricher:
@@ -223,6 +224,9 @@ class Enricher:
         #: (else the excerpts: the run trims the rest).
         self.text = False
         self.full_text = False
+        #: Told of a filing let out ``deferred`` whose details came in later, with them (the
+        #: ui updates its row; called on a worker thread).
+        self.late: Callable[[Filing], None] | None = None
         self.retries = retries
         #: Filters that wait for details; the run applies them to what is ready.
         self.criteria = criteria
@@ -292,6 +296,8 @@ class Enricher:
                     details = NoDetails(status="deferred", reason="the run ended before they came")
                 elif details is None:
                     details = NoDetails(status="deferred", reason=f"not in within {self.wait:g} s")
+                    with self._cond:
+                        job.released = job.details is None
                 self.counts[details.status] = self.counts.get(details.status, 0) + 1
                 filing = replace(filing, extra={**filing.extra, "details": details})
             self.held.popleft()
@@ -341,6 +347,9 @@ class Enricher:
                 else:
                     job.details = details
                 self._cond.notify_all()
+                late = self.late if job.released and again is None else None
+            if late is not None:
+                late(replace(job.filing, extra={**job.filing.extra, "details": details}))
 
     def _retry_in(self, job: _Held) -> float | None:
         """When to ask for a missing document again, if at all (see :data:`RETRY_404`)."""
@@ -348,7 +357,7 @@ class Enricher:
         if job.retried >= len(delays):
             return None
         delay = delays[job.retried]
-        return delay if self.clock() + delay < job.due else None
+        return delay if self.clock() + delay < job.due or job.released else None
 
     def _next_due(self, live_only: bool = False) -> bool:
         """Whether a job can be fetched now (retries whose time has come join the queue);

@@ -98,8 +98,9 @@ def execute(plan: Plan, out: Output, env: Environment) -> Outcome:
         parts.callback(_summary, diag, output, ended, acting)
         if acting is not None:
             parts.callback(acting.close)
-        edgar, enricher = _edgar(plan.details, plan.edgar, live=output.fmt in ("table", "ui"))
-        if enricher is not None and output.fmt == "ui":
+        ui = output.fmt == "ui"
+        edgar, enricher = _edgar(plan.details, plan.edgar, live=output.fmt == "table", ui=ui)
+        if enricher is not None and ui:
             enricher.full_text = True  # the pane shows all of it, and "/" matches it
         if enricher is not None:
             output = replace(output, details=True)
@@ -123,6 +124,9 @@ def execute(plan: Plan, out: Output, env: Environment) -> Outcome:
         ended.run = run
         sink = _sink(plan, output, out, run, diag)
         parts.callback(_close_sink, sink, ended)
+        late = getattr(sink, "late", None)
+        if enricher is not None and late is not None:  # the ui: a row shown, then its details
+            enricher.late = late
         try:
             ended.code = run.run(sink)
             sink.close()  # the last flush can fail too (disk full, closed pipe)
@@ -248,15 +252,19 @@ def _feed(connection: ConnectOptions, plan: Plan) -> Source:
     return Stream(connection, keep_frames=plan.output.raw, settle=settings.settle)
 
 
-#: How long a filing waits for its details in the live table and the ui by default: a person
-#: watching sees the row soon, with ``deferred`` if EDGAR is slower. Elsewhere (NDJSON, CSV,
-#: JSON, a snapshot, the relay, the archive) the output waits until every filing's details
-#: are in, in order: a script gets them all.
+#: How long a filing waits for its details in the live table by default: its rows go into
+#: the terminal's scrollback and cannot change, so a person sees the row within 5 s, with
+#: ``deferred`` if EDGAR is slower. The ui shows a row at once and updates it when its details
+#: come (5 s too when a filter waits for them). Elsewhere (NDJSON, CSV, JSON, a snapshot, the
+#: relay, the archive) the output waits until every filing's details are in, in order.
 LIVE_WAIT = 5.0
 
 
 def _edgar(
-    details: DetailsSettings | None, given: EdgarClient | None = None, live: bool = False
+    details: DetailsSettings | None,
+    given: EdgarClient | None = None,
+    live: bool = False,
+    ui: bool = False,
 ) -> tuple[EdgarClient | None, Enricher | None]:
     """One EDGAR client (so one pace) for --details, --backfill and the ui's details on
     demand (``given``), and the details stage."""
@@ -275,7 +283,13 @@ def _edgar(
         return details_of(filing, client, wanted)
 
     kinds = None if details.enrich else frozenset({"8-K"})
-    wait = details.wait if details.wait is not None else LIVE_WAIT if live else math.inf
+    wait = details.wait if details.wait is not None else math.inf
+    if details.wait is None and ui:
+        # A row at once, its details when they come (Enricher.late), unless a filter waits
+        # for them: then it cannot be shown before they are in.
+        wait = LIVE_WAIT if details.criteria is not None or details.grep is not None else 0.0
+    elif details.wait is None and live:
+        wait = LIVE_WAIT
     enricher = Enricher(edgar, wait, fetch=fetch, criteria=details.criteria, kinds=kinds)
     enricher.grep = details.grep
     enricher.text = details.text

@@ -173,6 +173,12 @@ class SecfeedApp(App[int]):
         dropped = 0
         for filings, received in batches:
             dropped += self.rows.add(filings, received)
+        for filing in self.inbox.take_late():  # shown deferred, their details in since
+            seq = self.rows.seqs.get(filing.accession_no)
+            if seq is not None:
+                self._row_changed(seq, filing)
+                if self.pane.showing == filing.accession_no:
+                    self.pane.show(filing)
         if notes:
             self.notes.extend(notes)
             del self.notes[:-200]

@@ -41,6 +41,7 @@ class Inbox:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._batches: list[tuple[list[Filing], float]] = []
+        self._late: list[Filing] = []  # shown deferred, their details in since
         self._notes: list[str] = []
         self.quitting = False
         self.status: Callable[[], Status] | None = None
@@ -49,6 +50,15 @@ class Inbox:
     def put(self, filings: list[Filing], received: float) -> None:
         with self._lock:
             self._batches.append((filings, received))
+
+    def put_late(self, filing: Filing) -> None:
+        with self._lock:
+            self._late.append(filing)
+
+    def take_late(self) -> list[Filing]:
+        with self._lock:
+            late, self._late = self._late, []
+        return late
 
     def note(self, line: str) -> None:
         with self._lock:
@@ -81,6 +91,10 @@ class UiSink:
         self._check()
         self.inbox.put(filings, received)
         self.written += len(filings)
+
+    def late(self, filing: Filing) -> None:
+        """A filing shown ``deferred`` whose details came in (a details worker's thread)."""
+        self.inbox.put_late(filing)
 
     def backlog_complete(self) -> None:
         pass  # backlog rows are drawn dim: the list shows where the live ones begin

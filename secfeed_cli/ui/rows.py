@@ -46,6 +46,7 @@ class Rows:
         self.horizon: int | None = None  # paused: rows from this sequence number wait
         self.cursor: int | None = None  # the selected row's position; None: the newest
         self.marked: set[str] = set()  # accession numbers
+        self.seqs: dict[str, int] = {}  # accession number -> sequence number, of entries
 
     # -- what is shown --
 
@@ -89,6 +90,7 @@ class Rows:
         active = query.active
         for filing in filings:
             entry = Entry(self.total, filing, received, keys_of(filing))
+            self.seqs[filing.accession_no] = self.total
             self.total += 1
             entries.append(entry)
             if not active or query.matches(entry.keys):
@@ -113,6 +115,8 @@ class Rows:
         for _ in range(over):
             gone = self.entries.popleft()
             self.marked.discard(gone.filing.accession_no)
+            if self.seqs.get(gone.filing.accession_no) == gone.seq:
+                del self.seqs[gone.filing.accession_no]
         self.first += over
         dropped = bisect_left(self.shown, self.first)
         if dropped:
