@@ -789,3 +789,44 @@ def test_a_filing_let_out_deferred_is_told_late_with_its_details() -> None:
     finally:
         gate.set()
         stage.close()
+
+
+# -- 6-K: a foreign issuer's report, whose words are its exhibits' -------------------------
+
+
+def test_a_6k_gives_its_exhibits_words_and_a_summary_of_them(sec: Sec) -> None:
+    """No 6-K is in the project's data: the documents here are the test's own, minimal."""
+    from secfeed_cli.wire.details import Report
+
+    cik, accession = 1000001, "0001000001-24-000001"
+    folder = folder_path(cik, accession)
+    page = index_page(("6-K", "cover.htm"), ("EX-99.1", "release.htm")).replace(
+        ACCESSION.encode(), accession.encode()
+    )
+    sec.routes[index_headers_path(cik, accession)] = (200, page)
+    sec.routes[f"{folder}/cover.htm"] = (200, b"<p>FORM 6-K</p><p>SIGNATURES</p>")
+    sec.routes[f"{folder}/release.htm"] = (200, b"<p>Quarterly revenue rose 12%.</p>")
+    filing = Filing(accession, "6-K", cik, "6-K - FOREIGN CO", "2024-01-01", "a", "b", False)
+    client = EdgarClient(UA, base_url=sec.url, rate=10)
+    try:
+        details = details_of(filing, client, TextWanted(full=True))
+        without = details_of(filing, client)  # --details alone: a 6-K has none
+    finally:
+        client.close()
+    assert isinstance(details, Report) and isinstance(details.text, Text)
+    assert details.text.items == [] and details.summary == "EX-99.1"
+    (exhibit,) = details.text.exhibits
+    assert exhibit.excerpt == "Quarterly revenue rose 12%." and exhibit.words == 4
+    assert without.status == "unavailable"
+    passed = Grep(["revenue rose"])(replace_details(filing, details))
+    assert passed is not None and passed.extra["matches"][0]["in"] == "EX-99.1"
+    encoded = msgspec.json.encode(details)
+    from secfeed_cli.wire.details import read
+
+    assert isinstance(read(msgspec.json.decode(encoded)), Report)  # read back as a 6-K's
+
+
+def replace_details(filing: Filing, details: Any) -> Filing:
+    from msgspec.structs import replace
+
+    return replace(filing, extra={"details": details})

@@ -27,7 +27,7 @@ from msgspec import UnsetType
 
 from ..errors import ArchiveError
 from ..filtering.grep import without_full_text
-from ..wire.details import EightK, NoDetails, Ownership, Text
+from ..wire.details import EightK, NoDetails, Ownership, Report, Text
 from ..wire.filing import Filing, format_time
 from .schema import COLUMNS, open_for_writing
 
@@ -305,13 +305,15 @@ def _write_details(db: sqlite3.Connection, filings: list[Filing]) -> None:
             _write_items(db, accession, details)
             if isinstance(details.text, Text):
                 _write_text(db, accession, details.text)
+        elif isinstance(details, Report) and isinstance(details.text, Text):
+            _write_text(db, accession, details.text)
 
 
 def _lean(filing: Filing) -> Any:
     """The details document as stored: as it came, but the whole text of ``--text`` (kept
     compressed in ``texts``) left to its excerpts."""
     value = filing.extra["details"]
-    if isinstance(value, EightK) and isinstance(value.text, Text):
+    if isinstance(value, EightK | Report) and isinstance(value.text, Text):
         return without_full_text(filing).extra["details"]
     return value
 

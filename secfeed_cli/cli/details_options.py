@@ -31,8 +31,8 @@ _TEXT = [
         "--text",
         "with_text",
         is_flag=True,
-        help="8-Ks: what the filing says, item by item, and its press releases (EX-99), from"
-        " EDGAR; an excerpt of each (--text-full: all).",
+        help="8-Ks and 6-Ks: what the filing says, item by item, and its press releases"
+        " (EX-99), from EDGAR; an excerpt of each (--text-full: all).",
     ),
     click.option(
         "--text-full",

@@ -29,7 +29,16 @@ from collections.abc import Callable
 import msgspec
 from msgspec.structs import replace
 
-from ..wire.details import Details, EightK, Exhibit, NoDetails, Ownership, Schedule13, Text
+from ..wire.details import (
+    Details,
+    EightK,
+    Exhibit,
+    NoDetails,
+    Ownership,
+    Report,
+    Schedule13,
+    Text,
+)
 from ..wire.filing import Filing
 from . import edgar
 from . import text as textual
@@ -49,13 +58,20 @@ MAX_QUEUED = 2_000
 RETRY_404 = (1.0, 2.0, 4.0, 8.0)
 
 
+#: The kinds ``--details`` reads, and those ``--text`` reads (a 6-K only has words).
+DETAILS_KINDS = frozenset({"ownership", "8-K", "13DG"})
+TEXT_KINDS = frozenset({"8-K", "6-K"})
+
+
 def kind(form: str) -> str | None:
-    """Which details a form has: ``ownership``, ``8-K``, ``13DG``, or None."""
+    """Which details a form has: ``ownership``, ``8-K``, ``6-K``, ``13DG``, or None."""
     base = form.strip().upper().removesuffix("/A")
     if base in ("3", "4", "5"):
         return "ownership"
     if base == "8-K":
         return "8-K"
+    if base == "6-K":
+        return "6-K"
     if base in ("SCHEDULE 13D", "SCHEDULE 13G", "SC 13D", "SC 13G"):
         return "13DG"
     return None
@@ -93,6 +109,13 @@ def details_of(
             if text is None:
                 return details
             return replace(details, text=words_of(filing, client, docs, text))
+        if what == "6-K" and text is not None:
+            path = edgar.index_headers_path(filing.cik, filing.accession_no)
+            docs = client.read(
+                path, lambda page: textual.documents(page.decode("utf-8", "replace"))
+            )
+            words = words_of(filing, client, docs, text)
+            return Report(form=filing.form, text=words, summary=report_summary(words))
         if what == "ownership":
             path = edgar.submission_path(filing.cik, filing.accession_no)
             return client.read(path, _read_ownership)
@@ -110,6 +133,14 @@ def details_of(
         return Unreadable(status="error", reason=str(exc))
     except Exception as exc:  # anything else a document made the reading do
         return unreadable(exc)
+
+
+def report_summary(words: Text) -> str:
+    """A 6-K's one line: what its exhibits are (a 6-K's words are its exhibits')."""
+    if words.status != "ok":
+        return f"text {words.status}"
+    named = [e.description or e.type for e in words.exhibits]
+    return "; ".join(named)[:80] if named else f"{words.words:,} words"
 
 
 def unreadable(exc: BaseException) -> Unreadable:
@@ -214,9 +245,8 @@ class Enricher:
         kinds: frozenset[str] | None = None,
     ) -> None:
         self.client = client
-        #: The kinds of details fetched (``kind()``'s), None for all: ``--text`` alone asks
-        #: for 8-Ks only.
-        self.kinds = kinds
+        #: The kinds of details fetched (``kind()``'s): --details', --text's, or both.
+        self.kinds = DETAILS_KINDS if kinds is None else kinds
         #: ``--grep``: the filings to let out, with their ``matches`` (filtering/grep.py);
         #: applied by the run after ``criteria``, to the whole text.
         self.grep: Callable[[Filing], Filing | None] | None = None
@@ -259,7 +289,7 @@ class Enricher:
         now = self.clock()
         for filing in filings:
             what = kind(filing.form)
-            if what is None or (self.kinds is not None and what not in self.kinds):
+            if what is None or what not in self.kinds:
                 self.held.append((None, filing, received))
                 continue
             job = _Held(filing, received, now + self.wait)

@@ -17,7 +17,7 @@ from typing import Any
 from msgspec import UNSET
 from msgspec.structs import replace
 
-from ..wire.details import EightK, Text
+from ..wire.details import EightK, Report, Text
 from ..wire.filing import Filing
 
 #: Characters of context on each side of a match in its snippet.
@@ -63,7 +63,7 @@ class Grep:
 def _places(filing: Filing) -> list[tuple[str, str]]:
     places = [("description", filing.description or "")]
     details = filing.details
-    text = details.text if isinstance(details, EightK) else None
+    text = details.text if isinstance(details, EightK | Report) else None
     if isinstance(text, Text):
         for item in text.items:
             if isinstance(item.text, str):
@@ -109,7 +109,7 @@ def without_full_text(filing: Filing) -> Filing:
     """The filing with only the excerpts of its words (the default: a line stays a sane
     size); ``--text-full`` keeps the whole."""
     details = filing.details
-    if not isinstance(details, EightK) or not isinstance(details.text, Text):
+    if not isinstance(details, EightK | Report) or not isinstance(details.text, Text):
         return filing
     text = details.text
     items = [replace(i, text=UNSET) for i in text.items]

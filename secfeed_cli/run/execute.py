@@ -270,7 +270,7 @@ def _edgar(
     demand (``given``), and the details stage."""
     if details is None or not (details.enrich or details.backfill or details.text):
         return given, None
-    from ..details.stage import Enricher, TextWanted, details_of
+    from ..details.stage import DETAILS_KINDS, TEXT_KINDS, Enricher, TextWanted, details_of
 
     edgar = given or edgar_client(details)
     if not (details.enrich or details.text):
@@ -282,7 +282,9 @@ def _edgar(
     def fetch(filing: Filing, client: EdgarClient) -> Details:
         return details_of(filing, client, wanted)
 
-    kinds = None if details.enrich else frozenset({"8-K"})
+    kinds = (DETAILS_KINDS if details.enrich else frozenset()) | (
+        TEXT_KINDS if details.text else frozenset()
+    )
     wait = details.wait if details.wait is not None else math.inf
     if details.wait is None and ui:
         # A row at once, its details when they come (Enricher.late), unless a filter waits

@@ -13,7 +13,7 @@ from rich.text import Text
 from ..common.escape import escape_control
 from ..details.ownership import amount
 from ..output.layout import local_time
-from ..wire.details import Details, EightK, NoDetails, Ownership, Schedule13
+from ..wire.details import Details, EightK, NoDetails, Ownership, Report, Schedule13
 from ..wire.details import Text as TextOf
 from ..wire.filing import Filing
 
@@ -77,6 +77,10 @@ def _describe(filing: Filing, details: Details | None, note: str | None, utc: bo
         _ownership(out, details)
     elif isinstance(details, EightK):
         _eightk(out, details)
+    elif isinstance(details, Report):
+        out.append(f"\nsummary {_t(details.summary)}\n", style="bold")
+        if isinstance(details.text, TextOf):
+            _words(out, details.text)
     else:
         _schedule13(out, details)
     return out

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from ..wire.details import EightK, Text
+from ..wire.details import EightK, Report, Text
 from ..wire.filing import Filing, split_description
 
 #: Between the pieces of a filing's keys: never typed, so a word cannot match across two.
@@ -47,6 +47,7 @@ def keys_of(filing: Filing) -> Keys:
     if isinstance(details, EightK):
         parts.extend(n for n in details.item_names if n)
         parts.extend(details.items)
+    if isinstance(details, EightK | Report):
         if isinstance(details.text, Text):  # --text: "/" matches the words of the filing
             for item in details.text.items:
                 parts.append(item.text if isinstance(item.text, str) else item.excerpt)

@@ -145,6 +145,18 @@ class EightK(msgspec.Struct, frozen=True, kw_only=True):
     text: Text | Maybe = UNSET  # --text
 
 
+# -- 6-K ----------------------------------------------------------------------------------
+
+
+class Report(msgspec.Struct, frozen=True, kw_only=True):
+    """A foreign issuer's 6-K (``--text``): no items, its words are its exhibits'."""
+
+    status: Literal["ok"] = "ok"
+    form: str = "6-K"
+    text: Text | Maybe = UNSET
+    summary: str = ""
+
+
 # -- Schedules 13D and 13G ----------------------------------------------------------------
 
 
@@ -183,9 +195,9 @@ class NoDetails(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
 
 
-Found = Ownership | EightK | Schedule13
+Found = Ownership | EightK | Schedule13 | Report
 Details = Found | NoDetails
-KINDS: tuple[type[Any], ...] = (Ownership, EightK, Schedule13, NoDetails)
+KINDS: tuple[type[Any], ...] = (Ownership, EightK, Schedule13, Report, NoDetails)
 
 
 def read(value: Any) -> Details:
@@ -202,6 +214,8 @@ def read(value: Any) -> Details:
             kind = Schedule13
         elif "items" in value or "item_names" in value:
             kind = EightK
+        elif "text" in value and "issuer" not in value:
+            kind = Report
         else:
             kind = Ownership
     elif status in ("deferred", "unavailable", "error"):
