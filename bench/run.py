@@ -504,6 +504,11 @@ def write_results(
         " bench/house.py --runs 11` (the NDJSON drain and the details parse, interleaved);"
         " results in [HOUSE.md](HOUSE.md).",
         "",
+        "--text and --grep (#44): `.venv/bin/python bench/text.py convert|latency|backlog|drain`"
+        " (HTML to text against edgartools and the other candidates, a live filing's words at"
+        " SEC's 5/s, a 300-filing backlog's bound, the drain with --text off); results in"
+        " [TEXT.md](TEXT.md).",
+        "",
         "secfeed runs from the checkout (an editable install), its modules byte-compiled first"
         " (`compileall`), as `pip install` and `pipx install` leave an installed package: with"
         " PYTHONDONTWRITEBYTECODE set (as on this machine, and in many container images) an"
