@@ -180,7 +180,7 @@ def test_every_command_of_the_first_ten_minutes_runs_as_its_comment_says(
 
 #: What some lines must show, beyond their exit (the screen after they end).
 SHOWS: dict[str, Callable[[str], bool]] = {
-    # the 14 filings whose real documents the demo has, each read
+    # the 14 filings of forms with details whose real documents the demo has, each read
     "secfeed demo --details": lambda s: s.count('"summary":') == 14,
     # Premier's merger agreement, found in its 8-K's words
     "secfeed demo --grep": lambda s: "PREMIER FINANCIAL" in s and "Merger Agreement" in s,

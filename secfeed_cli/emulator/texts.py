@@ -51,6 +51,14 @@ def text_filings() -> tuple[list[Record], dict[str, bytes]]:
             record, pages = _full_submission(full.read_bytes())
             records.append(record)
             served.update(pages)
+    ciks = {str(r["accession_no"]): int(r["cik"]) for r in records}
+    for page in sorted(folder.iterdir(), key=lambda e: e.name):
+        named = re.search(r"(\d{10}-\d{2}-\d{6})-index\.html\Z", page.name)
+        if named is not None and named.group(1) in ciks:  # EDGAR's own index page, as saved
+            accession = named.group(1)
+            served[f"{folder_path(ciks[accession], accession)}/{accession}-index.html"] = (
+                page.read_bytes()
+            )
     return records, served
 
 
