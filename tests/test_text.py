@@ -830,3 +830,49 @@ def replace_details(filing: Filing, details: Any) -> Filing:
     from msgspec.structs import replace
 
     return replace(filing, extra={"details": details})
+
+
+# -- --backfill fetches words only when asked --------------------------------------------
+
+
+@pytest.mark.parametrize("words", [False, True])
+def test_backfill_reads_the_words_of_the_gaps_8ks_only_when_asked(
+    sec: Sec, tmp_path: Path, words: bool
+) -> None:
+    import sqlite3
+
+    from secfeed_cli.archive.backfill import ATOM
+    from secfeed_cli.archive.writer import ArchiveWriter
+    from secfeed_cli.common.diagnostics import Diagnostics
+    from secfeed_cli.emulator.edgar import documents, latest_filings_page
+
+    records, served = documents()
+    (buckle,) = [r for r in records if r["accession_no"] == "0000000000-24-900001"]
+    sec.routes.update({path: (200, body) for path, body in served.items()})
+    when = "2026-01-12T16:00:00Z"  # in the gap below
+    sec.routes[ATOM.format(start=0)] = (200, latest_filings_page([(buckle, when)], 0))
+    client = EdgarClient(UA, base_url=sec.url, rate=10)
+    path = tmp_path / "filings.db"
+    writer = ArchiveWriter(str(path))
+    try:
+        writer.fill_gap(
+            client, "2026-01-12T15:00:00Z", "2026-01-12T17:00:00Z", Diagnostics(), words
+        )
+        assert writer._filling is not None
+        writer._filling.join(60)
+    finally:
+        writer.close()
+        client.close()
+    db = sqlite3.connect(path)
+    try:
+        kept = db.execute("SELECT accession_no FROM filings").fetchall()
+        parts = db.execute("SELECT part FROM texts ORDER BY rowid").fetchall()
+    finally:
+        db.close()
+    assert kept == [("0000000000-24-900001",)]
+    asked = [p for p, _, _ in sec.seen if "/Archives/edgar/data/885245/" in p]
+    if words:
+        assert [p for (p,) in parts] == ["item 2.02", "item 9.01", "EX-99.1"]
+        assert len(asked) == 3  # the index page, the primary document, the press release
+    else:
+        assert parts == [] and asked == []

@@ -123,19 +123,50 @@ class ArchiveWriter:
         if found:
             self._put(Details(found, len(found)))
 
-    def fill_gap(self, client: EdgarClient, since: str, until: str, diag: Diagnostics) -> None:
-        """--backfill: the gap's filings from EDGAR's indexes, on a thread of their own."""
+    def fill_gap(
+        self,
+        client: EdgarClient,
+        since: str,
+        until: str,
+        diag: Diagnostics,
+        words: bool = False,
+    ) -> None:
+        """--backfill: the gap's filings from EDGAR's indexes, on a thread of their own;
+        ``words`` (--text asked too): each 8-K's and 6-K's words as well, 2 to 5 requests
+        each at the pace (only when asked: a gap can hold hundreds of them)."""
         from .backfill import Backfill
 
+        def add(rows: list[Any]) -> None:
+            self._put(Rows(_encode(rows), len(rows)))
+            if words:
+                self._words_of(client, rows)
+
         def fill() -> None:
-            backfill = Backfill(
-                client, lambda rows: self._put(Rows(_encode(rows), len(rows))), diag.warn
-            )
+            backfill = Backfill(client, add, diag.warn)
             backfill.run(since, until)
             diag.info(backfill.summary())
 
         self._filling = threading.Thread(target=fill, name="secfeed-backfill", daemon=True)
         self._filling.start()
+
+    def _words_of(self, client: EdgarClient, rows: list[Any]) -> None:
+        """The words of the 8-Ks and 6-Ks among backfilled rows, into the archive (a row
+        whose words cannot be had is left without: the run goes on)."""
+        from msgspec.structs import replace
+
+        from ..details.stage import TEXT_KINDS, TextWanted, details_of, kind
+
+        wanted = TextWanted(full=True)
+        for row in rows:
+            if kind(row.form) not in TEXT_KINDS:
+                continue
+            filing = Filing(
+                row.accession_no, row.form, row.cik, row.description, row.filing_date,
+                row.accepted_time, row.accepted_time, True,
+            )  # fmt: skip
+            details = details_of(filing, client, wanted)
+            if details.status == "ok":
+                self._put(Details([replace(filing, extra={"details": details})], 1))
 
     def _put(self, job: Job) -> None:
         with self._changed:

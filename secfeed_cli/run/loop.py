@@ -426,7 +426,8 @@ class Run:
             newest, reach = self.archive.newest_before, self._reach
             if gap(self.diag, newest, reach, self.backfill is not None) and self.backfill:
                 assert newest is not None and reach is not None  # a gap has both ends
-                self.archive.fill_gap(self.backfill, newest, reach, self.diag)
+                words = self.enricher is not None and self.enricher.text  # --text asked
+                self.archive.fill_gap(self.backfill, newest, reach, self.diag, words)
         if self.filt.since is not None:
             since_reached(self.diag, self.filt.since, self.filt.since_key, self._reach)
 
