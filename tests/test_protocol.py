@@ -12,6 +12,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from secfeed_cli.wire.details import (
+    EightK,
+    Issuer,
+    Issuer13,
+    NoDetails,
+    Owner,
+    Ownership,
+    Person,
+    Row,
+    Schedule13,
+)
 from secfeed_cli.wire.filing import Filing, format_time, normalize_time, parse_date, parse_time
 from secfeed_cli.wire.protocol import (
     Heartbeat,
@@ -576,17 +587,6 @@ def test_a_row_tells_its_trade_only_from_numbers() -> None:
 
 
 def test_details_structs_are_frozen() -> None:
-    from secfeed_cli.wire.details import (
-        EightK,
-        Issuer,
-        Issuer13,
-        NoDetails,
-        Owner,
-        Ownership,
-        Person,
-        Row,
-        Schedule13,
-    )
 
     for made in (
         Issuer(),
@@ -607,17 +607,6 @@ def test_details_structs_are_frozen() -> None:
 def test_details_structs_take_keywords_only_and_found_ones_say_ok() -> None:
     """A details struct is built by field name only (a field added in the middle cannot shift
     another's value), and one with details found is ``ok`` unless told otherwise."""
-    from secfeed_cli.wire.details import (
-        EightK,
-        Issuer,
-        Issuer13,
-        NoDetails,
-        Owner,
-        Ownership,
-        Person,
-        Row,
-        Schedule13,
-    )
 
     kinds: tuple[Any, ...] = (Issuer, Owner, Row, Ownership, EightK, Issuer13, Person)
     for kind in (*kinds, Schedule13, NoDetails):

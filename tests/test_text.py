@@ -396,11 +396,7 @@ def test_a_gzip_bomb_is_stopped_at_the_cap(sec: Sec) -> None:
         + b"\r\n\r\n"
         + bomb
     )
-    server = raw_edgar(sec, lambda sock: sock.sendall(answer))
-    try:
-        text = read_text(server.url.replace("ws://", "http://"))
-    finally:
-        server.close()
+    text = text_from(sec, lambda sock: sock.sendall(answer))
     assert text.status == "error" and "once decompressed" in text.reason
 
 
@@ -411,11 +407,7 @@ def test_a_200_mb_document_is_refused_at_the_cap_not_held(sec: Sec) -> None:
         for _ in range(209_715_200 // len(block)):
             sock.sendall(block)
 
-    server = raw_edgar(sec, endless)
-    try:
-        text = read_text(server.url.replace("ws://", "http://"))
-    finally:
-        server.close()
+    text = text_from(sec, endless)
     assert text.status == "error" and "sent more than 8 MiB" in text.reason
 
 
@@ -426,14 +418,19 @@ def test_a_document_that_never_ends_ends_at_the_deadline(sec: Sec) -> None:
             sock.sendall(b"a")
             time.sleep(0.05)  # the peer's pace, not the test's synchronisation
 
-    server = raw_edgar(sec, trickle)
-    try:
-        text = read_text(server.url.replace("ws://", "http://"), timeout=1.0)
-    finally:
-        server.close()
+    text = text_from(sec, trickle, timeout=1.0)
     assert (
         text.status == "error" and "did not answer in full within the time allowed" in text.reason
     )
+
+
+def text_from(sec: Sec, send_primary: Any, timeout: float = 30.0) -> Any:
+    """The words read from :func:`raw_edgar`'s EDGAR, its server closed whatever happens."""
+    server = raw_edgar(sec, send_primary)
+    try:
+        return read_text(server.url.replace("ws://", "http://"), timeout=timeout)
+    finally:
+        server.close()
 
 
 def raw_edgar(sec: Sec, send_primary: Any) -> RawServer:
