@@ -52,16 +52,16 @@ def test_the_demo_installs_no_test_tool_and_the_tests_add_them(
 ) -> None:
     dev, installs = _dev(tmp_path, monkeypatch)
     dev.ensure_venv("demo")
-    assert installs == [".[ui]"]
-    assert not _requirements("ui") & TEST_TOOLS
+    assert installs == [".[ui,text]"]
+    assert not (_requirements("ui") | _requirements("text")) & TEST_TOOLS
     assert TEST_TOOLS <= _requirements("test")
     dev.ensure_venv("demo")  # set up already: nothing again
-    assert installs == [".[ui]"]
+    assert installs == [".[ui,text]"]
     dev.ensure_venv("test")
-    assert installs == [".[ui]", ".[test]"]
+    assert installs == [".[ui,text]", ".[test]"]
     dev.ensure_venv("demo")  # the tests' venv holds what the demo runs
     dev.ensure_venv("test")
-    assert installs == [".[ui]", ".[test]"]
+    assert installs == [".[ui,text]", ".[test]"]
 
 
 def test_a_changed_pyproject_installs_again(
@@ -71,6 +71,6 @@ def test_a_changed_pyproject_installs_again(
     dev.ensure_venv("test")
     dev.STAMP.write_text("an older pyproject test")
     dev.ensure_venv("demo")
-    assert installs == [".[test]", ".[ui]"]
+    assert installs == [".[test]", ".[ui,text]"]
     assert dev.STAMP.read_text().split()[1:] == ["demo"]
     assert sys.modules.get("secfeed_dev_script") is None

@@ -242,9 +242,13 @@ def test_arbitrary_bytes_never_raise_anything_else(data: bytes) -> None:
     _only_protocol_errors(data)
 
 
+def _nested(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children) | st.dictionaries(st.text(), children)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    _nested,  # a function, not a lambda: hypothesis reads its source to see it recurses
     max_leaves=20,
 )
 

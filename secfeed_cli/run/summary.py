@@ -30,6 +30,9 @@ def summarise(run: Run) -> str:
         parts.append(f"{c.older} older backlog filings not shown (-n {run.limits.lines})")
     if c.after_count:
         parts.append(f"{c.after_count} not shown (--count reached)")
+    waiting = 0 if run.enricher is None else run.enricher.waiting
+    if waiting:  # let out as the run ends: said so, since they are not shown yet
+        parts.append(f"{waiting} still waiting for details")
     text = ", ".join(parts)
     if lat.count and not math.isnan(lat.p50):
         text += f"; live latency {lat}"
