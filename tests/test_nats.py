@@ -920,3 +920,29 @@ def test_nats_loads_without_aiohttp_which_only_ws_servers_need() -> None:
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, env=cli_env(), cwd=ROOT)
     assert res.returncode == 0, res.stderr.decode()
+
+
+def test_words_past_the_servers_message_size_go_as_excerpts(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    """--text-full can make a message larger than the server takes (max_payload): it would
+    be refused and retried for ever; it goes with the excerpts instead, and that is said."""
+    conf = tmp_path / "small.conf"
+    conf.write_text("max_payload: 8192\n")
+    server = NatsServer(tmp_path / "js", ("-c", str(conf)))
+    try:
+        em = emulator_factory(backlog=0, edgar=True)
+        res = relay(
+            em, server, "--text-full", "--backlog-only", "--user-agent", "t t@example.com",
+            "--edgar-url", em.url.replace("ws://", "http://"),
+        )  # fmt: skip
+        err = res.stderr.decode()
+        assert res.returncode == 0, err
+        assert err.count("larger than NATS takes in one message (8,192 bytes") == 1
+        messages = {m[2]["accession_no"]: m[2] for m in server.stream()}
+        buckle = messages["0000000000-24-900001"]["details"]["text"]
+        assert buckle["exhibits"][0]["excerpt"] and "text" not in buckle["exhibits"][0]
+        small = messages["0000000000-23-900003"]["details"]["text"]["items"][0]
+        assert "text" in small  # a message within the size keeps the whole text
+    finally:
+        server.stop()

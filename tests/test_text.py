@@ -538,7 +538,6 @@ def test_demo_grep_passes_the_filings_that_say_it_and_no_other() -> None:
     ("args", "problem"),
     [
         (["-i"], "-i and -w go with --grep"),
-        (["--text-full"], "--text-full goes with --text"),
         (["--grep", "(x"], "--grep '(x' is not a regular expression"),
     ],
 )

@@ -81,6 +81,7 @@ class RelaySink:
         self.out = 0  # handed to the loop, not yet acknowledged
         self.oldest_backlog: float | None = None  # discovered time, for the window check
         self._warned_full = False
+        self._warned_size = False  # a message past max_payload, said once
         self._warned_down = False
         self._window_checked = False
         self.status: StatusLine | None = None
@@ -216,7 +217,11 @@ class RelaySink:
     def filings(self, filings: list[Filing], received: float) -> None:
         payloads = ndjson_lines(filings).split(b"\n")
         ready: list[tuple[str, str, bytes]] = []
-        for filing, payload in zip(filings, payloads, strict=False):
+        limit = int(getattr(self.nc, "max_payload", 1 << 20))
+        for n, (filing, payload) in enumerate(zip(filings, payloads, strict=False)):
+            if len(payload) > limit:  # --text-full's words past the server's message size
+                payload = self._fitted(filing, limit)
+                payloads[n] = payload
             if filing.is_historical:
                 self._note_backlog(filing)
             elif not self._window_checked:
@@ -236,6 +241,20 @@ class RelaySink:
             subject = f"{self.settings.prefix}.{subject_token(filing.form)}"
             ready.append((subject, filing.accession_no, payload))
         self._schedule(ready)
+
+    def _fitted(self, filing: Filing, limit: int) -> bytes:
+        """A message within NATS's ``max_payload``: the words' excerpts only (a larger one
+        would be refused, and retried for ever); said once."""
+        from ..filtering.grep import without_full_text
+
+        if not self._warned_size:
+            self._warned_size = True
+            self.warn(
+                f"a filing's text is larger than NATS takes in one message ({limit:,} bytes,"
+                " the server's max_payload): its message carries the excerpts, not the whole"
+                " text (--text-full)"
+            )
+        return ndjson_lines([without_full_text(filing)]).rstrip(b"\n")
 
     def _schedule(self, items: list[tuple[str, str, bytes]]) -> None:
         if items:

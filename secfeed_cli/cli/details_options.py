@@ -37,7 +37,7 @@ _TEXT = [
     click.option(
         "--text-full",
         is_flag=True,
-        help="With --text: the whole text of each item and exhibit in the output.",
+        help="The whole text of each item and exhibit in the output (implies --text).",
     ),
     click.option(
         "--grep",
@@ -199,11 +199,9 @@ def _text(
     ignore_case: bool,
     word_regexp: bool,
 ) -> tuple[bool, Grep | None]:
-    """(--text, or implied by --grep; the --grep filter)."""
+    """(--text, or implied by --text-full or --grep; the --grep filter)."""
     if (ignore_case or word_regexp) and not greps:
         raise click.UsageError("-i and -w go with --grep")
-    if text_full and not (with_text or greps):
-        raise click.UsageError("--text-full goes with --text")
     grep = None
     if greps:
         from ..filtering.grep import Grep
@@ -212,7 +210,7 @@ def _text(
             grep = Grep(list(greps), ignore_case=ignore_case, word=word_regexp)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
-    text = with_text or grep is not None
+    text = with_text or text_full or grep is not None
     if text:
         _need_text_extra()
     return text, grep
