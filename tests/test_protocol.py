@@ -591,6 +591,7 @@ def test_a_row_tells_its_trade_only_from_numbers() -> None:
 
 
 def test_details_structs_are_frozen() -> None:
+    from secfeed_cli.wire.details import Exhibit, Report, Section, Text
 
     for made in (
         Issuer(),
@@ -602,6 +603,10 @@ def test_details_structs_are_frozen() -> None:
         Person(),
         Schedule13(),
         NoDetails(status="error"),
+        Section(),
+        Exhibit(),
+        Text(),
+        Report(),
     ):
         field = type(made).__struct_fields__[0]
         with pytest.raises(AttributeError):
@@ -612,11 +617,13 @@ def test_details_structs_take_keywords_only_and_found_ones_say_ok() -> None:
     """A details struct is built by field name only (a field added in the middle cannot shift
     another's value), and one with details found is ``ok`` unless told otherwise."""
 
+    from secfeed_cli.wire.details import Exhibit, Report, Section, Text
+
     kinds: tuple[Any, ...] = (Issuer, Owner, Row, Ownership, EightK, Issuer13, Person)
-    for kind in (*kinds, Schedule13, NoDetails):
+    for kind in (*kinds, Schedule13, NoDetails, Section, Exhibit, Text, Report):
         with pytest.raises(TypeError):
             kind("error")
-    for found in (Ownership(), EightK(), Schedule13()):
+    for found in (Ownership(), EightK(), Schedule13(), Report(), Text()):
         assert found.status == "ok"
         assert msgspec.json.encode(found).startswith(b'{"status":"ok"')
 
