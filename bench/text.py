@@ -240,6 +240,8 @@ def backlog(runs: int) -> None:
                 "-f",
                 "ndjson",
                 "-v",  # the summary's EDGAR requests
+                "--edgar-rate",
+                "5",  # SEC's pace, the bound's (the demo's own default is 10)
             ],
             cwd=ROOT,
             capture_output=True,

@@ -77,6 +77,7 @@ def shell(
     (home / ".config" / "secfeed").mkdir(parents=True)
     (home / ".config" / "secfeed" / "config.toml").write_text(
         f'url = "{em.url}"\nedgar-url = "{em.url.replace("ws://", "http://")}"\n'
+        "edgar-rate = 10\n"  # the emulator's EDGAR is this machine's: SEC's upper bound
     )
     bin_dir = tmp_path / "bin"  # `secfeed` as an install puts it on PATH
     bin_dir.mkdir()

@@ -269,6 +269,15 @@ def demo_details_options(f: F) -> F:
             _DETAILS_WAIT,
             *_TEXT,
             *_CRITERIA,
+            click.option(
+                "--edgar-rate",
+                type=click.FloatRange(0, 10, min_open=True),
+                default=10.0,
+                show_default=True,
+                metavar="N",
+                help="Requests a second to the emulator's EDGAR (SEC's upper bound: it is on"
+                " this machine, not SEC's; 5 to see tail's default pace).",
+            ),
         ],
     )(f)
 
@@ -285,6 +294,7 @@ def _demo_details(
     greps: tuple[str, ...] = (),
     ignore_case: bool = False,
     word_regexp: bool = False,
+    edgar_rate: float = 10.0,
 ) -> DetailsSettings | None:
     """The demo's details, for the emulator's EDGAR (its URL is set once it listens)."""
     criteria = _criteria(with_details, items, insider_codes, min_value, sics)
@@ -294,6 +304,7 @@ def _demo_details(
     return DetailsSettings(
         user_agent=LOCAL_USER_AGENT,
         edgar_url="http://127.0.0.1",
+        rate=edgar_rate,
         wait=details_wait,
         criteria=criteria if criteria.active else None,
         enrich=with_details,
