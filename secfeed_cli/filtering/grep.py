@@ -12,7 +12,7 @@ the snippet (what the table and the ui highlight).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from msgspec import UNSET
 from msgspec.structs import replace
@@ -95,14 +95,33 @@ def _match(pattern: str, where: str, text: str, m: re.Match[str]) -> dict[str, A
     }
 
 
-def first_match(filing: Filing) -> str | None:
-    """``--grep``'s first match as one line, ``where: snippet`` (hooks' ``SECFEED_MATCH``, a
-    notification's line), or None."""
+class Hit(NamedTuple):
+    where: str  # "item 5.02"
+    snippet: str
+    start: int  # the match's span in the snippet
+    end: int
+
+
+def first_hit(filing: Filing) -> Hit | None:
+    """``--grep``'s first match (what the table marks, hooks and notifications say), or None
+    when the filing carries none, or none of the shape :func:`_match` gives."""
     found = filing.extra.get("matches") if filing.extra else None
     if not isinstance(found, list) or not found or not isinstance(found[0], dict):
         return None
-    first = found[0]
-    return f"{first.get('in', '')}: {first.get('snippet', '')}"
+    where, snippet, at = found[0].get("in"), found[0].get("snippet"), found[0].get("at")
+    if not (isinstance(where, str) and isinstance(snippet, str) and isinstance(at, list)):
+        return None
+    if len(at) != 2 or not all(isinstance(n, int) for n in at):
+        return None
+    start, end = at
+    return Hit(where, snippet, start, end) if 0 <= start < end <= len(snippet) else None
+
+
+def first_match(filing: Filing) -> str | None:
+    """``--grep``'s first match as one line, ``where: snippet`` (hooks' ``SECFEED_MATCH``, a
+    notification's line), or None."""
+    hit = first_hit(filing)
+    return None if hit is None else f"{hit.where}: {hit.snippet}"
 
 
 def without_full_text(filing: Filing) -> Filing:

@@ -14,6 +14,7 @@ import msgspec
 
 from ..common.escape import escape_control, has_control
 from ..filtering.forms import family
+from ..filtering.grep import first_hit
 from ..wire.details import NoDetails, Ownership
 from ..wire.filing import Filing, parse_time, split_description
 from . import Status
@@ -187,10 +188,9 @@ def _details_cell(filing: Filing) -> str:
     """--details: the summary; else the status (``deferred``, ``error``); made safe, since it
     comes from a document's text. --grep: where it matched, from a little before the match
     (:func:`row` marks the match)."""
-    hit = _first_hit(filing)
+    hit = first_hit(filing)
     if hit is not None:
-        snippet, (start, _) = hit
-        near = snippet[max(0, start - _LEAD) :]
+        near = hit.snippet[max(0, hit.start - _LEAD) :]
         return escape_control(near) if has_control(near) else near
     details = filing.details
     text: str = "" if details is None else details.status
@@ -203,30 +203,16 @@ def _details_cell(filing: Filing) -> str:
     return escape_control(text) if has_control(text) else text
 
 
-def _first_hit(filing: Filing) -> tuple[str, tuple[int, int]] | None:
-    """--grep's first match: its snippet and the match's span in it."""
-    found = filing.extra.get("matches") if filing.extra else None
-    if not isinstance(found, list) or not found or not isinstance(found[0], dict):
-        return None
-    snippet, at = found[0].get("snippet"), found[0].get("at")
-    if not isinstance(snippet, str) or not isinstance(at, list) or len(at) != 2:
-        return None
-    start, end = at
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(snippet)):
-        return None
-    return snippet, (start, end)
-
-
 #: Characters of the snippet shown before the match in the details cell.
 _LEAD = 4
 
 
-def _mark_hit(text: str, filing: Filing, color: bool) -> str:
+def _mark_hit(text: str, filing: Filing) -> str:
     """The details cell (fitted) with --grep's match in reverse video, as far as it shows."""
-    hit = _first_hit(filing)
-    if hit is None or not color:
+    hit = first_hit(filing)
+    if hit is None:
         return text
-    snippet, (start, end) = hit
+    snippet, start, end = hit.snippet, hit.start, hit.end
     at = min(start, _LEAD)
     shown = len(text.rstrip()) - (1 if text.rstrip().endswith("…") else 0)
     stop = min(at + end - start, shown)
@@ -305,7 +291,7 @@ def row(
         elif color and key == "accession" and not filing.is_historical:
             text = f"\x1b]8;;{filing.url}\x1b\\{text}\x1b]8;;\x1b\\"
         elif color and key == "details":
-            text = _mark_hit(text, filing, color)
+            text = _mark_hit(text, filing)
         parts.append(text)
     line = (" " * GAP).join(parts).rstrip()
     return f"{dim}{line}\x1b[0m" if dim else line
