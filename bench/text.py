@@ -186,7 +186,7 @@ def latency(live: int) -> None:
     done: dict[str, float] = {}
 
     def fetch(filing: Filing, c: EdgarClient) -> object:
-        details = details_of(filing, c, TextWanted(full=True))
+        details = details_of(filing, c, TextWanted())
         if not filing.is_historical:  # the backlog has the same filings: not theirs
             done[filing.accession_no] = time.monotonic()
         return details

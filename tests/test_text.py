@@ -72,7 +72,7 @@ def apple_primary() -> bytes:
 @pytest.mark.parametrize("name", sorted(DECLARED))
 def test_each_real_8k_gives_every_item_it_declares_with_its_text(name: str) -> None:
     body, cut = textual.plain_text((DATA / name).read_bytes())
-    items = textual.sections(body, full=True)
+    items = textual.sections(body)
     assert [i.code for i in items] == DECLARED[name] and not cut
     assert all(i.words > 0 and i.excerpt and isinstance(i.text, str) for i in items)
     code, phrase = PHRASES[name]
@@ -83,7 +83,7 @@ def test_each_real_8k_gives_every_item_it_declares_with_its_text(name: str) -> N
 @pytest.mark.unit
 def test_apples_full_submission_gives_its_items_and_what_they_say() -> None:
     body, _ = textual.plain_text(apple_primary())
-    items = textual.sections(body, full=True)
+    items = textual.sections(body)
     assert [i.code for i in items] == ["8.01", "9.01"]
     assert isinstance(items[0].text, str) and "issuance and sale of" in items[0].text
     assert isinstance(items[1].text, str) and "Underwriting Agreement" in items[1].text
@@ -95,7 +95,7 @@ def test_the_cover_and_the_signatures_are_no_items_text() -> None:
         (DATA / "8-K-0000887919-21-000012-item-8.01-primary.htm").read_bytes()
     )
     assert "Check the appropriate box" in body and "duly caused this report" in body
-    for item in textual.sections(body, full=True):
+    for item in textual.sections(body):
         assert isinstance(item.text, str)
         assert "Check the appropriate box" not in item.text  # the cover
         assert "duly caused this report" not in item.text  # the signatures
@@ -103,7 +103,7 @@ def test_the_cover_and_the_signatures_are_no_items_text() -> None:
         (DATA / "8-K-unknown-buckle-20241122-item-2.02-primary.htm").read_bytes()
     )
     assert "EXHIBIT INDEX" in buckle
-    last = textual.sections(buckle, full=True)[-1]
+    last = textual.sections(buckle)[-1]
     assert isinstance(last.text, str) and "EXHIBIT INDEX" not in last.text
 
 
@@ -153,7 +153,7 @@ def test_a_contents_line_gives_way_to_the_item_itself_and_a_running_head_is_not_
             "Jane Doe, CFO",
         ]
     )
-    items = textual.sections(text, full=True)
+    items = textual.sections(text)
     assert [(i.code, i.text) for i in items] == [
         ("2.02", "Revenue rose.\nIt rose more."),
         ("9.01", "99.1 Press release"),
@@ -357,7 +357,7 @@ def sec() -> Iterator[Sec]:
 def read_text(base: str, timeout: float = 30.0) -> Any:
     client = EdgarClient(UA, base_url=base, rate=10, timeout=timeout)
     try:
-        details = details_of(the_filing(), client, TextWanted(full=True))
+        details = details_of(the_filing(), client, TextWanted())
     finally:
         client.close()
     assert isinstance(details, EightK) and details.items == ["8.01"]
@@ -805,7 +805,7 @@ def test_a_6k_gives_its_exhibits_words_and_a_summary_of_them(sec: Sec) -> None:
     filing = Filing(accession, "6-K", cik, "6-K - FOREIGN CO", "2024-01-01", "a", "b", False)
     client = EdgarClient(UA, base_url=sec.url, rate=10)
     try:
-        details = details_of(filing, client, TextWanted(full=True))
+        details = details_of(filing, client, TextWanted())
         without = details_of(filing, client)  # --details alone: a 6-K has none
     finally:
         client.close()

@@ -764,8 +764,7 @@ def test_the_pane_shows_an_8ks_words_under_its_item_headings_and_slash_finds_the
     afc = next(f for f in bundled if f.accession_no == "0000000000-23-900002")  # 5.02, 7.01
     other = next(f for f in bundled if f.accession_no == "0000887919-21-000012")  # 8.01
     with_words = [
-        replace(f, extra={"details": details_of(f, client, TextWanted(full=True))})
-        for f in (afc, other)
+        replace(f, extra={"details": details_of(f, client, TextWanted())}) for f in (afc, other)
     ]
     app = make_app(details=True, fetch=lambda f: pytest.fail("asked EDGAR"))
 

@@ -156,7 +156,7 @@ class ArchiveWriter:
 
         from ..details.stage import TEXT_KINDS, TextWanted, details_of, kind
 
-        wanted = TextWanted(full=True)
+        wanted = TextWanted()
         for row in rows:
             if kind(row.form) not in TEXT_KINDS:
                 continue

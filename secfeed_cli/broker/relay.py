@@ -218,10 +218,9 @@ class RelaySink:
         payloads = ndjson_lines(filings).split(b"\n")
         ready: list[tuple[str, str, bytes]] = []
         limit = int(getattr(self.nc, "max_payload", 1 << 20))
-        for n, (filing, payload) in enumerate(zip(filings, payloads, strict=False)):
+        for filing, payload in zip(filings, payloads, strict=False):
             if len(payload) > limit:  # --text-full's words past the server's message size
                 payload = self._fitted(filing, limit)
-                payloads[n] = payload
             if filing.is_historical:
                 self._note_backlog(filing)
             elif not self._window_checked:

@@ -22,7 +22,8 @@ _DETAILS_WAIT = click.option(
     default=None,
     metavar="S",
     help="A filing waits at most S seconds for its details (then status deferred). Default:"
-    " 5 in the live table and the ui; other outputs wait until they are in.",
+    " 5 in the live table; the ui shows a row at once and adds them; other outputs wait"
+    " until they are in.",
 )
 
 #: --text and --grep: tail's, snapshot's, relay's, ui's and demo's.

@@ -155,9 +155,9 @@ def _read_8k_and_documents(page: bytes) -> tuple[EightK, list[textual.Document]]
 
 
 class TextWanted(msgspec.Struct, frozen=True):
-    """``--text``: which words to fetch, and how much of them to keep."""
+    """``--text``: which words to fetch. They are read whole (``--grep`` and the archive
+    want all of them); the run lets out the excerpts unless ``--text-full``."""
 
-    full: bool = False  # --text-full: each item's and exhibit's whole text
     exhibits: int = 3  # EX-99 documents read, at most
 
 
@@ -174,22 +174,20 @@ def words_of(
     url = edgar.PUBLIC_URL + f"{folder}/{main.filename}"
     try:
         body, cut = client.read(f"{folder}/{main.filename}", textual.plain_text)
-    except edgar.NotFound as exc:
-        return Text(status="unavailable", reason=str(exc), url=url)
-    except edgar.Blocked as exc:
+    except (edgar.NotFound, edgar.Blocked) as exc:
         return Text(status="unavailable", reason=str(exc), url=url)
     except (edgar.EdgarError, textual.TextError) as exc:
         return Text(status="error", reason=str(exc), url=url)
     shown: list[Exhibit] = []
     for doc in textual.exhibits(docs, wanted.exhibits):
-        shown.append(_exhibit(client, folder, doc, wanted.full))
+        shown.append(_exhibit(client, folder, doc))
         cut = cut or shown[-1].problem == textual.CUT
-    items = textual.sections(body, full=wanted.full)
+    items = textual.sections(body)
     said = Text(url=url, words=textual.words(body), items=items, exhibits=shown)
     return replace(said, cut=True) if cut else said
 
 
-def _exhibit(client: edgar.EdgarClient, folder: str, doc: textual.Document, full: bool) -> Exhibit:
+def _exhibit(client: edgar.EdgarClient, folder: str, doc: textual.Document) -> Exhibit:
     url = edgar.PUBLIC_URL + f"{folder}/{doc.filename}"
     try:
         body, cut = client.read(f"{folder}/{doc.filename}", textual.plain_text)
@@ -201,9 +199,8 @@ def _exhibit(client: edgar.EdgarClient, folder: str, doc: textual.Document, full
         url=url,
         words=textual.words(body),
         excerpt=textual.excerpt(body),
+        text=body,
     )
-    if full:
-        said = replace(said, text=body)
     return replace(said, problem=textual.CUT) if cut else said
 
 

@@ -211,9 +211,9 @@ class _Open(NamedTuple):
     lines: list[str]
 
 
-def sections(text: str, full: bool = False) -> list[Section]:
-    """The items of an 8-K's text, in the order the document gives them (``full``: with the
-    whole text of each)."""
+def sections(text: str) -> list[Section]:
+    """The items of an 8-K's text, in the order the document gives them, each with its whole
+    text (the run lets out the excerpts unless ``--text-full``)."""
     from ..wire.details import Section
 
     found: list[_Open] = []
@@ -249,7 +249,7 @@ def sections(text: str, full: bool = False) -> list[Section]:
                 name=item.name,
                 words=words(body),
                 excerpt=excerpt(body),
-                **({"text": body} if full else {}),
+                text=body,
             )
         )
     return out

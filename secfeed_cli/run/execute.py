@@ -100,8 +100,6 @@ def execute(plan: Plan, out: Output, env: Environment) -> Outcome:
             parts.callback(acting.close)
         ui = output.fmt == "ui"
         edgar, enricher = _edgar(plan.details, plan.edgar, live=output.fmt == "table", ui=ui)
-        if enricher is not None and ui:
-            enricher.full_text = True  # the pane shows all of it, and "/" matches it
         if enricher is not None:
             output = replace(output, details=True)
             parts.callback(_close_enricher, enricher, diag)
@@ -275,9 +273,7 @@ def _edgar(
     edgar = given or edgar_client(details)
     if not (details.enrich or details.text):
         return edgar, None
-    # The whole text is read (--grep looks at all of it); the run lets out the excerpts only,
-    # unless --text-full.
-    wanted = TextWanted(full=True) if details.text else None
+    wanted = TextWanted() if details.text else None
 
     def fetch(filing: Filing, client: EdgarClient) -> Details:
         return details_of(filing, client, wanted)
@@ -295,7 +291,7 @@ def _edgar(
     enricher = Enricher(edgar, wait, fetch=fetch, criteria=details.criteria, kinds=kinds)
     enricher.grep = details.grep
     enricher.text = details.text
-    enricher.full_text = details.text_full
+    enricher.full_text = details.text_full or ui  # the ui's pane shows it all, "/" matches it
     return edgar, enricher
 
 

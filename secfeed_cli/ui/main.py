@@ -79,7 +79,7 @@ def run_ui(
         )
         return execute(plan, inside.output(), inside).code
 
-    wanted = TextWanted(full=True) if details is not None and details.text else None
+    wanted = TextWanted() if details is not None and details.text else None
     app = SecfeedApp(
         inbox,
         capacity=capacity,
